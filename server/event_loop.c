@@ -1,0 +1,286 @@
+/* event_loop: a small epoll reactor with one-shot timers, in the spirit of redis' ae.c.
+ * It knows file descriptors, interest masks and deadlines — nothing about SOCKS. */
+#include "event_loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EVENTS_PER_WAIT 256
+
+struct deferred_free {
+    void (*free_fn)(void *);
+    void *pointer;
+};
+
+struct event_loop {
+    int epoll_fd;
+    bool stopping;
+    uint64_t now_ms;
+    struct event_timer **heap; /* binary min-heap on deadline_ms */
+    size_t heap_length;
+    size_t heap_capacity;
+    struct deferred_free *deferred;
+    size_t deferred_length;
+    size_t deferred_capacity;
+};
+
+static uint64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+struct event_loop *event_loop_create(void)
+{
+    struct event_loop *loop = calloc(1, sizeof(*loop));
+    if (loop == NULL)
+        return NULL;
+    loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (loop->epoll_fd < 0) {
+        free(loop);
+        return NULL;
+    }
+    loop->now_ms = monotonic_ms();
+    return loop;
+}
+
+static void run_deferred_frees(struct event_loop *loop)
+{
+    /* A free function may defer more frees: index, do not cache the length. */
+    for (size_t i = 0; i < loop->deferred_length; i++)
+        loop->deferred[i].free_fn(loop->deferred[i].pointer);
+    loop->deferred_length = 0;
+}
+
+void event_loop_destroy(struct event_loop *loop)
+{
+    if (loop == NULL)
+        return;
+    run_deferred_frees(loop);
+    close(loop->epoll_fd);
+    free(loop->heap);
+    free(loop->deferred);
+    free(loop);
+}
+
+void event_loop_stop(struct event_loop *loop) { loop->stopping = true; }
+bool event_loop_stopping(const struct event_loop *loop) { return loop->stopping; }
+uint64_t event_loop_now_ms(const struct event_loop *loop) { return loop->now_ms; }
+
+/* ---- fd watchers ---- */
+
+void event_watcher_init(struct event_watcher *watcher, int fd, event_handler handler, void *data)
+{
+    watcher->fd = fd;
+    watcher->mask = 0;
+    watcher->registered = false;
+    watcher->handler = handler;
+    watcher->data = data;
+}
+
+int event_loop_watch(struct event_loop *loop, struct event_watcher *watcher, unsigned mask)
+{
+    if (watcher->registered && watcher->mask == mask)
+        return 0;
+    /* No interest = out of epoll altogether: hang-ups are reported whatever the mask, and a
+     * level-triggered hang-up on an fd nobody may act on yet would spin the loop. */
+    if (mask == 0) {
+        event_loop_unwatch(loop, watcher);
+        return 0;
+    }
+    struct epoll_event event = { .events = 0, .data.ptr = watcher };
+    if (mask & EVENT_READ)
+        event.events |= EPOLLIN | EPOLLRDHUP;
+    if (mask & EVENT_WRITE)
+        event.events |= EPOLLOUT;
+    int op = watcher->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (epoll_ctl(loop->epoll_fd, op, watcher->fd, &event) < 0)
+        return -1;
+    watcher->registered = true;
+    watcher->mask = mask;
+    return 0;
+}
+
+void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher)
+{
+    if (!watcher->registered)
+        return;
+    epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, watcher->fd, NULL);
+    watcher->registered = false;
+    watcher->mask = 0;
+}
+
+/* ---- timers: a binary min-heap, each timer knowing its slot so stop is O(log n) ---- */
+
+void event_timer_init(struct event_timer *timer, timer_handler handler, void *data)
+{
+    timer->deadline_ms = 0;
+    timer->heap_index = SIZE_MAX;
+    timer->handler = handler;
+    timer->data = data;
+}
+
+bool event_timer_armed(const struct event_timer *timer) { return timer->heap_index != SIZE_MAX; }
+
+static void heap_place(struct event_loop *loop, size_t index, struct event_timer *timer)
+{
+    loop->heap[index] = timer;
+    timer->heap_index = index;
+}
+
+static void heap_sift_up(struct event_loop *loop, size_t index)
+{
+    struct event_timer *timer = loop->heap[index];
+    while (index > 0) {
+        size_t parent = (index - 1) / 2;
+        if (loop->heap[parent]->deadline_ms <= timer->deadline_ms)
+            break;
+        heap_place(loop, index, loop->heap[parent]);
+        index = parent;
+    }
+    heap_place(loop, index, timer);
+}
+
+static void heap_sift_down(struct event_loop *loop, size_t index)
+{
+    struct event_timer *timer = loop->heap[index];
+    for (;;) {
+        size_t child = 2 * index + 1;
+        if (child >= loop->heap_length)
+            break;
+        if (child + 1 < loop->heap_length &&
+            loop->heap[child + 1]->deadline_ms < loop->heap[child]->deadline_ms)
+            child++;
+        if (timer->deadline_ms <= loop->heap[child]->deadline_ms)
+            break;
+        heap_place(loop, index, loop->heap[child]);
+        index = child;
+    }
+    heap_place(loop, index, timer);
+}
+
+void event_loop_timer_stop(struct event_loop *loop, struct event_timer *timer)
+{
+    size_t index = timer->heap_index;
+    if (index == SIZE_MAX)
+        return;
+    timer->heap_index = SIZE_MAX;
+    struct event_timer *last = loop->heap[--loop->heap_length];
+    if (last == timer)
+        return;
+    heap_place(loop, index, last);
+    heap_sift_down(loop, index);
+    heap_sift_up(loop, last->heap_index);
+}
+
+static bool heap_reserve(struct event_loop *loop)
+{
+    if (loop->heap_length < loop->heap_capacity)
+        return true;
+    size_t capacity = loop->heap_capacity ? loop->heap_capacity * 2 : 64;
+    struct event_timer **heap = realloc(loop->heap, capacity * sizeof(*heap));
+    if (heap == NULL)
+        return false;
+    loop->heap = heap;
+    loop->heap_capacity = capacity;
+    return true;
+}
+
+void event_loop_timer_start(struct event_loop *loop, struct event_timer *timer, uint64_t after_ms)
+{
+    uint64_t deadline = loop->now_ms + after_ms;
+    if (event_timer_armed(timer)) {
+        uint64_t previous = timer->deadline_ms;
+        timer->deadline_ms = deadline;
+        if (deadline < previous)
+            heap_sift_up(loop, timer->heap_index);
+        else
+            heap_sift_down(loop, timer->heap_index);
+        return;
+    }
+    /* Out of memory for the heap: the timer cannot be armed. Callers use timers for
+     * timeouts, so the cost is a connection that lives longer, never a crash. */
+    if (!heap_reserve(loop))
+        return;
+    timer->deadline_ms = deadline;
+    loop->heap[loop->heap_length] = timer;
+    timer->heap_index = loop->heap_length++;
+    heap_sift_up(loop, timer->heap_index);
+}
+
+static int next_wait_ms(const struct event_loop *loop)
+{
+    if (loop->heap_length == 0)
+        return -1;
+    uint64_t deadline = loop->heap[0]->deadline_ms;
+    if (deadline <= loop->now_ms)
+        return 0;
+    uint64_t wait = deadline - loop->now_ms;
+    return wait > 60000 ? 60000 : (int)wait;
+}
+
+static void run_due_timers(struct event_loop *loop)
+{
+    while (loop->heap_length > 0 && loop->heap[0]->deadline_ms <= loop->now_ms) {
+        struct event_timer *timer = loop->heap[0];
+        event_loop_timer_stop(loop, timer);
+        timer->handler(loop, timer);
+    }
+}
+
+/* ---- deferred frees ---- */
+
+void event_loop_defer_free(struct event_loop *loop, void (*free_fn)(void *), void *pointer)
+{
+    if (loop->deferred_length == loop->deferred_capacity) {
+        size_t capacity = loop->deferred_capacity ? loop->deferred_capacity * 2 : 64;
+        struct deferred_free *grown = realloc(loop->deferred, capacity * sizeof(*grown));
+        if (grown == NULL) {
+            /* Freeing now risks a queued event touching freed memory; leaking one object
+             * is the lesser harm and only happens when memory is already exhausted. */
+            return;
+        }
+        loop->deferred = grown;
+        loop->deferred_capacity = capacity;
+    }
+    loop->deferred[loop->deferred_length++] = (struct deferred_free){ free_fn, pointer };
+}
+
+/* ---- the loop ---- */
+
+static unsigned events_from_epoll(uint32_t epoll_events)
+{
+    unsigned events = 0;
+    if (epoll_events & (EPOLLIN | EPOLLRDHUP))
+        events |= EVENT_READ;
+    if (epoll_events & EPOLLOUT)
+        events |= EVENT_WRITE;
+    if (epoll_events & (EPOLLERR | EPOLLHUP))
+        events |= EVENT_ERROR;
+    return events;
+}
+
+int event_loop_run(struct event_loop *loop)
+{
+    struct epoll_event events[EVENTS_PER_WAIT];
+    while (!loop->stopping) {
+        int ready = epoll_wait(loop->epoll_fd, events, EVENTS_PER_WAIT, next_wait_ms(loop));
+        if (ready < 0 && errno != EINTR)
+            return -1;
+        loop->now_ms = monotonic_ms();
+        for (int i = 0; i < ready; i++) {
+            struct event_watcher *watcher = events[i].data.ptr;
+            /* Removed earlier in this batch (its owner may be waiting for a deferred free). */
+            if (!watcher->registered)
+                continue;
+            watcher->handler(loop, watcher, events_from_epoll(events[i].events));
+        }
+        run_due_timers(loop);
+        run_deferred_frees(loop);
+    }
+    return 0;
+}

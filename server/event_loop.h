@@ -1,0 +1,70 @@
+/* event_loop: a small epoll reactor with one-shot timers, in the spirit of redis' ae.c.
+ * It knows file descriptors, interest masks and deadlines — nothing about SOCKS. */
+#ifndef EVENT_LOOP_H
+#define EVENT_LOOP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    EVENT_READ = 1u << 0,
+    EVENT_WRITE = 1u << 1,
+    EVENT_ERROR = 1u << 2, /* reported, never requested: error or hang-up on the fd */
+};
+
+struct event_loop;
+struct event_watcher;
+struct event_timer;
+
+typedef void (*event_handler)(struct event_loop *loop, struct event_watcher *watcher,
+                              unsigned events);
+typedef void (*timer_handler)(struct event_loop *loop, struct event_timer *timer);
+
+/* Owned by the caller (usually embedded in its connection object); the loop only points at it.
+ * A watcher must stay valid until the end of the current loop iteration after it is removed,
+ * because the kernel may already have queued an event for it: free with event_loop_defer_free. */
+struct event_watcher {
+    int fd;
+    unsigned mask;
+    bool registered;
+    event_handler handler;
+    void *data;
+};
+
+struct event_timer {
+    uint64_t deadline_ms;
+    size_t heap_index; /* position in the loop's heap; SIZE_MAX when not armed */
+    timer_handler handler;
+    void *data;
+};
+
+struct event_loop *event_loop_create(void);
+void event_loop_destroy(struct event_loop *loop);
+
+/* Runs until event_loop_stop is called. Returns 0, or -1 if epoll_wait failed for good. */
+int event_loop_run(struct event_loop *loop);
+void event_loop_stop(struct event_loop *loop);
+bool event_loop_stopping(const struct event_loop *loop);
+
+/* Monotonic milliseconds, cached once per iteration: cheap enough for the per-byte path. */
+uint64_t event_loop_now_ms(const struct event_loop *loop);
+
+void event_watcher_init(struct event_watcher *watcher, int fd, event_handler handler, void *data);
+/* Sets the interest mask (EVENT_READ | EVENT_WRITE, or 0 to leave epoll until interest
+ * returns): a syscall only when it changes. */
+int event_loop_watch(struct event_loop *loop, struct event_watcher *watcher, unsigned mask);
+/* Stops watching; the fd stays open (the caller closes it). */
+void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher);
+
+void event_timer_init(struct event_timer *timer, timer_handler handler, void *data);
+/* (Re)arms the timer to fire once, after_ms from now. */
+void event_loop_timer_start(struct event_loop *loop, struct event_timer *timer, uint64_t after_ms);
+void event_loop_timer_stop(struct event_loop *loop, struct event_timer *timer);
+bool event_timer_armed(const struct event_timer *timer);
+
+/* Calls free_fn(pointer) at the end of the current iteration, after every queued event of it
+ * was dispatched: the safe way to free an object that embeds a watcher. */
+void event_loop_defer_free(struct event_loop *loop, void (*free_fn)(void *), void *pointer);
+
+#endif

@@ -1,0 +1,117 @@
+/* listener: accepts on one listening socket until EAGAIN and hands each new connection over;
+ * pauses (no busy loop, established connections untouched) when out of descriptors or slots. */
+#include "listener.h"
+
+#include "event_loop.h"
+#include "log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* How long to stop accepting after EMFILE/ENFILE: long enough not to spin, short enough
+ * that a queued client barely notices once descriptors free up. */
+#define FD_EXHAUSTED_RETRY_MS 100
+
+struct listener {
+    struct event_loop *loop;
+    struct event_watcher watcher;
+    struct event_timer retry_timer;
+    listener_accept_handler on_accept;
+    listener_capacity_handler has_capacity;
+    void *context;
+    bool paused;
+    unsigned long pause_count;
+};
+
+static void listener_pause(struct listener *listener)
+{
+    if (!listener->paused)
+        listener->pause_count++;
+    listener->paused = true;
+    event_loop_watch(listener->loop, &listener->watcher, 0);
+}
+
+static void listener_on_readable(struct event_loop *loop, struct event_watcher *watcher,
+                                 unsigned events)
+{
+    (void)loop;
+    (void)events;
+    struct listener *listener = watcher->data;
+    for (;;) {
+        if (!listener->has_capacity(listener->context)) {
+            listener_pause(listener);
+            return;
+        }
+        struct sockaddr_storage peer;
+        socklen_t peer_length = sizeof(peer);
+        int fd = accept4(watcher->fd, (struct sockaddr *)&peer, &peer_length,
+                         SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            listener->on_accept(listener->context, fd, &peer);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            log_message(LOG_WARN, "accept paused for %d ms: %s", FD_EXHAUSTED_RETRY_MS,
+                        strerror(errno));
+            listener_pause(listener);
+            event_loop_timer_start(listener->loop, &listener->retry_timer, FD_EXHAUSTED_RETRY_MS);
+            return;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            log_message(LOG_WARN, "accept: %s", strerror(errno));
+        return;
+    }
+}
+
+static void listener_on_retry(struct event_loop *loop, struct event_timer *timer)
+{
+    (void)loop;
+    listener_resume(timer->data);
+}
+
+struct listener *listener_create(struct event_loop *loop, int listening_fd,
+                                 listener_accept_handler on_accept,
+                                 listener_capacity_handler has_capacity, void *context)
+{
+    struct listener *listener = calloc(1, sizeof(*listener));
+    if (listener == NULL)
+        return NULL;
+    listener->loop = loop;
+    listener->on_accept = on_accept;
+    listener->has_capacity = has_capacity;
+    listener->context = context;
+    event_watcher_init(&listener->watcher, listening_fd, listener_on_readable, listener);
+    event_timer_init(&listener->retry_timer, listener_on_retry, listener);
+    if (event_loop_watch(loop, &listener->watcher, EVENT_READ) < 0) {
+        free(listener);
+        return NULL;
+    }
+    return listener;
+}
+
+void listener_destroy(struct listener *listener)
+{
+    if (listener == NULL)
+        return;
+    event_loop_timer_stop(listener->loop, &listener->retry_timer);
+    event_loop_unwatch(listener->loop, &listener->watcher);
+    close(listener->watcher.fd);
+    free(listener);
+}
+
+void listener_resume(struct listener *listener)
+{
+    if (!listener->paused || event_timer_armed(&listener->retry_timer))
+        return;
+    listener->paused = false;
+    event_loop_watch(listener->loop, &listener->watcher, EVENT_READ);
+}
+
+unsigned long listener_pause_count(const struct listener *listener)
+{
+    return listener->pause_count;
+}

@@ -1,0 +1,28 @@
+/* listener: accepts on one listening socket until EAGAIN and hands each new connection over;
+ * pauses (no busy loop, established connections untouched) when out of descriptors or slots. */
+#ifndef LISTENER_H
+#define LISTENER_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct event_loop;
+struct listener;
+
+/* Takes ownership of fd. Returns false to refuse it (the listener then closes it). */
+typedef void (*listener_accept_handler)(void *context, int fd,
+                                        const struct sockaddr_storage *peer);
+/* Asked before each accept: false pauses accepting until listener_resume. */
+typedef bool (*listener_capacity_handler)(void *context);
+
+struct listener *listener_create(struct event_loop *loop, int listening_fd,
+                                 listener_accept_handler on_accept,
+                                 listener_capacity_handler has_capacity, void *context);
+/* Closes the listening socket. */
+void listener_destroy(struct listener *listener);
+/* Call when capacity frees up; cheap when the listener is not paused. */
+void listener_resume(struct listener *listener);
+/* How many times accepting had to pause (out of fds or at the connection limit). */
+unsigned long listener_pause_count(const struct listener *listener);
+
+#endif

@@ -1,0 +1,90 @@
+/* net: the socket chores every listener and connection shares — parsing and formatting
+ * addresses, non-blocking listening sockets, small socket options. */
+#include "net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+bool net_parse_address(const char *text, uint16_t port, struct sockaddr_storage *address,
+                       socklen_t *length)
+{
+    memset(address, 0, sizeof(*address));
+    struct sockaddr_in *in4 = (struct sockaddr_in *)address;
+    if (inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons(port);
+        *length = sizeof(*in4);
+        return true;
+    }
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)address;
+    if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *length = sizeof(*in6);
+        return true;
+    }
+    return false;
+}
+
+void net_format_address(const struct sockaddr *address, char out[NET_ADDRESS_TEXT_MAX])
+{
+    char host[INET6_ADDRSTRLEN];
+    if (address->sa_family == AF_INET) {
+        const struct sockaddr_in *in4 = (const struct sockaddr_in *)address;
+        inet_ntop(AF_INET, &in4->sin_addr, host, sizeof(host));
+        snprintf(out, NET_ADDRESS_TEXT_MAX, "%s:%u", host, ntohs(in4->sin_port));
+    } else if (address->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)address;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(out, NET_ADDRESS_TEXT_MAX, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, NET_ADDRESS_TEXT_MAX, "-");
+    }
+}
+
+uint16_t net_port(const struct sockaddr *address)
+{
+    if (address->sa_family == AF_INET)
+        return ntohs(((const struct sockaddr_in *)address)->sin_port);
+    if (address->sa_family == AF_INET6)
+        return ntohs(((const struct sockaddr_in6 *)address)->sin6_port);
+    return 0;
+}
+
+int net_listen(const struct sockaddr *address, socklen_t length, bool reuse_port)
+{
+    int fd = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (reuse_port)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof(on));
+    if (address->sa_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    if (bind(fd, address, length) < 0 || listen(fd, SOMAXCONN) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
+
+void net_close_with_reset(int fd)
+{
+    struct linger linger = { .l_onoff = 1, .l_linger = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
+    close(fd);
+}
+
+void net_set_nodelay(int fd)
+{
+    int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}

@@ -1,0 +1,32 @@
+/* net: the socket chores every listener and connection shares — parsing and formatting
+ * addresses, non-blocking listening sockets, small socket options. */
+#ifndef NET_H
+#define NET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* "[2001:db8::1]:65535" fits with room to spare. */
+#define NET_ADDRESS_TEXT_MAX 64
+
+/* Parses an IPv4 or IPv6 literal (no brackets) and a port into *address. */
+bool net_parse_address(const char *text, uint16_t port, struct sockaddr_storage *address,
+                       socklen_t *length);
+
+/* "1.2.3.4:80" or "[::1]:80". */
+void net_format_address(const struct sockaddr *address, char out[NET_ADDRESS_TEXT_MAX]);
+
+/* A non-blocking, close-on-exec listening socket; IPv6 ones are IPv6-only so that ::
+ * and 0.0.0.0 can be listened on side by side. reuse_port for one listener per worker.
+ * Returns the fd, or -1 with errno set. */
+int net_listen(const struct sockaddr *address, socklen_t length, bool reuse_port);
+
+uint16_t net_port(const struct sockaddr *address);
+
+/* Closing with linger 0 sends RST instead of FIN: how a reset is propagated. */
+void net_close_with_reset(int fd);
+
+void net_set_nodelay(int fd);
+
+#endif

@@ -1,0 +1,55 @@
+/* options: socks5d's command line — the original report's flags plus what a production
+ * proxy needs — parsed into one struct, with no side effects, so it can be unit-tested. */
+#ifndef OPTIONS_H
+#define OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log.h"
+
+#define OPTIONS_MAX_LISTEN 8
+#define OPTIONS_EXIT_USAGE 64 /* EX_USAGE */
+
+struct option_user {
+    char *name;
+    char *password; /* points into argv or the environment; wiped after use */
+    bool admin;
+};
+
+struct server_options {
+    const char *socks_addresses[OPTIONS_MAX_LISTEN];
+    size_t socks_address_count;
+    uint16_t socks_port;
+    const char *admin_address;
+    uint16_t admin_port;
+    struct option_user *users;
+    size_t user_count;
+    bool no_auth_allowed;
+    const char *users_file; /* NULL = none */
+    uint32_t handshake_timeout_s;
+    uint32_t connect_timeout_s;
+    uint32_t idle_timeout_s;
+    uint32_t buffer_size;
+    size_t max_connections; /* 0 = derive from the descriptor limit */
+    unsigned resolver_threads;
+    enum log_level log_level;
+    const char *access_log;
+    bool show_help;
+    bool show_version;
+};
+
+#define OPTIONS_BUFFER_MIN 512u
+#define OPTIONS_BUFFER_MAX (16u * 1024 * 1024)
+
+/* Fills options from argv (defaults first). On a usage error returns false with a one-line
+ * message in error. argv strings are kept by reference: argv must outlive options.
+ * "user:pass" arguments are split in place. */
+bool options_parse(int argc, char **argv, struct server_options *options, char *error,
+                   size_t error_size);
+void options_free(struct server_options *options);
+void options_print_help(const char *program);
+void options_print_version(void);
+
+#endif

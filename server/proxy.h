@@ -1,0 +1,42 @@
+/* proxy: what every SOCKS5 session of one event loop shares — settings that admins may change
+ * at run time, the users table, metrics, relay buffers and the list of live sessions. */
+#ifndef PROXY_H
+#define PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "metrics.h"
+
+struct event_loop;
+struct work_pool;
+struct users;
+struct buffer_pool;
+struct session;
+
+struct proxy_settings {
+    uint32_t handshake_timeout_ms;
+    uint32_t connect_timeout_ms;
+    uint32_t idle_timeout_ms; /* 0 = tunnels may idle forever */
+    uint32_t buffer_size;     /* per direction, for sessions started from now on */
+    bool no_auth_allowed;
+    size_t max_connections;
+};
+
+struct proxy {
+    struct event_loop *loop;
+    struct work_pool *resolver_pool;
+    struct users *users;
+    struct buffer_pool *buffers;
+    struct proxy_settings settings;
+    struct metrics metrics;
+    struct session *sessions; /* live sessions, newest first */
+    size_t session_count;
+    uint64_t next_connection_id;
+    /* Called whenever a session ends, so a paused listener can resume. */
+    void (*on_session_closed)(void *context);
+    void *on_session_closed_context;
+};
+
+#endif

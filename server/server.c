@@ -1,0 +1,282 @@
+/* server: socks5d's process — descriptor limit, signals, users from flags and environment,
+ * listeners, the event loop and its pools — started from options and torn down cleanly. */
+#include "server.h"
+
+#include "buffer_pool.h"
+#include "event_loop.h"
+#include "listener.h"
+#include "log.h"
+#include "net.h"
+#include "options.h"
+#include "proxy.h"
+#include "socks5_session.h"
+#include "users.h"
+#include "work_pool.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#define CRYPT_THREADS 2
+#define CACHED_BUFFERS 256
+/* Descriptors kept back from the connection limit for listeners, pools, logs and admins. */
+#define RESERVED_FDS 64
+
+struct server {
+    struct event_loop *loop;
+    struct work_pool *resolver_pool;
+    struct work_pool *crypt_pool;
+    struct proxy proxy;
+    struct listener *socks_listeners[OPTIONS_MAX_LISTEN];
+    size_t socks_listener_count;
+    struct event_watcher signals;
+    int exit_status;
+};
+
+static rlim_t raise_descriptor_limit(void)
+{
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) < 0)
+        return 1024;
+    if (limit.rlim_cur < limit.rlim_max) {
+        limit.rlim_cur = limit.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &limit) < 0)
+            getrlimit(RLIMIT_NOFILE, &limit);
+    }
+    return limit.rlim_cur;
+}
+
+static void server_on_signal(struct event_loop *loop, struct event_watcher *watcher,
+                             unsigned events)
+{
+    (void)events;
+    struct signalfd_siginfo info;
+    while (read(watcher->fd, &info, sizeof(info)) == sizeof(info)) {
+        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+            log_message(LOG_INFO, "%s received, shutting down", strsignal((int)info.ssi_signo));
+            event_loop_stop(loop);
+        }
+    }
+}
+
+static bool server_watch_signals(struct server *server)
+{
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    /* Block before any thread starts so that no pool thread ever takes these signals. */
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        return false;
+    signal(SIGPIPE, SIG_IGN);
+    int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        return false;
+    event_watcher_init(&server->signals, fd, server_on_signal, server);
+    return event_loop_watch(server->loop, &server->signals, EVENT_READ) == 0;
+}
+
+static bool add_option_users(struct server *server, const struct server_options *options)
+{
+    for (size_t i = 0; i < options->user_count; i++) {
+        const struct option_user *user = &options->users[i];
+        enum users_error error = users_add(server->proxy.users, user->name, user->password,
+                                           user->admin ? USER_ROLE_ADMIN : USER_ROLE_USER);
+        /* Hide the password from ps once it is hashed; argv memory is ours to overwrite. */
+        explicit_bzero(user->password, strlen(user->password));
+        if (error != USERS_OK) {
+            log_message(LOG_ERROR, "cannot add user '%s': %s", user->name, users_error_text(error));
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool add_environment_admin(struct server *server)
+{
+    const char *value = getenv("SOCKS5D_ADMIN");
+    if (value == NULL || value[0] == '\0')
+        return true;
+    char *copy = strdup(value);
+    char *colon = copy != NULL ? strchr(copy, ':') : NULL;
+    if (colon == NULL || colon == copy || colon[1] == '\0') {
+        log_message(LOG_ERROR, "SOCKS5D_ADMIN must be user:password");
+        free(copy);
+        return false;
+    }
+    *colon = '\0';
+    enum users_error error = users_add(server->proxy.users, copy, colon + 1, USER_ROLE_ADMIN);
+    if (error != USERS_OK && error != USERS_ERROR_EXISTS)
+        log_message(LOG_ERROR, "SOCKS5D_ADMIN: cannot add '%s': %s", copy, users_error_text(error));
+    explicit_bzero(colon + 1, strlen(colon + 1));
+    free(copy);
+    unsetenv("SOCKS5D_ADMIN");
+    return error == USERS_OK || error == USERS_ERROR_EXISTS;
+}
+
+/* A usable default: with no admin configured anywhere, make one and say its password once. */
+static bool ensure_an_admin(struct server *server)
+{
+    if (users_admin_count(server->proxy.users) > 0)
+        return true;
+    static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    uint8_t random_bytes[20];
+    char password[sizeof(random_bytes) + 1];
+    if (getrandom(random_bytes, sizeof(random_bytes), 0) != sizeof(random_bytes))
+        return false;
+    for (size_t i = 0; i < sizeof(random_bytes); i++)
+        password[i] = alphabet[random_bytes[i] % (sizeof(alphabet) - 1)];
+    password[sizeof(random_bytes)] = '\0';
+    enum users_error error = users_add(server->proxy.users, "admin", password, USER_ROLE_ADMIN);
+    if (error != USERS_OK) {
+        log_message(LOG_ERROR, "cannot create the first admin: %s", users_error_text(error));
+        return false;
+    }
+    log_message(LOG_WARN, "no admin configured: created user 'admin' with password '%s' "
+                          "(shown once; change it with socks5ctl)", password);
+    explicit_bzero(password, sizeof(password));
+    return true;
+}
+
+static void server_on_session_closed(void *context)
+{
+    struct server *server = context;
+    for (size_t i = 0; i < server->socks_listener_count; i++)
+        listener_resume(server->socks_listeners[i]);
+}
+
+static void server_on_socks_accept(void *proxy, int fd, const struct sockaddr_storage *peer)
+{
+    session_start(proxy, fd, peer);
+}
+
+static bool server_listen_socks(struct server *server, const struct server_options *options)
+{
+    for (size_t i = 0; i < options->socks_address_count; i++) {
+        struct sockaddr_storage address;
+        socklen_t length;
+        if (!net_parse_address(options->socks_addresses[i], options->socks_port, &address, &length)) {
+            log_message(LOG_ERROR, "-l %s: not an IPv4 or IPv6 address", options->socks_addresses[i]);
+            return false;
+        }
+        int fd = net_listen((struct sockaddr *)&address, length, false);
+        if (fd < 0) {
+            log_message(LOG_ERROR, "cannot listen on %s port %u: %s", options->socks_addresses[i],
+                        options->socks_port, strerror(errno));
+            return false;
+        }
+        length = sizeof(address);
+        getsockname(fd, (struct sockaddr *)&address, &length);
+        struct listener *listener = listener_create(server->loop, fd, server_on_socks_accept,
+                                                    session_proxy_has_capacity, &server->proxy);
+        if (listener == NULL) {
+            close(fd);
+            return false;
+        }
+        server->socks_listeners[server->socks_listener_count++] = listener;
+        char text[NET_ADDRESS_TEXT_MAX];
+        net_format_address((struct sockaddr *)&address, text);
+        log_message(LOG_INFO, "listening for socks5 on %s", text);
+    }
+    return true;
+}
+
+static bool server_configure_proxy(struct server *server, const struct server_options *options)
+{
+    struct proxy *proxy = &server->proxy;
+    rlim_t descriptors = raise_descriptor_limit();
+    size_t fit = descriptors > 2 * RESERVED_FDS ? (size_t)(descriptors - RESERVED_FDS) / 2 : 16;
+    proxy->loop = server->loop;
+    proxy->resolver_pool = server->resolver_pool;
+    proxy->settings = (struct proxy_settings){
+        .handshake_timeout_ms = options->handshake_timeout_s * 1000u,
+        .connect_timeout_ms = options->connect_timeout_s * 1000u,
+        .idle_timeout_ms = options->idle_timeout_s * 1000u,
+        .buffer_size = options->buffer_size,
+        .no_auth_allowed = options->no_auth_allowed,
+        .max_connections = options->max_connections ? options->max_connections : fit,
+    };
+    if (options->max_connections > fit)
+        log_message(LOG_WARN, "-c %zu: the descriptor limit (%llu) allows about %zu tunnels",
+                    options->max_connections, (unsigned long long)descriptors, fit);
+    proxy->on_session_closed = server_on_session_closed;
+    proxy->on_session_closed_context = server;
+    proxy->buffers = buffer_pool_create(options->buffer_size, CACHED_BUFFERS);
+    proxy->users = users_create(server->crypt_pool);
+    return proxy->buffers != NULL && proxy->users != NULL;
+}
+
+struct server *server_create(const struct server_options *options)
+{
+    log_set_level(options->log_level);
+    if (!log_open_access(options->access_log)) {
+        log_message(LOG_ERROR, "cannot open access log %s: %s", options->access_log, strerror(errno));
+        return NULL;
+    }
+    struct server *server = calloc(1, sizeof(*server));
+    if (server == NULL)
+        return NULL;
+    server->signals.fd = -1;
+    server->loop = event_loop_create();
+    if (server->loop == NULL || !server_watch_signals(server)) {
+        log_message(LOG_ERROR, "cannot set up the event loop: %s", strerror(errno));
+        server_destroy(server);
+        return NULL;
+    }
+    server->resolver_pool = work_pool_create(server->loop, options->resolver_threads);
+    server->crypt_pool = work_pool_create(server->loop, CRYPT_THREADS);
+    if (server->resolver_pool == NULL || server->crypt_pool == NULL ||
+        !server_configure_proxy(server, options)) {
+        log_message(LOG_ERROR, "cannot start worker threads or allocate: %s", strerror(errno));
+        server_destroy(server);
+        return NULL;
+    }
+    if (!add_option_users(server, options) || !add_environment_admin(server) ||
+        !ensure_an_admin(server) || !server_listen_socks(server, options)) {
+        server_destroy(server);
+        return NULL;
+    }
+    log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections",
+                users_count(server->proxy.users),
+                options->no_auth_allowed ? "optional" : "required",
+                server->proxy.settings.max_connections);
+    return server;
+}
+
+int server_run(struct server *server)
+{
+    if (event_loop_run(server->loop) < 0) {
+        log_message(LOG_ERROR, "event loop failed: %s", strerror(errno));
+        return 1;
+    }
+    return 0;
+}
+
+void server_destroy(struct server *server)
+{
+    if (server == NULL)
+        return;
+    server->proxy.on_session_closed = NULL;
+    for (size_t i = 0; i < server->socks_listener_count; i++)
+        listener_destroy(server->socks_listeners[i]);
+    if (server->proxy.loop != NULL)
+        session_close_all(&server->proxy);
+    /* Pools go before the users table: a crypt job finishing late still reads it. */
+    work_pool_destroy(server->resolver_pool);
+    work_pool_destroy(server->crypt_pool);
+    users_destroy(server->proxy.users);
+    buffer_pool_destroy(server->proxy.buffers);
+    if (server->signals.fd >= 0) {
+        event_loop_unwatch(server->loop, &server->signals);
+        close(server->signals.fd);
+    }
+    event_loop_destroy(server->loop);
+    log_close_access();
+    free(server);
+}

@@ -1,0 +1,15 @@
+/* server: socks5d's process — descriptor limit, signals, users from flags and environment,
+ * listeners, the event loop and its pools — started from options and torn down cleanly. */
+#ifndef SERVER_H
+#define SERVER_H
+
+struct server_options;
+struct server;
+
+/* Returns NULL after logging why the server cannot start. */
+struct server *server_create(const struct server_options *options);
+/* Runs until SIGTERM or SIGINT. Returns 0 on a clean stop. */
+int server_run(struct server *server);
+void server_destroy(struct server *server);
+
+#endif

@@ -1,0 +1,954 @@
+/* socks5_session: one SOCKS5 client connection as an explicit state machine — greeting,
+ * RFC 1929 auth, request, resolve, connect, relay — one handler per state. */
+#include "socks5_session.h"
+
+#include "buffer_pool.h"
+#include "event_loop.h"
+#include "log.h"
+#include "net.h"
+#include "proxy.h"
+#include "resolver.h"
+#include "socks5_parser.h"
+#include "users.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+enum session_state {
+    SESSION_GREETING,   /* reading VER NMETHODS METHODS */
+    SESSION_AUTH,       /* reading the RFC 1929 username/password */
+    SESSION_AUTH_CHECK, /* crypt(3) runs on the work pool */
+    SESSION_REQUEST,    /* reading VER CMD RSV ATYP DST.ADDR DST.PORT */
+    SESSION_RESOLVING,  /* getaddrinfo runs on the work pool */
+    SESSION_CONNECTING, /* non-blocking connect to one resolved address */
+    SESSION_RELAY,      /* bytes flow both ways */
+    SESSION_CLOSING,    /* flushing a final reply, then close */
+    SESSION_CLOSED,     /* everything released; the memory goes at the end of the iteration */
+};
+
+/* Bytes flowing from one socket (the source) to the other (the sink). The buffer is borrowed
+ * from the pool only while bytes are in flight. */
+struct relay_direction {
+    uint8_t *data;
+    size_t capacity;
+    size_t start; /* first byte not yet written to the sink */
+    size_t end;   /* one past the last byte read from the source */
+    bool source_eof;
+    bool sink_shut; /* shutdown(SHUT_WR) sent to the sink */
+};
+
+/* Parser state lives only as long as the handshake. */
+struct session_handshake {
+    union {
+        struct socks5_greeting_parser greeting;
+        struct socks5_auth_parser auth;
+        struct socks5_request_parser request;
+    } parser;
+    struct addrinfo *addresses;
+    struct addrinfo *next_address;
+    int last_connect_error;
+};
+
+struct session {
+    struct proxy *proxy;
+    struct session *previous;
+    struct session *next;
+    enum session_state state;
+    struct event_watcher client;
+    struct event_watcher remote; /* fd -1 until a connect is tried */
+    struct event_timer timer;    /* handshake, connect or idle deadline, by state */
+    uint64_t last_activity_ms;
+    struct relay_direction upstream;   /* client → remote; holds the handshake bytes too */
+    struct relay_direction downstream; /* remote → client; holds the handshake replies too */
+    struct session_handshake *handshake;
+    struct resolver_query *query;
+    struct users_check *check;
+    struct connection_record *record;
+};
+
+static void session_on_client_event(struct event_loop *, struct event_watcher *, unsigned);
+static void session_on_remote_event(struct event_loop *, struct event_watcher *, unsigned);
+static void session_on_timeout(struct event_loop *, struct event_timer *);
+static void session_advance_handshake(struct session *session);
+static void session_connect_next(struct session *session);
+
+/* ---- buffers ---- */
+
+static bool direction_acquire(struct session *session, struct relay_direction *direction)
+{
+    if (direction->data != NULL)
+        return true;
+    size_t size;
+    direction->data = buffer_pool_get(session->proxy->buffers, &size);
+    if (direction->data == NULL)
+        return false;
+    /* After an admin changes the buffer size, every buffer taken from then on has the new
+     * size: new connections, and idle tunnels at their next burst. */
+    direction->capacity = size;
+    direction->start = direction->end = 0;
+    return true;
+}
+
+static void direction_release(struct session *session, struct relay_direction *direction)
+{
+    if (direction->data == NULL)
+        return;
+    buffer_pool_put(session->proxy->buffers, direction->data, direction->capacity);
+    direction->data = NULL;
+    direction->capacity = direction->start = direction->end = 0;
+}
+
+static size_t direction_pending(const struct relay_direction *direction)
+{
+    return direction->end - direction->start;
+}
+
+/* ---- closing ---- */
+
+static void session_free(void *pointer) { free(pointer); }
+
+static void session_cancel_pending_work(struct session *session)
+{
+    if (session->query != NULL) {
+        resolver_cancel(session->query);
+        session->query = NULL;
+    }
+    if (session->check != NULL) {
+        users_check_cancel(session->check);
+        session->check = NULL;
+    }
+}
+
+static void session_free_handshake(struct session *session)
+{
+    struct session_handshake *handshake = session->handshake;
+    if (handshake == NULL)
+        return;
+    if (handshake->addresses != NULL)
+        freeaddrinfo(handshake->addresses);
+    explicit_bzero(handshake, sizeof(*handshake)); /* it may hold a password */
+    free(handshake);
+    session->handshake = NULL;
+}
+
+static void session_close_socket(struct session *session, struct event_watcher *watcher,
+                                 bool reset)
+{
+    if (watcher->fd < 0)
+        return;
+    event_loop_unwatch(session->proxy->loop, watcher);
+    if (reset)
+        net_close_with_reset(watcher->fd);
+    else
+        close(watcher->fd);
+    watcher->fd = -1;
+}
+
+static void session_unlink(struct session *session)
+{
+    struct proxy *proxy = session->proxy;
+    if (session->previous != NULL)
+        session->previous->next = session->next;
+    else
+        proxy->sessions = session->next;
+    if (session->next != NULL)
+        session->next->previous = session->previous;
+    proxy->session_count--;
+    proxy->metrics.connections_current--;
+}
+
+/* The single exit of every session. reset_client/reset_remote send RST instead of FIN. */
+static void session_close(struct session *session, bool reset_client, bool reset_remote)
+{
+    struct proxy *proxy = session->proxy;
+    if (session->state == SESSION_CLOSED)
+        return;
+    session->state = SESSION_CLOSED;
+    session_cancel_pending_work(session);
+    event_loop_timer_stop(proxy->loop, &session->timer);
+    session_close_socket(session, &session->client, reset_client);
+    session_close_socket(session, &session->remote, reset_remote);
+    session_free_handshake(session);
+    direction_release(session, &session->upstream);
+    direction_release(session, &session->downstream);
+
+    struct connection_record *record = session->record;
+    record->ended_ms = log_realtime_ms();
+    if (record->user != NULL)
+        user_usage(record->user)->connections_live--;
+    connection_record_log(record);
+    connection_record_free(record);
+
+    session_unlink(session);
+    event_loop_defer_free(proxy->loop, session_free, session);
+    if (proxy->on_session_closed != NULL)
+        proxy->on_session_closed(proxy->on_session_closed_context);
+}
+
+/* ---- interest: derived from the state and the buffers, never stored separately ---- */
+
+static void session_update_interest(struct session *session)
+{
+    unsigned client_mask = 0, remote_mask = 0;
+    if (session->state == SESSION_CLOSED)
+        return;
+    switch (session->state) {
+    case SESSION_GREETING:
+    case SESSION_AUTH:
+    case SESSION_REQUEST:
+        client_mask = EVENT_READ;
+        break;
+    case SESSION_CONNECTING:
+        remote_mask = EVENT_WRITE;
+        break;
+    case SESSION_RELAY:
+        /* Read a side only when the bytes read before have all been written on: that
+         * is the back-pressure, and the buffer then always starts empty. */
+        if (!session->upstream.source_eof && direction_pending(&session->upstream) == 0)
+            client_mask |= EVENT_READ;
+        if (!session->downstream.source_eof && direction_pending(&session->downstream) == 0)
+            remote_mask |= EVENT_READ;
+        if (direction_pending(&session->upstream) > 0)
+            remote_mask |= EVENT_WRITE;
+        break;
+    default:
+        break;
+    }
+    if (direction_pending(&session->downstream) > 0)
+        client_mask |= EVENT_WRITE;
+    if (event_loop_watch(session->proxy->loop, &session->client, client_mask) < 0 ||
+        (session->remote.fd >= 0 &&
+         event_loop_watch(session->proxy->loop, &session->remote, remote_mask) < 0)) {
+        session->proxy->metrics.server_errors++;
+        session_close(session, false, false);
+    }
+}
+
+/* ---- replies ---- */
+
+/* Queues bytes for the client: handshake replies travel the downstream buffer like relayed
+ * data, so one write path handles partial writes for both. */
+static bool session_queue_reply(struct session *session, const uint8_t *bytes, size_t length)
+{
+    struct relay_direction *out = &session->downstream;
+    if (!direction_acquire(session, out) || out->capacity - out->end < length)
+        return false;
+    memcpy(out->data + out->end, bytes, length);
+    out->end += length;
+    return true;
+}
+
+/* Writes what is pending toward the client now; false if the client is gone. */
+static bool session_flush_to_client(struct session *session)
+{
+    struct relay_direction *out = &session->downstream;
+    while (direction_pending(out) > 0) {
+        ssize_t written = send(session->client.fd, out->data + out->start, direction_pending(out),
+                               MSG_NOSIGNAL);
+        if (written < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            if (errno == EINTR)
+                continue;
+            session->proxy->metrics.send_errors++;
+            return false;
+        }
+        out->start += (size_t)written;
+    }
+    direction_release(session, out);
+    return true;
+}
+
+/* Sends a final reply, then closes once it is written (or the timer runs out). */
+static void session_fail(struct session *session, const uint8_t *reply, size_t length)
+{
+    session_cancel_pending_work(session);
+    session_close_socket(session, &session->remote, false);
+    session->state = SESSION_CLOSING;
+    if (reply == NULL || !session_queue_reply(session, reply, length) ||
+        !session_flush_to_client(session) || direction_pending(&session->downstream) == 0) {
+        session_close(session, false, false);
+        return;
+    }
+    event_loop_timer_start(session->proxy->loop, &session->timer,
+                           session->proxy->settings.handshake_timeout_ms);
+    session_update_interest(session);
+}
+
+static void session_fail_request(struct session *session, enum socks5_reply_code code)
+{
+    uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
+    session->record->status = (uint8_t)code;
+    if (code == SOCKS5_REPLY_HOST_UNREACHABLE)
+        session->proxy->metrics.host_unreachable++;
+    else if (code == SOCKS5_REPLY_CONNECTION_REFUSED)
+        session->proxy->metrics.connection_refused++;
+    session_fail(session, reply, socks5_reply_encode(reply, (uint8_t)code, NULL));
+}
+
+/* ---- handshake: greeting ---- */
+
+static size_t session_handshake_input(struct session *session, const uint8_t **data)
+{
+    *data = session->upstream.data + session->upstream.start;
+    return direction_pending(&session->upstream);
+}
+
+static void session_consume_input(struct session *session, size_t consumed)
+{
+    session->upstream.start += consumed;
+}
+
+static bool session_on_greeting(struct session *session)
+{
+    struct socks5_greeting_parser *parser = &session->handshake->parser.greeting;
+    const uint8_t *data;
+    size_t length = session_handshake_input(session, &data), consumed;
+    enum socks5_parse_result result = socks5_greeting_parser_feed(parser, data, length, &consumed);
+    session_consume_input(session, consumed);
+    if (result == SOCKS5_PARSE_MORE)
+        return false;
+    if (result == SOCKS5_PARSE_ERROR) {
+        /* Not SOCKS5 at all (an HTTP request, a SOCKS4 client): nothing it would understand. */
+        session->proxy->metrics.unsupported_input++;
+        session_fail(session, NULL, 0);
+        return false;
+    }
+
+    uint8_t reply[2];
+    if (parser->offers_userpass) {
+        session->state = SESSION_AUTH;
+        socks5_auth_parser_init(&session->handshake->parser.auth);
+        session_queue_reply(session, reply, socks5_method_reply_encode(reply, SOCKS5_METHOD_USERPASS));
+        return true;
+    }
+    if (parser->offers_no_auth && session->proxy->settings.no_auth_allowed) {
+        struct user *anonymous = users_anonymous(session->proxy->users);
+        session->record->user = user_ref(anonymous);
+        user_usage(anonymous)->connections_total++;
+        user_usage(anonymous)->connections_live++;
+        session->state = SESSION_REQUEST;
+        socks5_request_parser_init(&session->handshake->parser.request);
+        session_queue_reply(session, reply, socks5_method_reply_encode(reply, SOCKS5_METHOD_NO_AUTH));
+        return true;
+    }
+    session->proxy->metrics.auth_errors++;
+    session->record->status = SOCKS5_REPLY_NOT_ALLOWED;
+    session_fail(session, reply, socks5_method_reply_encode(reply, SOCKS5_METHOD_NO_ACCEPTABLE));
+    return false;
+}
+
+/* ---- handshake: RFC 1929 ---- */
+
+static void session_on_auth_result(struct session *session, struct user *user)
+{
+    uint8_t reply[2];
+    socks5_auth_parser_wipe(&session->handshake->parser.auth);
+    if (user == NULL) {
+        session->proxy->metrics.auth_errors++;
+        session->record->status = SOCKS5_REPLY_NOT_ALLOWED;
+        session_fail(session, reply, socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_FAILURE));
+        return;
+    }
+    session->record->user = user; /* the check handed us a reference */
+    user_usage(user)->connections_total++;
+    user_usage(user)->connections_live++;
+    session->state = SESSION_REQUEST;
+    socks5_request_parser_init(&session->handshake->parser.request);
+    session_queue_reply(session, reply, socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_SUCCESS));
+}
+
+static void session_on_auth_checked(void *owner, struct user *user)
+{
+    struct session *session = owner;
+    session->check = NULL;
+    session_on_auth_result(session, user);
+    if (session->state == SESSION_REQUEST) {
+        session_advance_handshake(session);
+    }
+}
+
+static bool session_on_auth(struct session *session)
+{
+    struct socks5_auth_parser *parser = &session->handshake->parser.auth;
+    const uint8_t *data;
+    size_t length = session_handshake_input(session, &data), consumed;
+    enum socks5_parse_result result = socks5_auth_parser_feed(parser, data, length, &consumed);
+    session_consume_input(session, consumed);
+    if (result == SOCKS5_PARSE_MORE)
+        return false;
+    if (result == SOCKS5_PARSE_ERROR) {
+        session->proxy->metrics.unsupported_input++;
+        session_on_auth_result(session, NULL);
+        return false;
+    }
+    struct user *user = NULL;
+    switch (users_check(session->proxy->users, parser->username, parser->username_length,
+                        parser->password, parser->password_length, session_on_auth_checked,
+                        session, &user, &session->check)) {
+    case USERS_CHECK_PASSED:
+        session_on_auth_result(session, user);
+        return session->state == SESSION_REQUEST;
+    case USERS_CHECK_PENDING:
+        socks5_auth_parser_wipe(parser); /* the check keeps its own copy */
+        session->state = SESSION_AUTH_CHECK;
+        return false;
+    case USERS_CHECK_FAILED:
+        session->proxy->metrics.server_errors++;
+        session_on_auth_result(session, NULL);
+        return false;
+    }
+    return false;
+}
+
+/* ---- handshake: request ---- */
+
+static void session_record_destination(struct session *session, const struct socks5_request *request)
+{
+    char host[INET6_ADDRSTRLEN + 2];
+    const char *name = host;
+    if (request->address_type == SOCKS5_ATYP_IPV4) {
+        inet_ntop(AF_INET, request->ipv4, host, sizeof(host));
+    } else if (request->address_type == SOCKS5_ATYP_IPV6) {
+        host[0] = '[';
+        inet_ntop(AF_INET6, request->ipv6, host + 1, sizeof(host) - 2);
+        strcat(host, "]");
+    } else {
+        name = request->domain;
+    }
+    size_t size = strlen(name) + 8;
+    session->record->destination = malloc(size);
+    if (session->record->destination != NULL)
+        snprintf(session->record->destination, size, "%s:%u", name, request->port);
+}
+
+/* An IPv4 or IPv6 literal needs no lookup: make it a one-entry address list. */
+static struct addrinfo *addresses_from_literal(const struct socks5_request *request)
+{
+    struct addrinfo *entry = calloc(1, sizeof(*entry) + sizeof(struct sockaddr_in6));
+    if (entry == NULL)
+        return NULL;
+    entry->ai_socktype = SOCK_STREAM;
+    entry->ai_protocol = IPPROTO_TCP;
+    entry->ai_addr = (struct sockaddr *)(entry + 1);
+    if (request->address_type == SOCKS5_ATYP_IPV4) {
+        struct sockaddr_in *in4 = (struct sockaddr_in *)entry->ai_addr;
+        in4->sin_family = AF_INET;
+        memcpy(&in4->sin_addr, request->ipv4, 4);
+        in4->sin_port = htons(request->port);
+        entry->ai_family = AF_INET;
+        entry->ai_addrlen = sizeof(*in4);
+    } else {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)entry->ai_addr;
+        in6->sin6_family = AF_INET6;
+        memcpy(&in6->sin6_addr, request->ipv6, 16);
+        in6->sin6_port = htons(request->port);
+        entry->ai_family = AF_INET6;
+        entry->ai_addrlen = sizeof(*in6);
+    }
+    return entry;
+}
+
+static void session_start_connecting(struct session *session, struct addrinfo *addresses,
+                                     bool from_literal)
+{
+    struct session_handshake *handshake = session->handshake;
+    handshake->addresses = from_literal ? NULL : addresses;
+    handshake->next_address = addresses;
+    handshake->last_connect_error = EHOSTUNREACH;
+    session_connect_next(session);
+    if (from_literal)
+        free(addresses); /* one entry, allocated in one block, tried synchronously above */
+}
+
+static void session_on_resolved(void *owner, struct addrinfo *result, int error)
+{
+    struct session *session = owner;
+    session->query = NULL;
+    if (result == NULL) {
+        log_message(LOG_DEBUG, "connection %llu: lookup failed: %s",
+                    (unsigned long long)session->record->id, gai_strerror(error));
+        session->proxy->metrics.dns_errors++;
+        session_fail_request(session, SOCKS5_REPLY_HOST_UNREACHABLE);
+        return;
+    }
+    session_start_connecting(session, result, false);
+}
+
+static void session_on_request_complete(struct session *session)
+{
+    struct socks5_request *request = &session->handshake->parser.request.request;
+    session_record_destination(session, request);
+    enum socks5_reply_code verdict = socks5_request_check(request);
+    if (verdict != SOCKS5_REPLY_SUCCEEDED) {
+        session->proxy->metrics.unsupported_input += verdict == SOCKS5_REPLY_COMMAND_NOT_SUPPORTED;
+        session_fail_request(session, verdict);
+        return;
+    }
+    event_loop_timer_start(session->proxy->loop, &session->timer,
+                           session->proxy->settings.connect_timeout_ms);
+    if (request->address_type != SOCKS5_ATYP_DOMAIN) {
+        struct addrinfo *address = addresses_from_literal(request);
+        if (address == NULL) {
+            session->proxy->metrics.server_errors++;
+            session_fail_request(session, SOCKS5_REPLY_GENERAL_FAILURE);
+            return;
+        }
+        session->state = SESSION_CONNECTING;
+        session_start_connecting(session, address, true);
+        return;
+    }
+    session->proxy->metrics.dns_connections++;
+    session->state = SESSION_RESOLVING;
+    session->query = resolver_lookup(session->proxy->resolver_pool, request->domain, request->port,
+                                     session_on_resolved, session);
+    if (session->query == NULL) {
+        session->proxy->metrics.server_errors++;
+        session_fail_request(session, SOCKS5_REPLY_GENERAL_FAILURE);
+        return;
+    }
+    session_update_interest(session);
+}
+
+static bool session_on_request(struct session *session)
+{
+    struct socks5_request_parser *parser = &session->handshake->parser.request;
+    const uint8_t *data;
+    size_t length = session_handshake_input(session, &data), consumed;
+    enum socks5_parse_result result = socks5_request_parser_feed(parser, data, length, &consumed);
+    session_consume_input(session, consumed);
+    if (result == SOCKS5_PARSE_MORE)
+        return false;
+    if (result == SOCKS5_PARSE_ERROR) {
+        session->proxy->metrics.unsupported_input++;
+        session_fail_request(session, socks5_request_error_reply(parser->error));
+        return false;
+    }
+    session_on_request_complete(session);
+    return false;
+}
+
+/* Feeds the buffered client bytes to the parser of the current state until one needs more
+ * bytes or waits for something else. Each handler returns true to go on parsing. */
+static void session_advance_handshake(struct session *session)
+{
+    bool go_on = true;
+    while (go_on) {
+        switch (session->state) {
+        case SESSION_GREETING:
+            go_on = session_on_greeting(session);
+            break;
+        case SESSION_AUTH:
+            go_on = session_on_auth(session);
+            break;
+        case SESSION_REQUEST:
+            go_on = session_on_request(session);
+            break;
+        default:
+            return; /* waiting for the crypt pool, the resolver or a connect */
+        }
+    }
+    if (session->state >= SESSION_CLOSING)
+        return; /* session_fail has taken over (and may have closed the session) */
+    if (!session_flush_to_client(session)) {
+        session_close(session, false, false);
+        return;
+    }
+    if (session->state <= SESSION_REQUEST && direction_pending(&session->upstream) == 0)
+        direction_release(session, &session->upstream);
+    session_update_interest(session);
+}
+
+static void session_on_handshake_readable(struct session *session)
+{
+    struct relay_direction *in = &session->upstream;
+    if (!direction_acquire(session, in)) {
+        session->proxy->metrics.server_errors++;
+        session_close(session, false, false);
+        return;
+    }
+    /* Every parser consumes all it is given until its message ends, and reading stops once the
+     * request is complete, so unparsed bytes never pile up: there is always room here. */
+    if (in->start == in->end)
+        in->start = in->end = 0;
+    ssize_t received = recv(session->client.fd, in->data + in->end, in->capacity - in->end, 0);
+    if (received == 0) {
+        session_close(session, false, false);
+        return;
+    }
+    if (received < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            session_update_interest(session);
+            return;
+        }
+        session->proxy->metrics.receive_errors++;
+        session_close(session, true, false);
+        return;
+    }
+    in->end += (size_t)received;
+    session_advance_handshake(session);
+}
+
+/* ---- connecting ---- */
+
+static enum socks5_reply_code reply_for_connect_error(int error)
+{
+    switch (error) {
+    case ECONNREFUSED:
+        return SOCKS5_REPLY_CONNECTION_REFUSED;
+    case ENETUNREACH:
+    case ENETDOWN:
+        return SOCKS5_REPLY_NETWORK_UNREACHABLE;
+    case EHOSTUNREACH:
+    case EHOSTDOWN:
+    case ETIMEDOUT:
+        return SOCKS5_REPLY_HOST_UNREACHABLE;
+    case EACCES:
+    case EPERM:
+        return SOCKS5_REPLY_NOT_ALLOWED;
+    default:
+        return SOCKS5_REPLY_GENERAL_FAILURE;
+    }
+}
+
+static void session_on_connected(struct session *session)
+{
+    struct proxy *proxy = session->proxy;
+    struct sockaddr_storage local, peer;
+    socklen_t local_length = sizeof(local), peer_length = sizeof(peer);
+    if (getsockname(session->remote.fd, (struct sockaddr *)&local, &local_length) < 0 ||
+        getpeername(session->remote.fd, (struct sockaddr *)&peer, &peer_length) < 0) {
+        /* getpeername fails when the connection died right after it was made. */
+        session->handshake->last_connect_error = errno == ENOTCONN ? ECONNREFUSED : errno;
+        session_close_socket(session, &session->remote, false);
+        session_connect_next(session);
+        return;
+    }
+    net_format_address((struct sockaddr *)&peer, session->record->destination_address);
+    if (peer.ss_family == AF_INET6)
+        proxy->metrics.ipv6_connections++;
+    else
+        proxy->metrics.ipv4_connections++;
+
+    uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
+    session->record->status = SOCKS5_REPLY_SUCCEEDED;
+    session_queue_reply(session, reply,
+                        socks5_reply_encode(reply, SOCKS5_REPLY_SUCCEEDED, (struct sockaddr *)&local));
+    session_free_handshake(session);
+    session->state = SESSION_RELAY;
+    session->last_activity_ms = event_loop_now_ms(proxy->loop);
+    if (proxy->settings.idle_timeout_ms > 0)
+        event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.idle_timeout_ms);
+    else
+        event_loop_timer_stop(proxy->loop, &session->timer);
+    if (!session_flush_to_client(session)) {
+        session_close(session, false, true);
+        return;
+    }
+    /* Bytes the client pipelined behind its request go out now, not after another event. */
+    if (direction_pending(&session->upstream) > 0) {
+        session_on_remote_event(proxy->loop, &session->remote, EVENT_WRITE);
+        return;
+    }
+    direction_release(session, &session->upstream);
+    session_update_interest(session);
+}
+
+/* Tries resolved addresses in order until a connect starts or succeeds. */
+static void session_connect_next(struct session *session)
+{
+    struct session_handshake *handshake = session->handshake;
+    while (handshake->next_address != NULL) {
+        struct addrinfo *address = handshake->next_address;
+        handshake->next_address = address->ai_next;
+        int fd = socket(address->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            handshake->last_connect_error = errno;
+            if (errno == EMFILE || errno == ENFILE)
+                break; /* no other address will fare better */
+            continue;
+        }
+        net_set_nodelay(fd);
+        event_watcher_init(&session->remote, fd, session_on_remote_event, session);
+        session->state = SESSION_CONNECTING;
+        if (connect(fd, address->ai_addr, address->ai_addrlen) == 0) {
+            session_on_connected(session);
+            return;
+        }
+        if (errno == EINPROGRESS) {
+            event_loop_timer_start(session->proxy->loop, &session->timer,
+                                   session->proxy->settings.connect_timeout_ms);
+            session_update_interest(session);
+            return;
+        }
+        handshake->last_connect_error = errno;
+        close(fd);
+        session->remote.fd = -1;
+    }
+    int error = handshake->last_connect_error;
+    if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM)
+        session->proxy->metrics.server_errors++;
+    session_fail_request(session, reply_for_connect_error(error));
+}
+
+static void session_on_connect_event(struct session *session)
+{
+    int error = 0;
+    socklen_t length = sizeof(error);
+    if (getsockopt(session->remote.fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0)
+        error = errno;
+    if (error == 0) {
+        session_on_connected(session);
+        return;
+    }
+    session->handshake->last_connect_error = error;
+    session_close_socket(session, &session->remote, false);
+    session_connect_next(session);
+}
+
+/* ---- relay ---- */
+
+/* Moves what is pending in direction to sink. Returns false when the sink failed. */
+static bool relay_flush(struct session *session, struct relay_direction *direction, int sink)
+{
+    while (direction_pending(direction) > 0) {
+        ssize_t written = send(sink, direction->data + direction->start, direction_pending(direction),
+                               MSG_NOSIGNAL);
+        if (written < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK)
+                return true;
+            if (errno == EINTR)
+                continue;
+            session->proxy->metrics.send_errors++;
+            return false;
+        }
+        direction->start += (size_t)written;
+    }
+    direction_release(session, direction);
+    if (direction->source_eof && !direction->sink_shut) {
+        shutdown(sink, SHUT_WR);
+        direction->sink_shut = true;
+    }
+    return true;
+}
+
+static void relay_count(struct session *session, bool up, size_t bytes)
+{
+    struct proxy *proxy = session->proxy;
+    struct user_usage *usage = user_usage(session->record->user);
+    if (up) {
+        proxy->metrics.bytes_up += bytes;
+        session->record->bytes_up += bytes;
+        usage->bytes_up += bytes;
+    } else {
+        proxy->metrics.bytes_down += bytes;
+        session->record->bytes_down += bytes;
+        usage->bytes_down += bytes;
+    }
+}
+
+/* Reads once from source into direction and writes it on to sink at once. Returns false
+ * when the session must end: *reset_source / *reset_sink say which side gets an RST. */
+static bool relay_read(struct session *session, struct relay_direction *direction, int source,
+                       int sink, bool up, bool *reset_source, bool *reset_sink)
+{
+    if (!direction_acquire(session, direction)) {
+        session->proxy->metrics.server_errors++;
+        return false;
+    }
+    ssize_t received = recv(source, direction->data, direction->capacity, 0);
+    if (received < 0) {
+        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+            direction_release(session, direction);
+            return true;
+        }
+        /* A reset (or any receive error) on one side is passed on as a reset to the other. */
+        session->proxy->metrics.receive_errors++;
+        *reset_sink = true;
+        return false;
+    }
+    if (received == 0) {
+        direction->source_eof = true;
+    } else {
+        direction->end = (size_t)received;
+        relay_count(session, up, (size_t)received);
+        session->last_activity_ms = event_loop_now_ms(session->proxy->loop);
+    }
+    if (!relay_flush(session, direction, sink)) {
+        *reset_source = true;
+        return false;
+    }
+    return true;
+}
+
+static bool relay_finished(const struct session *session)
+{
+    return session->upstream.sink_shut && session->downstream.sink_shut;
+}
+
+static void session_relay_event(struct session *session, bool from_client, unsigned events)
+{
+    bool reset_client = false, reset_remote = false, alive = true;
+    int client = session->client.fd, remote = session->remote.fd;
+    if (from_client) {
+        /* An error event is answered by the same calls, which then fail and say why. */
+        if (events & (EVENT_WRITE | EVENT_ERROR))
+            alive = relay_flush(session, &session->downstream, client) || (reset_remote = true, false);
+        if (alive && (events & (EVENT_READ | EVENT_ERROR)) && (session->client.mask & EVENT_READ))
+            alive = relay_read(session, &session->upstream, client, remote, true, &reset_client,
+                               &reset_remote);
+    } else {
+        if (events & (EVENT_WRITE | EVENT_ERROR))
+            alive = relay_flush(session, &session->upstream, remote) || (reset_client = true, false);
+        if (alive && (events & (EVENT_READ | EVENT_ERROR)) && (session->remote.mask & EVENT_READ))
+            alive = relay_read(session, &session->downstream, remote, client, false, &reset_remote,
+                               &reset_client);
+    }
+    if (!alive || relay_finished(session)) {
+        session_close(session, reset_client, reset_remote);
+        return;
+    }
+    session_update_interest(session);
+}
+
+/* ---- event entry points: dispatch on state ---- */
+
+static void session_on_client_event(struct event_loop *loop, struct event_watcher *watcher,
+                                    unsigned events)
+{
+    (void)loop;
+    struct session *session = watcher->data;
+    switch (session->state) {
+    case SESSION_GREETING:
+    case SESSION_AUTH:
+    case SESSION_REQUEST:
+        if ((events & EVENT_WRITE) && !session_flush_to_client(session)) {
+            session_close(session, false, false);
+            return;
+        }
+        if (events & (EVENT_READ | EVENT_ERROR))
+            session_on_handshake_readable(session);
+        else
+            session_update_interest(session);
+        return;
+    case SESSION_CLOSING:
+        if (!session_flush_to_client(session) || direction_pending(&session->downstream) == 0)
+            session_close(session, false, false);
+        return;
+    case SESSION_RELAY:
+        session_relay_event(session, true, events);
+        return;
+    default:
+        /* Waiting on another party: only a pending reply can move; errors surface later. */
+        if ((events & EVENT_WRITE) && !session_flush_to_client(session)) {
+            session_close(session, false, false);
+            return;
+        }
+        session_update_interest(session);
+        return;
+    }
+}
+
+static void session_on_remote_event(struct event_loop *loop, struct event_watcher *watcher,
+                                    unsigned events)
+{
+    (void)loop;
+    struct session *session = watcher->data;
+    if (session->state == SESSION_CONNECTING)
+        session_on_connect_event(session);
+    else if (session->state == SESSION_RELAY)
+        session_relay_event(session, false, events);
+}
+
+static void session_on_timeout(struct event_loop *loop, struct event_timer *timer)
+{
+    struct session *session = timer->data;
+    struct proxy *proxy = session->proxy;
+    switch (session->state) {
+    case SESSION_RESOLVING:
+        proxy->metrics.dns_errors++;
+        session_fail_request(session, SOCKS5_REPLY_HOST_UNREACHABLE);
+        return;
+    case SESSION_CONNECTING:
+        /* This address did not answer in time; the next one gets its own full timeout. */
+        session->handshake->last_connect_error = ETIMEDOUT;
+        session_close_socket(session, &session->remote, false);
+        session_connect_next(session);
+        return;
+    case SESSION_RELAY: {
+        uint64_t idle = event_loop_now_ms(loop) - session->last_activity_ms;
+        if (idle < proxy->settings.idle_timeout_ms) {
+            event_loop_timer_start(loop, timer, proxy->settings.idle_timeout_ms - idle);
+            return;
+        }
+        log_message(LOG_DEBUG, "connection %llu: idle for %llu ms, closing",
+                    (unsigned long long)session->record->id, (unsigned long long)idle);
+        session_close(session, false, false);
+        return;
+    }
+    default:
+        /* Handshake too slow, or a final reply the client never read. */
+        session_close(session, false, false);
+        return;
+    }
+}
+
+/* ---- start and shutdown ---- */
+
+bool session_proxy_has_capacity(void *context)
+{
+    struct proxy *proxy = context;
+    return proxy->session_count < proxy->settings.max_connections;
+}
+
+void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_storage *peer)
+{
+    char client_text[NET_ADDRESS_TEXT_MAX];
+    net_format_address((const struct sockaddr *)peer, client_text);
+    struct session *session = calloc(1, sizeof(*session));
+    struct session_handshake *handshake = calloc(1, sizeof(*handshake));
+    struct connection_record *record =
+        connection_record_create(++proxy->next_connection_id, client_text);
+    if (session == NULL || handshake == NULL || record == NULL) {
+        proxy->metrics.server_errors++;
+        free(session);
+        free(handshake);
+        connection_record_free(record);
+        close(client_fd);
+        return;
+    }
+    net_set_nodelay(client_fd);
+    session->proxy = proxy;
+    session->record = record;
+    session->handshake = handshake;
+    session->state = SESSION_GREETING;
+    socks5_greeting_parser_init(&handshake->parser.greeting);
+    event_watcher_init(&session->client, client_fd, session_on_client_event, session);
+    event_watcher_init(&session->remote, -1, session_on_remote_event, session);
+    event_timer_init(&session->timer, session_on_timeout, session);
+
+    session->next = proxy->sessions;
+    if (proxy->sessions != NULL)
+        proxy->sessions->previous = session;
+    proxy->sessions = session;
+    proxy->session_count++;
+    proxy->metrics.connections_total++;
+    proxy->metrics.connections_current++;
+
+    event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.handshake_timeout_ms);
+    /* Most clients send their greeting with the connect: try to read it right away. */
+    session_on_handshake_readable(session);
+}
+
+void session_close_all(struct proxy *proxy)
+{
+    while (proxy->sessions != NULL)
+        session_close(proxy->sessions, false, false);
+}

@@ -1,0 +1,441 @@
+/* users: the user table — names, roles, crypt(3) hashes, per-user usage — and password checks
+ * that never block the event loop (crypt runs on a work pool; verified logins are cached). */
+#include "users.h"
+
+#include "siphash.h"
+#include "work_pool.h"
+
+#include <crypt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+struct user {
+    struct user *next_in_bucket;
+    unsigned references; /* one for the table while listed, one per holder */
+    bool removed;
+    enum user_role role;
+    char *hash;
+    /* Keyed digest of the last password that passed crypt(3) against hash: the next login
+     * with it costs a SipHash instead of ~70 ms of yescrypt. Cleared with the hash. */
+    bool verified;
+    uint64_t verified_digest;
+    struct user_usage usage;
+    char name[];
+};
+
+struct users {
+    struct work_pool *crypt_pool;
+    struct user **buckets;
+    size_t bucket_count; /* a power of two */
+    size_t count;
+    size_t admin_count;
+    uint8_t key[16]; /* random per process: bucket index and password digests */
+    char *decoy_hash; /* hashed against when the name is unknown */
+    struct user *anonymous;
+};
+
+struct users_check {
+    struct work_item item; /* first: the work pool hands this pointer back */
+    struct users *users;
+    users_check_callback callback;
+    void *owner; /* NULL once cancelled */
+    bool passed;
+    uint64_t digest; /* of the password, for the cache, when it passed */
+    char *hash;
+    char password[USERS_PASSWORD_MAX + 1];
+    size_t password_length;
+    size_t name_length;
+    char name[USERS_NAME_MAX + 1];
+};
+
+static const char *const error_texts[] = {
+    [USERS_OK] = "ok",
+    [USERS_ERROR_INVALID_NAME] = "invalid user name (1-255 bytes, no ':', newline or NUL, not 'anonymous')",
+    [USERS_ERROR_INVALID_PASSWORD] = "invalid password (1-255 bytes, no newline or NUL)",
+    [USERS_ERROR_EXISTS] = "user already exists",
+    [USERS_ERROR_NOT_FOUND] = "no such user",
+    [USERS_ERROR_LAST_ADMIN] = "the last admin cannot be removed or demoted",
+    [USERS_ERROR_SYSTEM] = "internal error (memory or crypt)",
+};
+
+const char *users_error_text(enum users_error error) { return error_texts[error]; }
+
+/* ---- hashing ---- */
+
+static char *hash_password(const char *password)
+{
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    /* NULL prefix = libcrypt's preferred method (yescrypt on Debian) at its default cost. */
+    if (crypt_gensalt_rn(NULL, 0, NULL, 0, salt, sizeof(salt)) == NULL)
+        return NULL;
+    struct crypt_data *scratch = calloc(1, sizeof(*scratch));
+    if (scratch == NULL)
+        return NULL;
+    char *hash = crypt_rn(password, salt, scratch, sizeof(*scratch));
+    char *copy = hash != NULL && hash[0] != '*' ? strdup(hash) : NULL;
+    explicit_bzero(scratch, sizeof(*scratch));
+    free(scratch);
+    return copy;
+}
+
+static bool password_matches_hash(const char *password, const char *hash)
+{
+    struct crypt_data *scratch = calloc(1, sizeof(*scratch));
+    if (scratch == NULL)
+        return false;
+    const char *computed = crypt_rn(password, hash, scratch, sizeof(*scratch));
+    bool matches = computed != NULL && computed[0] != '*' && strcmp(computed, hash) == 0;
+    explicit_bzero(scratch, sizeof(*scratch));
+    free(scratch);
+    return matches;
+}
+
+static uint64_t password_digest(const struct users *users, const char *password, size_t length)
+{
+    return siphash24(users->key, password, length);
+}
+
+/* ---- the table ---- */
+
+static size_t bucket_of(const struct users *users, const char *name, size_t length)
+{
+    return (size_t)siphash24(users->key, name, length) & (users->bucket_count - 1);
+}
+
+static struct user *user_new(const char *name, size_t length, char *hash, enum user_role role)
+{
+    struct user *user = calloc(1, sizeof(*user) + length + 1);
+    if (user == NULL)
+        return NULL;
+    memcpy(user->name, name, length);
+    user->hash = hash;
+    user->role = role;
+    user->references = 1;
+    return user;
+}
+
+static void user_free(struct user *user)
+{
+    if (user->hash != NULL)
+        explicit_bzero(user->hash, strlen(user->hash));
+    free(user->hash);
+    free(user);
+}
+
+struct user *user_ref(struct user *user)
+{
+    user->references++;
+    return user;
+}
+
+void user_unref(struct user *user)
+{
+    if (--user->references == 0)
+        user_free(user);
+}
+
+const char *user_name(const struct user *user) { return user->name; }
+enum user_role user_role(const struct user *user) { return user->role; }
+const char *user_hash(const struct user *user) { return user->hash; }
+struct user_usage *user_usage(struct user *user) { return &user->usage; }
+bool user_removed(const struct user *user) { return user->removed; }
+
+struct users *users_create(struct work_pool *crypt_pool)
+{
+    struct users *users = calloc(1, sizeof(*users));
+    if (users == NULL)
+        return NULL;
+    users->crypt_pool = crypt_pool;
+    users->bucket_count = 64;
+    users->buckets = calloc(users->bucket_count, sizeof(*users->buckets));
+    uint8_t decoy_password[16];
+    char decoy_text[33];
+    bool random_ok = getrandom(users->key, sizeof(users->key), 0) == sizeof(users->key) &&
+                     getrandom(decoy_password, sizeof(decoy_password), 0) == sizeof(decoy_password);
+    for (size_t i = 0; i < sizeof(decoy_password); i++) {
+        decoy_text[2 * i] = "0123456789abcdef"[decoy_password[i] >> 4];
+        decoy_text[2 * i + 1] = "0123456789abcdef"[decoy_password[i] & 15];
+    }
+    decoy_text[32] = '\0';
+    users->decoy_hash = random_ok ? hash_password(decoy_text) : NULL;
+    users->anonymous = user_new(USERS_ANONYMOUS_NAME, strlen(USERS_ANONYMOUS_NAME), NULL,
+                                USER_ROLE_USER);
+    if (users->buckets == NULL || users->decoy_hash == NULL || users->anonymous == NULL) {
+        users_destroy(users);
+        return NULL;
+    }
+    return users;
+}
+
+void users_destroy(struct users *users)
+{
+    if (users == NULL)
+        return;
+    for (size_t i = 0; users->buckets != NULL && i < users->bucket_count; i++) {
+        struct user *user = users->buckets[i];
+        while (user != NULL) {
+            struct user *next = user->next_in_bucket;
+            user->removed = true;
+            user_unref(user);
+            user = next;
+        }
+    }
+    if (users->anonymous != NULL)
+        user_unref(users->anonymous);
+    free(users->decoy_hash);
+    free(users->buckets);
+    free(users);
+}
+
+bool users_name_valid(const char *name, size_t length)
+{
+    if (length == 0 || length > USERS_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < length; i++) {
+        if (name[i] == ':' || name[i] == '\n' || name[i] == '\r' || name[i] == '\0')
+            return false;
+    }
+    return !(length == strlen(USERS_ANONYMOUS_NAME) &&
+             memcmp(name, USERS_ANONYMOUS_NAME, length) == 0);
+}
+
+static bool password_valid(const char *password)
+{
+    size_t length = strlen(password);
+    return length > 0 && length <= USERS_PASSWORD_MAX && strchr(password, '\n') == NULL;
+}
+
+struct user *users_find(const struct users *users, const char *name, size_t length)
+{
+    struct user *user = users->buckets[bucket_of(users, name, length)];
+    for (; user != NULL; user = user->next_in_bucket) {
+        if (strlen(user->name) == length && memcmp(user->name, name, length) == 0)
+            return user;
+    }
+    return NULL;
+}
+
+static void grow_buckets(struct users *users)
+{
+    size_t count = users->bucket_count * 2;
+    struct user **buckets = calloc(count, sizeof(*buckets));
+    if (buckets == NULL)
+        return; /* longer chains, still correct */
+    struct user **old = users->buckets;
+    size_t old_count = users->bucket_count;
+    users->buckets = buckets;
+    users->bucket_count = count;
+    for (size_t i = 0; i < old_count; i++) {
+        struct user *user = old[i];
+        while (user != NULL) {
+            struct user *next = user->next_in_bucket;
+            size_t index = bucket_of(users, user->name, strlen(user->name));
+            user->next_in_bucket = buckets[index];
+            buckets[index] = user;
+            user = next;
+        }
+    }
+    free(old);
+}
+
+enum users_error users_add_hashed(struct users *users, const char *name, const char *hash,
+                                  enum user_role role)
+{
+    size_t length = strlen(name);
+    if (!users_name_valid(name, length))
+        return USERS_ERROR_INVALID_NAME;
+    if (users_find(users, name, length) != NULL)
+        return USERS_ERROR_EXISTS;
+    char *hash_copy = strdup(hash);
+    struct user *user = hash_copy != NULL ? user_new(name, length, hash_copy, role) : NULL;
+    if (user == NULL) {
+        free(hash_copy);
+        return USERS_ERROR_SYSTEM;
+    }
+    if (users->count >= users->bucket_count)
+        grow_buckets(users);
+    size_t index = bucket_of(users, name, length);
+    user->next_in_bucket = users->buckets[index];
+    users->buckets[index] = user;
+    users->count++;
+    if (role == USER_ROLE_ADMIN)
+        users->admin_count++;
+    return USERS_OK;
+}
+
+enum users_error users_add(struct users *users, const char *name, const char *password,
+                           enum user_role role)
+{
+    if (!users_name_valid(name, strlen(name)))
+        return USERS_ERROR_INVALID_NAME;
+    if (!password_valid(password))
+        return USERS_ERROR_INVALID_PASSWORD;
+    if (users_find(users, name, strlen(name)) != NULL)
+        return USERS_ERROR_EXISTS;
+    char *hash = hash_password(password);
+    if (hash == NULL)
+        return USERS_ERROR_SYSTEM;
+    enum users_error error = users_add_hashed(users, name, hash, role);
+    free(hash);
+    if (error == USERS_OK) {
+        struct user *user = users_find(users, name, strlen(name));
+        user->verified = true;
+        user->verified_digest = password_digest(users, password, strlen(password));
+    }
+    return error;
+}
+
+enum users_error users_remove(struct users *users, const char *name)
+{
+    size_t length = strlen(name);
+    struct user **link = &users->buckets[bucket_of(users, name, length)];
+    for (; *link != NULL; link = &(*link)->next_in_bucket) {
+        struct user *user = *link;
+        if (strcmp(user->name, name) != 0)
+            continue;
+        if (user->role == USER_ROLE_ADMIN && users->admin_count == 1)
+            return USERS_ERROR_LAST_ADMIN;
+        *link = user->next_in_bucket;
+        users->count--;
+        if (user->role == USER_ROLE_ADMIN)
+            users->admin_count--;
+        user->removed = true;
+        user_unref(user);
+        return USERS_OK;
+    }
+    return USERS_ERROR_NOT_FOUND;
+}
+
+enum users_error users_set_role(struct users *users, const char *name, enum user_role role)
+{
+    struct user *user = users_find(users, name, strlen(name));
+    if (user == NULL)
+        return USERS_ERROR_NOT_FOUND;
+    if (user->role == role)
+        return USERS_OK;
+    if (user->role == USER_ROLE_ADMIN && users->admin_count == 1)
+        return USERS_ERROR_LAST_ADMIN;
+    users->admin_count += role == USER_ROLE_ADMIN ? 1 : (size_t)-1;
+    user->role = role;
+    return USERS_OK;
+}
+
+enum users_error users_set_password(struct users *users, const char *name, const char *password)
+{
+    struct user *user = users_find(users, name, strlen(name));
+    if (user == NULL)
+        return USERS_ERROR_NOT_FOUND;
+    if (!password_valid(password))
+        return USERS_ERROR_INVALID_PASSWORD;
+    char *hash = hash_password(password);
+    if (hash == NULL)
+        return USERS_ERROR_SYSTEM;
+    free(user->hash);
+    user->hash = hash;
+    user->verified = true;
+    user->verified_digest = password_digest(users, password, strlen(password));
+    return USERS_OK;
+}
+
+size_t users_count(const struct users *users) { return users->count; }
+size_t users_admin_count(const struct users *users) { return users->admin_count; }
+struct user *users_anonymous(struct users *users) { return users->anonymous; }
+
+void users_for_each(const struct users *users, void (*visit)(struct user *user, void *context),
+                    void *context)
+{
+    for (size_t i = 0; i < users->bucket_count; i++) {
+        struct user *user = users->buckets[i];
+        while (user != NULL) {
+            struct user *next = user->next_in_bucket; /* visit may remove this one */
+            visit(user, context);
+            user = next;
+        }
+    }
+}
+
+/* ---- password checks ---- */
+
+static void check_run(struct work_item *item)
+{
+    struct users_check *check = (struct users_check *)item;
+    check->passed = password_matches_hash(check->password, check->hash);
+    if (check->passed) /* the key is written once at creation: safe to read here */
+        check->digest = password_digest(check->users, check->password, check->password_length);
+    explicit_bzero(check->password, sizeof(check->password));
+}
+
+static void check_free(struct users_check *check)
+{
+    explicit_bzero(check->password, sizeof(check->password));
+    free(check->hash);
+    free(check);
+}
+
+static void check_done(struct work_item *item)
+{
+    struct users_check *check = (struct users_check *)item;
+    if (check->owner == NULL) {
+        check_free(check);
+        return;
+    }
+    struct user *user = NULL;
+    if (check->passed) {
+        user = users_find(check->users, check->name, check->name_length);
+        /* The password may have changed while crypt ran: only the hash we checked counts. */
+        if (user != NULL && strcmp(user->hash, check->hash) == 0) {
+            user->verified = true;
+            user->verified_digest = check->digest;
+            user_ref(user);
+        } else
+            user = NULL;
+    }
+    void *owner = check->owner;
+    users_check_callback callback = check->callback;
+    check_free(check);
+    callback(owner, user);
+}
+
+static bool user_password_cached(const struct users *users, const struct user *user,
+                                 const char *password, size_t length)
+{
+    return user->verified && user->verified_digest == password_digest(users, password, length);
+}
+
+enum users_check_result users_check(struct users *users, const char *name, size_t name_length,
+                                    const char *password, size_t password_length,
+                                    users_check_callback callback, void *owner,
+                                    struct user **user_out, struct users_check **pending)
+{
+    struct user *user = users_find(users, name, name_length);
+    if (user != NULL && user_password_cached(users, user, password, password_length)) {
+        *user_out = user_ref(user);
+        return USERS_CHECK_PASSED;
+    }
+    struct users_check *check = calloc(1, sizeof(*check));
+    /* A password with a NUL byte can never match: crypt would see a shorter one. */
+    bool checkable = user != NULL && memchr(password, '\0', password_length) == NULL &&
+                     name_length <= USERS_NAME_MAX && password_length <= USERS_PASSWORD_MAX;
+    if (check == NULL)
+        return USERS_CHECK_FAILED;
+    check->item.run = check_run;
+    check->item.done = check_done;
+    check->users = users;
+    check->callback = callback;
+    check->owner = owner;
+    check->hash = strdup(checkable ? user->hash : users->decoy_hash);
+    memcpy(check->password, password, password_length < USERS_PASSWORD_MAX ? password_length
+                                                                           : USERS_PASSWORD_MAX);
+    check->password_length = password_length;
+    check->name_length = name_length < USERS_NAME_MAX ? name_length : USERS_NAME_MAX;
+    memcpy(check->name, name, check->name_length);
+    if (check->hash == NULL || !work_pool_submit(users->crypt_pool, &check->item)) {
+        check_free(check);
+        return USERS_CHECK_FAILED;
+    }
+    *pending = check;
+    return USERS_CHECK_PENDING;
+}
+
+void users_check_cancel(struct users_check *check) { check->owner = NULL; }

@@ -1,0 +1,90 @@
+/* users: the user table — names, roles, crypt(3) hashes, per-user usage — and password checks
+ * that never block the event loop (crypt runs on a work pool; verified logins are cached). */
+#ifndef USERS_H
+#define USERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct work_pool;
+struct users;
+struct user;
+struct users_check;
+
+enum user_role { USER_ROLE_USER = 0, USER_ROLE_ADMIN = 1 };
+
+#define USERS_ANONYMOUS_NAME "anonymous"
+#define USERS_NAME_MAX 255
+#define USERS_PASSWORD_MAX 255
+
+struct user_usage {
+    uint64_t connections_total;
+    uint64_t connections_live;
+    uint64_t bytes_up;   /* client → remote */
+    uint64_t bytes_down; /* remote → client */
+};
+
+enum users_error {
+    USERS_OK = 0,
+    USERS_ERROR_INVALID_NAME,     /* empty, too long, holds ':' '\n' or NUL, or reserved */
+    USERS_ERROR_INVALID_PASSWORD, /* empty or too long */
+    USERS_ERROR_EXISTS,
+    USERS_ERROR_NOT_FOUND,
+    USERS_ERROR_LAST_ADMIN,       /* would leave no admin */
+    USERS_ERROR_SYSTEM,           /* out of memory or crypt failed */
+};
+
+const char *users_error_text(enum users_error error);
+
+/* crypt_pool runs the password hashing; it must outlive the table. */
+struct users *users_create(struct work_pool *crypt_pool);
+void users_destroy(struct users *users);
+
+bool users_name_valid(const char *name, size_t length);
+enum users_error users_add(struct users *users, const char *name, const char *password,
+                           enum user_role role);
+/* Adds a user whose password is already a crypt(3) hash (as read from the users file). */
+enum users_error users_add_hashed(struct users *users, const char *name, const char *hash,
+                                  enum user_role role);
+enum users_error users_remove(struct users *users, const char *name);
+enum users_error users_set_role(struct users *users, const char *name, enum user_role role);
+enum users_error users_set_password(struct users *users, const char *name, const char *password);
+
+struct user *users_find(const struct users *users, const char *name, size_t length);
+size_t users_count(const struct users *users);
+size_t users_admin_count(const struct users *users);
+/* The reserved user that no-auth connections belong to; never in the table, cannot log in. */
+struct user *users_anonymous(struct users *users);
+/* Calls visit for each user in the table, in no particular order. */
+void users_for_each(const struct users *users, void (*visit)(struct user *user, void *context),
+                    void *context);
+
+const char *user_name(const struct user *user);
+enum user_role user_role(const struct user *user);
+const char *user_hash(const struct user *user);
+struct user_usage *user_usage(struct user *user);
+bool user_removed(const struct user *user);
+/* Connections hold a reference so a user removed under them stays valid until they end. */
+struct user *user_ref(struct user *user);
+void user_unref(struct user *user);
+
+/* ---- password checks ---- */
+
+/* user is the authenticated user (referenced for the callee), or NULL when the name or the
+ * password was wrong — the two are never told apart. */
+typedef void (*users_check_callback)(void *owner, struct user *user);
+
+enum users_check_result { USERS_CHECK_PASSED, USERS_CHECK_FAILED, USERS_CHECK_PENDING };
+
+/* Checks credentials. A password verified before is answered at once (PASSED, *user set and
+ * referenced); anything else is hashed on the work pool (PENDING: the callback comes later,
+ * *pending is set so the caller can cancel). Unknown names cost a hash too, so that timing
+ * does not tell which names exist. FAILED only when the check could not even be queued. */
+enum users_check_result users_check(struct users *users, const char *name, size_t name_length,
+                                    const char *password, size_t password_length,
+                                    users_check_callback callback, void *owner,
+                                    struct user **user, struct users_check **pending);
+void users_check_cancel(struct users_check *check);
+
+#endif
