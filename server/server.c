@@ -11,6 +11,7 @@
 #include "proxy.h"
 #include "socks5_session.h"
 #include "users.h"
+#include "users_file.h"
 #include "work_pool.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define CRYPT_THREADS 2
@@ -36,7 +38,7 @@ struct server {
     struct listener *socks_listeners[OPTIONS_MAX_LISTEN];
     size_t socks_listener_count;
     struct event_watcher signals;
-    int exit_status;
+    char *users_file; /* NULL = users live in memory only */
 };
 
 static rlim_t raise_descriptor_limit(void)
@@ -52,6 +54,8 @@ static rlim_t raise_descriptor_limit(void)
     return limit.rlim_cur;
 }
 
+static void server_reload_users(struct server *server);
+
 static void server_on_signal(struct event_loop *loop, struct event_watcher *watcher,
                              unsigned events)
 {
@@ -61,6 +65,8 @@ static void server_on_signal(struct event_loop *loop, struct event_watcher *watc
         if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
             log_message(LOG_INFO, "%s received, shutting down", strsignal((int)info.ssi_signo));
             event_loop_stop(loop);
+        } else if (info.ssi_signo == SIGHUP) {
+            server_reload_users(watcher->data);
         }
     }
 }
@@ -71,6 +77,7 @@ static bool server_watch_signals(struct server *server)
     sigemptyset(&mask);
     sigaddset(&mask, SIGTERM);
     sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
     /* Block before any thread starts so that no pool thread ever takes these signals. */
     if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
         return false;
@@ -82,12 +89,23 @@ static bool server_watch_signals(struct server *server)
     return event_loop_watch(server->loop, &server->signals, EVENT_READ) == 0;
 }
 
+/* Command-line and environment users win over the file: add, or reset password and role. */
+static enum users_error put_user(struct users *users, const char *name, const char *password,
+                                 enum user_role role)
+{
+    enum users_error error = users_add(users, name, password, role);
+    if (error != USERS_ERROR_EXISTS)
+        return error;
+    error = users_set_password(users, name, password);
+    return error != USERS_OK ? error : users_set_role(users, name, role);
+}
+
 static bool add_option_users(struct server *server, const struct server_options *options)
 {
     for (size_t i = 0; i < options->user_count; i++) {
         const struct option_user *user = &options->users[i];
-        enum users_error error = users_add(server->proxy.users, user->name, user->password,
-                                           user->admin ? USER_ROLE_ADMIN : USER_ROLE_USER);
+        enum users_error error = put_user(server->proxy.users, user->name, user->password,
+                                          user->admin ? USER_ROLE_ADMIN : USER_ROLE_USER);
         /* Hide the password from ps once it is hashed; argv memory is ours to overwrite. */
         explicit_bzero(user->password, strlen(user->password));
         if (error != USERS_OK) {
@@ -111,13 +129,13 @@ static bool add_environment_admin(struct server *server)
         return false;
     }
     *colon = '\0';
-    enum users_error error = users_add(server->proxy.users, copy, colon + 1, USER_ROLE_ADMIN);
-    if (error != USERS_OK && error != USERS_ERROR_EXISTS)
+    enum users_error error = put_user(server->proxy.users, copy, colon + 1, USER_ROLE_ADMIN);
+    if (error != USERS_OK)
         log_message(LOG_ERROR, "SOCKS5D_ADMIN: cannot add '%s': %s", copy, users_error_text(error));
     explicit_bzero(colon + 1, strlen(colon + 1));
     free(copy);
     unsetenv("SOCKS5D_ADMIN");
-    return error == USERS_OK || error == USERS_ERROR_EXISTS;
+    return error == USERS_OK;
 }
 
 /* A usable default: with no admin configured anywhere, make one and say its password once. */
@@ -142,6 +160,93 @@ static bool ensure_an_admin(struct server *server)
                           "(shown once; change it with socks5ctl)", password);
     explicit_bzero(password, sizeof(password));
     return true;
+}
+
+/* ---- the users file ---- */
+
+/* -f PATH, or -f off; by default the systemd state directory, else the XDG state directory. */
+static char *choose_users_file(const char *option)
+{
+    if (option != NULL)
+        return strcmp(option, "off") == 0 ? NULL : strdup(option);
+    const char *state = getenv("STATE_DIRECTORY");
+    char path[4096];
+    if (state != NULL && state[0] != '\0') {
+        snprintf(path, sizeof(path), "%s/users", state);
+        return strdup(path);
+    }
+    const char *xdg = getenv("XDG_STATE_HOME");
+    const char *home = getenv("HOME");
+    if (xdg != NULL && xdg[0] == '/')
+        snprintf(path, sizeof(path), "%s/socks5d", xdg);
+    else if (home != NULL && home[0] == '/')
+        snprintf(path, sizeof(path), "%s/.local/state/socks5d", home);
+    else
+        return strdup("socks5d-users");
+    /* mkdir -p, private: the file holds password hashes. */
+    for (char *slash = strchr(path + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        mkdir(path, 0700);
+        *slash = '/';
+    }
+    mkdir(path, 0700);
+    strncat(path, "/users", sizeof(path) - strlen(path) - 1);
+    return strdup(path);
+}
+
+/* Loads the file into the (empty) table; a corrupt file stops the start. */
+static bool server_load_users(struct server *server, bool *missing)
+{
+    struct users_file_contents contents;
+    char error[256];
+    *missing = true;
+    if (server->users_file == NULL)
+        return true;
+    if (!users_file_read(server->users_file, &contents, missing, error, sizeof(error)) ||
+        !users_file_apply(server->proxy.users, &contents, error, sizeof(error))) {
+        log_message(LOG_ERROR, "users file %s: %s", server->users_file, error);
+        users_file_contents_free(&contents);
+        return false;
+    }
+    users_file_contents_free(&contents);
+    if (!*missing)
+        log_message(LOG_INFO, "users file %s: %zu users", server->users_file,
+                    users_count(server->proxy.users));
+    return true;
+}
+
+bool server_save_users(struct server *server)
+{
+    char error[512];
+    if (server->users_file == NULL)
+        return true;
+    if (!users_file_write(server->users_file, server->proxy.users, error, sizeof(error))) {
+        log_message(LOG_ERROR, "users file: %s", error);
+        return false;
+    }
+    return true;
+}
+
+static void server_reload_users(struct server *server)
+{
+    struct users_file_contents contents;
+    bool missing;
+    char error[256];
+    if (server->users_file == NULL) {
+        log_message(LOG_WARN, "SIGHUP: no users file to reload");
+        return;
+    }
+    if (!users_file_read(server->users_file, &contents, &missing, error, sizeof(error)) ||
+        (missing && snprintf(error, sizeof(error), "file is missing") > 0) ||
+        !users_file_apply(server->proxy.users, &contents, error, sizeof(error))) {
+        log_message(LOG_ERROR, "SIGHUP: users file %s: %s; keeping the %zu users in memory",
+                    server->users_file, error, users_count(server->proxy.users));
+        users_file_contents_free(&contents);
+        return;
+    }
+    users_file_contents_free(&contents);
+    log_message(LOG_INFO, "SIGHUP: users file %s reloaded: %zu users", server->users_file,
+                users_count(server->proxy.users));
 }
 
 static void server_on_session_closed(void *context)
@@ -237,11 +342,16 @@ struct server *server_create(const struct server_options *options)
         server_destroy(server);
         return NULL;
     }
-    if (!add_option_users(server, options) || !add_environment_admin(server) ||
-        !ensure_an_admin(server) || !server_listen_socks(server, options)) {
+    bool missing;
+    server->users_file = choose_users_file(options->users_file);
+    if (!server_load_users(server, &missing) || !add_option_users(server, options) ||
+        !add_environment_admin(server) || !ensure_an_admin(server) || !server_save_users(server) ||
+        !server_listen_socks(server, options)) {
         server_destroy(server);
         return NULL;
     }
+    if (server->users_file == NULL)
+        log_message(LOG_WARN, "no users file (-f off): user changes will not survive a restart");
     log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections",
                 users_count(server->proxy.users),
                 options->no_auth_allowed ? "optional" : "required",
@@ -278,5 +388,6 @@ void server_destroy(struct server *server)
     }
     event_loop_destroy(server->loop);
     log_close_access();
+    free(server->users_file);
     free(server);
 }

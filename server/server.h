@@ -3,6 +3,8 @@
 #ifndef SERVER_H
 #define SERVER_H
 
+#include <stdbool.h>
+
 struct server_options;
 struct server;
 
@@ -11,5 +13,7 @@ struct server *server_create(const struct server_options *options);
 /* Runs until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int server_run(struct server *server);
 void server_destroy(struct server *server);
+/* Writes the users table to the users file, atomically. False (and logged) on failure. */
+bool server_save_users(struct server *server);
 
 #endif

@@ -3,6 +3,7 @@
 #include "socks5_session.h"
 
 #include "buffer_pool.h"
+#include "connection_history.h"
 #include "event_loop.h"
 #include "log.h"
 #include "net.h"
@@ -181,10 +182,22 @@ static void session_close(struct session *session, bool reset_client, bool reset
 
     struct connection_record *record = session->record;
     record->ended_ms = log_realtime_ms();
-    if (record->user != NULL)
-        user_usage(record->user)->connections_live--;
     connection_record_log(record);
-    connection_record_free(record);
+    struct user *user = record->user;
+    if (user == NULL) {
+        connection_record_free(record); /* never authenticated: the access log has it */
+    } else {
+        /* A user's own history does not reference the user back (no cycle): the session's
+         * reference goes last, and may free a removed user together with its history. */
+        record->user = NULL;
+        user_usage(user)->connections_live--;
+        struct connection_history *history = user_history(user);
+        if (history != NULL)
+            connection_history_add(history, record);
+        else
+            connection_record_free(record);
+        user_unref(user);
+    }
 
     session_unlink(session);
     event_loop_defer_free(proxy->loop, session_free, session);

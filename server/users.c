@@ -2,6 +2,7 @@
  * that never block the event loop (crypt runs on a work pool; verified logins are cached). */
 #include "users.h"
 
+#include "connection_history.h"
 #include "siphash.h"
 #include "work_pool.h"
 
@@ -21,6 +22,8 @@ struct user {
     bool verified;
     uint64_t verified_digest;
     struct user_usage usage;
+    struct connection_history *history;
+    size_t history_capacity;
     char name[];
 };
 
@@ -33,6 +36,7 @@ struct users {
     uint8_t key[16]; /* random per process: bucket index and password digests */
     char *decoy_hash; /* hashed against when the name is unknown */
     struct user *anonymous;
+    size_t history_capacity;
 };
 
 struct users_check {
@@ -103,11 +107,13 @@ static size_t bucket_of(const struct users *users, const char *name, size_t leng
     return (size_t)siphash24(users->key, name, length) & (users->bucket_count - 1);
 }
 
-static struct user *user_new(const char *name, size_t length, char *hash, enum user_role role)
+static struct user *user_new(const char *name, size_t length, char *hash, enum user_role role,
+                             size_t history_capacity)
 {
     struct user *user = calloc(1, sizeof(*user) + length + 1);
     if (user == NULL)
         return NULL;
+    user->history_capacity = history_capacity;
     memcpy(user->name, name, length);
     user->hash = hash;
     user->role = role;
@@ -120,6 +126,7 @@ static void user_free(struct user *user)
     if (user->hash != NULL)
         explicit_bzero(user->hash, strlen(user->hash));
     free(user->hash);
+    connection_history_destroy(user->history);
     free(user);
 }
 
@@ -139,6 +146,19 @@ const char *user_name(const struct user *user) { return user->name; }
 enum user_role user_role(const struct user *user) { return user->role; }
 const char *user_hash(const struct user *user) { return user->hash; }
 struct user_usage *user_usage(struct user *user) { return &user->usage; }
+
+struct connection_history *user_history(struct user *user)
+{
+    if (user->history == NULL)
+        user->history = connection_history_create(user->history_capacity);
+    return user->history;
+}
+
+void users_set_history_capacity(struct users *users, size_t capacity)
+{
+    users->history_capacity = capacity;
+    users->anonymous->history_capacity = capacity;
+}
 bool user_removed(const struct user *user) { return user->removed; }
 
 struct users *users_create(struct work_pool *crypt_pool)
@@ -147,6 +167,7 @@ struct users *users_create(struct work_pool *crypt_pool)
     if (users == NULL)
         return NULL;
     users->crypt_pool = crypt_pool;
+    users->history_capacity = 1000;
     users->bucket_count = 64;
     users->buckets = calloc(users->bucket_count, sizeof(*users->buckets));
     uint8_t decoy_password[16];
@@ -160,7 +181,7 @@ struct users *users_create(struct work_pool *crypt_pool)
     decoy_text[32] = '\0';
     users->decoy_hash = random_ok ? hash_password(decoy_text) : NULL;
     users->anonymous = user_new(USERS_ANONYMOUS_NAME, strlen(USERS_ANONYMOUS_NAME), NULL,
-                                USER_ROLE_USER);
+                                USER_ROLE_USER, users->history_capacity);
     if (users->buckets == NULL || users->decoy_hash == NULL || users->anonymous == NULL) {
         users_destroy(users);
         return NULL;
@@ -248,7 +269,8 @@ enum users_error users_add_hashed(struct users *users, const char *name, const c
     if (users_find(users, name, length) != NULL)
         return USERS_ERROR_EXISTS;
     char *hash_copy = strdup(hash);
-    struct user *user = hash_copy != NULL ? user_new(name, length, hash_copy, role) : NULL;
+    struct user *user = hash_copy != NULL ? user_new(name, length, hash_copy, role, users->history_capacity)
+                                           : NULL;
     if (user == NULL) {
         free(hash_copy);
         return USERS_ERROR_SYSTEM;
@@ -335,6 +357,20 @@ enum users_error users_set_password(struct users *users, const char *name, const
     user->hash = hash;
     user->verified = true;
     user->verified_digest = password_digest(users, password, strlen(password));
+    return USERS_OK;
+}
+
+enum users_error users_set_hash(struct users *users, const char *name, const char *hash)
+{
+    struct user *user = users_find(users, name, strlen(name));
+    if (user == NULL)
+        return USERS_ERROR_NOT_FOUND;
+    char *copy = strdup(hash);
+    if (copy == NULL)
+        return USERS_ERROR_SYSTEM;
+    free(user->hash);
+    user->hash = copy;
+    user->verified = false;
     return USERS_OK;
 }
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct work_pool;
+struct connection_history;
 struct users;
 struct user;
 struct users_check;
@@ -50,6 +51,8 @@ enum users_error users_add_hashed(struct users *users, const char *name, const c
 enum users_error users_remove(struct users *users, const char *name);
 enum users_error users_set_role(struct users *users, const char *name, enum user_role role);
 enum users_error users_set_password(struct users *users, const char *name, const char *password);
+/* Replaces the stored hash (from the users file); forgets the cached verification. */
+enum users_error users_set_hash(struct users *users, const char *name, const char *hash);
 
 struct user *users_find(const struct users *users, const char *name, size_t length);
 size_t users_count(const struct users *users);
@@ -64,6 +67,10 @@ const char *user_name(const struct user *user);
 enum user_role user_role(const struct user *user);
 const char *user_hash(const struct user *user);
 struct user_usage *user_usage(struct user *user);
+/* The user's finished connections (created on first use; NULL only when out of memory). */
+struct connection_history *user_history(struct user *user);
+/* How many finished connections each user keeps (default 1000); applies to new histories. */
+void users_set_history_capacity(struct users *users, size_t capacity);
 bool user_removed(const struct user *user);
 /* Connections hold a reference so a user removed under them stays valid until they end. */
 struct user *user_ref(struct user *user);
