@@ -14,6 +14,7 @@ struct work_pool;
 struct users;
 struct buffer_pool;
 struct session;
+struct login_throttle;
 
 struct proxy_settings {
     uint32_t handshake_timeout_ms;
@@ -29,6 +30,7 @@ struct proxy {
     struct work_pool *resolver_pool;
     struct users *users;
     struct buffer_pool *buffers;
+    struct login_throttle *throttle; /* failed logins per source, shared with the admin port */
     struct proxy_settings settings;
     struct metrics metrics;
     struct session *sessions; /* live sessions, newest first */

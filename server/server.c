@@ -6,6 +6,7 @@
 #include "event_loop.h"
 #include "listener.h"
 #include "log.h"
+#include "login_throttle.h"
 #include "net.h"
 #include "options.h"
 #include "proxy.h"
@@ -314,7 +315,8 @@ static bool server_configure_proxy(struct server *server, const struct server_op
     proxy->on_session_closed_context = server;
     proxy->buffers = buffer_pool_create(options->buffer_size, CACHED_BUFFERS);
     proxy->users = users_create(server->crypt_pool);
-    return proxy->buffers != NULL && proxy->users != NULL;
+    proxy->throttle = login_throttle_create();
+    return proxy->buffers != NULL && proxy->users != NULL && proxy->throttle != NULL;
 }
 
 struct server *server_create(const struct server_options *options)
@@ -382,6 +384,7 @@ void server_destroy(struct server *server)
     work_pool_destroy(server->crypt_pool);
     users_destroy(server->proxy.users);
     buffer_pool_destroy(server->proxy.buffers);
+    login_throttle_destroy(server->proxy.throttle);
     if (server->signals.fd >= 0) {
         event_loop_unwatch(server->loop, &server->signals);
         close(server->signals.fd);

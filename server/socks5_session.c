@@ -6,6 +6,7 @@
 #include "connection_history.h"
 #include "event_loop.h"
 #include "log.h"
+#include "login_throttle.h"
 #include "net.h"
 #include "proxy.h"
 #include "resolver.h"
@@ -26,6 +27,7 @@ enum session_state {
     SESSION_GREETING,   /* reading VER NMETHODS METHODS */
     SESSION_AUTH,       /* reading the RFC 1929 username/password */
     SESSION_AUTH_CHECK, /* crypt(3) runs on the work pool */
+    SESSION_AUTH_PENALTY, /* a failed login's answer waits: repeated guessing gets slow */
     SESSION_REQUEST,    /* reading VER CMD RSV ATYP DST.ADDR DST.PORT */
     SESSION_RESOLVING,  /* getaddrinfo runs on the work pool */
     SESSION_CONNECTING, /* non-blocking connect to one resolved address */
@@ -55,6 +57,7 @@ struct session_handshake {
     struct addrinfo *addresses;
     struct addrinfo *next_address;
     int last_connect_error;
+    struct sockaddr_storage peer; /* for the login throttle */
 };
 
 struct session {
@@ -234,7 +237,7 @@ static void session_update_interest(struct session *session)
     default:
         break;
     }
-    if (direction_pending(&session->downstream) > 0)
+    if (direction_pending(&session->downstream) > 0 && session->state != SESSION_AUTH_PENALTY)
         client_mask |= EVENT_WRITE;
     if (event_loop_watch(session->proxy->loop, &session->client, client_mask) < 0 ||
         (session->remote.fd >= 0 &&
@@ -360,16 +363,34 @@ static bool session_on_greeting(struct session *session)
 
 /* ---- handshake: RFC 1929 ---- */
 
+static void session_on_auth_failed(struct session *session)
+{
+    struct proxy *proxy = session->proxy;
+    uint8_t reply[2];
+    size_t length = socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_FAILURE);
+    proxy->metrics.auth_errors++;
+    session->record->status = SOCKS5_REPLY_NOT_ALLOWED;
+    uint32_t delay = login_throttle_failure(proxy->throttle,
+                                            (struct sockaddr *)&session->handshake->peer,
+                                            event_loop_now_ms(proxy->loop));
+    if (delay == 0 || !session_queue_reply(session, reply, length)) {
+        session_fail(session, reply, length);
+        return;
+    }
+    session->state = SESSION_AUTH_PENALTY;
+    event_loop_timer_start(proxy->loop, &session->timer, delay);
+    session_update_interest(session);
+}
+
 static void session_on_auth_result(struct session *session, struct user *user)
 {
     uint8_t reply[2];
     socks5_auth_parser_wipe(&session->handshake->parser.auth);
     if (user == NULL) {
-        session->proxy->metrics.auth_errors++;
-        session->record->status = SOCKS5_REPLY_NOT_ALLOWED;
-        session_fail(session, reply, socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_FAILURE));
+        session_on_auth_failed(session);
         return;
     }
+    login_throttle_success(session->proxy->throttle, (struct sockaddr *)&session->handshake->peer);
     session->record->user = user; /* the check handed us a reference */
     user_usage(user)->connections_total++;
     user_usage(user)->connections_live++;
@@ -895,6 +916,15 @@ static void session_on_timeout(struct event_loop *loop, struct event_timer *time
         session_close_socket(session, &session->remote, false);
         session_connect_next(session);
         return;
+    case SESSION_AUTH_PENALTY:
+        session->state = SESSION_CLOSING;
+        if (!session_flush_to_client(session) || direction_pending(&session->downstream) == 0) {
+            session_close(session, false, false);
+            return;
+        }
+        event_loop_timer_start(loop, timer, proxy->settings.handshake_timeout_ms);
+        session_update_interest(session);
+        return;
     case SESSION_RELAY: {
         uint64_t idle = event_loop_now_ms(loop) - session->last_activity_ms;
         if (idle < proxy->settings.idle_timeout_ms) {
@@ -943,6 +973,7 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
     session->handshake = handshake;
     session->state = SESSION_GREETING;
     socks5_greeting_parser_init(&handshake->parser.greeting);
+    handshake->peer = *peer;
     event_watcher_init(&session->client, client_fd, session_on_client_event, session);
     event_watcher_init(&session->remote, -1, session_on_remote_event, session);
     event_timer_init(&session->timer, session_on_timeout, session);
