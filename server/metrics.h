@@ -42,6 +42,7 @@ struct connection_record {
     uint64_t bytes_up;
     uint64_t bytes_down;
     uint8_t status;       /* RFC 1928 reply code; 0 = success */
+    bool replied;         /* a reply to the request was sent: status is final */
 };
 
 struct connection_record *connection_record_create(uint64_t id, const char *client);

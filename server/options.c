@@ -2,6 +2,8 @@
  * proxy needs — parsed into one struct, with no side effects, so it can be unit-tested. */
 #include "options.h"
 
+#include "net.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -19,6 +21,8 @@ enum long_only_option {
     OPTION_IDLE_TIMEOUT,
     OPTION_ACCESS_LOG,
     OPTION_RESOLVER_THREADS,
+    OPTION_HISTORY,
+    OPTION_ADMIN_SESSIONS,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +44,8 @@ static const struct option long_options[] = {
     { "log-level", required_argument, NULL, 'd' },
     { "access-log", required_argument, NULL, OPTION_ACCESS_LOG },
     { "resolver-threads", required_argument, NULL, OPTION_RESOLVER_THREADS },
+    { "history", required_argument, NULL, OPTION_HISTORY },
+    { "admin-sessions", required_argument, NULL, OPTION_ADMIN_SESSIONS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -94,6 +100,8 @@ static void set_defaults(struct server_options *options)
     options->idle_timeout_s = 3600;
     options->buffer_size = 16384;
     options->resolver_threads = 4;
+    options->history_per_user = 1000;
+    options->admin_max_sessions = 64;
     options->log_level = LOG_INFO;
     options->access_log = "-";
 }
@@ -170,9 +178,34 @@ static bool apply_option(struct server_options *options, int option, char *argum
             return fail(error, error_size, "--resolver-threads: 1 to 256");
         options->resolver_threads = (unsigned)number;
         return true;
+    case OPTION_HISTORY:
+        if (!parse_number(argument, 0, 1000000, &number))
+            return fail(error, error_size, "--history: 0 to 1000000 connections per user");
+        options->history_per_user = (size_t)number;
+        return true;
+    case OPTION_ADMIN_SESSIONS:
+        if (!parse_number(argument, 1, 10000, &number))
+            return fail(error, error_size, "--admin-sessions: 1 to 10000");
+        options->admin_max_sessions = (size_t)number;
+        return true;
     default:
         return fail(error, error_size, "unknown option (see -h)");
     }
+}
+
+static bool check_addresses(const struct server_options *options, char *error, size_t error_size)
+{
+    struct sockaddr_storage address;
+    socklen_t length;
+    for (size_t i = 0; i < options->socks_address_count; i++) {
+        if (!net_parse_address(options->socks_addresses[i], 0, &address, &length))
+            return fail(error, error_size, "-l %s: not an IPv4 or IPv6 address literal",
+                        options->socks_addresses[i]);
+    }
+    if (!net_parse_address(options->admin_address, 0, &address, &length))
+        return fail(error, error_size, "-L %s: not an IPv4 or IPv6 address literal",
+                    options->admin_address);
+    return true;
 }
 
 bool options_parse(int argc, char **argv, struct server_options *options, char *error,
@@ -197,7 +230,7 @@ bool options_parse(int argc, char **argv, struct server_options *options, char *
         return fail(error, error_size, "unexpected argument '%s' (see -h)", argv[optind]);
     if (options->socks_address_count == 0)
         options->socks_addresses[options->socks_address_count++] = "127.0.0.1";
-    return true;
+    return check_addresses(options, error, error_size);
 }
 
 void options_free(struct server_options *options)
@@ -234,6 +267,9 @@ void options_print_help(const char *program)
            "  -c, --max-connections N     most client connections at once (default: what the\n"
            "                              descriptor limit allows)\n"
            "      --resolver-threads N    threads for name lookups (4)\n"
+           "      --history N             finished connections kept per user for the admin\n"
+           "                              console (1000; older ones are dropped)\n"
+           "      --admin-sessions N      most admin sessions logged in at once (64)\n"
            "  -d, --log-level LEVEL       error, warn, info or debug (info)\n"
            "      --access-log PATH       access lines: '-' = stderr (default), 'off', or a file\n"
            "\n"

@@ -34,6 +34,8 @@ struct server_options {
     uint32_t buffer_size;
     size_t max_connections; /* 0 = derive from the descriptor limit */
     unsigned resolver_threads;
+    size_t history_per_user;
+    size_t admin_max_sessions;
     enum log_level log_level;
     const char *access_log;
     bool show_help;

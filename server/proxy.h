@@ -23,6 +23,7 @@ struct proxy_settings {
     uint32_t buffer_size;     /* per direction, for sessions started from now on */
     bool no_auth_allowed;
     size_t max_connections;
+    size_t history_per_user; /* finished connections each user keeps for the admin */
 };
 
 struct proxy {
@@ -33,7 +34,8 @@ struct proxy {
     struct login_throttle *throttle; /* failed logins per source, shared with the admin port */
     struct proxy_settings settings;
     struct metrics metrics;
-    struct session *sessions; /* live sessions, newest first */
+    struct session *sessions; /* live sessions, oldest (lowest id) first */
+    struct session *sessions_tail;
     size_t session_count;
     uint64_t next_connection_id;
     /* Called whenever a session ends, so a paused listener can resume. */

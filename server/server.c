@@ -2,6 +2,7 @@
  * listeners, the event loop and its pools — started from options and torn down cleanly. */
 #include "server.h"
 
+#include "admin_server.h"
 #include "buffer_pool.h"
 #include "event_loop.h"
 #include "listener.h"
@@ -38,8 +39,12 @@ struct server {
     struct proxy proxy;
     struct listener *socks_listeners[OPTIONS_MAX_LISTEN];
     size_t socks_listener_count;
+    struct admin_server *admin;
     struct event_watcher signals;
     char *users_file; /* NULL = users live in memory only */
+    char socks_listen_text[OPTIONS_MAX_LISTEN * (NET_ADDRESS_TEXT_MAX + 1)];
+    char admin_listen_text[NET_ADDRESS_TEXT_MAX];
+    int64_t started_ms;
 };
 
 static rlim_t raise_descriptor_limit(void)
@@ -289,7 +294,48 @@ static bool server_listen_socks(struct server *server, const struct server_optio
         char text[NET_ADDRESS_TEXT_MAX];
         net_format_address((struct sockaddr *)&address, text);
         log_message(LOG_INFO, "listening for socks5 on %s", text);
+        if (i > 0)
+            strcat(server->socks_listen_text, " ");
+        strcat(server->socks_listen_text, text);
     }
+    return true;
+}
+
+static bool server_save_users_hook(void *server) { return server_save_users(server); }
+
+static bool server_listen_admin(struct server *server, const struct server_options *options)
+{
+    struct sockaddr_storage address;
+    socklen_t length;
+    if (!net_parse_address(options->admin_address, options->admin_port, &address, &length)) {
+        log_message(LOG_ERROR, "-L %s: not an IPv4 or IPv6 address", options->admin_address);
+        return false;
+    }
+    int fd = net_listen((struct sockaddr *)&address, length, false);
+    if (fd < 0) {
+        log_message(LOG_ERROR, "cannot listen for admin on %s port %u: %s", options->admin_address,
+                    options->admin_port, strerror(errno));
+        return false;
+    }
+    length = sizeof(address);
+    getsockname(fd, (struct sockaddr *)&address, &length);
+    net_format_address((struct sockaddr *)&address, server->admin_listen_text);
+    struct admin_server_settings settings = {
+        .max_sessions = options->admin_max_sessions,
+        .auth_timeout_ms = ADMIN_AUTH_TIMEOUT_SECONDS * 1000,
+        .idle_timeout_ms = ADMIN_IDLE_TIMEOUT_SECONDS * 1000,
+    };
+    struct admin_server_hooks hooks = {
+        .save_users = server_save_users_hook,
+        .context = server,
+        .socks_listeners = server->socks_listen_text,
+        .admin_listeners = server->admin_listen_text,
+        .started_ms = server->started_ms,
+    };
+    server->admin = admin_server_create(server->loop, &server->proxy, fd, &settings, &hooks);
+    if (server->admin == NULL)
+        return false;
+    log_message(LOG_INFO, "listening for admin on %s", server->admin_listen_text);
     return true;
 }
 
@@ -307,6 +353,7 @@ static bool server_configure_proxy(struct server *server, const struct server_op
         .buffer_size = options->buffer_size,
         .no_auth_allowed = options->no_auth_allowed,
         .max_connections = options->max_connections ? options->max_connections : fit,
+        .history_per_user = options->history_per_user,
     };
     if (options->max_connections > fit)
         log_message(LOG_WARN, "-c %zu: the descriptor limit (%llu) allows about %zu tunnels",
@@ -315,6 +362,8 @@ static bool server_configure_proxy(struct server *server, const struct server_op
     proxy->on_session_closed_context = server;
     proxy->buffers = buffer_pool_create(options->buffer_size, CACHED_BUFFERS);
     proxy->users = users_create(server->crypt_pool);
+    if (proxy->users != NULL)
+        users_set_history_capacity(proxy->users, options->history_per_user);
     proxy->throttle = login_throttle_create();
     return proxy->buffers != NULL && proxy->users != NULL && proxy->throttle != NULL;
 }
@@ -330,6 +379,7 @@ struct server *server_create(const struct server_options *options)
     if (server == NULL)
         return NULL;
     server->signals.fd = -1;
+    server->started_ms = log_realtime_ms();
     server->loop = event_loop_create();
     if (server->loop == NULL || !server_watch_signals(server)) {
         log_message(LOG_ERROR, "cannot set up the event loop: %s", strerror(errno));
@@ -348,7 +398,7 @@ struct server *server_create(const struct server_options *options)
     server->users_file = choose_users_file(options->users_file);
     if (!server_load_users(server, &missing) || !add_option_users(server, options) ||
         !add_environment_admin(server) || !ensure_an_admin(server) || !server_save_users(server) ||
-        !server_listen_socks(server, options)) {
+        !server_listen_socks(server, options) || !server_listen_admin(server, options)) {
         server_destroy(server);
         return NULL;
     }
@@ -377,6 +427,7 @@ void server_destroy(struct server *server)
     server->proxy.on_session_closed = NULL;
     for (size_t i = 0; i < server->socks_listener_count; i++)
         listener_destroy(server->socks_listeners[i]);
+    admin_server_destroy(server->admin);
     if (server->proxy.loop != NULL)
         session_close_all(&server->proxy);
     /* Pools go before the users table: a crypt job finishing late still reads it. */

@@ -32,7 +32,8 @@ enum session_state {
     SESSION_RESOLVING,  /* getaddrinfo runs on the work pool */
     SESSION_CONNECTING, /* non-blocking connect to one resolved address */
     SESSION_RELAY,      /* bytes flow both ways */
-    SESSION_CLOSING,    /* flushing a final reply, then close */
+    SESSION_CLOSING,    /* flushing a final reply */
+    SESSION_DRAINING,   /* reply sent and FIN sent: reading what the client still sends */
     SESSION_CLOSED,     /* everything released; the memory goes at the end of the iteration */
 };
 
@@ -164,6 +165,8 @@ static void session_unlink(struct session *session)
         proxy->sessions = session->next;
     if (session->next != NULL)
         session->next->previous = session->previous;
+    else
+        proxy->sessions_tail = session->previous;
     proxy->session_count--;
     proxy->metrics.connections_current--;
 }
@@ -224,6 +227,9 @@ static void session_update_interest(struct session *session)
     case SESSION_CONNECTING:
         remote_mask = EVENT_WRITE;
         break;
+    case SESSION_DRAINING:
+        client_mask = EVENT_READ;
+        break;
     case SESSION_RELAY:
         /* Read a side only when the bytes read before have all been written on: that
          * is the back-pressure, and the buffer then always starts empty. */
@@ -282,26 +288,65 @@ static bool session_flush_to_client(struct session *session)
     return true;
 }
 
-/* Sends a final reply, then closes once it is written (or the timer runs out). */
+/* How long a failed client may keep sending after its final reply before we close anyway. */
+#define DRAIN_TIMEOUT_MS 2000
+
+/* In CLOSING: flushes the final reply; once it is out, sends FIN and drains, because closing
+ * with unread input would send RST, and an RST can destroy the reply before the client
+ * reads it (a pipelining client has sent more than we read). */
+static void session_finish_reply(struct session *session)
+{
+    struct proxy *proxy = session->proxy;
+    if (!session_flush_to_client(session)) {
+        session_close(session, false, false);
+        return;
+    }
+    if (direction_pending(&session->downstream) > 0) {
+        if (!event_timer_armed(&session->timer))
+            event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.handshake_timeout_ms);
+        session_update_interest(session);
+        return;
+    }
+    direction_release(session, &session->upstream);
+    shutdown(session->client.fd, SHUT_WR);
+    session->state = SESSION_DRAINING;
+    event_loop_timer_start(proxy->loop, &session->timer, DRAIN_TIMEOUT_MS);
+    session_update_interest(session);
+}
+
+static void session_on_drain_readable(struct session *session)
+{
+    uint8_t discard[4096];
+    for (int reads = 0; reads < 16; reads++) {
+        ssize_t received = recv(session->client.fd, discard, sizeof(discard), 0);
+        if (received > 0)
+            continue;
+        if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return;
+        break; /* EOF or error: the client is done */
+    }
+    session_close(session, false, false);
+}
+
+/* Sends a final reply (or none, for input that is not SOCKS5 at all), then closes. */
 static void session_fail(struct session *session, const uint8_t *reply, size_t length)
 {
     session_cancel_pending_work(session);
     session_close_socket(session, &session->remote, false);
     session->state = SESSION_CLOSING;
-    if (reply == NULL || !session_queue_reply(session, reply, length) ||
-        !session_flush_to_client(session) || direction_pending(&session->downstream) == 0) {
+    event_loop_timer_stop(session->proxy->loop, &session->timer);
+    if (reply == NULL || !session_queue_reply(session, reply, length)) {
         session_close(session, false, false);
         return;
     }
-    event_loop_timer_start(session->proxy->loop, &session->timer,
-                           session->proxy->settings.handshake_timeout_ms);
-    session_update_interest(session);
+    session_finish_reply(session);
 }
 
 static void session_fail_request(struct session *session, enum socks5_reply_code code)
 {
     uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
     session->record->status = (uint8_t)code;
+    session->record->replied = true;
     if (code == SOCKS5_REPLY_HOST_UNREACHABLE)
         session->proxy->metrics.host_unreachable++;
     else if (code == SOCKS5_REPLY_CONNECTION_REFUSED)
@@ -652,6 +697,8 @@ static enum socks5_reply_code reply_for_connect_error(int error)
     }
 }
 
+static void relay_count(struct session *session, bool up, size_t bytes);
+
 static void session_on_connected(struct session *session)
 {
     struct proxy *proxy = session->proxy;
@@ -673,6 +720,7 @@ static void session_on_connected(struct session *session)
 
     uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
     session->record->status = SOCKS5_REPLY_SUCCEEDED;
+    session->record->replied = true;
     session_queue_reply(session, reply,
                         socks5_reply_encode(reply, SOCKS5_REPLY_SUCCEEDED, (struct sockaddr *)&local));
     session_free_handshake(session);
@@ -688,6 +736,7 @@ static void session_on_connected(struct session *session)
     }
     /* Bytes the client pipelined behind its request go out now, not after another event. */
     if (direction_pending(&session->upstream) > 0) {
+        relay_count(session, true, direction_pending(&session->upstream));
         session_on_remote_event(proxy->loop, &session->remote, EVENT_WRITE);
         return;
     }
@@ -873,8 +922,10 @@ static void session_on_client_event(struct event_loop *loop, struct event_watche
             session_update_interest(session);
         return;
     case SESSION_CLOSING:
-        if (!session_flush_to_client(session) || direction_pending(&session->downstream) == 0)
-            session_close(session, false, false);
+        session_finish_reply(session);
+        return;
+    case SESSION_DRAINING:
+        session_on_drain_readable(session);
         return;
     case SESSION_RELAY:
         session_relay_event(session, true, events);
@@ -918,12 +969,7 @@ static void session_on_timeout(struct event_loop *loop, struct event_timer *time
         return;
     case SESSION_AUTH_PENALTY:
         session->state = SESSION_CLOSING;
-        if (!session_flush_to_client(session) || direction_pending(&session->downstream) == 0) {
-            session_close(session, false, false);
-            return;
-        }
-        event_loop_timer_start(loop, timer, proxy->settings.handshake_timeout_ms);
-        session_update_interest(session);
+        session_finish_reply(session);
         return;
     case SESSION_RELAY: {
         uint64_t idle = event_loop_now_ms(loop) - session->last_activity_ms;
@@ -978,10 +1024,13 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
     event_watcher_init(&session->remote, -1, session_on_remote_event, session);
     event_timer_init(&session->timer, session_on_timeout, session);
 
-    session->next = proxy->sessions;
-    if (proxy->sessions != NULL)
-        proxy->sessions->previous = session;
-    proxy->sessions = session;
+    /* Appended: the list stays in ascending connection id order, as the admin pages it. */
+    session->previous = proxy->sessions_tail;
+    if (proxy->sessions_tail != NULL)
+        proxy->sessions_tail->next = session;
+    else
+        proxy->sessions = session;
+    proxy->sessions_tail = session;
     proxy->session_count++;
     proxy->metrics.connections_total++;
     proxy->metrics.connections_current++;
@@ -995,4 +1044,38 @@ void session_close_all(struct proxy *proxy)
 {
     while (proxy->sessions != NULL)
         session_close(proxy->sessions, false, false);
+}
+
+void session_for_each_live(struct proxy *proxy,
+                           void (*visit)(const struct connection_record *record, void *context),
+                           void *context)
+{
+    for (struct session *session = proxy->sessions; session != NULL; session = session->next)
+        visit(session->record, context);
+}
+
+bool session_close_by_id(struct proxy *proxy, uint64_t id)
+{
+    for (struct session *session = proxy->sessions; session != NULL; session = session->next) {
+        if (session->record->id == id) {
+            session_close(session, false, false);
+            return true;
+        }
+    }
+    return false;
+}
+
+size_t session_close_user(struct proxy *proxy, const struct user *user)
+{
+    size_t closed = 0;
+    struct session *session = proxy->sessions;
+    while (session != NULL) {
+        struct session *next = session->next;
+        if (session->record->user == user) {
+            session_close(session, false, false);
+            closed++;
+        }
+        session = next;
+    }
+    return closed;
 }

@@ -221,7 +221,7 @@ bool users_name_valid(const char *name, size_t length)
              memcmp(name, USERS_ANONYMOUS_NAME, length) == 0);
 }
 
-static bool password_valid(const char *password)
+bool users_password_valid(const char *password)
 {
     size_t length = strlen(password);
     return length > 0 && length <= USERS_PASSWORD_MAX && strchr(password, '\n') == NULL;
@@ -291,7 +291,7 @@ enum users_error users_add(struct users *users, const char *name, const char *pa
 {
     if (!users_name_valid(name, strlen(name)))
         return USERS_ERROR_INVALID_NAME;
-    if (!password_valid(password))
+    if (!users_password_valid(password))
         return USERS_ERROR_INVALID_PASSWORD;
     if (users_find(users, name, strlen(name)) != NULL)
         return USERS_ERROR_EXISTS;
@@ -348,7 +348,7 @@ enum users_error users_set_password(struct users *users, const char *name, const
     struct user *user = users_find(users, name, strlen(name));
     if (user == NULL)
         return USERS_ERROR_NOT_FOUND;
-    if (!password_valid(password))
+    if (!users_password_valid(password))
         return USERS_ERROR_INVALID_PASSWORD;
     char *hash = hash_password(password);
     if (hash == NULL)
@@ -475,3 +475,61 @@ enum users_check_result users_check(struct users *users, const char *name, size_
 }
 
 void users_check_cancel(struct users_check *check) { check->owner = NULL; }
+
+struct users_hashing {
+    struct work_item item; /* first: the work pool hands this pointer back */
+    users_hash_callback callback;
+    void *owner; /* NULL once cancelled */
+    char *hash;
+    char password[USERS_PASSWORD_MAX + 1];
+};
+
+static void hashing_run(struct work_item *item)
+{
+    struct users_hashing *hashing = (struct users_hashing *)item;
+    hashing->hash = hash_password(hashing->password);
+    explicit_bzero(hashing->password, sizeof(hashing->password));
+}
+
+static void hashing_done(struct work_item *item)
+{
+    struct users_hashing *hashing = (struct users_hashing *)item;
+    explicit_bzero(hashing->password, sizeof(hashing->password));
+    if (hashing->owner != NULL)
+        hashing->callback(hashing->owner, hashing->hash);
+    else
+        free(hashing->hash);
+    free(hashing);
+}
+
+struct users_hashing *users_hash_password(struct users *users, const char *password,
+                                          users_hash_callback callback, void *owner)
+{
+    if (strlen(password) > USERS_PASSWORD_MAX)
+        return NULL;
+    struct users_hashing *hashing = calloc(1, sizeof(*hashing));
+    if (hashing == NULL)
+        return NULL;
+    hashing->item.run = hashing_run;
+    hashing->item.done = hashing_done;
+    hashing->callback = callback;
+    hashing->owner = owner;
+    strcpy(hashing->password, password);
+    if (!work_pool_submit(users->crypt_pool, &hashing->item)) {
+        explicit_bzero(hashing->password, sizeof(hashing->password));
+        free(hashing);
+        return NULL;
+    }
+    return hashing;
+}
+
+void users_hashing_cancel(struct users_hashing *hashing) { hashing->owner = NULL; }
+
+void users_remember_password(struct users *users, const char *name, const char *password)
+{
+    struct user *user = users_find(users, name, strlen(name));
+    if (user == NULL)
+        return;
+    user->verified = true;
+    user->verified_digest = password_digest(users, password, strlen(password));
+}

@@ -53,6 +53,9 @@ enum users_error users_set_role(struct users *users, const char *name, enum user
 enum users_error users_set_password(struct users *users, const char *name, const char *password);
 /* Replaces the stored hash (from the users file); forgets the cached verification. */
 enum users_error users_set_hash(struct users *users, const char *name, const char *hash);
+/* Records password as verified for name (its hash was just made from it): the first login
+ * after an admin sets a password is then fast too. */
+void users_remember_password(struct users *users, const char *name, const char *password);
 
 struct user *users_find(const struct users *users, const char *name, size_t length);
 size_t users_count(const struct users *users);
@@ -93,5 +96,17 @@ enum users_check_result users_check(struct users *users, const char *name, size_
                                     users_check_callback callback, void *owner,
                                     struct user **user, struct users_check **pending);
 void users_check_cancel(struct users_check *check);
+
+/* ---- hashing off the loop (a new password costs ~70 ms of crypt) ---- */
+
+struct users_hashing;
+/* hash is a crypt(3) hash the callee owns (free), or NULL when hashing failed. */
+typedef void (*users_hash_callback)(void *owner, char *hash);
+/* Hashes password on the work pool. NULL when it could not be queued. */
+struct users_hashing *users_hash_password(struct users *users, const char *password,
+                                          users_hash_callback callback, void *owner);
+void users_hashing_cancel(struct users_hashing *hashing);
+/* Checks what users_set_password would refuse. */
+bool users_password_valid(const char *password);
 
 #endif

@@ -1,0 +1,341 @@
+/* admin_commands: the admin protocol v2 commands (PROTOCOL.md section 7) — codes, names, who
+ * may run them, their argument layouts, and the keys and columns of their response bodies. */
+#include "admin_commands.h"
+
+#include <string.h>
+
+const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUNT] = {
+    ADMIN_COLUMN_ID,          ADMIN_COLUMN_STATE,       ADMIN_COLUMN_STARTED,
+    ADMIN_COLUMN_USER,        ADMIN_COLUMN_CLIENT,      ADMIN_COLUMN_DESTINATION,
+    ADMIN_COLUMN_DESTINATION_ADDRESS, ADMIN_COLUMN_BYTES_UP, ADMIN_COLUMN_BYTES_DOWN,
+    ADMIN_COLUMN_STATUS,      ADMIN_COLUMN_DURATION_MS,
+};
+
+const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT] = {
+    ADMIN_COLUMN_USER,           ADMIN_COLUMN_ROLE,     ADMIN_COLUMN_CONNECTIONS_LIVE,
+    ADMIN_COLUMN_CONNECTIONS_TOTAL, ADMIN_COLUMN_BYTES_UP, ADMIN_COLUMN_BYTES_DOWN,
+};
+
+#define ARG(member) offsetof(struct admin_request, args.member)
+
+/* The one description of every request layout: encode, parse and help all read it. */
+static const struct admin_command_info commands[] = {
+    {ADMIN_CMD_PING, "ping", "check that the session is alive", ADMIN_ACCESS_ANYONE,
+     ADMIN_BODY_EMPTY, 0, {{0}}},
+    {ADMIN_CMD_SERVER_INFO, "server-info", "version, uptime, listeners, auth mode and limits",
+     ADMIN_ACCESS_ADMIN, ADMIN_BODY_RECORD, 0, {{0}}},
+    {ADMIN_CMD_METRICS, "metrics", "global counters since the server started",
+     ADMIN_ACCESS_ADMIN, ADMIN_BODY_RECORD, 0, {{0}}},
+    {ADMIN_CMD_USER_METRICS, "user-metrics", "one user's counters", ADMIN_ACCESS_SELF_OR_ADMIN,
+     ADMIN_BODY_RECORD, 1,
+     {{"user", ADMIN_FIELD_STR8, ADMIN_CHECK_NONE, ARG(user_metrics.user),
+       "user name; empty = yourself"}}},
+    {ADMIN_CMD_CONNECTIONS, "connections", "one page of live and/or recent connections",
+     ADMIN_ACCESS_SELF_OR_ADMIN, ADMIN_BODY_TABLE, 4,
+     {{"user", ADMIN_FIELD_STR8, ADMIN_CHECK_NONE, ARG(connections.user),
+       "user name; empty = everyone (admin) or yourself (user)"},
+      {"which", ADMIN_FIELD_U8, ADMIN_CHECK_WHICH, ARG(connections.which),
+       "0 = live, 1 = recent, 2 = both"},
+      {"offset", ADMIN_FIELD_U32, ADMIN_CHECK_NONE, ARG(connections.offset),
+       "rows to skip, in ascending id order"},
+      {"limit", ADMIN_FIELD_U32, ADMIN_CHECK_NONE, ARG(connections.limit),
+       "most rows to return; 0 = as many as fit"}}},
+    {ADMIN_CMD_USERS, "users", "every user with role and usage", ADMIN_ACCESS_ADMIN,
+     ADMIN_BODY_TABLE, 0, {{0}}},
+    {ADMIN_CMD_ADD_USER, "add-user", "add a user", ADMIN_ACCESS_ADMIN, ADMIN_BODY_EMPTY, 3,
+     {{"user", ADMIN_FIELD_STR8, ADMIN_CHECK_NOT_EMPTY, ARG(add_user.user), "new user's name"},
+      {"password", ADMIN_FIELD_STR8, ADMIN_CHECK_NOT_EMPTY, ARG(add_user.password),
+       "new user's password"},
+      {"role", ADMIN_FIELD_U8, ADMIN_CHECK_ROLE, ARG(add_user.role), "0 = user, 1 = admin"}}},
+    {ADMIN_CMD_REMOVE_USER, "remove-user", "remove a user", ADMIN_ACCESS_ADMIN,
+     ADMIN_BODY_EMPTY, 1,
+     {{"user", ADMIN_FIELD_STR8, ADMIN_CHECK_NOT_EMPTY, ARG(remove_user.user), "user name"}}},
+    {ADMIN_CMD_SET_ROLE, "set-role", "promote a user to admin or demote an admin",
+     ADMIN_ACCESS_ADMIN, ADMIN_BODY_EMPTY, 2,
+     {{"user", ADMIN_FIELD_STR8, ADMIN_CHECK_NOT_EMPTY, ARG(set_role.user), "user name"},
+      {"role", ADMIN_FIELD_U8, ADMIN_CHECK_ROLE, ARG(set_role.role), "0 = user, 1 = admin"}}},
+    {ADMIN_CMD_SET_PASSWORD, "set-password", "change a password", ADMIN_ACCESS_SELF_OR_ADMIN,
+     ADMIN_BODY_EMPTY, 2,
+     {{"user", ADMIN_FIELD_STR8, ADMIN_CHECK_NONE, ARG(set_password.user),
+       "user name; empty = yourself"},
+      {"password", ADMIN_FIELD_STR8, ADMIN_CHECK_NOT_EMPTY, ARG(set_password.password),
+       "new password"}}},
+    {ADMIN_CMD_SET_NO_AUTH, "set-no-auth", "allow or refuse SOCKS clients without a password",
+     ADMIN_ACCESS_ADMIN, ADMIN_BODY_EMPTY, 1,
+     {{"allowed", ADMIN_FIELD_U8, ADMIN_CHECK_FLAG, ARG(set_no_auth.allowed),
+       "1 = allow, 0 = refuse"}}},
+    {ADMIN_CMD_GET_BUFFER_SIZE, "get-buffer-size", "relay buffer size per direction",
+     ADMIN_ACCESS_ADMIN, ADMIN_BODY_RECORD, 0, {{0}}},
+    {ADMIN_CMD_SET_BUFFER_SIZE, "set-buffer-size",
+     "relay buffer size per direction for new connections", ADMIN_ACCESS_ADMIN,
+     ADMIN_BODY_EMPTY, 1,
+     {{"size", ADMIN_FIELD_U32, ADMIN_CHECK_NONE, ARG(set_buffer_size.size), "bytes"}}},
+    {ADMIN_CMD_CLOSE_CONNECTION, "close-connection", "close one connection by id",
+     ADMIN_ACCESS_ADMIN, ADMIN_BODY_EMPTY, 1,
+     {{"id", ADMIN_FIELD_U64, ADMIN_CHECK_NONE, ARG(close_connection.id), "connection id"}}},
+    {ADMIN_CMD_CLOSE_USER_CONNECTIONS, "close-user-connections",
+     "close every live connection of a user", ADMIN_ACCESS_ADMIN, ADMIN_BODY_RECORD, 1,
+     {{"user", ADMIN_FIELD_STR8, ADMIN_CHECK_NOT_EMPTY, ARG(close_user_connections.user),
+       "user name"}}},
+};
+
+#define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+const char *admin_connections_which_name(uint8_t which)
+{
+    switch (which) {
+    case ADMIN_CONNECTIONS_LIVE: return "live";
+    case ADMIN_CONNECTIONS_RECENT: return "recent";
+    case ADMIN_CONNECTIONS_BOTH: return "both";
+    default: return "unknown";
+    }
+}
+
+bool admin_str8_set(struct admin_str8 *str, const char *text)
+{
+    if (text == NULL)
+        return false;
+    size_t length = strlen(text);
+    if (length > ADMIN_STR8_MAX)
+        return false;
+    memcpy(str->text, text, length + 1);
+    str->length = (uint8_t)length;
+    return true;
+}
+
+const struct admin_command_info *admin_command_info(uint8_t code)
+{
+    /* Codes are dense from 0x01, in table order. */
+    if (code == 0 || code > COMMAND_COUNT)
+        return NULL;
+    return &commands[code - 1];
+}
+
+const struct admin_command_info *admin_command_find(const char *name)
+{
+    for (size_t i = 0; i < COMMAND_COUNT; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+size_t admin_command_count(void)
+{
+    return COMMAND_COUNT;
+}
+
+const struct admin_command_info *admin_command_at(size_t index)
+{
+    return index < COMMAND_COUNT ? &commands[index] : NULL;
+}
+
+const char *admin_command_name(uint8_t code)
+{
+    const struct admin_command_info *info = admin_command_info(code);
+    return info != NULL ? info->name : "unknown";
+}
+
+void admin_request_init(struct admin_request *request, uint8_t command)
+{
+    memset(request, 0, sizeof(*request));
+    request->command = command;
+}
+
+/* ---- Field access by offset ---- */
+
+static const void *field_at(const struct admin_request *request, const struct admin_field *field)
+{
+    return (const char *)request + field->offset;
+}
+
+static void *field_at_mutable(struct admin_request *request, const struct admin_field *field)
+{
+    return (char *)request + field->offset;
+}
+
+static size_t field_wire_length(const struct admin_request *request,
+                                const struct admin_field *field)
+{
+    switch (field->type) {
+    case ADMIN_FIELD_U8: return 1;
+    case ADMIN_FIELD_U32: return 4;
+    case ADMIN_FIELD_U64: return 8;
+    case ADMIN_FIELD_STR8:
+        return 1 + ((const struct admin_str8 *)field_at(request, field))->length;
+    }
+    return 0;
+}
+
+static void write_big_endian(uint8_t *out, uint64_t value, size_t bytes)
+{
+    for (size_t i = 0; i < bytes; i++)
+        out[i] = (uint8_t)(value >> (8 * (bytes - 1 - i)));
+}
+
+static uint64_t read_big_endian(const uint8_t *in, size_t bytes)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < bytes; i++)
+        value = value << 8 | in[i];
+    return value;
+}
+
+static size_t field_encode(const struct admin_request *request, const struct admin_field *field,
+                           uint8_t *out)
+{
+    const void *value = field_at(request, field);
+    switch (field->type) {
+    case ADMIN_FIELD_U8: out[0] = *(const uint8_t *)value; return 1;
+    case ADMIN_FIELD_U32: write_big_endian(out, *(const uint32_t *)value, 4); return 4;
+    case ADMIN_FIELD_U64: write_big_endian(out, *(const uint64_t *)value, 8); return 8;
+    case ADMIN_FIELD_STR8: {
+        const struct admin_str8 *str = value;
+        out[0] = str->length;
+        memcpy(out + 1, str->text, str->length);
+        return 1 + (size_t)str->length;
+    }
+    }
+    return 0;
+}
+
+size_t admin_request_encode(const struct admin_request *request, uint8_t *out, size_t capacity)
+{
+    const struct admin_command_info *info = admin_command_info(request->command);
+    if (info == NULL)
+        return 0;
+    size_t body_length = 0;
+    for (size_t i = 0; i < info->field_count; i++)
+        body_length += field_wire_length(request, &info->fields[i]);
+    if (capacity < ADMIN_REQUEST_HEADER_SIZE + body_length)
+        return 0;
+    size_t at = admin_request_header_encode(out, info->code, (uint32_t)body_length);
+    for (size_t i = 0; i < info->field_count; i++)
+        at += field_encode(request, &info->fields[i], out + at);
+    return at;
+}
+
+/* Reads one field at body[*at]; NULL on success, else the problem. */
+static const char *field_decode(struct admin_request *request, const struct admin_field *field,
+                                const uint8_t *body, size_t length, size_t *at)
+{
+    static const size_t fixed_sizes[] = {[ADMIN_FIELD_U8] = 1, [ADMIN_FIELD_U32] = 4,
+                                         [ADMIN_FIELD_U64] = 8};
+    void *value = field_at_mutable(request, field);
+    size_t left = length - *at;
+    if (field->type != ADMIN_FIELD_STR8) {
+        size_t size = fixed_sizes[field->type];
+        if (left < size)
+            return "body is shorter than the command's layout";
+        uint64_t number = read_big_endian(body + *at, size);
+        if (field->type == ADMIN_FIELD_U8)
+            *(uint8_t *)value = (uint8_t)number;
+        else if (field->type == ADMIN_FIELD_U32)
+            *(uint32_t *)value = (uint32_t)number;
+        else
+            *(uint64_t *)value = number;
+        *at += size;
+        return NULL;
+    }
+    if (left < 1)
+        return "body is shorter than the command's layout";
+    struct admin_str8 *str = value;
+    uint8_t str_length = body[*at];
+    if (left - 1 < str_length)
+        return "a string runs past the end of the body";
+    if (memchr(body + *at + 1, 0, str_length) != NULL)
+        return "a string holds a NUL byte";
+    memcpy(str->text, body + *at + 1, str_length);
+    str->text[str_length] = '\0';
+    str->length = str_length;
+    *at += 1 + (size_t)str_length;
+    return NULL;
+}
+
+/* NULL when the field's value passes its check, else the problem. */
+static const char *field_check(const struct admin_request *request,
+                               const struct admin_field *field)
+{
+    const void *value = field_at(request, field);
+    switch (field->check) {
+    case ADMIN_CHECK_NONE: return NULL;
+    case ADMIN_CHECK_NOT_EMPTY:
+        return ((const struct admin_str8 *)value)->length == 0
+                   ? "user name and password must not be empty"
+                   : NULL;
+    case ADMIN_CHECK_ROLE:
+        return *(const uint8_t *)value > ADMIN_ROLE_ADMIN ? "role must be 0 (user) or 1 (admin)"
+                                                          : NULL;
+    case ADMIN_CHECK_FLAG: return *(const uint8_t *)value > 1 ? "flag must be 0 or 1" : NULL;
+    case ADMIN_CHECK_WHICH:
+        return *(const uint8_t *)value > ADMIN_CONNECTIONS_BOTH
+                   ? "which must be 0 (live), 1 (recent) or 2 (both)"
+                   : NULL;
+    }
+    return NULL;
+}
+
+enum admin_status admin_request_validate(const struct admin_request *request,
+                                         const char **problem)
+{
+    const struct admin_command_info *info = admin_command_info(request->command);
+    if (info == NULL) {
+        *problem = "unknown command";
+        return ADMIN_STATUS_UNSUPPORTED_COMMAND;
+    }
+    for (size_t i = 0; i < info->field_count; i++) {
+        const struct admin_field *field = &info->fields[i];
+        if (field->type == ADMIN_FIELD_STR8) {
+            const struct admin_str8 *str = field_at(request, field);
+            if (memchr(str->text, 0, str->length) != NULL) {
+                *problem = "a string holds a NUL byte";
+                return ADMIN_STATUS_BAD_REQUEST;
+            }
+        }
+        const char *failed = field_check(request, field);
+        if (failed != NULL) {
+            *problem = failed;
+            return ADMIN_STATUS_BAD_REQUEST;
+        }
+    }
+    *problem = NULL;
+    return ADMIN_STATUS_OK;
+}
+
+enum admin_status admin_request_parse(uint8_t command, const uint8_t *body, size_t length,
+                                      struct admin_request *request, const char **problem)
+{
+    admin_request_init(request, command);
+    const struct admin_command_info *info = admin_command_info(command);
+    if (info == NULL) {
+        *problem = "unknown command";
+        return ADMIN_STATUS_UNSUPPORTED_COMMAND;
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < info->field_count; i++) {
+        const char *failed = field_decode(request, &info->fields[i], body, length, &at);
+        if (failed != NULL) {
+            *problem = failed;
+            return ADMIN_STATUS_BAD_REQUEST;
+        }
+    }
+    if (at != length) {
+        *problem = "body is longer than the command's layout";
+        return ADMIN_STATUS_BAD_REQUEST;
+    }
+    return admin_request_validate(request, problem);
+}
+
+bool admin_request_permitted(const struct admin_request *request, uint8_t role,
+                             const char *session_user)
+{
+    const struct admin_command_info *info = admin_command_info(request->command);
+    if (info == NULL)
+        return false;
+    if (role == ADMIN_ROLE_ADMIN || info->access == ADMIN_ACCESS_ANYONE)
+        return true;
+    if (info->access == ADMIN_ACCESS_ADMIN)
+        return false;
+    /* SELF_OR_ADMIN commands name their target user in their first field. */
+    const struct admin_str8 *target = field_at(request, &info->fields[0]);
+    return target->length == 0 || strcmp(target->text, session_user) == 0;
+}

@@ -1,0 +1,592 @@
+/* admin_handlers: what each admin command does to the running proxy — metrics, connection
+ * pages, user changes persisted before they are acknowledged, settings. */
+#include "admin_handlers.h"
+
+#include "buffer_pool.h"
+#include "connection_history.h"
+#include "event_loop.h"
+#include "log.h"
+#include "metrics.h"
+#include "options.h"
+#include "proxy.h"
+#include "socks5_session.h"
+#include "users.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct admin_pending {
+    struct admin_server *server;
+    struct admin_session *session; /* NULL once the session closed */
+    struct users_hashing *hashing;
+    uint8_t command;
+    char user[USERS_NAME_MAX + 1];
+    char password[USERS_PASSWORD_MAX + 1]; /* kept to prime the login cache; wiped after */
+    enum user_role role;
+};
+
+void admin_response_error(struct admin_response *response, uint8_t status, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(response->message, sizeof(response->message), format, arguments);
+    va_end(arguments);
+    response->status = status;
+}
+
+static bool respond_users_error(struct admin_response *response, enum users_error error,
+                                const char *name)
+{
+    static const uint8_t statuses[] = {
+        [USERS_OK] = ADMIN_STATUS_OK,
+        [USERS_ERROR_INVALID_NAME] = ADMIN_STATUS_BAD_REQUEST,
+        [USERS_ERROR_INVALID_PASSWORD] = ADMIN_STATUS_BAD_REQUEST,
+        [USERS_ERROR_EXISTS] = ADMIN_STATUS_ALREADY_EXISTS,
+        [USERS_ERROR_NOT_FOUND] = ADMIN_STATUS_NOT_FOUND,
+        [USERS_ERROR_LAST_ADMIN] = ADMIN_STATUS_CONFLICT,
+        [USERS_ERROR_SYSTEM] = ADMIN_STATUS_SERVER_ERROR,
+    };
+    admin_response_error(response, statuses[error], "%s: %s", name, users_error_text(error));
+    return true;
+}
+
+static bool save_users(struct admin_server *server, struct admin_response *response)
+{
+    const struct admin_server_hooks *hooks = admin_server_hooks(server);
+    if (hooks->save_users(hooks->context))
+        return true;
+    admin_response_error(response, ADMIN_STATUS_SERVER_ERROR,
+                         "cannot write the users file; the change was undone (see server log)");
+    return false;
+}
+
+/* The named user, the caller for an empty name, or the reserved anonymous user. */
+static struct user *find_target(struct admin_server *server, struct admin_session *session,
+                                const struct admin_str8 *name)
+{
+    struct users *users = admin_server_proxy(server)->users;
+    if (name->length == 0)
+        return admin_session_user(session);
+    if (strcmp(name->text, USERS_ANONYMOUS_NAME) == 0)
+        return users_anonymous(users);
+    return users_find(users, name->text, name->length);
+}
+
+static const char *role_text(struct admin_server *server, struct user *user)
+{
+    if (user == users_anonymous(admin_server_proxy(server)->users))
+        return ADMIN_TEXT_ROLE_NONE;
+    return user_role(user) == USER_ROLE_ADMIN ? ADMIN_TEXT_ROLE_ADMIN : ADMIN_TEXT_ROLE_USER;
+}
+
+/* ---- records ---- */
+
+static bool handle_server_info(struct admin_server *server, struct admin_response *response)
+{
+    struct proxy *proxy = admin_server_proxy(server);
+    const struct admin_server_hooks *hooks = admin_server_hooks(server);
+    const struct admin_server_settings *settings = admin_server_settings(server);
+    struct admin_text *body = &response->body;
+    int64_t now = log_realtime_ms();
+    admin_text_put_str(body, ADMIN_KEY_SERVER, "socks5d " SOCKS5D_VERSION);
+    admin_text_put_u64(body, ADMIN_KEY_PROTOCOL_VERSION, ADMIN_PROTOCOL_VERSION);
+    admin_text_put_time(body, ADMIN_KEY_STARTED, hooks->started_ms);
+    admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)(now - hooks->started_ms) / 1000);
+    admin_text_put_str(body, ADMIN_KEY_SOCKS_LISTENERS, hooks->socks_listeners);
+    admin_text_put_str(body, ADMIN_KEY_ADMIN_LISTENERS, hooks->admin_listeners);
+    admin_text_put_str(body, ADMIN_KEY_AUTH_MODE, proxy->settings.no_auth_allowed
+                                                      ? ADMIN_TEXT_AUTH_PASSWORD_OR_NONE
+                                                      : ADMIN_TEXT_AUTH_PASSWORD);
+    admin_text_put_u64(body, ADMIN_KEY_BUFFER_SIZE, proxy->settings.buffer_size);
+    admin_text_put_u64(body, ADMIN_KEY_MAX_CONNECTIONS, proxy->settings.max_connections);
+    admin_text_put_u64(body, ADMIN_KEY_HANDSHAKE_TIMEOUT, proxy->settings.handshake_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECT_TIMEOUT, proxy->settings.connect_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_IDLE_TIMEOUT, proxy->settings.idle_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTION_HISTORY, proxy->settings.history_per_user);
+    admin_text_put_u64(body, ADMIN_KEY_USERS, users_count(proxy->users));
+    admin_text_put_u64(body, ADMIN_KEY_ADMIN_SESSIONS, admin_server_session_count(server));
+    admin_text_put_u64(body, ADMIN_KEY_ADMIN_MAX_SESSIONS, settings->max_sessions);
+    admin_text_put_u64(body, ADMIN_KEY_ADMIN_AUTH_TIMEOUT, settings->auth_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_ADMIN_IDLE_TIMEOUT, settings->idle_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_REQUEST_BODY_MAX, ADMIN_REQUEST_BODY_MAX);
+    admin_text_put_u64(body, ADMIN_KEY_RESPONSE_BODY_MAX, ADMIN_RESPONSE_BODY_MAX);
+    return true;
+}
+
+static bool handle_metrics(struct admin_server *server, struct admin_response *response)
+{
+    struct proxy *proxy = admin_server_proxy(server);
+    const struct metrics *metrics = &proxy->metrics;
+    struct admin_text *body = &response->body;
+    int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
+    admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)uptime_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, metrics->connections_total);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_CURRENT, metrics->connections_current);
+    admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, metrics->bytes_up);
+    admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, metrics->bytes_down);
+    admin_text_put_u64(body, ADMIN_KEY_SEND_ERRORS, metrics->send_errors);
+    admin_text_put_u64(body, ADMIN_KEY_RECEIVE_ERRORS, metrics->receive_errors);
+    admin_text_put_u64(body, ADMIN_KEY_DNS_ERRORS, metrics->dns_errors);
+    admin_text_put_u64(body, ADMIN_KEY_SERVER_ERRORS, metrics->server_errors);
+    admin_text_put_u64(body, ADMIN_KEY_UNSUPPORTED_INPUT, metrics->unsupported_input);
+    admin_text_put_u64(body, ADMIN_KEY_DNS_CONNECTIONS, metrics->dns_connections);
+    admin_text_put_u64(body, ADMIN_KEY_IPV4_CONNECTIONS, metrics->ipv4_connections);
+    admin_text_put_u64(body, ADMIN_KEY_IPV6_CONNECTIONS, metrics->ipv6_connections);
+    admin_text_put_u64(body, ADMIN_KEY_AUTH_ERRORS, metrics->auth_errors);
+    admin_text_put_u64(body, ADMIN_KEY_HOST_UNREACHABLE, metrics->host_unreachable);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTION_REFUSED, metrics->connection_refused);
+    admin_text_put_u64(body, ADMIN_KEY_ACCEPT_PAUSED, metrics->accept_paused);
+    return true;
+}
+
+static bool handle_user_metrics(struct admin_server *server, struct admin_session *session,
+                                const struct admin_request *request, struct admin_response *response)
+{
+    struct user *user = find_target(server, session, &request->args.user_metrics.user);
+    if (user == NULL) {
+        admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
+        return true;
+    }
+    const struct user_usage *usage = user_usage(user);
+    struct admin_text *body = &response->body;
+    admin_text_put_str(body, ADMIN_KEY_USER, user_name(user));
+    admin_text_put_str(body, ADMIN_KEY_ROLE, role_text(server, user));
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_LIVE, usage->connections_live);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, usage->connections_total);
+    admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, usage->bytes_up);
+    admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, usage->bytes_down);
+    return true;
+}
+
+/* ---- tables ---- */
+
+struct connection_row {
+    const struct connection_record *record;
+    const char *user; /* a history's records do not point back at their user */
+    bool live;
+};
+
+struct row_list {
+    struct connection_row *rows;
+    size_t count;
+    size_t capacity;
+    bool failed;
+    const struct user *only; /* NULL = everyone's */
+};
+
+static void row_list_add(struct row_list *list, const struct connection_record *record,
+                         const char *user, bool live)
+{
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 256;
+        struct connection_row *rows = realloc(list->rows, capacity * sizeof(*rows));
+        if (rows == NULL) {
+            list->failed = true;
+            return;
+        }
+        list->rows = rows;
+        list->capacity = capacity;
+    }
+    list->rows[list->count++] = (struct connection_row){ record, user, live };
+}
+
+static void collect_live(const struct connection_record *record, void *context)
+{
+    struct row_list *list = context;
+    if (list->only != NULL && record->user != list->only)
+        return;
+    row_list_add(list, record, record->user != NULL ? user_name(record->user) : ADMIN_TEXT_NONE,
+                 true);
+}
+
+static void collect_history_of(struct user *user, struct row_list *list)
+{
+    struct connection_history *history = user_history(user);
+    size_t count = history != NULL ? connection_history_count(history) : 0;
+    for (size_t i = count; i-- > 0;) /* oldest first: ascending ids */
+        row_list_add(list, connection_history_at(history, i), user_name(user), false);
+}
+
+static void collect_history(struct user *user, void *context)
+{
+    collect_history_of(user, context);
+}
+
+static int compare_rows(const void *left, const void *right)
+{
+    uint64_t a = ((const struct connection_row *)left)->record->id;
+    uint64_t b = ((const struct connection_row *)right)->record->id;
+    return a < b ? -1 : a > b;
+}
+
+static void put_connection_row(struct admin_text *body, const struct connection_row *row,
+                               int64_t now)
+{
+    const struct connection_record *record = row->record;
+    int64_t ended = row->live ? now : record->ended_ms;
+    admin_text_cell_u64(body, record->id);
+    admin_text_cell_str(body, row->live ? ADMIN_TEXT_STATE_LIVE : ADMIN_TEXT_STATE_CLOSED);
+    admin_text_cell_time(body, record->started_ms);
+    admin_text_cell_str(body, row->user);
+    admin_text_cell_str(body, record->client);
+    admin_text_cell_str(body, record->destination != NULL ? record->destination : ADMIN_TEXT_NONE);
+    admin_text_cell_str(body, record->destination_address);
+    admin_text_cell_u64(body, record->bytes_up);
+    admin_text_cell_u64(body, record->bytes_down);
+    if (row->live && !record->replied)
+        admin_text_cell_str(body, ADMIN_TEXT_NONE);
+    else
+        admin_text_cell_u64(body, record->status);
+    admin_text_cell_u64(body, ended > record->started_ms ? (uint64_t)(ended - record->started_ms) : 0);
+    admin_text_end_row(body);
+}
+
+static bool handle_connections(struct admin_server *server, struct admin_session *session,
+                               const struct admin_request *request, struct admin_response *response)
+{
+    const struct admin_args_connections *args = &request->args.connections;
+    struct proxy *proxy = admin_server_proxy(server);
+    struct row_list list = { 0 };
+    bool everyone = args->user.length == 0 && user_role(admin_session_user(session)) == USER_ROLE_ADMIN;
+    if (!everyone) {
+        list.only = find_target(server, session, &args->user);
+        if (list.only == NULL) {
+            admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
+            return true;
+        }
+    }
+    if (args->which != ADMIN_CONNECTIONS_LIVE) {
+        if (everyone) {
+            users_for_each(proxy->users, collect_history, &list);
+            collect_history_of(users_anonymous(proxy->users), &list);
+        } else {
+            collect_history_of((struct user *)list.only, &list);
+        }
+    }
+    if (args->which != ADMIN_CONNECTIONS_RECENT)
+        session_for_each_live(proxy, collect_live, &list);
+    if (list.failed) {
+        free(list.rows);
+        admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
+        return true;
+    }
+    qsort(list.rows, list.count, sizeof(*list.rows), compare_rows);
+
+    struct admin_text *body = &response->body;
+    admin_text_put_u64(body, ADMIN_KEY_TOTAL, list.count);
+    admin_text_put_u64(body, ADMIN_KEY_OFFSET, args->offset);
+    admin_text_begin_table(body, admin_connections_columns, ADMIN_CONNECTIONS_COLUMN_COUNT);
+    int64_t now = log_realtime_ms();
+    size_t end = list.count;
+    if (args->limit != 0 && (size_t)args->offset + args->limit < end)
+        end = (size_t)args->offset + args->limit;
+    for (size_t i = args->offset; i < end; i++) {
+        size_t mark = admin_text_mark(body);
+        put_connection_row(body, &list.rows[i], now);
+        if (admin_text_failed(body)) {
+            admin_text_rollback(body, mark); /* as many whole rows as fit */
+            break;
+        }
+    }
+    free(list.rows);
+    return true;
+}
+
+static void put_user_row(struct admin_text *body, struct admin_server *server, struct user *user)
+{
+    const struct user_usage *usage = user_usage(user);
+    admin_text_cell_str(body, user_name(user));
+    admin_text_cell_str(body, role_text(server, user));
+    admin_text_cell_u64(body, usage->connections_live);
+    admin_text_cell_u64(body, usage->connections_total);
+    admin_text_cell_u64(body, usage->bytes_up);
+    admin_text_cell_u64(body, usage->bytes_down);
+    admin_text_end_row(body);
+}
+
+struct user_rows {
+    struct admin_server *server;
+    struct admin_text *body;
+};
+
+static void put_user_row_visit(struct user *user, void *context)
+{
+    struct user_rows *rows = context;
+    put_user_row(rows->body, rows->server, user);
+}
+
+static bool handle_users(struct admin_server *server, struct admin_response *response)
+{
+    struct users *users = admin_server_proxy(server)->users;
+    struct admin_text *body = &response->body;
+    admin_text_put_u64(body, ADMIN_KEY_TOTAL, users_count(users));
+    admin_text_begin_table(body, admin_users_columns, ADMIN_USERS_COLUMN_COUNT);
+    struct user_rows rows = { server, body };
+    users_for_each(users, put_user_row_visit, &rows);
+    return true;
+}
+
+/* ---- user changes: applied, saved, and undone if the save fails ---- */
+
+static void pending_free(struct admin_pending *pending)
+{
+    explicit_bzero(pending->password, sizeof(pending->password));
+    free(pending);
+}
+
+void admin_pending_cancel(struct admin_pending *pending)
+{
+    users_hashing_cancel(pending->hashing);
+    pending_free(pending);
+}
+
+static void apply_add_user(struct admin_pending *pending, char *hash, struct admin_response *response)
+{
+    struct users *users = admin_server_proxy(pending->server)->users;
+    enum users_error error = users_add_hashed(users, pending->user, hash, pending->role);
+    if (error != USERS_OK) {
+        respond_users_error(response, error, pending->user);
+        return;
+    }
+    if (!save_users(pending->server, response)) {
+        users_remove(users, pending->user);
+        return;
+    }
+    users_remember_password(users, pending->user, pending->password);
+    log_message(LOG_INFO, "admin %s: added user %s (%s)", user_name(admin_session_user(pending->session)),
+                pending->user, pending->role == USER_ROLE_ADMIN ? "admin" : "user");
+}
+
+static void apply_set_password(struct admin_pending *pending, char *hash,
+                               struct admin_response *response)
+{
+    struct users *users = admin_server_proxy(pending->server)->users;
+    struct user *user = users_find(users, pending->user, strlen(pending->user));
+    if (user == NULL) {
+        respond_users_error(response, USERS_ERROR_NOT_FOUND, pending->user);
+        return;
+    }
+    char *old_hash = strdup(user_hash(user));
+    if (old_hash == NULL) {
+        respond_users_error(response, USERS_ERROR_SYSTEM, pending->user);
+        return;
+    }
+    users_set_hash(users, pending->user, hash);
+    if (!save_users(pending->server, response))
+        users_set_hash(users, pending->user, old_hash);
+    else
+        users_remember_password(users, pending->user, pending->password);
+    free(old_hash);
+    if (response->status == ADMIN_STATUS_OK)
+        log_message(LOG_INFO, "admin %s: changed the password of %s",
+                    user_name(admin_session_user(pending->session)), pending->user);
+}
+
+static void on_password_hashed(void *owner, char *hash)
+{
+    struct admin_pending *pending = owner;
+    struct admin_response response = { .status = ADMIN_STATUS_OK };
+    admin_text_init(&response.body, ADMIN_RESPONSE_HEADER_SIZE, ADMIN_RESPONSE_BODY_MAX);
+    if (hash == NULL)
+        admin_response_error(&response, ADMIN_STATUS_SERVER_ERROR, "password hashing failed");
+    else if (pending->command == ADMIN_CMD_ADD_USER)
+        apply_add_user(pending, hash, &response);
+    else
+        apply_set_password(pending, hash, &response);
+    free(hash);
+    struct admin_session *session = pending->session;
+    pending_free(pending);
+    admin_session_respond(session, &response);
+}
+
+static bool start_hashing(struct admin_server *server, struct admin_session *session,
+                          uint8_t command, const char *user, const char *password,
+                          enum user_role role, struct admin_response *response,
+                          struct admin_pending **pending_out)
+{
+    struct admin_pending *pending = calloc(1, sizeof(*pending));
+    if (pending == NULL) {
+        admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
+        return true;
+    }
+    pending->server = server;
+    pending->session = session;
+    pending->command = command;
+    pending->role = role;
+    snprintf(pending->user, sizeof(pending->user), "%s", user);
+    snprintf(pending->password, sizeof(pending->password), "%s", password);
+    pending->hashing = users_hash_password(admin_server_proxy(server)->users, password,
+                                           on_password_hashed, pending);
+    if (pending->hashing == NULL) {
+        pending_free(pending);
+        admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "cannot queue password hashing");
+        return true;
+    }
+    *pending_out = pending;
+    return false;
+}
+
+static bool handle_add_user(struct admin_server *server, struct admin_session *session,
+                            const struct admin_request *request, struct admin_response *response,
+                            struct admin_pending **pending)
+{
+    const struct admin_args_add_user *args = &request->args.add_user;
+    struct users *users = admin_server_proxy(server)->users;
+    if (!users_name_valid(args->user.text, args->user.length))
+        return respond_users_error(response, USERS_ERROR_INVALID_NAME, args->user.text);
+    if (!users_password_valid(args->password.text))
+        return respond_users_error(response, USERS_ERROR_INVALID_PASSWORD, args->user.text);
+    if (users_find(users, args->user.text, args->user.length) != NULL)
+        return respond_users_error(response, USERS_ERROR_EXISTS, args->user.text);
+    return start_hashing(server, session, ADMIN_CMD_ADD_USER, args->user.text, args->password.text,
+                         args->role == ADMIN_ROLE_ADMIN ? USER_ROLE_ADMIN : USER_ROLE_USER,
+                         response, pending);
+}
+
+static bool handle_set_password(struct admin_server *server, struct admin_session *session,
+                                const struct admin_request *request,
+                                struct admin_response *response, struct admin_pending **pending)
+{
+    const struct admin_args_set_password *args = &request->args.set_password;
+    struct user *target = args->user.length == 0
+                              ? admin_session_user(session)
+                              : users_find(admin_server_proxy(server)->users, args->user.text,
+                                           args->user.length);
+    if (target == NULL)
+        return respond_users_error(response, USERS_ERROR_NOT_FOUND, args->user.text);
+    if (!users_password_valid(args->password.text))
+        return respond_users_error(response, USERS_ERROR_INVALID_PASSWORD, user_name(target));
+    return start_hashing(server, session, ADMIN_CMD_SET_PASSWORD, user_name(target),
+                         args->password.text, user_role(target), response, pending);
+}
+
+static bool handle_remove_user(struct admin_server *server, struct admin_session *session,
+                               const struct admin_request *request, struct admin_response *response)
+{
+    const char *name = request->args.remove_user.user.text;
+    struct proxy *proxy = admin_server_proxy(server);
+    struct user *user = users_find(proxy->users, name, strlen(name));
+    if (user == NULL)
+        return respond_users_error(response, USERS_ERROR_NOT_FOUND, name);
+    user_ref(user); /* kept alive to undo, and to find its connections */
+    enum user_role role = user_role(user);
+    char *hash = strdup(user_hash(user));
+    enum users_error error = hash != NULL ? users_remove(proxy->users, name) : USERS_ERROR_SYSTEM;
+    if (error != USERS_OK) {
+        respond_users_error(response, error, name);
+    } else if (!save_users(server, response)) {
+        users_add_hashed(proxy->users, name, hash, role);
+    } else {
+        size_t tunnels = session_close_user(proxy, user);
+        size_t sessions = admin_server_close_user(server, user, session);
+        log_message(LOG_INFO, "admin %s: removed user %s (%zu tunnels and %zu admin sessions closed)",
+                    user_name(admin_session_user(session)), name, tunnels, sessions);
+    }
+    free(hash);
+    user_unref(user);
+    return true;
+}
+
+static bool handle_set_role(struct admin_server *server, struct admin_session *session,
+                            const struct admin_request *request, struct admin_response *response)
+{
+    const struct admin_args_set_role *args = &request->args.set_role;
+    struct users *users = admin_server_proxy(server)->users;
+    struct user *user = users_find(users, args->user.text, args->user.length);
+    if (user == NULL)
+        return respond_users_error(response, USERS_ERROR_NOT_FOUND, args->user.text);
+    enum user_role old_role = user_role(user);
+    enum user_role role = args->role == ADMIN_ROLE_ADMIN ? USER_ROLE_ADMIN : USER_ROLE_USER;
+    enum users_error error = users_set_role(users, args->user.text, role);
+    if (error != USERS_OK)
+        return respond_users_error(response, error, args->user.text);
+    if (!save_users(server, response)) {
+        users_set_role(users, args->user.text, old_role);
+        return true;
+    }
+    log_message(LOG_INFO, "admin %s: %s is now %s", user_name(admin_session_user(session)),
+                args->user.text, role == USER_ROLE_ADMIN ? "admin" : "user");
+    return true;
+}
+
+/* ---- settings and connections ---- */
+
+static bool handle_set_buffer_size(struct admin_server *server, const struct admin_request *request,
+                                   struct admin_response *response)
+{
+    uint32_t size = request->args.set_buffer_size.size;
+    struct proxy *proxy = admin_server_proxy(server);
+    if (size < OPTIONS_BUFFER_MIN || size > OPTIONS_BUFFER_MAX) {
+        admin_response_error(response, ADMIN_STATUS_BAD_REQUEST,
+                             "buffer size must be %u to %u bytes", OPTIONS_BUFFER_MIN,
+                             OPTIONS_BUFFER_MAX);
+        return true;
+    }
+    proxy->settings.buffer_size = size;
+    buffer_pool_set_block_size(proxy->buffers, size);
+    return true;
+}
+
+static bool handle_close_user_connections(struct admin_server *server, struct admin_session *session,
+                                          const struct admin_request *request,
+                                          struct admin_response *response)
+{
+    struct user *user = find_target(server, session, &request->args.close_user_connections.user);
+    if (user == NULL) {
+        admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
+        return true;
+    }
+    admin_text_put_u64(&response->body, ADMIN_KEY_CLOSED,
+                       session_close_user(admin_server_proxy(server), user));
+    return true;
+}
+
+bool admin_handle_request(struct admin_server *server, struct admin_session *session,
+                          struct admin_request *request, struct admin_response *response,
+                          struct admin_pending **pending)
+{
+    struct proxy *proxy = admin_server_proxy(server);
+    switch (request->command) {
+    case ADMIN_CMD_PING:
+        return true;
+    case ADMIN_CMD_SERVER_INFO:
+        return handle_server_info(server, response);
+    case ADMIN_CMD_METRICS:
+        return handle_metrics(server, response);
+    case ADMIN_CMD_USER_METRICS:
+        return handle_user_metrics(server, session, request, response);
+    case ADMIN_CMD_CONNECTIONS:
+        return handle_connections(server, session, request, response);
+    case ADMIN_CMD_USERS:
+        return handle_users(server, response);
+    case ADMIN_CMD_ADD_USER:
+        return handle_add_user(server, session, request, response, pending);
+    case ADMIN_CMD_REMOVE_USER:
+        return handle_remove_user(server, session, request, response);
+    case ADMIN_CMD_SET_ROLE:
+        return handle_set_role(server, session, request, response);
+    case ADMIN_CMD_SET_PASSWORD:
+        return handle_set_password(server, session, request, response, pending);
+    case ADMIN_CMD_SET_NO_AUTH:
+        proxy->settings.no_auth_allowed = request->args.set_no_auth.allowed != 0;
+        return true;
+    case ADMIN_CMD_GET_BUFFER_SIZE:
+        admin_text_put_u64(&response->body, ADMIN_KEY_BUFFER_SIZE, proxy->settings.buffer_size);
+        return true;
+    case ADMIN_CMD_SET_BUFFER_SIZE:
+        return handle_set_buffer_size(server, request, response);
+    case ADMIN_CMD_CLOSE_CONNECTION:
+        if (!session_close_by_id(proxy, request->args.close_connection.id))
+            admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no live connection %llu",
+                                 (unsigned long long)request->args.close_connection.id);
+        return true;
+    case ADMIN_CMD_CLOSE_USER_CONNECTIONS:
+        return handle_close_user_connections(server, session, request, response);
+    default:
+        admin_response_error(response, ADMIN_STATUS_UNSUPPORTED_COMMAND, "unknown command 0x%02x",
+                             request->command);
+        return true;
+    }
+}

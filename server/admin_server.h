@@ -1,0 +1,64 @@
+/* admin_server: the admin port — accepts admin connections and runs each as a state machine
+ * (login, then any number of framed requests) over the shared protocol library. */
+#ifndef ADMIN_SERVER_H
+#define ADMIN_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "admin_protocol.h"
+#include "admin_text.h"
+
+struct event_loop;
+struct proxy;
+struct user;
+struct admin_server;
+struct admin_session;
+
+/* What the command handlers may reach besides the proxy. */
+struct admin_server_hooks {
+    /* Persists the users table; false when the write failed (the change must be undone). */
+    bool (*save_users)(void *context);
+    void *context;
+    const char *socks_listeners; /* "127.0.0.1:1080 [::1]:1080" */
+    const char *admin_listeners;
+    int64_t started_ms;
+};
+
+struct admin_server_settings {
+    size_t max_sessions;
+    uint32_t auth_timeout_ms;
+    uint32_t idle_timeout_ms;
+};
+
+/* Takes ownership of listening_fd. */
+struct admin_server *admin_server_create(struct event_loop *loop, struct proxy *proxy,
+                                         int listening_fd,
+                                         const struct admin_server_settings *settings,
+                                         const struct admin_server_hooks *hooks);
+/* Closes every admin session and the listening socket. */
+void admin_server_destroy(struct admin_server *server);
+
+size_t admin_server_session_count(const struct admin_server *server);
+const struct admin_server_settings *admin_server_settings(const struct admin_server *server);
+const struct admin_server_hooks *admin_server_hooks(const struct admin_server *server);
+struct proxy *admin_server_proxy(const struct admin_server *server);
+/* Ends every admin session logged in as user (it was removed). Returns how many. */
+size_t admin_server_close_user(struct admin_server *server, const struct user *user,
+                               const struct admin_session *except);
+
+/* A command's answer: status OK with body, or an error status with a one-line message. */
+struct admin_response {
+    uint8_t status;
+    char message[256];
+    struct admin_text body; /* headroom for the frame header; ready to fill */
+};
+
+/* For a command that finished later (password hashing): sends response, then resumes reading.
+ * The session may have closed meanwhile: handlers cancel their work when it does. */
+void admin_session_respond(struct admin_session *session, struct admin_response *response);
+struct user *admin_session_user(const struct admin_session *session);
+
+#endif

@@ -1,0 +1,42 @@
+/* bench_loop: the generator's one epoll loop — edge-triggered watches with a callback each,
+ * work deferred to the end of a batch so callbacks may close and recycle objects, and the clock. */
+#ifndef BENCH_LOOP_H
+#define BENCH_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct bench_loop;
+
+/* Embedded in every connection object. Once closed, events the kernel already queued in the
+ * current batch are dropped; on_deferred (if queued) runs after the batch, where it is safe to
+ * free or reuse the object. */
+struct bench_watch {
+    int fd;
+    bool closed;
+    bool deferred;
+    void (*on_event)(struct bench_watch *watch, uint32_t events);
+    void (*on_deferred)(struct bench_watch *watch);
+    struct bench_watch *next_deferred;
+};
+
+struct bench_loop *loop_new(void);
+void loop_free(struct bench_loop *loop);
+
+/* Registers watch->fd for EPOLLIN | EPOLLOUT | EPOLLRDHUP, edge-triggered, once for its life:
+ * handlers read or write until the kernel says EAGAIN (or a short read says the queue is dry). */
+int loop_add(struct bench_loop *loop, struct bench_watch *watch);
+/* Closes the fd and marks the watch closed; does not free anything. */
+void loop_close(struct bench_watch *watch);
+/* Queues watch->on_deferred for the end of the current batch (once). */
+void loop_defer(struct bench_loop *loop, struct bench_watch *watch);
+
+/* Waits at most timeout_ms, dispatches one batch, then runs deferred work.
+ * Returns the number of events, or -1 if epoll_wait failed (EINTR counts as 0). */
+int loop_run_once(struct bench_loop *loop, int timeout_ms);
+/* Runs batches until *done is true or the monotonic clock passes deadline_ns. */
+void loop_run_until(struct bench_loop *loop, const bool *done, uint64_t deadline_ns);
+
+uint64_t bench_now_ns(void);
+
+#endif

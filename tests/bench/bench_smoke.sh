@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# bench_smoke: a few seconds of socks5-bench against socks5d on a free loopback port — every
+# scenario once, small — asserting that it ran and that tunnels/s is above zero.
+# Usage: bench_smoke.sh SOCKS5D SOCKS5_BENCH
+set -euo pipefail
+
+server=$1
+bench=$2
+work=$(mktemp -d)
+server_pid=
+
+cleanup() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "bench_smoke: FAIL: $*" >&2
+    [ -f "$work/server.log" ] && sed 's/^/  server: /' "$work/server.log" >&2
+    exit 1
+}
+
+user=smoke
+pass=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
+# The admin comes from the environment so no random password lands in the log.
+SOCKS5D_ADMIN="admin:$pass" "$server" -l 127.0.0.1 -p 0 -P 0 -n -u "$user:$pass" \
+    --access-log off 2>"$work/server.log" &
+server_pid=$!
+
+port=
+for _ in $(seq 100); do
+    port=$(sed -n 's/.*listening for socks5 on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/server.log")
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || fail "socks5d exited at start"
+    sleep 0.1
+done
+[ -n "$port" ] || fail "socks5d did not report its port within 10 s"
+
+run() {
+    SOCKS5_BENCH_AUTH="$user:$pass" "$bench" -x "127.0.0.1:$port" --proxy-pid "$server_pid" \
+        --warmup 0.2 -q --kv-file "$work/kv" "$@" >>"$work/out" 2>&1 ||
+        { cat "$work/out" >&2; fail "socks5-bench $* failed"; }
+}
+run -d 1.5 -c 16 rate
+run -d 1 -c 8 -a -D --pipelined rate
+run -d 1 -b 4M -s 2 bulk
+run -d 0.5 pingpong
+run -N 200 --hold-time 0.2 hold
+cat "$work/out"
+
+value() { sed -n "s/^$1=//p" "$work/kv"; }
+for key in rate.ipv4.noauth.step.tunnels_per_s rate.domain.auth.pipelined.tunnels_per_s; do
+    rate=$(value "$key")
+    [ -n "$rate" ] || fail "no $key in the output"
+    awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail "$key=$rate"
+done
+[ "$(value hold.n200.held)" = 200 ] || fail "hold.n200.held=$(value hold.n200.held)"
+grep -q '\.error=' "$work/kv" && fail "$(grep '\.error=' "$work/kv")"
+
+kill -TERM "$server_pid"
+status=0
+wait "$server_pid" || status=$?
+server_pid=
+[ "$status" -eq 0 ] || fail "socks5d exited with status $status after SIGTERM"
+echo "bench_smoke: ok"
