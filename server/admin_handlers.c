@@ -525,7 +525,7 @@ static bool handle_set_buffer_size(struct admin_server *server, const struct adm
         return true;
     }
     proxy->settings.buffer_size = size;
-    buffer_pool_set_block_size(proxy->buffers, size);
+    buffer_pool_set_block_size(proxy->relay.buffers, size);
     return true;
 }
 

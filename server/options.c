@@ -23,6 +23,7 @@ enum long_only_option {
     OPTION_RESOLVER_THREADS,
     OPTION_HISTORY,
     OPTION_ADMIN_SESSIONS,
+    OPTION_NO_SPLICE,
 };
 
 static const struct option long_options[] = {
@@ -46,6 +47,7 @@ static const struct option long_options[] = {
     { "resolver-threads", required_argument, NULL, OPTION_RESOLVER_THREADS },
     { "history", required_argument, NULL, OPTION_HISTORY },
     { "admin-sessions", required_argument, NULL, OPTION_ADMIN_SESSIONS },
+    { "no-splice", no_argument, NULL, OPTION_NO_SPLICE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -102,6 +104,7 @@ static void set_defaults(struct server_options *options)
     options->resolver_threads = 4;
     options->history_per_user = 1000;
     options->admin_max_sessions = 64;
+    options->splice = true;
     options->log_level = LOG_INFO;
     options->access_log = "-";
 }
@@ -188,6 +191,9 @@ static bool apply_option(struct server_options *options, int option, char *argum
             return fail(error, error_size, "--admin-sessions: 1 to 10000");
         options->admin_max_sessions = (size_t)number;
         return true;
+    case OPTION_NO_SPLICE:
+        options->splice = false;
+        return true;
     default:
         return fail(error, error_size, "unknown option (see -h)");
     }
@@ -270,6 +276,7 @@ void options_print_help(const char *program)
            "      --history N             finished connections kept per user for the admin\n"
            "                              console (1000; older ones are dropped)\n"
            "      --admin-sessions N      most admin sessions logged in at once (64)\n"
+           "      --no-splice             relay with read/write only, never splice(2)\n"
            "  -d, --log-level LEVEL       error, warn, info or debug (info)\n"
            "      --access-log PATH       access lines: '-' = stderr (default), 'off', or a file\n"
            "\n"

@@ -36,6 +36,7 @@ struct server_options {
     unsigned resolver_threads;
     size_t history_per_user;
     size_t admin_max_sessions;
+    bool splice; /* relay streams with splice(2) (default on) */
     enum log_level log_level;
     const char *access_log;
     bool show_help;

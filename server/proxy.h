@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "metrics.h"
+#include "relay.h"
 
 struct event_loop;
 struct work_pool;
@@ -30,7 +31,7 @@ struct proxy {
     struct event_loop *loop;
     struct work_pool *resolver_pool;
     struct users *users;
-    struct buffer_pool *buffers;
+    struct relay_resources relay; /* buffer and pipe pools */
     struct login_throttle *throttle; /* failed logins per source, shared with the admin port */
     struct proxy_settings settings;
     struct metrics metrics;

@@ -10,6 +10,7 @@
 #include "login_throttle.h"
 #include "net.h"
 #include "options.h"
+#include "pipe_pool.h"
 #include "proxy.h"
 #include "socks5_session.h"
 #include "users.h"
@@ -29,6 +30,9 @@
 
 #define CRYPT_THREADS 2
 #define CACHED_BUFFERS 256
+#define CACHED_PIPES 64
+/* Bytes one splice may move; a bigger pipe means fewer syscalls per megabyte streamed. */
+#define SPLICE_PIPE_SIZE (256 * 1024)
 /* Descriptors kept back from the connection limit for listeners, pools, logs and admins. */
 #define RESERVED_FDS 64
 
@@ -360,12 +364,15 @@ static bool server_configure_proxy(struct server *server, const struct server_op
                     options->max_connections, (unsigned long long)descriptors, fit);
     proxy->on_session_closed = server_on_session_closed;
     proxy->on_session_closed_context = server;
-    proxy->buffers = buffer_pool_create(options->buffer_size, CACHED_BUFFERS);
+    proxy->relay.buffers = buffer_pool_create(options->buffer_size, CACHED_BUFFERS);
+    if (options->splice)
+        proxy->relay.pipes = pipe_pool_create(CACHED_PIPES, SPLICE_PIPE_SIZE);
     proxy->users = users_create(server->crypt_pool);
     if (proxy->users != NULL)
         users_set_history_capacity(proxy->users, options->history_per_user);
     proxy->throttle = login_throttle_create();
-    return proxy->buffers != NULL && proxy->users != NULL && proxy->throttle != NULL;
+    return proxy->relay.buffers != NULL && (!options->splice || proxy->relay.pipes != NULL) &&
+           proxy->users != NULL && proxy->throttle != NULL;
 }
 
 struct server *server_create(const struct server_options *options)
@@ -434,7 +441,8 @@ void server_destroy(struct server *server)
     work_pool_destroy(server->resolver_pool);
     work_pool_destroy(server->crypt_pool);
     users_destroy(server->proxy.users);
-    buffer_pool_destroy(server->proxy.buffers);
+    buffer_pool_destroy(server->proxy.relay.buffers);
+    pipe_pool_destroy(server->proxy.relay.pipes);
     login_throttle_destroy(server->proxy.throttle);
     if (server->signals.fd >= 0) {
         event_loop_unwatch(server->loop, &server->signals);

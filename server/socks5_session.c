@@ -9,6 +9,7 @@
 #include "login_throttle.h"
 #include "net.h"
 #include "proxy.h"
+#include "relay.h"
 #include "resolver.h"
 #include "socks5_parser.h"
 #include "users.h"
@@ -35,17 +36,6 @@ enum session_state {
     SESSION_CLOSING,    /* flushing a final reply */
     SESSION_DRAINING,   /* reply sent and FIN sent: reading what the client still sends */
     SESSION_CLOSED,     /* everything released; the memory goes at the end of the iteration */
-};
-
-/* Bytes flowing from one socket (the source) to the other (the sink). The buffer is borrowed
- * from the pool only while bytes are in flight. */
-struct relay_direction {
-    uint8_t *data;
-    size_t capacity;
-    size_t start; /* first byte not yet written to the sink */
-    size_t end;   /* one past the last byte read from the source */
-    bool source_eof;
-    bool sink_shut; /* shutdown(SHUT_WR) sent to the sink */
 };
 
 /* Parser state lives only as long as the handshake. */
@@ -83,37 +73,6 @@ static void session_on_remote_event(struct event_loop *, struct event_watcher *,
 static void session_on_timeout(struct event_loop *, struct event_timer *);
 static void session_advance_handshake(struct session *session);
 static void session_connect_next(struct session *session);
-
-/* ---- buffers ---- */
-
-static bool direction_acquire(struct session *session, struct relay_direction *direction)
-{
-    if (direction->data != NULL)
-        return true;
-    size_t size;
-    direction->data = buffer_pool_get(session->proxy->buffers, &size);
-    if (direction->data == NULL)
-        return false;
-    /* After an admin changes the buffer size, every buffer taken from then on has the new
-     * size: new connections, and idle tunnels at their next burst. */
-    direction->capacity = size;
-    direction->start = direction->end = 0;
-    return true;
-}
-
-static void direction_release(struct session *session, struct relay_direction *direction)
-{
-    if (direction->data == NULL)
-        return;
-    buffer_pool_put(session->proxy->buffers, direction->data, direction->capacity);
-    direction->data = NULL;
-    direction->capacity = direction->start = direction->end = 0;
-}
-
-static size_t direction_pending(const struct relay_direction *direction)
-{
-    return direction->end - direction->start;
-}
 
 /* ---- closing ---- */
 
@@ -183,8 +142,8 @@ static void session_close(struct session *session, bool reset_client, bool reset
     session_close_socket(session, &session->client, reset_client);
     session_close_socket(session, &session->remote, reset_remote);
     session_free_handshake(session);
-    direction_release(session, &session->upstream);
-    direction_release(session, &session->downstream);
+    relay_drop(&session->upstream, &proxy->relay);
+    relay_drop(&session->downstream, &proxy->relay);
 
     struct connection_record *record = session->record;
     record->ended_ms = log_realtime_ms();
@@ -233,17 +192,17 @@ static void session_update_interest(struct session *session)
     case SESSION_RELAY:
         /* Read a side only when the bytes read before have all been written on: that
          * is the back-pressure, and the buffer then always starts empty. */
-        if (!session->upstream.source_eof && direction_pending(&session->upstream) == 0)
+        if (!session->upstream.source_eof && relay_pending(&session->upstream) == 0)
             client_mask |= EVENT_READ;
-        if (!session->downstream.source_eof && direction_pending(&session->downstream) == 0)
+        if (!session->downstream.source_eof && relay_pending(&session->downstream) == 0)
             remote_mask |= EVENT_READ;
-        if (direction_pending(&session->upstream) > 0)
+        if (relay_pending(&session->upstream) > 0)
             remote_mask |= EVENT_WRITE;
         break;
     default:
         break;
     }
-    if (direction_pending(&session->downstream) > 0 && session->state != SESSION_AUTH_PENALTY)
+    if (relay_pending(&session->downstream) > 0 && session->state != SESSION_AUTH_PENALTY)
         client_mask |= EVENT_WRITE;
     if (event_loop_watch(session->proxy->loop, &session->client, client_mask) < 0 ||
         (session->remote.fd >= 0 &&
@@ -260,7 +219,7 @@ static void session_update_interest(struct session *session)
 static bool session_queue_reply(struct session *session, const uint8_t *bytes, size_t length)
 {
     struct relay_direction *out = &session->downstream;
-    if (!direction_acquire(session, out) || out->capacity - out->end < length)
+    if (!relay_acquire_buffer(out, &session->proxy->relay) || out->capacity - out->end < length)
         return false;
     memcpy(out->data + out->end, bytes, length);
     out->end += length;
@@ -270,22 +229,10 @@ static bool session_queue_reply(struct session *session, const uint8_t *bytes, s
 /* Writes what is pending toward the client now; false if the client is gone. */
 static bool session_flush_to_client(struct session *session)
 {
-    struct relay_direction *out = &session->downstream;
-    while (direction_pending(out) > 0) {
-        ssize_t written = send(session->client.fd, out->data + out->start, direction_pending(out),
-                               MSG_NOSIGNAL);
-        if (written < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            if (errno == EINTR)
-                continue;
-            session->proxy->metrics.send_errors++;
-            return false;
-        }
-        out->start += (size_t)written;
-    }
-    direction_release(session, out);
-    return true;
+    if (relay_flush(&session->downstream, &session->proxy->relay, session->client.fd) == RELAY_OK)
+        return true;
+    session->proxy->metrics.send_errors++;
+    return false;
 }
 
 /* How long a failed client may keep sending after its final reply before we close anyway. */
@@ -301,13 +248,13 @@ static void session_finish_reply(struct session *session)
         session_close(session, false, false);
         return;
     }
-    if (direction_pending(&session->downstream) > 0) {
+    if (relay_pending(&session->downstream) > 0) {
         if (!event_timer_armed(&session->timer))
             event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.handshake_timeout_ms);
         session_update_interest(session);
         return;
     }
-    direction_release(session, &session->upstream);
+    relay_release(&session->upstream, &session->proxy->relay);
     shutdown(session->client.fd, SHUT_WR);
     session->state = SESSION_DRAINING;
     event_loop_timer_start(proxy->loop, &session->timer, DRAIN_TIMEOUT_MS);
@@ -359,7 +306,7 @@ static void session_fail_request(struct session *session, enum socks5_reply_code
 static size_t session_handshake_input(struct session *session, const uint8_t **data)
 {
     *data = session->upstream.data + session->upstream.start;
-    return direction_pending(&session->upstream);
+    return relay_pending(&session->upstream);
 }
 
 static void session_consume_input(struct session *session, size_t consumed)
@@ -640,15 +587,15 @@ static void session_advance_handshake(struct session *session)
         session_close(session, false, false);
         return;
     }
-    if (session->state <= SESSION_REQUEST && direction_pending(&session->upstream) == 0)
-        direction_release(session, &session->upstream);
+    if (session->state <= SESSION_REQUEST && relay_pending(&session->upstream) == 0)
+        relay_release(&session->upstream, &session->proxy->relay);
     session_update_interest(session);
 }
 
 static void session_on_handshake_readable(struct session *session)
 {
     struct relay_direction *in = &session->upstream;
-    if (!direction_acquire(session, in)) {
+    if (!relay_acquire_buffer(in, &session->proxy->relay)) {
         session->proxy->metrics.server_errors++;
         session_close(session, false, false);
         return;
@@ -735,12 +682,12 @@ static void session_on_connected(struct session *session)
         return;
     }
     /* Bytes the client pipelined behind its request go out now, not after another event. */
-    if (direction_pending(&session->upstream) > 0) {
-        relay_count(session, true, direction_pending(&session->upstream));
+    if (relay_pending(&session->upstream) > 0) {
+        relay_count(session, true, relay_pending(&session->upstream));
         session_on_remote_event(proxy->loop, &session->remote, EVENT_WRITE);
         return;
     }
-    direction_release(session, &session->upstream);
+    relay_release(&session->upstream, &session->proxy->relay);
     session_update_interest(session);
 }
 
@@ -798,30 +745,6 @@ static void session_on_connect_event(struct session *session)
 
 /* ---- relay ---- */
 
-/* Moves what is pending in direction to sink. Returns false when the sink failed. */
-static bool relay_flush(struct session *session, struct relay_direction *direction, int sink)
-{
-    while (direction_pending(direction) > 0) {
-        ssize_t written = send(sink, direction->data + direction->start, direction_pending(direction),
-                               MSG_NOSIGNAL);
-        if (written < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            if (errno == EINTR)
-                continue;
-            session->proxy->metrics.send_errors++;
-            return false;
-        }
-        direction->start += (size_t)written;
-    }
-    direction_release(session, direction);
-    if (direction->source_eof && !direction->sink_shut) {
-        shutdown(sink, SHUT_WR);
-        direction->sink_shut = true;
-    }
-    return true;
-}
-
 static void relay_count(struct session *session, bool up, size_t bytes)
 {
     struct proxy *proxy = session->proxy;
@@ -837,68 +760,71 @@ static void relay_count(struct session *session, bool up, size_t bytes)
     }
 }
 
-/* Reads once from source into direction and writes it on to sink at once. Returns false
- * when the session must end: *reset_source / *reset_sink say which side gets an RST. */
-static bool relay_read(struct session *session, struct relay_direction *direction, int source,
-                       int sink, bool up, bool *reset_source, bool *reset_sink)
-{
-    if (!direction_acquire(session, direction)) {
-        session->proxy->metrics.server_errors++;
-        return false;
-    }
-    ssize_t received = recv(source, direction->data, direction->capacity, 0);
-    if (received < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
-            direction_release(session, direction);
-            return true;
-        }
-        /* A reset (or any receive error) on one side is passed on as a reset to the other. */
-        session->proxy->metrics.receive_errors++;
-        *reset_sink = true;
-        return false;
-    }
-    if (received == 0) {
-        direction->source_eof = true;
-    } else {
-        direction->end = (size_t)received;
-        relay_count(session, up, (size_t)received);
-        session->last_activity_ms = event_loop_now_ms(session->proxy->loop);
-    }
-    if (!relay_flush(session, direction, sink)) {
-        *reset_source = true;
-        return false;
-    }
-    return true;
-}
-
 static bool relay_finished(const struct session *session)
 {
     return session->upstream.sink_shut && session->downstream.sink_shut;
 }
 
+enum tunnel_outcome { TUNNEL_GOES_ON, TUNNEL_SIDE_FAILED, TUNNEL_OTHER_FAILED, TUNNEL_NO_MEMORY };
+
+static enum tunnel_outcome tunnel_outcome_of(struct session *session, enum relay_status status,
+                                             bool side_is_source)
+{
+    switch (status) {
+    case RELAY_OK:
+        return TUNNEL_GOES_ON;
+    case RELAY_SOURCE_ERROR:
+        session->proxy->metrics.receive_errors++;
+        return side_is_source ? TUNNEL_SIDE_FAILED : TUNNEL_OTHER_FAILED;
+    case RELAY_SINK_ERROR:
+        session->proxy->metrics.send_errors++;
+        return side_is_source ? TUNNEL_OTHER_FAILED : TUNNEL_SIDE_FAILED;
+    default:
+        session->proxy->metrics.server_errors++;
+        return TUNNEL_NO_MEMORY;
+    }
+}
+
+/* One side of the tunnel is ready: write what waits for it, then read from it. */
+static enum tunnel_outcome session_relay_side(struct session *session, bool from_client,
+                                              unsigned events)
+{
+    struct proxy *proxy = session->proxy;
+    int side = from_client ? session->client.fd : session->remote.fd;
+    int other = from_client ? session->remote.fd : session->client.fd;
+    struct relay_direction *toward_side = from_client ? &session->downstream : &session->upstream;
+    struct relay_direction *from_side = from_client ? &session->upstream : &session->downstream;
+    unsigned mask = from_client ? session->client.mask : session->remote.mask;
+
+    /* An error event is answered by the same calls, which then fail and say why. */
+    if (events & (EVENT_WRITE | EVENT_ERROR)) {
+        enum relay_status status = relay_flush(toward_side, &proxy->relay, side);
+        if (status != RELAY_OK)
+            return tunnel_outcome_of(session, status, false);
+    }
+    if (!(events & (EVENT_READ | EVENT_ERROR)) || !(mask & EVENT_READ))
+        return TUNNEL_GOES_ON;
+    size_t received;
+    enum relay_status status = relay_read(from_side, &proxy->relay, side, other, &received);
+    if (received > 0) {
+        relay_count(session, from_client, received);
+        session->last_activity_ms = event_loop_now_ms(proxy->loop);
+    }
+    return tunnel_outcome_of(session, status, true);
+}
+
 static void session_relay_event(struct session *session, bool from_client, unsigned events)
 {
-    bool reset_client = false, reset_remote = false, alive = true;
-    int client = session->client.fd, remote = session->remote.fd;
-    if (from_client) {
-        /* An error event is answered by the same calls, which then fail and say why. */
-        if (events & (EVENT_WRITE | EVENT_ERROR))
-            alive = relay_flush(session, &session->downstream, client) || (reset_remote = true, false);
-        if (alive && (events & (EVENT_READ | EVENT_ERROR)) && (session->client.mask & EVENT_READ))
-            alive = relay_read(session, &session->upstream, client, remote, true, &reset_client,
-                               &reset_remote);
-    } else {
-        if (events & (EVENT_WRITE | EVENT_ERROR))
-            alive = relay_flush(session, &session->upstream, remote) || (reset_client = true, false);
-        if (alive && (events & (EVENT_READ | EVENT_ERROR)) && (session->remote.mask & EVENT_READ))
-            alive = relay_read(session, &session->downstream, remote, client, false, &reset_remote,
-                               &reset_client);
-    }
-    if (!alive || relay_finished(session)) {
-        session_close(session, reset_client, reset_remote);
+    enum tunnel_outcome outcome = session_relay_side(session, from_client, events);
+    if (outcome == TUNNEL_GOES_ON && !relay_finished(session)) {
+        session_update_interest(session);
         return;
     }
-    session_update_interest(session);
+    /* A reset (or any failure) on one side is passed on as a reset to the other. */
+    bool reset_side = outcome == TUNNEL_OTHER_FAILED;
+    bool reset_other = outcome == TUNNEL_SIDE_FAILED;
+    session_close(session, from_client ? reset_side : reset_other,
+                  from_client ? reset_other : reset_side);
 }
 
 /* ---- event entry points: dispatch on state ---- */
@@ -1020,6 +946,8 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
     session->state = SESSION_GREETING;
     socks5_greeting_parser_init(&handshake->parser.greeting);
     handshake->peer = *peer;
+    relay_direction_init(&session->upstream);
+    relay_direction_init(&session->downstream);
     event_watcher_init(&session->client, client_fd, session_on_client_event, session);
     event_watcher_init(&session->remote, -1, session_on_remote_event, session);
     event_timer_init(&session->timer, session_on_timeout, session);
