@@ -24,6 +24,7 @@ enum long_only_option {
     OPTION_HISTORY,
     OPTION_ADMIN_SESSIONS,
     OPTION_NO_SPLICE,
+    OPTION_SHUTDOWN_GRACE,
 };
 
 static const struct option long_options[] = {
@@ -48,6 +49,7 @@ static const struct option long_options[] = {
     { "history", required_argument, NULL, OPTION_HISTORY },
     { "admin-sessions", required_argument, NULL, OPTION_ADMIN_SESSIONS },
     { "no-splice", no_argument, NULL, OPTION_NO_SPLICE },
+    { "shutdown-grace", required_argument, NULL, OPTION_SHUTDOWN_GRACE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -105,6 +107,7 @@ static void set_defaults(struct server_options *options)
     options->history_per_user = 1000;
     options->admin_max_sessions = 64;
     options->splice = true;
+    options->shutdown_grace_s = 5;
     options->log_level = LOG_INFO;
     options->access_log = "-";
 }
@@ -190,6 +193,11 @@ static bool apply_option(struct server_options *options, int option, char *argum
         if (!parse_number(argument, 1, 10000, &number))
             return fail(error, error_size, "--admin-sessions: 1 to 10000");
         options->admin_max_sessions = (size_t)number;
+        return true;
+    case OPTION_SHUTDOWN_GRACE:
+        if (!parse_number(argument, 0, 3600, &number))
+            return fail(error, error_size, "--shutdown-grace: 0 to 3600 seconds");
+        options->shutdown_grace_s = (uint32_t)number;
         return true;
     case OPTION_NO_SPLICE:
         options->splice = false;
@@ -277,6 +285,8 @@ void options_print_help(const char *program)
            "                              console (1000; older ones are dropped)\n"
            "      --admin-sessions N      most admin sessions logged in at once (64)\n"
            "      --no-splice             relay with read/write only, never splice(2)\n"
+           "      --shutdown-grace S      on SIGTERM, stop accepting and give live tunnels\n"
+           "                              this long to finish; 0 = close at once (5)\n"
            "  -d, --log-level LEVEL       error, warn, info or debug (info)\n"
            "      --access-log PATH       access lines: '-' = stderr (default), 'off', or a file\n"
            "\n"

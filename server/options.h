@@ -37,6 +37,7 @@ struct server_options {
     size_t history_per_user;
     size_t admin_max_sessions;
     bool splice; /* relay streams with splice(2) (default on) */
+    uint32_t shutdown_grace_s;
     enum log_level log_level;
     const char *access_log;
     bool show_help;

@@ -46,6 +46,9 @@ struct server {
     struct admin_server *admin;
     struct event_watcher signals;
     char *users_file; /* NULL = users live in memory only */
+    struct event_timer grace_timer; /* SIGTERM: how long live tunnels may still finish */
+    uint32_t grace_ms;
+    bool draining;
     char socks_listen_text[OPTIONS_MAX_LISTEN * (NET_ADDRESS_TEXT_MAX + 1)];
     char admin_listen_text[NET_ADDRESS_TEXT_MAX];
     int64_t started_ms;
@@ -66,15 +69,45 @@ static rlim_t raise_descriptor_limit(void)
 
 static void server_reload_users(struct server *server);
 
+static void server_stop_listening(struct server *server)
+{
+    for (size_t i = 0; i < server->socks_listener_count; i++)
+        listener_destroy(server->socks_listeners[i]);
+    server->socks_listener_count = 0;
+}
+
+/* First SIGTERM/SIGINT: stop accepting and let live tunnels finish for the grace time.
+ * A second one, or the grace time running out, ends the loop (the rest are closed then). */
+static void server_begin_shutdown(struct server *server, int signal_number)
+{
+    if (server->draining || server->proxy.session_count == 0 || server->grace_ms == 0) {
+        log_message(LOG_INFO, "%s received, shutting down", strsignal(signal_number));
+        event_loop_stop(server->loop);
+        return;
+    }
+    server->draining = true;
+    server_stop_listening(server);
+    log_message(LOG_INFO, "%s received: not accepting; %zu tunnels may finish within %u s",
+                strsignal(signal_number), server->proxy.session_count, server->grace_ms / 1000);
+    event_loop_timer_start(server->loop, &server->grace_timer, server->grace_ms);
+}
+
+static void server_on_grace_over(struct event_loop *loop, struct event_timer *timer)
+{
+    struct server *server = timer->data;
+    log_message(LOG_INFO, "grace time over: closing %zu tunnels", server->proxy.session_count);
+    event_loop_stop(loop);
+}
+
 static void server_on_signal(struct event_loop *loop, struct event_watcher *watcher,
                              unsigned events)
 {
+    (void)loop;
     (void)events;
     struct signalfd_siginfo info;
     while (read(watcher->fd, &info, sizeof(info)) == sizeof(info)) {
         if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
-            log_message(LOG_INFO, "%s received, shutting down", strsignal((int)info.ssi_signo));
-            event_loop_stop(loop);
+            server_begin_shutdown(watcher->data, (int)info.ssi_signo);
         } else if (info.ssi_signo == SIGHUP) {
             server_reload_users(watcher->data);
         }
@@ -262,6 +295,11 @@ static void server_reload_users(struct server *server)
 static void server_on_session_closed(void *context)
 {
     struct server *server = context;
+    if (server->draining && server->proxy.session_count == 0) {
+        log_message(LOG_INFO, "all tunnels finished");
+        event_loop_stop(server->loop);
+        return;
+    }
     for (size_t i = 0; i < server->socks_listener_count; i++)
         listener_resume(server->socks_listeners[i]);
 }
@@ -387,6 +425,8 @@ struct server *server_create(const struct server_options *options)
         return NULL;
     server->signals.fd = -1;
     server->started_ms = log_realtime_ms();
+    server->grace_ms = options->shutdown_grace_s * 1000u;
+    event_timer_init(&server->grace_timer, server_on_grace_over, server);
     server->loop = event_loop_create();
     if (server->loop == NULL || !server_watch_signals(server)) {
         log_message(LOG_ERROR, "cannot set up the event loop: %s", strerror(errno));
@@ -432,8 +472,9 @@ void server_destroy(struct server *server)
     if (server == NULL)
         return;
     server->proxy.on_session_closed = NULL;
-    for (size_t i = 0; i < server->socks_listener_count; i++)
-        listener_destroy(server->socks_listeners[i]);
+    if (server->loop != NULL)
+        event_loop_timer_stop(server->loop, &server->grace_timer);
+    server_stop_listening(server);
     admin_server_destroy(server->admin);
     if (server->proxy.loop != NULL)
         session_close_all(&server->proxy);
