@@ -84,14 +84,8 @@ void event_watcher_init(struct event_watcher *watcher, int fd, event_handler han
 
 int event_loop_watch(struct event_loop *loop, struct event_watcher *watcher, unsigned mask)
 {
-    if (watcher->registered && watcher->mask == mask)
+    if (watcher->registered ? watcher->mask == mask : mask == 0)
         return 0;
-    /* No interest = out of epoll altogether: hang-ups are reported whatever the mask, and a
-     * level-triggered hang-up on an fd nobody may act on yet would spin the loop. */
-    if (mask == 0) {
-        event_loop_unwatch(loop, watcher);
-        return 0;
-    }
     struct epoll_event event = { .events = 0, .data.ptr = watcher };
     if (mask & EVENT_READ)
         event.events |= EPOLLIN | EPOLLRDHUP;
@@ -277,7 +271,14 @@ int event_loop_run(struct event_loop *loop)
             /* Removed earlier in this batch (its owner may be waiting for a deferred free). */
             if (!watcher->registered)
                 continue;
-            watcher->handler(loop, watcher, events_from_epoll(events[i].events));
+            unsigned happened = events_from_epoll(events[i].events);
+            watcher->handler(loop, watcher, happened);
+            /* Errors and hang-ups are reported whatever the mask: one on an fd whose owner
+             * wants nothing from it now would spin the loop, so park it outside epoll until
+             * its owner asks for events again. Parking only then keeps the usual
+             * "nothing wanted for a moment" a cheap MOD instead of a DEL and an ADD. */
+            if ((happened & EVENT_ERROR) && watcher->registered && watcher->mask == 0)
+                event_loop_unwatch(loop, watcher);
         }
         run_due_timers(loop);
         run_deferred_frees(loop);

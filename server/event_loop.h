@@ -51,8 +51,9 @@ bool event_loop_stopping(const struct event_loop *loop);
 uint64_t event_loop_now_ms(const struct event_loop *loop);
 
 void event_watcher_init(struct event_watcher *watcher, int fd, event_handler handler, void *data);
-/* Sets the interest mask (EVENT_READ | EVENT_WRITE, or 0 to leave epoll until interest
- * returns): a syscall only when it changes. */
+/* Sets the interest mask (EVENT_READ | EVENT_WRITE, or 0 for nothing now): a syscall only
+ * when it changes. An fd whose mask is 0 and that reports an error is parked outside epoll
+ * until a non-zero mask is set again, so a hang-up nobody can act on yet does not spin. */
 int event_loop_watch(struct event_loop *loop, struct event_watcher *watcher, unsigned mask);
 /* Stops watching; the fd stays open (the caller closes it). */
 void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher);

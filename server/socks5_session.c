@@ -49,6 +49,7 @@ struct session_handshake {
     struct addrinfo *next_address;
     int last_connect_error;
     struct sockaddr_storage peer; /* for the login throttle */
+    struct sockaddr_storage connected_to; /* the address being connected */
 };
 
 struct session {
@@ -649,18 +650,17 @@ static void relay_count(struct session *session, bool up, size_t bytes);
 static void session_on_connected(struct session *session)
 {
     struct proxy *proxy = session->proxy;
-    struct sockaddr_storage local, peer;
-    socklen_t local_length = sizeof(local), peer_length = sizeof(peer);
-    if (getsockname(session->remote.fd, (struct sockaddr *)&local, &local_length) < 0 ||
-        getpeername(session->remote.fd, (struct sockaddr *)&peer, &peer_length) < 0) {
-        /* getpeername fails when the connection died right after it was made. */
-        session->handshake->last_connect_error = errno == ENOTCONN ? ECONNREFUSED : errno;
+    struct sockaddr_storage local;
+    socklen_t local_length = sizeof(local);
+    if (getsockname(session->remote.fd, (struct sockaddr *)&local, &local_length) < 0) {
+        session->handshake->last_connect_error = errno;
         session_close_socket(session, &session->remote, false);
         session_connect_next(session);
         return;
     }
-    net_format_address((struct sockaddr *)&peer, session->record->destination_address);
-    if (peer.ss_family == AF_INET6)
+    const struct sockaddr *peer = (const struct sockaddr *)&session->handshake->connected_to;
+    net_format_address(peer, session->record->destination_address);
+    if (peer->sa_family == AF_INET6)
         proxy->metrics.ipv6_connections++;
     else
         proxy->metrics.ipv4_connections++;
@@ -707,6 +707,7 @@ static void session_connect_next(struct session *session)
         }
         net_set_nodelay(fd);
         event_watcher_init(&session->remote, fd, session_on_remote_event, session);
+        memcpy(&handshake->connected_to, address->ai_addr, address->ai_addrlen);
         session->state = SESSION_CONNECTING;
         if (connect(fd, address->ai_addr, address->ai_addrlen) == 0) {
             session_on_connected(session);
@@ -857,7 +858,12 @@ static void session_on_client_event(struct event_loop *loop, struct event_watche
         session_relay_event(session, true, events);
         return;
     default:
-        /* Waiting on another party: only a pending reply can move; errors surface later. */
+        /* Waiting on another party (crypt, resolver, connect): a client error or hang-up
+         * means nobody is left to answer. Otherwise only a pending reply can move. */
+        if (events & EVENT_ERROR) {
+            session_close(session, false, false);
+            return;
+        }
         if ((events & EVENT_WRITE) && !session_flush_to_client(session)) {
             session_close(session, false, false);
             return;
