@@ -27,9 +27,9 @@
 #define ADMIN_AUTH_TIMEOUT_SECONDS 10
 #define ADMIN_IDLE_TIMEOUT_SECONDS 600
 #define ADMIN_MAX_SESSIONS_DEFAULT 64
-/* Failed logins from one source address: the failure answer waits FIRST ms, doubling with
- * each further failure up to MAX; the count is forgotten after WINDOW seconds without one. */
-#define ADMIN_LOGIN_DELAY_FIRST_MS 1000
+/* Failed logins from one source address: from the 4th, the failure answer waits FIRST ms,
+ * doubling with each further failure up to MAX; the count is forgotten after WINDOW seconds without one. */
+#define ADMIN_LOGIN_DELAY_FIRST_MS 250
 #define ADMIN_LOGIN_DELAY_MAX_MS 8000
 #define ADMIN_LOGIN_FAILURE_WINDOW_SECONDS 900
 

@@ -272,7 +272,8 @@ static bool handle_connections(struct admin_server *server, struct admin_session
         admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
         return true;
     }
-    qsort(list.rows, list.count, sizeof(*list.rows), compare_rows);
+    if (list.count > 1)
+        qsort(list.rows, list.count, sizeof(*list.rows), compare_rows);
 
     struct admin_text *body = &response->body;
     admin_text_put_u64(body, ADMIN_KEY_TOTAL, list.count);
@@ -306,25 +307,40 @@ static void put_user_row(struct admin_text *body, struct admin_server *server, s
     admin_text_end_row(body);
 }
 
-struct user_rows {
-    struct admin_server *server;
-    struct admin_text *body;
+struct user_list {
+    struct user **users;
+    size_t count;
 };
 
-static void put_user_row_visit(struct user *user, void *context)
+static void collect_user(struct user *user, void *context)
 {
-    struct user_rows *rows = context;
-    put_user_row(rows->body, rows->server, user);
+    struct user_list *list = context;
+    list->users[list->count++] = user;
 }
 
+static int compare_user_names(const void *left, const void *right)
+{
+    return strcmp(user_name(*(struct user *const *)left), user_name(*(struct user *const *)right));
+}
+
+/* Rows ordered by name (PROTOCOL.md): the table itself keeps no order. */
 static bool handle_users(struct admin_server *server, struct admin_response *response)
 {
     struct users *users = admin_server_proxy(server)->users;
+    struct user_list list = { calloc(users_count(users) + 1, sizeof(struct user *)), 0 };
+    if (list.users == NULL) {
+        admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
+        return true;
+    }
+    users_for_each(users, collect_user, &list);
+    if (list.count > 1)
+        qsort(list.users, list.count, sizeof(*list.users), compare_user_names);
     struct admin_text *body = &response->body;
-    admin_text_put_u64(body, ADMIN_KEY_TOTAL, users_count(users));
+    admin_text_put_u64(body, ADMIN_KEY_TOTAL, list.count);
     admin_text_begin_table(body, admin_users_columns, ADMIN_USERS_COLUMN_COUNT);
-    struct user_rows rows = { server, body };
-    users_for_each(users, put_user_row_visit, &rows);
+    for (size_t i = 0; i < list.count; i++)
+        put_user_row(body, server, list.users[i]);
+    free(list.users);
     return true;
 }
 

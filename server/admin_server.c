@@ -315,8 +315,9 @@ static void admin_session_on_request(struct admin_session *session)
     struct admin_request request;
     struct admin_response response = { .status = ADMIN_STATUS_OK };
     const char *problem = NULL;
-    uint8_t status = admin_request_parse(decoder->command, decoder->body, decoder->body_length,
-                                         &request, &problem);
+    uint8_t command = decoder->command;
+    uint8_t status = admin_request_parse(command, decoder->body, decoder->body_length, &request,
+                                         &problem);
     explicit_bzero(decoder->body, decoder->body_length);
     admin_request_decoder_init(decoder);
     admin_text_init(&response.body, ADMIN_RESPONSE_HEADER_SIZE, ADMIN_RESPONSE_BODY_MAX);
@@ -326,9 +327,10 @@ static void admin_session_on_request(struct admin_session *session)
         admin_text_free(&response.body);
         return;
     }
-    if (status != ADMIN_STATUS_OK) {
-        session->server->proxy->metrics.unsupported_input++;
-        admin_response_error(&response, status, "%s: %s", admin_command_name(request.command),
+    if (status == ADMIN_STATUS_UNSUPPORTED_COMMAND) {
+        admin_response_error(&response, status, "unsupported command 0x%02x", command);
+    } else if (status != ADMIN_STATUS_OK) {
+        admin_response_error(&response, status, "%s: %s", admin_command_name(command),
                              problem != NULL ? problem : admin_status_name(status));
     } else if (!admin_request_permitted(&request, user_role(user) == USER_ROLE_ADMIN
                                                       ? ADMIN_ROLE_ADMIN
@@ -373,7 +375,6 @@ static void admin_session_process(struct admin_session *session)
             enum admin_decode_error error = session->state == ADMIN_SESSION_LOGIN
                                                 ? session->login.error
                                                 : session->request.error;
-            session->server->proxy->metrics.unsupported_input++;
             if (session->state == ADMIN_SESSION_LOGIN) {
                 session->state = ADMIN_SESSION_CLOSING;
                 admin_session_send_login_reply(session, admin_decode_error_status(error), 0);

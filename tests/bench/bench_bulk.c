@@ -74,7 +74,7 @@ static void bulk_stream_finished(struct bulk_stream *stream)
         pass->all_finished = true;
 }
 
-static void bulk_download(struct bulk_stream *stream)
+static void bulk_download(struct bulk_stream *stream, uint32_t events)
 {
     struct bulk_pass *pass = stream->pass;
     while (stream->moved < pass->bytes) {
@@ -86,7 +86,8 @@ static void bulk_download(struct bulk_stream *stream)
             return;
         }
         stream->moved += (uint64_t)got;
-        if ((size_t)got < IO_CHUNK && stream->moved < pass->bytes)
+        if ((size_t)got < IO_CHUNK && stream->moved < pass->bytes &&
+            loop_short_read_is_dry(events))
             return;
     }
     bulk_stream_finished(stream);
@@ -148,22 +149,21 @@ static bool bulk_send_header(struct bulk_stream *stream)
     return true;
 }
 
-static void bulk_drive(struct bulk_stream *stream)
+static void bulk_drive(struct bulk_stream *stream, uint32_t events)
 {
     if (stream->finished || stream->client.watch.closed || !stream->pass->all_ready)
         return;
     if (!bulk_send_header(stream))
         return;
     if (stream->pass->download)
-        bulk_download(stream);
+        bulk_download(stream, events);
     else
         bulk_upload(stream);
 }
 
 static void bulk_on_event(struct bench_watch *watch, uint32_t events)
 {
-    (void)events;
-    bulk_drive((struct bulk_stream *)watch);
+    bulk_drive((struct bulk_stream *)watch, events);
 }
 
 static void bulk_on_ready(struct bench_client *client, const uint8_t *extra, size_t extra_len)
@@ -246,7 +246,7 @@ static double bulk_pass_measure(struct bulk_pass *pass, const struct sockaddr_st
     uint64_t started = bench_now_ns();
     /* Kick every stream: the ready edges were consumed while waiting for the others. */
     for (unsigned i = 0; i < pass->stream_count; i++)
-        bulk_drive(&pass->streams[i]);
+        bulk_drive(&pass->streams[i], LOOP_EVENTS_UNKNOWN);
     loop_run_until(pass->context->loop, &pass->all_finished,
                    started + (uint64_t)(options->duration_s * 1e9));
     double seconds = (double)(bench_now_ns() - started) / 1e9;

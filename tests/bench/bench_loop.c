@@ -37,10 +37,13 @@ struct bench_loop *loop_new(void)
     return loop;
 }
 
+static void loop_run_deferred(struct bench_loop *loop);
+
 void loop_free(struct bench_loop *loop)
 {
     if (loop == NULL)
         return;
+    loop_run_deferred(loop); /* frees what was closed since the last batch */
     close(loop->epoll_fd);
     free(loop);
 }

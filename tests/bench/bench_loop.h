@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 
 struct bench_loop;
 
@@ -38,5 +39,16 @@ int loop_run_once(struct bench_loop *loop, int timeout_ms);
 void loop_run_until(struct bench_loop *loop, const bool *done, uint64_t deadline_ns);
 
 uint64_t bench_now_ns(void);
+
+/* Handlers run outside an event (a kick-off, a hand-over) pass this: read until EAGAIN. */
+#define LOOP_EVENTS_UNKNOWN (EPOLLIN | EPOLLOUT | EPOLLRDHUP)
+
+/* A short recv() proves the receive queue empty, so the next arrival raises a new edge and the
+ * EAGAIN-probing recv can be skipped — unless the same event already reported the peer's close:
+ * a FIN queued behind the data raises no further edge and must be read now. */
+static inline bool loop_short_read_is_dry(uint32_t events)
+{
+    return (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) == 0;
+}
 
 #endif

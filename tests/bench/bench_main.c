@@ -97,7 +97,7 @@ int main(int argc, char **argv)
         loop_free(context.loop);
         return 1;
     }
-    context.upstream = upstream_start(context.loop);
+    context.upstream = upstream_start(context.loop, options.message_size);
     if (context.upstream == NULL) {
         fprintf(stderr, "socks5-bench: cannot start the upstream servers: %s\n", strerror(errno));
         report_free(context.report);

@@ -91,7 +91,6 @@ static void pingpong_round_done(struct pingpong *pingpong)
 
 static void pingpong_on_event(struct bench_watch *watch, uint32_t events)
 {
-    (void)events;
     struct pingpong *pingpong = (struct pingpong *)watch;
     if (pingpong->done || !pingpong_send(pingpong))
         return;
@@ -107,8 +106,8 @@ static void pingpong_on_event(struct bench_watch *watch, uint32_t events)
         size_t wanted = pingpong->size - pingpong->got;
         pingpong->got += (size_t)got;
         if (pingpong->got < pingpong->size) {
-            if ((size_t)got < wanted)
-                return; /* the queue is dry; the rest raises a new edge */
+            if ((size_t)got < wanted && loop_short_read_is_dry(events))
+                return;
             continue;
         }
         /* One message in flight: nothing more can be queued until the next ping is out. */

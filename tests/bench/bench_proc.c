@@ -87,6 +87,23 @@ static long proc_one_pss_kib(pid_t pid)
     return pss;
 }
 
+static long proc_one_fd_count(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+    DIR *fds = opendir(path);
+    if (fds == NULL)
+        return -1;
+    long count = 0;
+    struct dirent *entry;
+    while ((entry = readdir(fds)) != NULL) {
+        if (entry->d_name[0] != '.')
+            count++;
+    }
+    closedir(fds);
+    return count;
+}
+
 static double proc_one_cpu_seconds(pid_t pid)
 {
     char path[64];
@@ -110,7 +127,7 @@ static double proc_one_cpu_seconds(pid_t pid)
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
-static long proc_tree_sum_kib(pid_t pid, long (*one)(pid_t))
+static long proc_tree_sum(pid_t pid, long (*one)(pid_t))
 {
     pid_t *pids = malloc(MAX_TREE * sizeof(*pids));
     if (pids == NULL)
@@ -128,12 +145,17 @@ static long proc_tree_sum_kib(pid_t pid, long (*one)(pid_t))
 
 long proc_rss_kib(pid_t pid)
 {
-    return proc_tree_sum_kib(pid, proc_one_rss_kib);
+    return proc_tree_sum(pid, proc_one_rss_kib);
 }
 
 long proc_pss_kib(pid_t pid)
 {
-    return proc_tree_sum_kib(pid, proc_one_pss_kib);
+    return proc_tree_sum(pid, proc_one_pss_kib);
+}
+
+long proc_fd_count(pid_t pid)
+{
+    return proc_tree_sum(pid, proc_one_fd_count);
 }
 
 double proc_cpu_seconds(pid_t pid)

@@ -11,6 +11,9 @@ long proc_rss_kib(pid_t pid);
 /* Sum of Pss (proportional set size: shared pages split between their users) over pid and its
  * descendants, in KiB; -1 if unreadable. Fairer than VmRSS for a proxy that forks helpers. */
 long proc_pss_kib(pid_t pid);
+/* Open descriptors over pid and its descendants (entries of /proc/PID/fd); -1 if unreadable.
+ * Kernel memory (socket buffers, splice pipes) is in no RSS: the descriptor count hints at it. */
+long proc_fd_count(pid_t pid);
 /* Sum of user+system CPU seconds over pid and its descendants; -1 if pid cannot be read. */
 double proc_cpu_seconds(pid_t pid);
 /* Pins every thread of pid and of its descendants to cpu. 0 or -1 (errno set). */

@@ -25,6 +25,9 @@
 
 struct rate_run;
 
+/* A tunnel ends when the upstream's close comes through after the echo: the client closes
+ * second, so neither it nor the proxy is left with TIME_WAIT on an ephemeral port (see
+ * bench_upstream.c), and the proxy's close propagation is part of what is timed. */
 struct rate_client {
     struct bench_client client; /* first: the watch pointer is the client pointer */
     struct rate_run *run;
@@ -94,34 +97,39 @@ static bool rate_take_echo(struct rate_client *rate_client, const uint8_t *bytes
     return true;
 }
 
-static void rate_read_echo(struct rate_client *rate_client)
+static void rate_read_echo(struct rate_client *rate_client, uint32_t events)
 {
     struct rate_run *run = rate_client->run;
     int fd = rate_client->client.watch.fd;
-    while (rate_client->echo_got < run->message_size) {
-        size_t want = run->message_size - rate_client->echo_got;
+    for (;;) {
+        /* One byte more than the echo lacks, so that bytes behind it are noticed. */
+        size_t want = run->message_size - rate_client->echo_got + 1;
         ssize_t got = recv(fd, run->echo_buffer, want, 0);
         if (got < 0 && errno == EAGAIN)
             return;
-        if (got <= 0) {
-            rate_tunnel_broken(rate_client, got == 0 ? "closed before the echo came back"
-                                                     : strerror(errno));
+        if (got < 0) {
+            rate_tunnel_broken(rate_client, strerror(errno));
+            return;
+        }
+        if (got == 0) {
+            if (rate_client->echo_got < run->message_size)
+                rate_tunnel_broken(rate_client, "closed before the echo came back");
+            else
+                rate_tunnel_done(rate_client);
             return;
         }
         if (!rate_take_echo(rate_client, run->echo_buffer, (size_t)got)) {
-            rate_tunnel_broken(rate_client, "echo came back different");
+            rate_tunnel_broken(rate_client, "echo came back different or too long");
             return;
         }
-        if ((size_t)got < want && rate_client->echo_got < run->message_size)
+        if ((size_t)got < want && loop_short_read_is_dry(events))
             return;
     }
-    rate_tunnel_done(rate_client);
 }
 
 static void rate_on_echo_event(struct bench_watch *watch, uint32_t events)
 {
-    (void)events;
-    rate_read_echo((struct rate_client *)watch);
+    rate_read_echo((struct rate_client *)watch, events);
 }
 
 static void rate_on_ready(struct bench_client *client, const uint8_t *extra, size_t extra_len)
@@ -133,7 +141,7 @@ static void rate_on_ready(struct bench_client *client, const uint8_t *extra, siz
         return;
     }
     client->watch.on_event = rate_on_echo_event;
-    rate_read_echo(rate_client);
+    rate_read_echo(rate_client, LOOP_EVENTS_UNKNOWN);
 }
 
 static void rate_on_failure(struct bench_client *client, enum client_failure kind,
@@ -169,7 +177,7 @@ static int rate_prepare(struct rate_run *run, const struct bench_context *contex
     run->message_size = options->message_size;
     run->client_count = options->clients;
     run->message = malloc(run->message_size);
-    run->echo_buffer = malloc(run->message_size);
+    run->echo_buffer = malloc(run->message_size + 1);
     run->clients = calloc(run->client_count, sizeof(*run->clients));
     run->latency = histogram_new();
     if (run->message == NULL || run->echo_buffer == NULL || run->clients == NULL ||
@@ -181,7 +189,7 @@ static int rate_prepare(struct rate_run *run, const struct bench_context *contex
         .proxy = &options->proxy,
         .proxy_len = options->proxy_len,
         .domain = options->domain ? "localhost" : NULL,
-        .target_port = upstream_port(context->upstream, UPSTREAM_ECHO),
+        .target_port = upstream_port(context->upstream, UPSTREAM_ECHO_ONCE),
         .user = options->auth ? options->user : NULL,
         .pass = options->auth ? options->pass : NULL,
         .pipelined = options->pipelined,
@@ -209,10 +217,12 @@ static void rate_release(struct rate_run *run)
 
 /* Closes the tunnels still in flight; counts the ones that had been stuck for a while and
  * remembers where most of them were stuck, which is what a failure message needs. */
-static uint64_t rate_close_all(struct rate_run *run, enum client_state *stuck_in)
+static uint64_t rate_close_all(struct rate_run *run, enum client_state *stuck_in,
+                               uint64_t *echoed_but_open)
 {
     uint64_t stalled = 0;
     uint64_t per_state[CLIENT_READY + 1] = {0};
+    *echoed_but_open = 0;
     uint64_t now = bench_now_ns();
     for (unsigned i = 0; i < run->client_count; i++) {
         struct bench_client *client = &run->clients[i].client;
@@ -221,6 +231,8 @@ static uint64_t rate_close_all(struct rate_run *run, enum client_state *stuck_in
         if (now - client->started_ns > STALL_NS) {
             stalled++;
             per_state[client->state]++;
+            if (client->state == CLIENT_READY && run->clients[i].echo_got == run->message_size)
+                (*echoed_but_open)++;
         }
         loop_close(&client->watch);
         client->state = CLIENT_IDLE;
@@ -234,17 +246,21 @@ static uint64_t rate_close_all(struct rate_run *run, enum client_state *stuck_in
 }
 
 static void rate_report_nothing_done(const struct rate_run *run, uint64_t stalled,
-                                     enum client_state stuck_in)
+                                     enum client_state stuck_in, uint64_t echoed_but_open)
 {
     char why[200];
+    const char *detail = "";
+    if (stuck_in == CLIENT_READY)
+        detail = echoed_but_open * 2 > stalled
+                     ? " (echo back, but the upstream's close never came through)"
+                     : " (the echo never came back)";
     if (stalled == 0)
         snprintf(why, sizeof(why), "no tunnel completed in the measured time (%llu failed)",
                  (unsigned long long)run->errors);
     else
         snprintf(why, sizeof(why),
                  "no tunnel completed in the measured time: %llu stuck, most waiting in %s%s",
-                 (unsigned long long)stalled, client_state_name(stuck_in),
-                 stuck_in == CLIENT_READY ? " (the echo never came back)" : "");
+                 (unsigned long long)stalled, client_state_name(stuck_in), detail);
     report_failure(run->context->report, why);
 }
 
@@ -256,7 +272,7 @@ static void rate_section(const struct bench_context *context)
     snprintf(key, sizeof(key), "rate.%s.%s.%s", options->domain ? "domain" : "ipv4",
              options->auth ? "auth" : "noauth", options->pipelined ? "pipelined" : "step");
     snprintf(title, sizeof(title),
-             "rate: CONNECT %s, %s, %s handshake, %u clients, %zu-byte echo, %.1f s",
+             "rate: CONNECT %s, %s, %s handshake, %u clients, %zu-byte echo, close, %.1f s",
              options->domain ? "localhost (domain)" : "127.0.0.1 (IPv4)",
              options->auth ? "username/password" : "no auth",
              options->pipelined ? "pipelined" : "step-by-step", options->clients,
@@ -308,13 +324,14 @@ int rate_run(const struct bench_context *context)
     cpu_probe_stop(&probe);
     run.stopping = true;
     enum client_state stuck_in;
-    uint64_t stalled = rate_close_all(&run, &stuck_in);
+    uint64_t echoed_but_open;
+    uint64_t stalled = rate_close_all(&run, &stuck_in, &echoed_but_open);
     int result = 0;
     if (run.refused) {
         report_failure(context->report, run.refusal);
         result = -1;
     } else if (run.completed == 0) {
-        rate_report_nothing_done(&run, stalled, stuck_in);
+        rate_report_nothing_done(&run, stalled, stuck_in, echoed_but_open);
         result = -1;
     } else {
         rate_report(&run, &probe, stalled);

@@ -1,11 +1,18 @@
-/* bench_upstream: the destination servers the tunnels reach — echo, source (sends the byte
- * count it is asked for) and sink (swallows a byte count, then acknowledges) — on loopback.
+/* bench_upstream: the destination servers the tunnels reach — echo, echo-once (echoes one
+ * message, then closes), source (sends the byte count asked for) and sink (swallows a byte
+ * count, then acknowledges) — on loopback.
  *
  * They run in the generator's own epoll loop, on the generator's CPU. On this two-CPU target
  * the proxy gets one CPU to itself and everything else shares the other; a second thread on
  * that same CPU would add context switches and cross-thread wakeups without adding capacity,
  * and one loop keeps both ends of every tunnel on a single timeline. The cost: what the
- * upstream burns is CPU the clients cannot use, which the per-run CPU figures make visible. */
+ * upstream burns is CPU the clients cannot use, which the per-run CPU figures make visible.
+ *
+ * The upstream closes first wherever a scenario ends a tunnel (echo-once, source, sink, and
+ * upstream_close_all for hold): the active closer keeps TIME_WAIT, and here that is a socket on
+ * a listening port. Were clients or proxies to close first, a rate run would leave tens of
+ * thousands of ephemeral ports in TIME_WAIT for a minute, and proxies that bind before
+ * connecting (dante) would then fail the next run with "network unreachable". */
 #include "bench_upstream.h"
 
 #include "bench_loop.h"
@@ -18,11 +25,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define SCRATCH_SIZE (256 * 1024)
 #define LISTEN_BACKLOG 4096
 #define BIND_ATTEMPTS 20
+/* When port 0 finds nothing free (ephemeral range full of TIME_WAIT from other programs),
+ * listening ports are drawn from below the usual ephemeral range. */
+#define FALLBACK_PORT_LOW 10000
+#define FALLBACK_PORT_SPAN 22000
 
 struct upstream_listener {
     struct bench_watch watch;
@@ -38,7 +50,7 @@ struct upstream_conn {
     struct upstream_conn *next;
     uint8_t header[UPSTREAM_HEADER_SIZE];
     size_t header_got;
-    uint64_t remaining; /* source: still to send; sink: still to swallow */
+    uint64_t remaining; /* echo-once, source: still to send; sink: still to swallow */
     size_t ack_sent;
     uint8_t *pending; /* echo bytes the kernel would not take yet */
     size_t pending_len;
@@ -52,6 +64,7 @@ struct bench_upstream {
     struct upstream_conn *live;
     size_t live_count;
     uint64_t accept_errors;
+    size_t echo_once_size;
     uint8_t scratch[SCRATCH_SIZE]; /* echo input, sink input, source output (pattern) */
 };
 
@@ -116,7 +129,7 @@ static bool echo_flush_pending(struct upstream_conn *conn)
 
 /* Reads while the kernel has bytes and sends them straight back; what does not fit waits in
  * a private buffer and reading pauses until it drains (back-pressure, as a real server). */
-static void echo_drive(struct upstream_conn *conn)
+static void echo_drive(struct upstream_conn *conn, uint32_t events)
 {
     uint8_t *scratch = conn->owner->scratch;
     for (;;) {
@@ -146,10 +159,33 @@ static void echo_drive(struct upstream_conn *conn)
             memcpy(conn->pending, scratch + sent, conn->pending_len);
             conn->pending_off = 0;
         }
-        /* A short read means the receive queue was empty: the next arrival raises an edge. */
-        if ((size_t)got < SCRATCH_SIZE)
+        if ((size_t)got < SCRATCH_SIZE && loop_short_read_is_dry(events))
             return;
     }
+}
+
+/* Echoes what arrives until echo_once_size bytes went back, then closes. The message is small
+ * (it fits any socket buffer), so a send that does not take it all is treated as a failure. */
+static void echo_once_drive(struct upstream_conn *conn, uint32_t events)
+{
+    uint8_t *scratch = conn->owner->scratch;
+    while (conn->remaining > 0) {
+        size_t want = conn->remaining < SCRATCH_SIZE ? (size_t)conn->remaining : SCRATCH_SIZE;
+        ssize_t got = recv(conn->watch.fd, scratch, want, 0);
+        if (got <= 0) {
+            if (got == 0 || errno != EAGAIN)
+                conn_close(conn);
+            return;
+        }
+        if (send(conn->watch.fd, scratch, (size_t)got, MSG_NOSIGNAL) != got) {
+            conn_close(conn);
+            return;
+        }
+        conn->remaining -= (uint64_t)got;
+        if ((size_t)got < want && conn->remaining > 0 && loop_short_read_is_dry(events))
+            return;
+    }
+    conn_close(conn);
 }
 
 /* Returns false when the connection was closed or has no complete header yet. */
@@ -220,11 +256,13 @@ static void sink_drive(struct upstream_conn *conn)
 
 static void conn_on_event(struct bench_watch *watch, uint32_t events)
 {
-    (void)events;
     struct upstream_conn *conn = (struct upstream_conn *)watch;
     switch (conn->kind) {
     case UPSTREAM_ECHO:
-        echo_drive(conn);
+        echo_drive(conn, events);
+        break;
+    case UPSTREAM_ECHO_ONCE:
+        echo_once_drive(conn, events);
         break;
     case UPSTREAM_SOURCE:
         source_drive(conn);
@@ -250,6 +288,8 @@ static void upstream_adopt(struct bench_upstream *upstream, enum upstream_kind k
     conn->watch.on_deferred = conn_free_deferred;
     conn->owner = upstream;
     conn->kind = kind;
+    if (kind == UPSTREAM_ECHO_ONCE)
+        conn->remaining = upstream->echo_once_size;
     if (loop_add(upstream->loop, &conn->watch) != 0) {
         close(fd);
         free(conn);
@@ -313,13 +353,25 @@ static int listener_arm(struct bench_upstream *upstream, enum upstream_kind kind
     return loop_add(upstream->loop, &listener->watch);
 }
 
+/* Port 0 first; then ports from below the ephemeral range. */
+static uint16_t candidate_port(int attempt)
+{
+    if (attempt == 0)
+        return 0;
+    return (uint16_t)(FALLBACK_PORT_LOW + (unsigned)rand() % FALLBACK_PORT_SPAN);
+}
+
 /* Binds 127.0.0.1 on a free port, then tries ::1 on the same port; retries with another port
  * if ::1 has that one taken. */
 static int upstream_bind_kind(struct bench_upstream *upstream, enum upstream_kind kind)
 {
     for (int attempt = 0; attempt < BIND_ATTEMPTS; attempt++) {
-        struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        struct sockaddr_in v4 = {.sin_family = AF_INET,
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                 .sin_port = htons(candidate_port(attempt))};
         int fd4 = listen_on((struct sockaddr *)&v4, sizeof(v4));
+        if (fd4 < 0 && errno == EADDRINUSE)
+            continue;
         if (fd4 < 0)
             return -1;
         socklen_t length = sizeof(v4);
@@ -342,12 +394,14 @@ static int upstream_bind_kind(struct bench_upstream *upstream, enum upstream_kin
     return -1;
 }
 
-struct bench_upstream *upstream_start(struct bench_loop *loop)
+struct bench_upstream *upstream_start(struct bench_loop *loop, size_t echo_once_size)
 {
     struct bench_upstream *upstream = calloc(1, sizeof(*upstream));
     if (upstream == NULL)
         return NULL;
     upstream->loop = loop;
+    upstream->echo_once_size = echo_once_size;
+    srand((unsigned)getpid() ^ (unsigned)time(NULL));
     for (size_t i = 0; i < SCRATCH_SIZE; i++)
         upstream->scratch[i] = (uint8_t)('a' + i % 26);
     for (int kind = 0; kind < UPSTREAM_KINDS; kind++) {
@@ -383,6 +437,12 @@ void upstream_free(struct bench_upstream *upstream)
         conn_free_deferred(&conn->watch);
     }
     free(upstream);
+}
+
+void upstream_close_all(struct bench_upstream *upstream)
+{
+    while (upstream->live != NULL)
+        conn_close(upstream->live);
 }
 
 uint16_t upstream_port(const struct bench_upstream *upstream, enum upstream_kind kind)
