@@ -520,7 +520,7 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy *
     server->settings = *settings;
     server->hooks = *hooks;
     server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
-                                       admin_server_has_capacity, server);
+                                       admin_server_has_capacity, server, NULL);
     if (server->listener == NULL) {
         close(listening_fd);
         free(server);

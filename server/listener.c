@@ -22,13 +22,13 @@ struct listener {
     listener_capacity_handler has_capacity;
     void *context;
     bool paused;
-    unsigned long pause_count;
+    uint64_t *pause_counter;
 };
 
 static void listener_pause(struct listener *listener)
 {
-    if (!listener->paused)
-        listener->pause_count++;
+    if (!listener->paused && listener->pause_counter != NULL)
+        (*listener->pause_counter)++;
     listener->paused = true;
     event_loop_watch(listener->loop, &listener->watcher, 0);
 }
@@ -75,7 +75,8 @@ static void listener_on_retry(struct event_loop *loop, struct event_timer *timer
 
 struct listener *listener_create(struct event_loop *loop, int listening_fd,
                                  listener_accept_handler on_accept,
-                                 listener_capacity_handler has_capacity, void *context)
+                                 listener_capacity_handler has_capacity, void *context,
+                                 uint64_t *pause_counter)
 {
     struct listener *listener = calloc(1, sizeof(*listener));
     if (listener == NULL)
@@ -84,6 +85,7 @@ struct listener *listener_create(struct event_loop *loop, int listening_fd,
     listener->on_accept = on_accept;
     listener->has_capacity = has_capacity;
     listener->context = context;
+    listener->pause_counter = pause_counter;
     event_watcher_init(&listener->watcher, listening_fd, listener_on_readable, listener);
     event_timer_init(&listener->retry_timer, listener_on_retry, listener);
     if (event_loop_watch(loop, &listener->watcher, EVENT_READ) < 0) {
@@ -109,9 +111,4 @@ void listener_resume(struct listener *listener)
         return;
     listener->paused = false;
     event_loop_watch(listener->loop, &listener->watcher, EVENT_READ);
-}
-
-unsigned long listener_pause_count(const struct listener *listener)
-{
-    return listener->pause_count;
 }

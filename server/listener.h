@@ -4,6 +4,7 @@
 #define LISTENER_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 struct event_loop;
@@ -15,14 +16,14 @@ typedef void (*listener_accept_handler)(void *context, int fd,
 /* Asked before each accept: false pauses accepting until listener_resume. */
 typedef bool (*listener_capacity_handler)(void *context);
 
+/* pause_counter, when not NULL, is incremented each time accepting pauses (a metric). */
 struct listener *listener_create(struct event_loop *loop, int listening_fd,
                                  listener_accept_handler on_accept,
-                                 listener_capacity_handler has_capacity, void *context);
+                                 listener_capacity_handler has_capacity, void *context,
+                                 uint64_t *pause_counter);
 /* Closes the listening socket. */
 void listener_destroy(struct listener *listener);
 /* Call when capacity frees up; cheap when the listener is not paused. */
 void listener_resume(struct listener *listener);
-/* How many times accepting had to pause (out of fds or at the connection limit). */
-unsigned long listener_pause_count(const struct listener *listener);
 
 #endif

@@ -327,7 +327,8 @@ static bool server_listen_socks(struct server *server, const struct server_optio
         length = sizeof(address);
         getsockname(fd, (struct sockaddr *)&address, &length);
         struct listener *listener = listener_create(server->loop, fd, server_on_socks_accept,
-                                                    session_proxy_has_capacity, &server->proxy);
+                                                    session_proxy_has_capacity, &server->proxy,
+                                                    &server->proxy.metrics.accept_paused);
         if (listener == NULL) {
             close(fd);
             return false;

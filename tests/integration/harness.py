@@ -782,3 +782,123 @@ class ServerTestCase(unittest.TestCase):
 
 def errno_name(error):
     return errno.errorcode.get(error.errno, str(error.errno)) if error.errno else str(error)
+
+
+# ---------------------------------------------------------------------------------------------
+# Admin protocol v2 client (protocol/PROTOCOL.md): just enough to log in and read metrics
+
+ADMIN_USER, ADMIN_PASSWORD = ADMIN_ENV.split(":", 1)
+ADMIN_VERSION = 0x02
+ADMIN_STATUS_OK = 0x00
+ADMIN_STATUS_SERVER_ERROR = 0x01
+ADMIN_STATUS_BAD_REQUEST = 0x02
+ADMIN_STATUS_UNAUTHENTICATED = 0x03
+ADMIN_STATUS_FORBIDDEN = 0x04
+ADMIN_STATUS_UNSUPPORTED_VERSION = 0x07
+ADMIN_STATUS_UNSUPPORTED_COMMAND = 0x08
+ADMIN_ROLE_USER, ADMIN_ROLE_ADMIN = 0x00, 0x01
+ADMIN_CMD_PING = 0x01
+ADMIN_CMD_SERVER_INFO = 0x02
+ADMIN_CMD_METRICS = 0x03
+ADMIN_RESPONSE_BODY_MAX = 16 * 1024 * 1024
+# A client waits this long for a login reply: 10 s auth timeout + up to 8 s of penalty.
+ADMIN_LOGIN_TIMEOUT = 20.0
+
+
+def admin_login_request(user=ADMIN_USER, password=ADMIN_PASSWORD, version=ADMIN_VERSION,
+                        reserved=0):
+    user_bytes = user.encode() if isinstance(user, str) else user
+    password_bytes = password.encode() if isinstance(password, str) else password
+    return (bytes([version, reserved, len(user_bytes)]) + user_bytes
+            + bytes([len(password_bytes)]) + password_bytes)
+
+
+def admin_request(command, body=b"", version=ADMIN_VERSION, reserved=0, body_length=None):
+    """A request frame; body_length overrides BODYLEN (to send a lying or oversized one)."""
+    length = len(body) if body_length is None else body_length
+    return bytes([version, reserved, command]) + struct.pack("!I", length) + body
+
+
+def read_admin_login_reply(sock):
+    """(VER, RSV, STATUS, ROLE) of a login reply."""
+    return tuple(recv_exact(sock, 4))
+
+
+def read_admin_response(sock):
+    """(STATUS, BODY) of a response frame; fails on a bad VER/RSV or an oversized BODYLEN."""
+    version, reserved, status, length = struct.unpack("!BBBI", recv_exact(sock, 7))
+    if version != ADMIN_VERSION or reserved != 0 or length > ADMIN_RESPONSE_BODY_MAX:
+        raise AssertionError("bad admin response header: VER %d RSV %d BODYLEN %d"
+                             % (version, reserved, length))
+    return status, recv_exact(sock, length)
+
+
+def parse_admin_record(body):
+    """A record body ('key: value' lines, up to the first empty line) as a dict of str; values
+    that are unsigned integers become ints."""
+    record = {}
+    for line in body.decode("utf-8", "replace").split("\n"):
+        if not line:
+            break
+        key, _, value = line.partition(": ")
+        record[key] = int(value) if value.isdigit() else value
+    return record
+
+
+def admin_connect(server, source=None, timeout=ADMIN_LOGIN_TIMEOUT):
+    """A TCP connection to the server's (first) admin listener, optionally from source host."""
+    endpoints = server.wait_admin_listener()
+    if not endpoints:
+        raise AssertionError("socks5d printed no 'listening for admin' line")
+    host, port = endpoints[0]
+    return socket.create_connection((host, port), timeout=timeout,
+                                    source_address=(source, 0) if source else None)
+
+
+class AdminClient:
+    """One logged-in admin session: request(), ping(), metrics(). Fails if the login does."""
+
+    def __init__(self, server, user=ADMIN_USER, password=ADMIN_PASSWORD, source=None,
+                 timeout=ADMIN_LOGIN_TIMEOUT):
+        self.sock = admin_connect(server, source, timeout)
+        try:
+            self.sock.sendall(admin_login_request(user, password))
+            self.login_reply = read_admin_login_reply(self.sock)
+            if self.login_reply[:3] != (ADMIN_VERSION, 0, ADMIN_STATUS_OK):
+                raise AssertionError("admin login as %s: got %s"
+                                     % (user, bytes(self.login_reply).hex(" ")))
+        except BaseException:
+            self.sock.close()
+            raise
+        self.role = self.login_reply[3]
+
+    def request(self, command, body=b""):
+        self.sock.sendall(admin_request(command, body))
+        return read_admin_response(self.sock)
+
+    def ping(self):
+        status, body = self.request(ADMIN_CMD_PING)
+        if status != ADMIN_STATUS_OK:
+            raise AssertionError("ping: status %d %r" % (status, body))
+
+    def metrics(self):
+        """The metrics record (PROTOCOL.md 8.7) as a dict of ints."""
+        status, body = self.request(ADMIN_CMD_METRICS)
+        if status != ADMIN_STATUS_OK:
+            raise AssertionError("metrics: status %d %r" % (status, body))
+        return parse_admin_record(body)
+
+    def close(self):
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def metrics_of(server):
+    """The server's metrics record, read over a short admin session."""
+    with AdminClient(server) as admin:
+        return admin.metrics()
