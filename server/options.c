@@ -25,6 +25,7 @@ enum long_only_option {
     OPTION_ADMIN_SESSIONS,
     OPTION_NO_SPLICE,
     OPTION_SHUTDOWN_GRACE,
+    OPTION_RUN_AS_USER,
 };
 
 static const struct option long_options[] = {
@@ -50,6 +51,7 @@ static const struct option long_options[] = {
     { "admin-sessions", required_argument, NULL, OPTION_ADMIN_SESSIONS },
     { "no-splice", no_argument, NULL, OPTION_NO_SPLICE },
     { "shutdown-grace", required_argument, NULL, OPTION_SHUTDOWN_GRACE },
+    { "run-as", required_argument, NULL, OPTION_RUN_AS_USER },
     { NULL, 0, NULL, 0 },
 };
 
@@ -199,6 +201,9 @@ static bool apply_option(struct server_options *options, int option, char *argum
             return fail(error, error_size, "--shutdown-grace: 0 to 3600 seconds");
         options->shutdown_grace_s = (uint32_t)number;
         return true;
+    case OPTION_RUN_AS_USER:
+        options->run_as_user = argument;
+        return true;
     case OPTION_NO_SPLICE:
         options->splice = false;
         return true;
@@ -287,6 +292,8 @@ void options_print_help(const char *program)
            "      --no-splice             relay with read/write only, never splice(2)\n"
            "      --shutdown-grace S      on SIGTERM, stop accepting and give live tunnels\n"
            "                              this long to finish; 0 = close at once (5)\n"
+           "      --run-as ACCOUNT        after binding, drop root privileges to this system\n"
+           "                              account (the users file must be writable by it)\n"
            "  -d, --log-level LEVEL       error, warn, info or debug (info)\n"
            "      --access-log PATH       access lines: '-' = stderr (default), 'off', or a file\n"
            "\n"

@@ -38,6 +38,7 @@ struct server_options {
     size_t admin_max_sessions;
     bool splice; /* relay streams with splice(2) (default on) */
     uint32_t shutdown_grace_s;
+    const char *run_as_user; /* --user: drop privileges to this account after binding */
     enum log_level log_level;
     const char *access_log;
     bool show_help;

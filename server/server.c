@@ -18,6 +18,8 @@
 #include "work_pool.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,6 +204,30 @@ static bool ensure_an_admin(struct server *server)
     log_message(LOG_WARN, "no admin configured: created user 'admin' with password '%s' "
                           "(shown once; change it with socks5ctl)", password);
     explicit_bzero(password, sizeof(password));
+    return true;
+}
+
+/* Binding low ports and reading the users file may need root; serving never does. */
+static bool drop_privileges(const char *account)
+{
+    if (account == NULL)
+        return true;
+    struct passwd *entry = getpwnam(account);
+    if (entry == NULL) {
+        log_message(LOG_ERROR, "--run-as %s: no such account", account);
+        return false;
+    }
+    if (initgroups(entry->pw_name, entry->pw_gid) < 0 || setgid(entry->pw_gid) < 0 ||
+        setuid(entry->pw_uid) < 0) {
+        log_message(LOG_ERROR, "--run-as %s: cannot drop privileges: %s", account, strerror(errno));
+        return false;
+    }
+    /* Make sure the switch cannot be undone. */
+    if (entry->pw_uid != 0 && setuid(0) == 0) {
+        log_message(LOG_ERROR, "--run-as %s: privileges could be regained; refusing to run", account);
+        return false;
+    }
+    log_message(LOG_INFO, "running as %s (uid %u)", account, (unsigned)entry->pw_uid);
     return true;
 }
 
@@ -446,7 +472,8 @@ struct server *server_create(const struct server_options *options)
     server->users_file = choose_users_file(options->users_file);
     if (!server_load_users(server, &missing) || !add_option_users(server, options) ||
         !add_environment_admin(server) || !ensure_an_admin(server) || !server_save_users(server) ||
-        !server_listen_socks(server, options) || !server_listen_admin(server, options)) {
+        !server_listen_socks(server, options) || !server_listen_admin(server, options) ||
+        !drop_privileges(options->run_as_user)) {
         server_destroy(server);
         return NULL;
     }
