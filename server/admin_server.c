@@ -336,7 +336,7 @@ static void admin_session_on_request(struct admin_session *session)
                                                       ? ADMIN_ROLE_ADMIN
                                                       : ADMIN_ROLE_USER,
                                         user_name(user))) {
-        admin_response_error(&response, ADMIN_STATUS_FORBIDDEN, "%s: needs the admin role",
+        admin_response_error(&response, ADMIN_STATUS_FORBIDDEN, "%s: admin role required",
                              admin_command_name(request.command));
     } else {
         session->state = ADMIN_SESSION_BUSY;

@@ -1,0 +1,544 @@
+/* commands: the handlers behind socks5ctl's command table — words to an admin request (checked
+ * before anything is sent), the call, and the result printed in the chosen format. */
+#include "commands.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "admin_commands.h"
+#include "admin_text.h"
+#include "output.h"
+#include "terminal.h"
+
+#define ERROR_SIZE 512
+#define SECRET_SIZE (ADMIN_STR8_MAX + 2)
+#define SHOWN_NAME_SIZE (4 * ADMIN_STR8_MAX + 1)
+
+/* ---- Errors ---- */
+
+static void report(struct console_context *context, const char *name, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void report(struct console_context *context, const char *name, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    fprintf(context->err, "%s: ", name);
+    vfprintf(context->err, format, arguments);
+    fputc('\n', context->err);
+    va_end(arguments);
+}
+
+/* A usage error: the problem, then the command's synopsis from the table. */
+static int usage(char *error, size_t error_size, const char *name, const char *problem)
+{
+    const struct console_command *command = console_command_find(name);
+    const char *arguments = command != NULL ? command->arguments : "";
+    snprintf(error, error_size, "%s (usage: %s%s%s)", problem, name,
+             arguments[0] != '\0' ? " " : "", arguments);
+    return CONSOLE_EXIT_USAGE;
+}
+
+int commands_exit_for_client(enum admin_client_result result, uint8_t login_status)
+{
+    switch (result) {
+    case ADMIN_CLIENT_OK: return CONSOLE_EXIT_OK;
+    case ADMIN_CLIENT_CANNOT_CONNECT:
+    case ADMIN_CLIENT_LOST: return CONSOLE_EXIT_UNAVAILABLE;
+    case ADMIN_CLIENT_PROTOCOL_ERROR: return CONSOLE_EXIT_SERVER_ERROR;
+    case ADMIN_CLIENT_LOGIN_REFUSED:
+        if (login_status == ADMIN_STATUS_UNAUTHENTICATED)
+            return CONSOLE_EXIT_LOGIN_FAILED;
+        /* 0x01 at login means "not now" (session limit): like a server that is down. */
+        if (login_status == ADMIN_STATUS_SERVER_ERROR)
+            return CONSOLE_EXIT_UNAVAILABLE;
+        if (login_status == ADMIN_STATUS_BAD_REQUEST)
+            return CONSOLE_EXIT_USAGE;
+        return CONSOLE_EXIT_SERVER_ERROR;
+    }
+    return CONSOLE_EXIT_SERVER_ERROR;
+}
+
+int commands_call(struct console_context *context, const char *name,
+                  const struct admin_request *request, struct admin_reply *reply)
+{
+    char error[ERROR_SIZE];
+    *reply = (struct admin_reply){0};
+    if (context->client == NULL) {
+        report(context, name, "not connected to a server");
+        return CONSOLE_EXIT_UNAVAILABLE;
+    }
+    enum admin_client_result result =
+        admin_client_call(context->client, request, reply, error, sizeof(error));
+    if (result != ADMIN_CLIENT_OK) {
+        report(context, name, "%s", error);
+        return commands_exit_for_client(result, admin_client_login_status(context->client));
+    }
+    if (reply->status == ADMIN_STATUS_OK)
+        return CONSOLE_EXIT_OK;
+    /* The body is one escaped line (PROTOCOL.md 8.5): safe to show as it is, minus its LF. */
+    const char *message = reply->body;
+    size_t length = reply->body_length;
+    /* socks5d names the command itself ("users: admin role required"): say it once. */
+    size_t name_length = strlen(name);
+    if (length > name_length + 2 && strncmp(message, name, name_length) == 0 &&
+        message[name_length] == ':' && message[name_length + 1] == ' ') {
+        message += name_length + 2;
+        length -= name_length + 2;
+    }
+    while (length > 0 && (message[length - 1] == '\n' || message[length - 1] == '\r'))
+        length--;
+    report(context, name, "%.*s (%s)", (int)length, message,
+           admin_status_name(reply->status));
+    int code = console_exit_for_status(reply->status);
+    admin_reply_free(reply);
+    return code;
+}
+
+/* ---- Words to fields ---- */
+
+static bool parse_number(const char *word, uint64_t maximum, uint64_t *value)
+{
+    struct admin_span span = {word, strlen(word)};
+    return admin_span_to_u64(span, value) && *value <= maximum;
+}
+
+/* A u8 field's value from its word: roles, yes/no flags, which connections. */
+static const char *parse_choice(enum admin_field_check check, const char *word, uint8_t *value)
+{
+    struct choice {
+        enum admin_field_check check;
+        const char *word;
+        uint8_t value;
+    };
+    static const struct choice choices[] = {
+        {ADMIN_CHECK_ROLE, ADMIN_TEXT_ROLE_USER, ADMIN_ROLE_USER},
+        {ADMIN_CHECK_ROLE, ADMIN_TEXT_ROLE_ADMIN, ADMIN_ROLE_ADMIN},
+        {ADMIN_CHECK_FLAG, "yes", 1},
+        {ADMIN_CHECK_FLAG, "no", 0},
+        {ADMIN_CHECK_WHICH, "live", ADMIN_CONNECTIONS_LIVE},
+        {ADMIN_CHECK_WHICH, "recent", ADMIN_CONNECTIONS_RECENT},
+        {ADMIN_CHECK_WHICH, "both", ADMIN_CONNECTIONS_BOTH},
+    };
+    for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+        if (choices[i].check == check && strcmp(choices[i].word, word) == 0) {
+            *value = choices[i].value;
+            return NULL;
+        }
+    }
+    switch (check) {
+    case ADMIN_CHECK_ROLE: return "the role must be admin or user";
+    case ADMIN_CHECK_FLAG: return "say yes or no";
+    case ADMIN_CHECK_WHICH: return "which must be live, recent or both";
+    default: return "not a valid value";
+    }
+}
+
+/* NULL when word fits field, else the problem. */
+static const char *parse_field(const struct admin_field *field, const char *word,
+                               struct admin_request *request)
+{
+    void *value = (char *)request + field->offset;
+    uint64_t number;
+    switch (field->type) {
+    case ADMIN_FIELD_STR8:
+        return admin_str8_set(value, word) ? NULL : "names and passwords are at most 255 bytes";
+    case ADMIN_FIELD_U8: return parse_choice(field->check, word, value);
+    case ADMIN_FIELD_U32:
+        if (!parse_number(word, UINT32_MAX, &number))
+            return "expected a whole number from 0 to 4294967295";
+        *(uint32_t *)value = (uint32_t)number;
+        return NULL;
+    case ADMIN_FIELD_U64:
+        if (!parse_number(word, UINT64_MAX, &number))
+            return "expected a whole number";
+        *(uint64_t *)value = number;
+        return NULL;
+    }
+    return "unknown field type";
+}
+
+/* An empty str8 without a check is "yourself / everybody": its word may be left out. */
+static bool field_optional(const struct admin_field *field)
+{
+    return field->type == ADMIN_FIELD_STR8 && field->check == ADMIN_CHECK_NONE;
+}
+
+static int validate(const struct admin_request *request, const char *name, char *error,
+                    size_t error_size)
+{
+    const char *problem = NULL;
+    if (admin_request_validate(request, &problem) != ADMIN_STATUS_OK)
+        return usage(error, error_size, name, problem);
+    return CONSOLE_EXIT_OK;
+}
+
+/* The words of a protocol command are its fields, in the order admin_command_info gives. */
+static int build_protocol_request(int argc, char **argv, struct admin_request *request,
+                                  char *error, size_t error_size)
+{
+    const struct admin_command_info *info = admin_command_find(argv[0]);
+    if (info == NULL)
+        return usage(error, error_size, argv[0], "not a protocol command");
+    admin_request_init(request, info->code);
+    size_t words = (size_t)argc - 1;
+    if (words > info->field_count)
+        return usage(error, error_size, argv[0], "too many arguments");
+    for (size_t i = 0; i < info->field_count; i++) {
+        const struct admin_field *field = &info->fields[i];
+        if (i >= words) {
+            if (field_optional(field))
+                continue;
+            return usage(error, error_size, argv[0], "missing argument");
+        }
+        const char *problem = parse_field(field, argv[1 + i], request);
+        if (problem != NULL)
+            return usage(error, error_size, argv[0], problem);
+    }
+    return validate(request, argv[0], error, error_size);
+}
+
+/* ---- Results ---- */
+
+static double elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 +
+           (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* A name as typed, escaped like the server's values so it cannot drive the terminal. */
+static const char *shown(const struct admin_str8 *name, char out[SHOWN_NAME_SIZE])
+{
+    admin_text_escape(name->text, name->length, out, SHOWN_NAME_SIZE);
+    return out;
+}
+
+/* One line confirming a change that answered with an empty body (TABLE format only). */
+static void print_done(struct console_context *context, const struct admin_request *request,
+                       double milliseconds)
+{
+    char name[SHOWN_NAME_SIZE];
+    FILE *out = context->out;
+    switch (request->command) {
+    case ADMIN_CMD_PING:
+        fprintf(out, "pong from %s in %.1f ms\n", admin_client_address(context->client),
+                milliseconds);
+        break;
+    case ADMIN_CMD_ADD_USER:
+        fprintf(out, "added user %s (%s)\n", shown(&request->args.add_user.user, name),
+                admin_role_name(request->args.add_user.role));
+        break;
+    case ADMIN_CMD_REMOVE_USER:
+        fprintf(out, "removed user %s\n", shown(&request->args.remove_user.user, name));
+        break;
+    case ADMIN_CMD_SET_ROLE:
+        fprintf(out, "%s is now %s\n", shown(&request->args.set_role.user, name),
+                admin_role_name(request->args.set_role.role));
+        break;
+    case ADMIN_CMD_SET_PASSWORD:
+        if (request->args.set_password.user.length == 0)
+            fprintf(out, "changed your password\n");
+        else
+            fprintf(out, "changed the password of %s\n",
+                    shown(&request->args.set_password.user, name));
+        break;
+    case ADMIN_CMD_SET_NO_AUTH:
+        fputs(request->args.set_no_auth.allowed
+                  ? "SOCKS clients without authentication are now accepted (as anonymous)\n"
+                  : "SOCKS clients must now authenticate\n",
+              out);
+        break;
+    case ADMIN_CMD_SET_BUFFER_SIZE:
+        fprintf(out, "new connections get %" PRIu32 "-byte buffers\n",
+                request->args.set_buffer_size.size);
+        break;
+    case ADMIN_CMD_CLOSE_CONNECTION:
+        fprintf(out, "closed connection %" PRIu64 "\n", request->args.close_connection.id);
+        break;
+    default: fputs("done\n", out); break;
+    }
+}
+
+/* Sends request and prints its result; the shared tail of every server command. */
+static int call_and_print(struct console_context *context, const char *name,
+                          const struct admin_request *request)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    struct admin_reply reply;
+    int code = commands_call(context, name, request, &reply);
+    if (code != CONSOLE_EXIT_OK)
+        return code;
+    if (reply.body_length == 0 && context->format == CONSOLE_FORMAT_TABLE)
+        print_done(context, request, elapsed_ms(&start));
+    else
+        output_result(context->out, context->format, name, reply.body, reply.body_length);
+    fflush(context->out);
+    admin_reply_free(&reply);
+    return CONSOLE_EXIT_OK;
+}
+
+static int fail_usage(struct console_context *context, const char *name, const char *error)
+{
+    report(context, name, "%s", error);
+    return CONSOLE_EXIT_USAGE;
+}
+
+/* ---- Protocol commands ---- */
+
+int commands_check_protocol(int argc, char **argv, char *error, size_t error_size)
+{
+    struct admin_request request;
+    return build_protocol_request(argc, argv, &request, error, error_size);
+}
+
+int commands_run_protocol(struct console_context *context, int argc, char **argv)
+{
+    struct admin_request request;
+    char error[ERROR_SIZE];
+    if (build_protocol_request(argc, argv, &request, error, sizeof(error)) != CONSOLE_EXIT_OK)
+        return fail_usage(context, argv[0], error);
+    return call_and_print(context, argv[0], &request);
+}
+
+int commands_check_no_arguments(int argc, char **argv, char *error, size_t error_size)
+{
+    if (argc > 1)
+        return usage(error, error_size, argv[0], "takes no arguments");
+    return CONSOLE_EXIT_OK;
+}
+
+/* ---- connections ---- */
+
+/* "--limit N" or "--limit=N": the value's word, advancing *index past it; NULL when word is
+ * not this option. *missing is set when the option has no value. */
+static const char *option_value(const char *option, int argc, char **argv, int *index,
+                                bool *missing)
+{
+    const char *word = argv[*index];
+    size_t length = strlen(option);
+    if (strncmp(word, option, length) != 0)
+        return NULL;
+    if (word[length] == '=')
+        return word + length + 1;
+    if (word[length] != '\0')
+        return NULL;
+    if (*index + 1 >= argc) {
+        *missing = true;
+        return NULL;
+    }
+    return argv[++*index];
+}
+
+static int build_connections(int argc, char **argv, struct admin_request *request, char *error,
+                             size_t error_size)
+{
+    admin_request_init(request, ADMIN_CMD_CONNECTIONS);
+    struct admin_args_connections *args = &request->args.connections;
+    args->which = ADMIN_CONNECTIONS_BOTH;
+    bool have_user = false, options_done = false;
+    char problem[ERROR_SIZE];
+    for (int i = 1; i < argc; i++) {
+        const char *word = argv[i], *value;
+        bool missing = false;
+        uint64_t number;
+        if (options_done || word[0] != '-' || word[1] != '-') {
+            if (have_user)
+                return usage(error, error_size, argv[0], "too many arguments");
+            if (!admin_str8_set(&args->user, word))
+                return usage(error, error_size, argv[0], "user names are at most 255 bytes");
+            have_user = true;
+        } else if (strcmp(word, "--") == 0) {
+            options_done = true;
+        } else if (strcmp(word, "--live") == 0) {
+            args->which = ADMIN_CONNECTIONS_LIVE;
+        } else if (strcmp(word, "--recent") == 0) {
+            args->which = ADMIN_CONNECTIONS_RECENT;
+        } else if (strcmp(word, "--all") == 0 || strcmp(word, "--both") == 0) {
+            args->which = ADMIN_CONNECTIONS_BOTH;
+        } else if ((value = option_value("--limit", argc, argv, &i, &missing)) != NULL ||
+                   (value = option_value("--offset", argc, argv, &i, &missing)) != NULL) {
+            bool is_limit = strncmp(word, "--limit", 7) == 0;
+            if (!parse_number(value, UINT32_MAX, &number)) {
+                snprintf(problem, sizeof(problem), "%s takes a whole number",
+                         is_limit ? "--limit" : "--offset");
+                return usage(error, error_size, argv[0], problem);
+            }
+            *(is_limit ? &args->limit : &args->offset) = (uint32_t)number;
+        } else {
+            snprintf(problem, sizeof(problem), missing ? "%s needs a number" : "unknown option %s",
+                     word);
+            return usage(error, error_size, argv[0], problem);
+        }
+    }
+    return validate(request, argv[0], error, error_size);
+}
+
+int commands_check_connections(int argc, char **argv, char *error, size_t error_size)
+{
+    struct admin_request request;
+    return build_connections(argc, argv, &request, error, error_size);
+}
+
+int commands_run_connections(struct console_context *context, int argc, char **argv)
+{
+    struct admin_request request;
+    char error[ERROR_SIZE];
+    if (build_connections(argc, argv, &request, error, sizeof(error)) != CONSOLE_EXIT_OK)
+        return fail_usage(context, argv[0], error);
+    return call_and_print(context, argv[0], &request);
+}
+
+/* ---- Commands that carry a password ---- */
+
+/* Checks the request with a stand-in for a password still to be asked. */
+static int validate_without_password(struct admin_request *request, struct admin_str8 *password,
+                                     const char *name, char *error, size_t error_size)
+{
+    bool missing = password->length == 0;
+    if (missing)
+        admin_str8_set(password, "?");
+    int code = validate(request, name, error, error_size);
+    if (missing)
+        admin_str8_set(password, "");
+    return code;
+}
+
+static int build_add_user(int argc, char **argv, struct admin_request *request, char *error,
+                          size_t error_size)
+{
+    admin_request_init(request, ADMIN_CMD_ADD_USER);
+    struct admin_args_add_user *args = &request->args.add_user;
+    if (argc < 2)
+        return usage(error, error_size, argv[0], "missing the user's name");
+    if (argc > 4)
+        return usage(error, error_size, argv[0], "too many arguments");
+    if (!admin_str8_set(&args->user, argv[1]) ||
+        !admin_str8_set(&args->password, argc > 2 ? argv[2] : ""))
+        return usage(error, error_size, argv[0], "names and passwords are at most 255 bytes");
+    args->role = ADMIN_ROLE_USER;
+    const char *problem = argc > 3 ? parse_choice(ADMIN_CHECK_ROLE, argv[3], &args->role) : NULL;
+    if (problem != NULL)
+        return usage(error, error_size, argv[0], problem);
+    return validate_without_password(request, &args->password, argv[0], error, error_size);
+}
+
+static int build_set_password(int argc, char **argv, struct admin_request *request, char *error,
+                              size_t error_size)
+{
+    admin_request_init(request, ADMIN_CMD_SET_PASSWORD);
+    struct admin_args_set_password *args = &request->args.set_password;
+    if (argc > 3)
+        return usage(error, error_size, argv[0], "too many arguments");
+    if (!admin_str8_set(&args->user, argc > 1 ? argv[1] : "") ||
+        !admin_str8_set(&args->password, argc > 2 ? argv[2] : ""))
+        return usage(error, error_size, argv[0], "names and passwords are at most 255 bytes");
+    return validate_without_password(request, &args->password, argv[0], error, error_size);
+}
+
+/* Fills a missing password from the terminal; false (reported) when it cannot. */
+static bool ask_password(struct console_context *context, const char *name,
+                         struct admin_str8 *password, const char *prompt)
+{
+    if (password->length > 0)
+        return true;
+    if (!context->may_prompt) {
+        report(context, name,
+               "no password given (give it after the name; it cannot be asked here)");
+        return false;
+    }
+    char secret[SECRET_SIZE], error[ERROR_SIZE];
+    bool read = terminal_read_new_secret(prompt, secret, sizeof(secret), error, sizeof(error));
+    if (read && !admin_str8_set(password, secret)) {
+        read = false;
+        snprintf(error, sizeof(error), "passwords are at most 255 bytes");
+    }
+    explicit_bzero(secret, sizeof(secret));
+    if (!read)
+        report(context, name, "%s", error);
+    return read;
+}
+
+int commands_check_add_user(int argc, char **argv, char *error, size_t error_size)
+{
+    struct admin_request request;
+    int code = build_add_user(argc, argv, &request, error, error_size);
+    explicit_bzero(&request, sizeof(request));
+    return code;
+}
+
+int commands_run_add_user(struct console_context *context, int argc, char **argv)
+{
+    struct admin_request request;
+    char error[ERROR_SIZE], prompt[SHOWN_NAME_SIZE + 64], name[SHOWN_NAME_SIZE];
+    int code = build_add_user(argc, argv, &request, error, sizeof(error));
+    if (code != CONSOLE_EXIT_OK)
+        return fail_usage(context, argv[0], error);
+    snprintf(prompt, sizeof(prompt), "Password for the new user %s: ",
+             shown(&request.args.add_user.user, name));
+    code = ask_password(context, argv[0], &request.args.add_user.password, prompt)
+               ? call_and_print(context, argv[0], &request)
+               : CONSOLE_EXIT_USAGE;
+    explicit_bzero(&request, sizeof(request));
+    return code;
+}
+
+int commands_check_set_password(int argc, char **argv, char *error, size_t error_size)
+{
+    struct admin_request request;
+    int code = build_set_password(argc, argv, &request, error, error_size);
+    explicit_bzero(&request, sizeof(request));
+    return code;
+}
+
+int commands_run_set_password(struct console_context *context, int argc, char **argv)
+{
+    struct admin_request request;
+    char error[ERROR_SIZE], prompt[SHOWN_NAME_SIZE + 64], name[SHOWN_NAME_SIZE];
+    int code = build_set_password(argc, argv, &request, error, sizeof(error));
+    if (code != CONSOLE_EXIT_OK)
+        return fail_usage(context, argv[0], error);
+    struct admin_args_set_password *args = &request.args.set_password;
+    if (args->user.length == 0)
+        snprintf(prompt, sizeof(prompt), "Your new password: ");
+    else
+        snprintf(prompt, sizeof(prompt), "New password for %s: ", shown(&args->user, name));
+    code = ask_password(context, argv[0], &args->password, prompt)
+               ? call_and_print(context, argv[0], &request)
+               : CONSOLE_EXIT_USAGE;
+    /* Our own password changed: a later reconnect must log in with the new one. */
+    if (code == CONSOLE_EXIT_OK && context->client != NULL &&
+        (args->user.length == 0 ||
+         strcmp(args->user.text, admin_client_user(context->client)) == 0))
+        admin_client_set_password(context->client, args->password.text);
+    explicit_bzero(&request, sizeof(request));
+    return code;
+}
+
+/* ---- Shorthands ---- */
+
+int commands_run_no_auth(struct console_context *context, int argc, char **argv)
+{
+    char error[ERROR_SIZE];
+    if (commands_check_no_arguments(argc, argv, error, sizeof(error)) != CONSOLE_EXIT_OK)
+        return fail_usage(context, argv[0], error);
+    struct admin_request request;
+    admin_request_init(&request, ADMIN_CMD_SET_NO_AUTH);
+    request.args.set_no_auth.allowed = strcmp(argv[0], "allow-no-auth") == 0;
+    return call_and_print(context, argv[0], &request);
+}
+
+int commands_run_whoami(struct console_context *context, int argc, char **argv)
+{
+    char error[ERROR_SIZE];
+    if (commands_check_no_arguments(argc, argv, error, sizeof(error)) != CONSOLE_EXIT_OK)
+        return fail_usage(context, argv[0], error);
+    struct admin_request request;
+    admin_request_init(&request, ADMIN_CMD_USER_METRICS); /* empty user: the session's own */
+    return call_and_print(context, argv[0], &request);
+}

@@ -1,0 +1,51 @@
+/* commands: the handlers behind socks5ctl's command table — words to an admin request (checked
+ * before anything is sent), the call, and the result printed in the chosen format. */
+#ifndef COMMANDS_H
+#define COMMANDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "admin_client.h"
+#include "console.h"
+
+/* Every handler pair: check_X(argc, argv, error, size) reads the words without I/O and
+ * returns CONSOLE_EXIT_OK or CONSOLE_EXIT_USAGE (error set, without the command's name);
+ * run_X(context, argc, argv) checks the same way, then calls the server and prints. */
+
+/* Commands whose console name is the protocol's and whose words are the protocol's fields in
+ * order (admin_command_info): ping, server-info, metrics, user-metrics, users, remove-user,
+ * set-role, get-buffer-size, set-buffer-size, close-connection, close-user-connections. */
+int commands_check_protocol(int argc, char **argv, char *error, size_t error_size);
+int commands_run_protocol(struct console_context *context, int argc, char **argv);
+
+/* connections [USER] [--live|--recent|--all] [--limit N] [--offset N] */
+int commands_check_connections(int argc, char **argv, char *error, size_t error_size);
+int commands_run_connections(struct console_context *context, int argc, char **argv);
+
+/* add-user NAME [PASSWORD] [admin|user]: the password is asked when missing or "". */
+int commands_check_add_user(int argc, char **argv, char *error, size_t error_size);
+int commands_run_add_user(struct console_context *context, int argc, char **argv);
+
+/* set-password [NAME] [PASSWORD]: the password is asked when missing or "". */
+int commands_check_set_password(int argc, char **argv, char *error, size_t error_size);
+int commands_run_set_password(struct console_context *context, int argc, char **argv);
+
+/* allow-no-auth and require-auth: set-no-auth 1 and 0. */
+int commands_run_no_auth(struct console_context *context, int argc, char **argv);
+
+/* whoami: user-metrics for the session's own user (the original client's "-l" alone). */
+int commands_run_whoami(struct console_context *context, int argc, char **argv);
+
+/* For commands without arguments. */
+int commands_check_no_arguments(int argc, char **argv, char *error, size_t error_size);
+
+/* Sends request for the command called name; on any failure prints one line to context->err
+ * and returns its exit code. On CONSOLE_EXIT_OK the reply holds the body (free it). */
+int commands_call(struct console_context *context, const char *name,
+                  const struct admin_request *request, struct admin_reply *reply);
+
+/* The exit code for a failed call or login (login_status: the login reply's status). */
+int commands_exit_for_client(enum admin_client_result result, uint8_t login_status);
+
+#endif

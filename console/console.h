@@ -1,0 +1,71 @@
+/* console: socks5ctl's one command table — name, arguments, help, role, handler — shared by
+ * batch flags, the readline prompt and the dashboard's ':' command line. */
+#ifndef CONSOLE_H
+#define CONSOLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct admin_client;
+
+/* Exit codes (documented in --help, the man page and the README). */
+enum console_exit {
+    CONSOLE_EXIT_OK = 0,
+    CONSOLE_EXIT_SERVER_ERROR = 1,   /* STATUS 0x01, or a reply that is not protocol v2 */
+    CONSOLE_EXIT_REFUSED = 2,        /* bad request, not found, already exists, conflict */
+    CONSOLE_EXIT_FORBIDDEN = 3,      /* STATUS 0x04: needs the admin role */
+    CONSOLE_EXIT_USAGE = 64,         /* EX_USAGE: bad flags or command arguments */
+    CONSOLE_EXIT_UNAVAILABLE = 69,   /* EX_UNAVAILABLE: cannot connect, or the session broke */
+    CONSOLE_EXIT_LOGIN_FAILED = 77,  /* EX_NOPERM: wrong user name or password */
+};
+
+enum console_format { CONSOLE_FORMAT_TABLE, CONSOLE_FORMAT_TSV, CONSOLE_FORMAT_JSON };
+
+struct console_context {
+    struct admin_client *client;
+    enum console_format format;
+    FILE *out; /* command output */
+    FILE *err; /* one-line error messages */
+    /* Added (zero is the safe default for both): */
+    bool may_prompt; /* add-user/set-password may ask a missing password on the terminal */
+    bool quit;       /* set by quit/exit: the prompt or a stdin batch stops after this line */
+};
+
+enum console_role { CONSOLE_ROLE_ANY, CONSOLE_ROLE_ADMIN };
+
+struct console_command {
+    const char *name;      /* "users", "add-user", ... */
+    const char *arguments; /* "NAME PASSWORD [admin|user]"; "" when none */
+    const char *help;      /* one line */
+    enum console_role role;
+    /* argv[0] is the command name. Returns an enum console_exit value. */
+    int (*run)(struct console_context *context, int argc, char **argv);
+};
+
+size_t console_command_count(void);
+const struct console_command *console_command_at(size_t index);
+const struct console_command *console_command_find(const char *name);
+
+/* Splits line into words (double quotes group, backslash escapes), runs the command, prints
+ * its output or a one-line error naming the problem. Empty lines return OK. */
+int console_execute_line(struct console_context *context, const char *line);
+int console_execute(struct console_context *context, int argc, char **argv);
+
+/* ---- Added ---- */
+
+/* Checks a command's name and arguments without running it (no I/O): batch mode checks every
+ * command before the first one runs. Returns OK or USAGE with error set. */
+int console_check(int argc, char **argv, char *error, size_t error_size);
+
+/* The splitting of console_execute_line: words into a NULL-terminated *argv (free with
+ * console_free_words). An empty or comment ('#') line gives argc 0. Returns OK, or USAGE for
+ * an unterminated quote (error set). */
+int console_split_line(const char *line, int *argc, char ***argv, char *error,
+                       size_t error_size);
+void console_free_words(int argc, char **argv);
+
+/* The exit code for a response status (PROTOCOL.md section 6). */
+int console_exit_for_status(unsigned status);
+
+#endif

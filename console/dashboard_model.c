@@ -1,0 +1,440 @@
+/* dashboard_model: what the dashboard knows of the server — info, metrics, users with their
+ * usage and the connections of expanded users — parsed from admin bodies, merged across refreshes. */
+#include "dashboard_model.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_commands.h"
+#include "admin_text.h"
+
+uint64_t dashboard_metrics_errors(const struct dashboard_metrics *metrics)
+{
+    return metrics->send_errors + metrics->receive_errors + metrics->dns_errors +
+           metrics->server_errors + metrics->unsupported_input + metrics->auth_errors;
+}
+
+void dashboard_model_init(struct dashboard_model *model)
+{
+    *model = (struct dashboard_model){ 0 };
+}
+
+static void free_users(struct dashboard_user *users, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(users[i].connections);
+    free(users);
+}
+
+void dashboard_model_free(struct dashboard_model *model)
+{
+    free_users(model->users, model->user_count);
+    free_users(model->pending, model->pending_count);
+    *model = (struct dashboard_model){ 0 };
+}
+
+void dashboard_model_reset_rates(struct dashboard_model *model)
+{
+    rate_reset(&model->rate_connections);
+    rate_reset(&model->rate_up);
+    rate_reset(&model->rate_down);
+    rate_reset(&model->rate_errors);
+    for (size_t i = 0; i < model->user_count; i++) {
+        rate_reset(&model->users[i].rate_up);
+        rate_reset(&model->users[i].rate_down);
+    }
+}
+
+/* ---- Parsing ---- */
+
+/* Copies an escaped span as it is (still escaped, so printable), cut to fit. */
+static void copy_span(struct admin_span span, char *out, size_t size)
+{
+    size_t length = span.length < size - 1 ? span.length : size - 1;
+    memcpy(out, span.data, length);
+    out[length] = '\0';
+}
+
+static bool record_text(const char *body, size_t length, const char *key, char *out, size_t size)
+{
+    struct admin_span value;
+    if (!admin_record_find(body, length, key, &value)) {
+        out[0] = '\0';
+        return false;
+    }
+    copy_span(value, out, size);
+    return true;
+}
+
+bool dashboard_parse_server_info(const char *body, size_t length, struct dashboard_server_info *info)
+{
+    *info = (struct dashboard_server_info){ 0 };
+    /* Everything is optional but the server's name: later servers may drop or add keys. */
+    if (!record_text(body, length, ADMIN_KEY_SERVER, info->server, sizeof(info->server)))
+        return false;
+    record_text(body, length, ADMIN_KEY_SOCKS_LISTENERS, info->socks_listeners,
+                sizeof(info->socks_listeners));
+    record_text(body, length, ADMIN_KEY_ADMIN_LISTENERS, info->admin_listeners,
+                sizeof(info->admin_listeners));
+    record_text(body, length, ADMIN_KEY_AUTH_MODE, info->auth_mode, sizeof(info->auth_mode));
+    admin_record_get_u64(body, length, ADMIN_KEY_BUFFER_SIZE, &info->buffer_size);
+    admin_record_get_u64(body, length, ADMIN_KEY_MAX_CONNECTIONS, &info->max_connections);
+    admin_record_get_u64(body, length, ADMIN_KEY_ADMIN_SESSIONS, &info->admin_sessions);
+    admin_record_get_u64(body, length, ADMIN_KEY_ADMIN_MAX_SESSIONS, &info->admin_max_sessions);
+    admin_record_get_u64(body, length, ADMIN_KEY_CONNECTION_HISTORY, &info->connection_history);
+    info->valid = true;
+    return true;
+}
+
+bool dashboard_parse_metrics(const char *body, size_t length, struct dashboard_metrics *metrics)
+{
+    static const struct {
+        const char *key;
+        size_t offset;
+        bool required;
+    } fields[] = {
+        { ADMIN_KEY_UPTIME_SECONDS, offsetof(struct dashboard_metrics, uptime_seconds), false },
+        { ADMIN_KEY_CONNECTIONS_TOTAL, offsetof(struct dashboard_metrics, connections_total), true },
+        { ADMIN_KEY_CONNECTIONS_CURRENT, offsetof(struct dashboard_metrics, connections_current), true },
+        { ADMIN_KEY_BYTES_UP, offsetof(struct dashboard_metrics, bytes_up), true },
+        { ADMIN_KEY_BYTES_DOWN, offsetof(struct dashboard_metrics, bytes_down), true },
+        { ADMIN_KEY_SEND_ERRORS, offsetof(struct dashboard_metrics, send_errors), false },
+        { ADMIN_KEY_RECEIVE_ERRORS, offsetof(struct dashboard_metrics, receive_errors), false },
+        { ADMIN_KEY_DNS_ERRORS, offsetof(struct dashboard_metrics, dns_errors), false },
+        { ADMIN_KEY_SERVER_ERRORS, offsetof(struct dashboard_metrics, server_errors), false },
+        { ADMIN_KEY_UNSUPPORTED_INPUT, offsetof(struct dashboard_metrics, unsupported_input), false },
+        { ADMIN_KEY_DNS_CONNECTIONS, offsetof(struct dashboard_metrics, dns_connections), false },
+        { ADMIN_KEY_IPV4_CONNECTIONS, offsetof(struct dashboard_metrics, ipv4_connections), false },
+        { ADMIN_KEY_IPV6_CONNECTIONS, offsetof(struct dashboard_metrics, ipv6_connections), false },
+        { ADMIN_KEY_AUTH_ERRORS, offsetof(struct dashboard_metrics, auth_errors), false },
+        { ADMIN_KEY_HOST_UNREACHABLE, offsetof(struct dashboard_metrics, host_unreachable), false },
+        { ADMIN_KEY_CONNECTION_REFUSED, offsetof(struct dashboard_metrics, connection_refused), false },
+        { ADMIN_KEY_ACCEPT_PAUSED, offsetof(struct dashboard_metrics, accept_paused), false },
+    };
+    *metrics = (struct dashboard_metrics){ 0 };
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        uint64_t *value = (uint64_t *)((char *)metrics + fields[i].offset);
+        if (!admin_record_get_u64(body, length, fields[i].key, value) && fields[i].required)
+            return false;
+    }
+    metrics->valid = true;
+    return true;
+}
+
+bool dashboard_parse_usage(const char *body, size_t length, struct dashboard_usage *usage)
+{
+    *usage = (struct dashboard_usage){ 0 };
+    if (!admin_record_get_text(body, length, ADMIN_KEY_USER, usage->name, sizeof(usage->name)))
+        return false;
+    record_text(body, length, ADMIN_KEY_ROLE, usage->role, sizeof(usage->role));
+    return admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_LIVE, &usage->connections_live) &&
+           admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_TOTAL, &usage->connections_total) &&
+           admin_record_get_u64(body, length, ADMIN_KEY_BYTES_UP, &usage->bytes_up) &&
+           admin_record_get_u64(body, length, ADMIN_KEY_BYTES_DOWN, &usage->bytes_down);
+}
+
+/* A u64 field, or false when absent, "-" or malformed. */
+static bool row_u64(const struct admin_row *row, long column, uint64_t *value)
+{
+    struct admin_span field;
+    return column >= 0 && admin_row_field(row, (size_t)column, &field) &&
+           admin_span_to_u64(field, value);
+}
+
+static void row_text(const struct admin_row *row, long column, char *out, size_t size)
+{
+    struct admin_span field = { ADMIN_TEXT_NONE, 1 };
+    if (column >= 0)
+        admin_row_field(row, (size_t)column, &field);
+    copy_span(field, out, size);
+}
+
+enum connection_column {
+    COLUMN_ID,
+    COLUMN_STATE,
+    COLUMN_STARTED,
+    COLUMN_CLIENT,
+    COLUMN_DESTINATION,
+    COLUMN_DESTINATION_ADDRESS,
+    COLUMN_BYTES_UP,
+    COLUMN_BYTES_DOWN,
+    COLUMN_STATUS,
+    COLUMN_DURATION,
+    COLUMN_COUNT
+};
+
+static void parse_connection_row(const struct admin_row *row, const long *columns,
+                                 struct dashboard_connection *connection)
+{
+    *connection = (struct dashboard_connection){ 0 };
+    row_u64(row, columns[COLUMN_ID], &connection->id);
+    struct admin_span field;
+    connection->live = columns[COLUMN_STATE] >= 0 &&
+                       admin_row_field(row, (size_t)columns[COLUMN_STATE], &field) &&
+                       admin_span_equals(field, ADMIN_TEXT_STATE_LIVE);
+    connection->has_started = columns[COLUMN_STARTED] >= 0 &&
+                              admin_row_field(row, (size_t)columns[COLUMN_STARTED], &field) &&
+                              admin_span_to_time(field, &connection->started_ms);
+    row_text(row, columns[COLUMN_CLIENT], connection->client, sizeof(connection->client));
+    row_text(row, columns[COLUMN_DESTINATION], connection->destination,
+             sizeof(connection->destination));
+    row_text(row, columns[COLUMN_DESTINATION_ADDRESS], connection->destination_address,
+             sizeof(connection->destination_address));
+    row_u64(row, columns[COLUMN_BYTES_UP], &connection->bytes_up);
+    row_u64(row, columns[COLUMN_BYTES_DOWN], &connection->bytes_down);
+    connection->has_status = row_u64(row, columns[COLUMN_STATUS], &connection->status);
+    row_u64(row, columns[COLUMN_DURATION], &connection->duration_ms);
+}
+
+bool dashboard_parse_connections(const char *body, size_t length, struct dashboard_connection *rows,
+                                 size_t capacity, size_t *count, uint64_t *total)
+{
+    static const char *const names[COLUMN_COUNT] = {
+        ADMIN_COLUMN_ID,          ADMIN_COLUMN_STATE,       ADMIN_COLUMN_STARTED,
+        ADMIN_COLUMN_CLIENT,      ADMIN_COLUMN_DESTINATION, ADMIN_COLUMN_DESTINATION_ADDRESS,
+        ADMIN_COLUMN_BYTES_UP,    ADMIN_COLUMN_BYTES_DOWN,  ADMIN_COLUMN_STATUS,
+        ADMIN_COLUMN_DURATION_MS,
+    };
+    *count = 0;
+    struct admin_table table;
+    if (!admin_record_get_u64(body, length, ADMIN_KEY_TOTAL, total) ||
+        !admin_table_open(&table, body, length))
+        return false;
+    long columns[COLUMN_COUNT];
+    for (size_t i = 0; i < COLUMN_COUNT; i++)
+        columns[i] = admin_table_column(&table, names[i]);
+    if (columns[COLUMN_ID] < 0)
+        return false;
+    struct admin_row row;
+    while (*count < capacity && admin_table_next_row(&table, &row))
+        parse_connection_row(&row, columns, &rows[(*count)++]);
+    return true;
+}
+
+/* ---- Updating ---- */
+
+static void sample_totals(struct dashboard_model *model, uint64_t connections, uint64_t up,
+                          uint64_t down, double now)
+{
+    rate_sample(&model->rate_connections, connections, now);
+    rate_sample(&model->rate_up, up, now);
+    rate_sample(&model->rate_down, down, now);
+}
+
+void dashboard_model_set_metrics(struct dashboard_model *model,
+                                 const struct dashboard_metrics *metrics, double now)
+{
+    model->metrics = *metrics;
+    sample_totals(model, metrics->connections_total, metrics->bytes_up, metrics->bytes_down, now);
+    rate_sample(&model->rate_errors, dashboard_metrics_errors(metrics), now);
+    model->errors_known = true;
+}
+
+void dashboard_model_set_own_totals(struct dashboard_model *model,
+                                    const struct dashboard_usage *usage, double now)
+{
+    model->metrics.valid = false;
+    sample_totals(model, usage->connections_total, usage->bytes_up, usage->bytes_down, now);
+    model->errors_known = false;
+}
+
+void dashboard_model_begin_users(struct dashboard_model *model)
+{
+    free_users(model->pending, model->pending_count);
+    model->pending = NULL;
+    model->pending_count = 0;
+    model->pending_capacity = 0;
+}
+
+static int compare_user_names(const void *left, const void *right)
+{
+    return strcmp(((const struct dashboard_user *)left)->usage.name,
+                  ((const struct dashboard_user *)right)->usage.name);
+}
+
+struct dashboard_user *dashboard_model_find(struct dashboard_model *model, const char *name)
+{
+    if (model->user_count == 0)
+        return NULL;
+    struct dashboard_user key;
+    strncpy(key.usage.name, name, sizeof(key.usage.name) - 1);
+    key.usage.name[sizeof(key.usage.name) - 1] = '\0';
+    return bsearch(&key, model->users, model->user_count, sizeof(*model->users),
+                   compare_user_names);
+}
+
+bool dashboard_model_put_user(struct dashboard_model *model, const struct dashboard_usage *usage,
+                              double now)
+{
+    if (model->pending_count == model->pending_capacity) {
+        size_t capacity = model->pending_capacity ? model->pending_capacity * 2 : 16;
+        struct dashboard_user *grown = realloc(model->pending, capacity * sizeof(*grown));
+        if (grown == NULL)
+            return false;
+        model->pending = grown;
+        model->pending_capacity = capacity;
+    }
+    struct dashboard_user *user = &model->pending[model->pending_count++];
+    struct dashboard_user *previous = dashboard_model_find(model, usage->name);
+    if (previous != NULL) {
+        /* Take over its state; the old list no longer owns the connections. */
+        *user = *previous;
+        previous->connections = NULL;
+        previous->live_shown = previous->recent_shown = 0;
+    } else {
+        *user = (struct dashboard_user){ 0 };
+    }
+    user->usage = *usage;
+    rate_sample(&user->rate_up, usage->bytes_up, now);
+    rate_sample(&user->rate_down, usage->bytes_down, now);
+    return true;
+}
+
+bool dashboard_model_put_users_table(struct dashboard_model *model, const char *body,
+                                     size_t length, double now)
+{
+    struct admin_table table;
+    if (!admin_table_open(&table, body, length))
+        return false;
+    long name = admin_table_column(&table, ADMIN_COLUMN_USER);
+    long role = admin_table_column(&table, ADMIN_COLUMN_ROLE);
+    long live = admin_table_column(&table, ADMIN_COLUMN_CONNECTIONS_LIVE);
+    long total = admin_table_column(&table, ADMIN_COLUMN_CONNECTIONS_TOTAL);
+    long up = admin_table_column(&table, ADMIN_COLUMN_BYTES_UP);
+    long down = admin_table_column(&table, ADMIN_COLUMN_BYTES_DOWN);
+    if (name < 0)
+        return false;
+    struct admin_row row;
+    while (admin_table_next_row(&table, &row)) {
+        struct dashboard_usage usage = { 0 };
+        struct admin_span field;
+        if (!admin_row_field(&row, (size_t)name, &field) || field.length == 0)
+            continue;
+        if (admin_text_unescape(field, usage.name, sizeof(usage.name)) >= sizeof(usage.name))
+            continue;
+        row_text(&row, role, usage.role, sizeof(usage.role));
+        row_u64(&row, live, &usage.connections_live);
+        row_u64(&row, total, &usage.connections_total);
+        row_u64(&row, up, &usage.bytes_up);
+        row_u64(&row, down, &usage.bytes_down);
+        if (!dashboard_model_put_user(model, &usage, now))
+            return false;
+    }
+    return true;
+}
+
+void dashboard_model_end_users(struct dashboard_model *model)
+{
+    qsort(model->pending, model->pending_count, sizeof(*model->pending), compare_user_names);
+    /* A name put twice (a server listing a user and the anonymous record) keeps its first. */
+    size_t kept = 0;
+    for (size_t i = 0; i < model->pending_count; i++) {
+        if (kept > 0 && strcmp(model->pending[kept - 1].usage.name, model->pending[i].usage.name) == 0) {
+            free(model->pending[i].connections);
+            continue;
+        }
+        model->pending[kept++] = model->pending[i];
+    }
+    free_users(model->users, model->user_count);
+    model->users = model->pending;
+    model->user_count = kept;
+    model->pending = NULL;
+    model->pending_count = 0;
+    model->pending_capacity = 0;
+}
+
+void dashboard_user_clear_connections(struct dashboard_user *user)
+{
+    free(user->connections);
+    user->connections = NULL;
+    user->live_shown = user->recent_shown = 0;
+    user->live_total = user->recent_total = 0;
+    user->connections_fetched = false;
+}
+
+bool dashboard_user_set_connections(struct dashboard_user *user,
+                                    const struct dashboard_connection *live, size_t live_count,
+                                    uint64_t live_total, const struct dashboard_connection *recent,
+                                    size_t recent_count, uint64_t recent_total)
+{
+    struct dashboard_connection *rows = NULL;
+    size_t count = live_count + recent_count;
+    if (count > 0) {
+        rows = malloc(count * sizeof(*rows));
+        if (rows == NULL)
+            return false;
+    }
+    for (size_t i = 0; i < live_count; i++)
+        rows[i] = live[live_count - 1 - i];
+    for (size_t i = 0; i < recent_count; i++)
+        rows[live_count + i] = recent[recent_count - 1 - i];
+    free(user->connections);
+    user->connections = rows;
+    user->live_shown = live_count;
+    user->recent_shown = recent_count;
+    user->live_total = live_total;
+    user->recent_total = recent_total;
+    user->connections_fetched = true;
+    return true;
+}
+
+/* ---- Ordering ---- */
+
+const char *dashboard_sort_name(enum dashboard_sort sort)
+{
+    switch (sort) {
+    case DASHBOARD_SORT_NAME: return "name";
+    case DASHBOARD_SORT_LIVE: return "live";
+    case DASHBOARD_SORT_TOTAL: return "total";
+    case DASHBOARD_SORT_BYTES: return "bytes";
+    case DASHBOARD_SORT_RATE: return "rate";
+    case DASHBOARD_SORT_COUNT: break;
+    }
+    return "name";
+}
+
+struct order_context {
+    const struct dashboard_model *model;
+    enum dashboard_sort sort;
+};
+
+static double sort_value(const struct dashboard_user *user, enum dashboard_sort sort)
+{
+    switch (sort) {
+    case DASHBOARD_SORT_LIVE: return (double)user->usage.connections_live;
+    case DASHBOARD_SORT_TOTAL: return (double)user->usage.connections_total;
+    case DASHBOARD_SORT_BYTES: return (double)user->usage.bytes_up + (double)user->usage.bytes_down;
+    case DASHBOARD_SORT_RATE:
+        return rate_per_second(&user->rate_up) + rate_per_second(&user->rate_down);
+    case DASHBOARD_SORT_NAME:
+    case DASHBOARD_SORT_COUNT: break;
+    }
+    return 0.0;
+}
+
+static int compare_order(const void *left, const void *right, void *data)
+{
+    const struct order_context *context = data;
+    const struct dashboard_user *a = &context->model->users[*(const size_t *)left];
+    const struct dashboard_user *b = &context->model->users[*(const size_t *)right];
+    double value_a = sort_value(a, context->sort);
+    double value_b = sort_value(b, context->sort);
+    if (value_a != value_b)
+        return value_a > value_b ? -1 : 1; /* biggest first */
+    return strcmp(a->usage.name, b->usage.name);
+}
+
+size_t dashboard_model_order(const struct dashboard_model *model, enum dashboard_sort sort,
+                             const char *filter, size_t *order)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < model->user_count; i++) {
+        if (filter != NULL && filter[0] != '\0' &&
+            strcasestr(model->users[i].usage.name, filter) == NULL)
+            continue;
+        order[count++] = i;
+    }
+    struct order_context context = { model, sort };
+    qsort_r(order, count, sizeof(*order), compare_order, &context);
+    return count;
+}

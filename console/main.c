@@ -1,0 +1,174 @@
+/* main: socks5ctl's entry — reads the flags, logs in once, then runs the flags' commands, the
+ * prompt, or the commands on stdin over that one session. */
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "admin_client.h"
+#include "admin_protocol.h"
+#include "batch.h"
+#include "commands.h"
+#include "console.h"
+#include "prompt.h"
+#include "terminal.h"
+
+#define ERROR_SIZE 512
+#define SECRET_SIZE (ADMIN_STR8_MAX + 2)
+
+static int usage_error(const char *message)
+{
+    fprintf(stderr, "socks5ctl: %s\n(socks5ctl -h lists the flags and commands)\n", message);
+    return CONSOLE_EXIT_USAGE;
+}
+
+/* The password: from -l USER:PASS, SOCKS5CTL_PASSWORD, or the terminal. */
+static bool find_password(const struct batch_options *options, const char *user,
+                          const char *address, char *out, size_t size)
+{
+    const char *given =
+        options->password != NULL ? options->password : getenv("SOCKS5CTL_PASSWORD");
+    if (given != NULL) {
+        if (strlen(given) >= size)
+            return false;
+        strcpy(out, given);
+        return true;
+    }
+    char prompt[ERROR_SIZE], error[ERROR_SIZE];
+    snprintf(prompt, sizeof(prompt), "Password for %s@%s: ", user, address);
+    if (terminal_read_secret(prompt, out, size, error, sizeof(error)))
+        return true;
+    fprintf(stderr, "socks5ctl: %s (the password can also come from SOCKS5CTL_PASSWORD)\n",
+            error);
+    return false;
+}
+
+static struct admin_client *log_in(const struct batch_options *options, int *code)
+{
+    const char *user = options->user != NULL ? options->user : getenv("SOCKS5CTL_USER");
+    if (user == NULL || user[0] == '\0') {
+        *code = usage_error("no user: log in with -l USER[:PASS]");
+        return NULL;
+    }
+    char password[SECRET_SIZE], error[ERROR_SIZE];
+    struct admin_client_options client_options = {
+        .host = options->host,
+        .port = options->port,
+        .user = user,
+        .timeout_ms = options->timeout_ms,
+    };
+    /* A first client without password, only to name the address in the password prompt. */
+    struct admin_client *client = admin_client_create(&client_options);
+    if (client == NULL) {
+        fprintf(stderr, "socks5ctl: out of memory\n");
+        *code = CONSOLE_EXIT_SERVER_ERROR;
+        return NULL;
+    }
+    bool have_password =
+        find_password(options, user, admin_client_address(client), password, sizeof(password));
+    if (have_password)
+        have_password = admin_client_set_password(client, password);
+    explicit_bzero(password, sizeof(password));
+    if (!have_password) {
+        admin_client_destroy(client);
+        *code = CONSOLE_EXIT_USAGE;
+        return NULL;
+    }
+    uint8_t status = ADMIN_STATUS_OK;
+    enum admin_client_result result = admin_client_connect(client, &status, error, sizeof(error));
+    if (result != ADMIN_CLIENT_OK) {
+        fprintf(stderr, "socks5ctl: %s\n", error);
+        admin_client_destroy(client);
+        *code = commands_exit_for_client(result, status);
+        return NULL;
+    }
+    *code = CONSOLE_EXIT_OK;
+    return client;
+}
+
+/* Runs the commands of the flags in order; the first failure ends the run. */
+static int run_commands(struct console_context *context, const struct batch_options *options)
+{
+    for (size_t i = 0; i < options->command_count && !context->quit; i++) {
+        int code = console_execute(context, options->commands[i].argc, options->commands[i].argv);
+        if (code != CONSOLE_EXIT_OK)
+            return code;
+    }
+    return CONSOLE_EXIT_OK;
+}
+
+/* One command per line of stdin; the first failure ends the run. No line at all: whoami. */
+static int run_stdin(struct console_context *context)
+{
+    char *line = NULL;
+    size_t capacity = 0;
+    size_t commands = 0;
+    int code = CONSOLE_EXIT_OK;
+    while (code == CONSOLE_EXIT_OK && !context->quit && getline(&line, &capacity, stdin) >= 0) {
+        int argc;
+        char **argv;
+        char error[ERROR_SIZE];
+        if (console_split_line(line, &argc, &argv, error, sizeof(error)) != CONSOLE_EXIT_OK) {
+            fprintf(context->err, "%s\n", error);
+            code = CONSOLE_EXIT_USAGE;
+            break;
+        }
+        if (argc > 0) {
+            commands++;
+            code = console_execute(context, argc, argv);
+        }
+        console_free_words(argc, argv);
+    }
+    if (line != NULL)
+        explicit_bzero(line, capacity);
+    free(line);
+    if (commands == 0 && code == CONSOLE_EXIT_OK)
+        code = console_execute_line(context, "whoami");
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    setlocale(LC_CTYPE, ""); /* readline: UTF-8 input; numbers stay in the C locale */
+    struct batch_options options;
+    char error[ERROR_SIZE];
+    int code = batch_parse(argc, argv, &options, error, sizeof(error));
+    batch_wipe_argv_secrets(&options);
+    if (code != CONSOLE_EXIT_OK) {
+        batch_free(&options);
+        return usage_error(error);
+    }
+    if (options.help || options.version) {
+        if (options.help)
+            batch_print_usage(stdout);
+        else
+            printf("socks5ctl %s (admin protocol v%d)\n", SOCKS5CTL_VERSION,
+                   ADMIN_PROTOCOL_VERSION);
+        batch_free(&options);
+        return CONSOLE_EXIT_OK;
+    }
+    struct admin_client *client = log_in(&options, &code);
+    if (client == NULL) {
+        batch_free(&options);
+        return code;
+    }
+    unsetenv("SOCKS5CTL_PASSWORD"); /* copied; no child of ours needs it */
+    struct console_context context = {
+        .client = client,
+        .format = options.format,
+        .out = stdout,
+        .err = stderr,
+        .may_prompt = true,
+    };
+    if (options.command_count > 0)
+        code = run_commands(&context, &options);
+    else if (isatty(STDIN_FILENO))
+        code = prompt_run(&context);
+    else
+        code = run_stdin(&context);
+    fflush(stdout);
+    admin_client_destroy(client);
+    batch_free(&options);
+    return code;
+}
