@@ -12,7 +12,6 @@ struct buffer_pool {
     size_t block_size;
     size_t max_cached;
     size_t cached;
-    size_t bytes_lent;
     struct free_block *free_list;
 };
 
@@ -53,7 +52,6 @@ void buffer_pool_set_block_size(struct buffer_pool *pool, size_t block_size)
 }
 
 size_t buffer_pool_block_size(const struct buffer_pool *pool) { return pool->block_size; }
-size_t buffer_pool_bytes_lent(const struct buffer_pool *pool) { return pool->bytes_lent; }
 
 uint8_t *buffer_pool_get(struct buffer_pool *pool, size_t *size)
 {
@@ -68,13 +66,11 @@ uint8_t *buffer_pool_get(struct buffer_pool *pool, size_t *size)
             return NULL;
     }
     *size = pool->block_size;
-    pool->bytes_lent += pool->block_size;
     return block;
 }
 
 void buffer_pool_put(struct buffer_pool *pool, uint8_t *block, size_t size)
 {
-    pool->bytes_lent -= size;
     if (size != pool->block_size || pool->cached >= pool->max_cached) {
         free(block);
         return;

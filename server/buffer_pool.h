@@ -16,7 +16,5 @@ size_t buffer_pool_block_size(const struct buffer_pool *pool);
 /* Returns a block of *size bytes (set to the pool's current block size), or NULL. */
 uint8_t *buffer_pool_get(struct buffer_pool *pool, size_t *size);
 void buffer_pool_put(struct buffer_pool *pool, uint8_t *block, size_t size);
-/* Bytes currently lent out (for the soak and hold measurements). */
-size_t buffer_pool_bytes_lent(const struct buffer_pool *pool);
 
 #endif

@@ -1,5 +1,5 @@
 /* connection_history: the finished connections of one user, newest first, capped so memory
- * stays bounded under endless traffic (the oldest are dropped, and counted). */
+ * stays bounded under endless traffic (the oldest are dropped; the user's totals keep them). */
 #include "connection_history.h"
 
 #include "metrics.h"
@@ -10,7 +10,6 @@ struct connection_history {
     size_t capacity;
     size_t count;
     size_t next; /* slot the next record goes to */
-    uint64_t dropped;
     struct connection_record **ring; /* grown on demand up to capacity */
     size_t allocated;
 };
@@ -54,13 +53,11 @@ static int history_make_room(struct connection_history *history)
 void connection_history_add(struct connection_history *history, struct connection_record *record)
 {
     if (history->capacity == 0 || history_make_room(history) < 0) {
-        history->dropped++;
         connection_record_free(record);
         return;
     }
     if (history->count == history->capacity) {
         connection_record_free(history->ring[history->next]);
-        history->dropped++;
     } else {
         history->count++;
     }
@@ -80,9 +77,4 @@ const struct connection_record *connection_history_at(const struct connection_hi
         return NULL;
     size_t slot = (history->next + history->allocated - 1 - index) % history->allocated;
     return history->ring[slot];
-}
-
-uint64_t connection_history_dropped(const struct connection_history *history)
-{
-    return history->dropped;
 }

@@ -1,5 +1,5 @@
 /* connection_history: the finished connections of one user, newest first, capped so memory
- * stays bounded under endless traffic (the oldest are dropped, and counted). */
+ * stays bounded under endless traffic (the oldest are dropped; the user's totals keep them). */
 #ifndef CONNECTION_HISTORY_H
 #define CONNECTION_HISTORY_H
 
@@ -17,7 +17,5 @@ size_t connection_history_count(const struct connection_history *history);
 /* index 0 is the newest. */
 const struct connection_record *connection_history_at(const struct connection_history *history,
                                                       size_t index);
-/* Records dropped because the history was full. */
-uint64_t connection_history_dropped(const struct connection_history *history);
 
 #endif

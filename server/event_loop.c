@@ -68,7 +68,6 @@ void event_loop_destroy(struct event_loop *loop)
 }
 
 void event_loop_stop(struct event_loop *loop) { loop->stopping = true; }
-bool event_loop_stopping(const struct event_loop *loop) { return loop->stopping; }
 uint64_t event_loop_now_ms(const struct event_loop *loop) { return loop->now_ms; }
 
 /* ---- fd watchers ---- */

@@ -45,7 +45,6 @@ void event_loop_destroy(struct event_loop *loop);
 /* Runs until event_loop_stop is called. Returns 0, or -1 if epoll_wait failed for good. */
 int event_loop_run(struct event_loop *loop);
 void event_loop_stop(struct event_loop *loop);
-bool event_loop_stopping(const struct event_loop *loop);
 
 /* Monotonic milliseconds, cached once per iteration: cheap enough for the per-byte path. */
 uint64_t event_loop_now_ms(const struct event_loop *loop);

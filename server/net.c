@@ -47,15 +47,6 @@ void net_format_address(const struct sockaddr *address, char out[NET_ADDRESS_TEX
     }
 }
 
-uint16_t net_port(const struct sockaddr *address)
-{
-    if (address->sa_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)address)->sin_port);
-    if (address->sa_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)address)->sin6_port);
-    return 0;
-}
-
 int net_listen(const struct sockaddr *address, socklen_t length, bool reuse_port)
 {
     int fd = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
