@@ -107,6 +107,15 @@ void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher)
     watcher->mask = 0;
 }
 
+void event_loop_close(struct event_loop *loop, struct event_watcher *watcher)
+{
+    (void)loop;
+    watcher->registered = false;
+    watcher->mask = 0;
+    close(watcher->fd);
+    watcher->fd = -1;
+}
+
 /* ---- timers: a binary min-heap, each timer knowing its slot so stop is O(log n) ---- */
 
 void event_timer_init(struct event_timer *timer, timer_handler handler, void *data)

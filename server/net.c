@@ -67,11 +67,10 @@ int net_listen(const struct sockaddr *address, socklen_t length, bool reuse_port
     return fd;
 }
 
-void net_close_with_reset(int fd)
+void net_set_reset_on_close(int fd)
 {
     struct linger linger = { .l_onoff = 1, .l_linger = 0 };
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
-    close(fd);
 }
 
 void net_set_nodelay(int fd)

@@ -22,8 +22,8 @@ void net_format_address(const struct sockaddr *address, char out[NET_ADDRESS_TEX
  * Returns the fd, or -1 with errno set. */
 int net_listen(const struct sockaddr *address, socklen_t length, bool reuse_port);
 
-/* Closing with linger 0 sends RST instead of FIN: how a reset is propagated. */
-void net_close_with_reset(int fd);
+/* Linger 0: the next close() sends RST instead of FIN — how a reset is propagated. */
+void net_set_reset_on_close(int fd);
 
 void net_set_nodelay(int fd);
 

@@ -109,7 +109,8 @@ enum relay_status relay_flush(struct relay_direction *direction,
     }
     relay_release(direction, resources);
     if (relay_pending(direction) == 0 && direction->source_eof && !direction->sink_shut) {
-        shutdown(sink, SHUT_WR);
+        if (!direction->fin_by_close)
+            shutdown(sink, SHUT_WR);
         direction->sink_shut = true;
     }
     return RELAY_OK;

@@ -26,7 +26,10 @@ struct relay_direction {
     size_t in_pipe;  /* bytes spliced into the pipe, not yet out of it */
     bool splicing;   /* this direction streams: move it with splice from now on */
     bool source_eof;
-    bool sink_shut;  /* shutdown(SHUT_WR) sent to the sink */
+    bool sink_shut;  /* the sink has its FIN (or will have it from the close that follows) */
+    /* The other direction has finished, so the tunnel closes as soon as this one does:
+     * close() then sends the FIN and a shutdown(SHUT_WR) first would be a wasted syscall. */
+    bool fin_by_close;
 };
 
 enum relay_status {

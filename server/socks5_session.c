@@ -67,6 +67,10 @@ struct session {
     struct resolver_query *query;
     struct users_check *check;
     struct connection_record *record;
+    /* In a waiting state (crypt, resolver, connect) the client said something more: stop
+     * reading it until the wait is over. Until then its read interest is left as it was,
+     * so a wait costs no epoll_ctl at all for the usual client that waits too. */
+    bool client_muted;
 };
 
 static void session_on_client_event(struct event_loop *, struct event_watcher *, unsigned);
@@ -108,12 +112,9 @@ static void session_close_socket(struct session *session, struct event_watcher *
 {
     if (watcher->fd < 0)
         return;
-    event_loop_unwatch(session->proxy->loop, watcher);
     if (reset)
-        net_close_with_reset(watcher->fd);
-    else
-        close(watcher->fd);
-    watcher->fd = -1;
+        net_set_reset_on_close(watcher->fd);
+    event_loop_close(session->proxy->loop, watcher);
 }
 
 static void session_unlink(struct session *session)
@@ -182,9 +183,16 @@ static void session_update_interest(struct session *session)
     case SESSION_GREETING:
     case SESSION_AUTH:
     case SESSION_REQUEST:
+        session->client_muted = false;
         client_mask = EVENT_READ;
         break;
+    case SESSION_AUTH_CHECK:
+    case SESSION_AUTH_PENALTY:
+    case SESSION_RESOLVING:
+        client_mask = session->client_muted ? 0 : EVENT_READ;
+        break;
     case SESSION_CONNECTING:
+        client_mask = session->client_muted ? 0 : EVENT_READ;
         remote_mask = EVENT_WRITE;
         break;
     case SESSION_DRAINING:
@@ -729,12 +737,17 @@ static void session_connect_next(struct session *session)
     session_fail_request(session, reply_for_connect_error(error));
 }
 
-static void session_on_connect_event(struct session *session)
+static void session_on_connect_event(struct session *session, unsigned events)
 {
+    /* Writable without an error or hang-up means connected: SO_ERROR is only asked when
+     * there is an error to name. */
     int error = 0;
     socklen_t length = sizeof(error);
-    if (getsockopt(session->remote.fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0)
+    if ((events & EVENT_ERROR) &&
+        getsockopt(session->remote.fd, SOL_SOCKET, SO_ERROR, &error, &length) < 0)
         error = errno;
+    if ((events & EVENT_ERROR) && error == 0)
+        error = ECONNRESET; /* hung up without a pending error: the connect did not hold */
     if (error == 0) {
         session_on_connected(session);
         return;
@@ -816,6 +829,8 @@ static enum tunnel_outcome session_relay_side(struct session *session, bool from
 
 static void session_relay_event(struct session *session, bool from_client, unsigned events)
 {
+    session->upstream.fin_by_close = session->downstream.sink_shut;
+    session->downstream.fin_by_close = session->upstream.sink_shut;
     enum tunnel_outcome outcome = session_relay_side(session, from_client, events);
     if (outcome == TUNNEL_GOES_ON && !relay_finished(session)) {
         session_update_interest(session);
@@ -868,6 +883,8 @@ static void session_on_client_event(struct event_loop *loop, struct event_watche
             session_close(session, false, false);
             return;
         }
+        if (events & EVENT_READ)
+            session->client_muted = true;
         session_update_interest(session);
         return;
     }
@@ -879,7 +896,7 @@ static void session_on_remote_event(struct event_loop *loop, struct event_watche
     (void)loop;
     struct session *session = watcher->data;
     if (session->state == SESSION_CONNECTING)
-        session_on_connect_event(session);
+        session_on_connect_event(session, events);
     else if (session->state == SESSION_RELAY)
         session_relay_event(session, false, events);
 }
