@@ -1,5 +1,11 @@
 /* bench_bulk: the throughput scenario — S streams each download or upload B bytes, through the
- * proxy and then straight to the upstream in the same invocation, for MB/s and their ratio. */
+ * proxy and then straight to the upstream in the same invocation, for MB/s and their ratio.
+ *
+ * A stream still moving when -d runs out is cut gracefully, so that the bytes the clients count
+ * stay exactly those the proxy relays: the client half-closes, the upstream (sink or source)
+ * stops on that end-of-stream and closes, and the client reads what was still in flight up to
+ * the end-of-stream (at most BENCH_DRAIN_S). Closing at once would leave bytes that the proxy
+ * read and the client never did. */
 #include "bench_bulk.h"
 
 #include "bench_client.h"
@@ -34,6 +40,8 @@ struct bulk_stream {
     size_t ack_got;
     bool ready;
     bool finished;
+    bool cut;     /* by -d: half-closed, reading to the end-of-stream */
+    bool drained; /* cut, and the end-of-stream came */
 };
 
 /* One measured transfer: S streams, one direction, through the proxy or direct. */
@@ -45,9 +53,13 @@ struct bulk_pass {
     unsigned stream_count;
     unsigned ready_count;
     unsigned finished_count;
+    unsigned cut_count;
+    unsigned cut_ended; /* drained or broken */
     bool all_ready;
     bool all_finished;
+    bool all_drained;
     bool failed;
+    struct bench_traffic traffic; /* every byte through the tunnels, header and ack included */
     char failure[200];
     uint8_t header[UPSTREAM_HEADER_SIZE];
     uint8_t *chunk; /* read target (down) and payload source (up) */
@@ -86,6 +98,7 @@ static void bulk_download(struct bulk_stream *stream, uint32_t events)
             return;
         }
         stream->moved += (uint64_t)got;
+        pass->traffic.down += (uint64_t)got;
         if ((size_t)got < IO_CHUNK && stream->moved < pass->bytes &&
             loop_short_read_is_dry(events))
             return;
@@ -106,6 +119,7 @@ static bool bulk_upload_ack(struct bulk_stream *stream)
             return false;
         }
         stream->ack_got += (size_t)got;
+        pass->traffic.down += (uint64_t)got;
     }
     if (upstream_header_decode(stream->ack) != pass->bytes) {
         bulk_fail(pass, stream, "upload acknowledged with a different byte count");
@@ -127,6 +141,7 @@ static void bulk_upload(struct bulk_stream *stream)
             return;
         }
         stream->moved += (uint64_t)sent;
+        pass->traffic.up += (uint64_t)sent;
     }
     if (bulk_upload_ack(stream))
         bulk_stream_finished(stream);
@@ -145,6 +160,7 @@ static bool bulk_send_header(struct bulk_stream *stream)
             return false;
         }
         stream->header_sent += (size_t)sent;
+        pass->traffic.up += (uint64_t)sent;
     }
     return true;
 }
@@ -164,6 +180,33 @@ static void bulk_drive(struct bulk_stream *stream, uint32_t events)
 static void bulk_on_event(struct bench_watch *watch, uint32_t events)
 {
     bulk_drive((struct bulk_stream *)watch, events);
+}
+
+/* A cut stream reads (and counts) what is still in flight until the end-of-stream. */
+static void bulk_drain(struct bulk_stream *stream, uint32_t events)
+{
+    struct bulk_pass *pass = stream->pass;
+    ssize_t got;
+    for (;;) {
+        got = recv(stream->client.watch.fd, pass->chunk, IO_CHUNK, 0);
+        if (got < 0 && errno == EAGAIN)
+            return;
+        if (got <= 0)
+            break;
+        pass->traffic.down += (uint64_t)got;
+        if ((size_t)got < IO_CHUNK && loop_short_read_is_dry(events))
+            return;
+    }
+    /* An error leaves the stream neither finished nor drained: its bytes count as inexact. */
+    stream->drained = got == 0;
+    loop_close(&stream->client.watch);
+    if (++pass->cut_ended == pass->cut_count)
+        pass->all_drained = true;
+}
+
+static void bulk_on_drain_event(struct bench_watch *watch, uint32_t events)
+{
+    bulk_drain((struct bulk_stream *)watch, events);
 }
 
 static void bulk_on_ready(struct bench_client *client, const uint8_t *extra, size_t extra_len)
@@ -232,6 +275,44 @@ static void bulk_pass_close(struct bulk_pass *pass)
     }
 }
 
+/* -d ran out with streams still moving: each half-closes and reads until the end-of-stream
+ * (see the top of this file), for at most BENCH_DRAIN_S. */
+static void bulk_pass_cut(struct bulk_pass *pass)
+{
+    for (unsigned i = 0; i < pass->stream_count; i++) {
+        struct bulk_stream *stream = &pass->streams[i];
+        if (stream->finished || stream->client.watch.closed)
+            continue;
+        stream->cut = true;
+        pass->cut_count++;
+    }
+    if (pass->cut_count == 0)
+        return;
+    for (unsigned i = 0; i < pass->stream_count; i++) {
+        struct bulk_stream *stream = &pass->streams[i];
+        if (!stream->cut)
+            continue;
+        stream->client.watch.on_event = bulk_on_drain_event;
+        if (shutdown(stream->client.watch.fd, SHUT_WR) == 0) {
+            bulk_drain(stream, LOOP_EVENTS_UNKNOWN);
+            continue;
+        }
+        loop_close(&stream->client.watch);
+        if (++pass->cut_ended == pass->cut_count)
+            pass->all_drained = true;
+    }
+    loop_run_until(pass->context->loop, &pass->all_drained, context_deadline(BENCH_DRAIN_S));
+}
+
+/* Streams that neither finished nor drained may have bytes that only one side counted. */
+static void bulk_pass_count_inexact(struct bulk_pass *pass)
+{
+    for (unsigned i = 0; i < pass->stream_count; i++) {
+        if (!pass->streams[i].finished && !pass->streams[i].drained)
+            pass->traffic.inexact++;
+    }
+}
+
 /* Returns MB/s (10^6 bytes per second), or -1 with pass->failure set. */
 static double bulk_pass_measure(struct bulk_pass *pass, const struct sockaddr_storage *proxy,
                                 struct cpu_probe *probe)
@@ -239,6 +320,7 @@ static double bulk_pass_measure(struct bulk_pass *pass, const struct sockaddr_st
     const struct bench_options *options = pass->context->options;
     if (bulk_pass_open(pass, proxy) != 0) {
         bulk_pass_close(pass);
+        bulk_pass_count_inexact(pass);
         return -1.0;
     }
     upstream_header_encode(pass->header, pass->bytes);
@@ -251,18 +333,29 @@ static double bulk_pass_measure(struct bulk_pass *pass, const struct sockaddr_st
                    started + (uint64_t)(options->duration_s * 1e9));
     double seconds = (double)(bench_now_ns() - started) / 1e9;
     cpu_probe_stop(probe);
-    bulk_pass_close(pass);
-    if (pass->failed)
-        return -1.0;
     uint64_t moved = 0;
     for (unsigned i = 0; i < pass->stream_count; i++)
         moved += pass->streams[i].moved;
+    if (!pass->failed)
+        bulk_pass_cut(pass);
+    bulk_pass_close(pass);
+    bulk_pass_count_inexact(pass);
+    if (pass->failed)
+        return -1.0;
     /* Cut short by -d: the rate so far is still a rate (bytes are counted as they move). */
     return (double)moved / seconds / 1e6;
 }
 
-static double bulk_measure(const struct bench_context *context, bool download, bool via_proxy,
-                           struct cpu_probe *probe, char *failure, size_t failure_size)
+/* What one pass tells the section. */
+struct bulk_result {
+    double mb_s; /* -1 on failure */
+    unsigned cut;
+    struct bench_traffic traffic;
+};
+
+static struct bulk_result bulk_measure(const struct bench_context *context, bool download,
+                                       bool via_proxy, struct cpu_probe *probe, char *failure,
+                                       size_t failure_size)
 {
     const struct bench_options *options = context->options;
     struct bulk_pass pass = {
@@ -273,20 +366,22 @@ static double bulk_measure(const struct bench_context *context, bool download, b
     };
     pass.streams = calloc(pass.stream_count, sizeof(*pass.streams));
     pass.chunk = malloc(IO_CHUNK);
-    double rate = -1.0;
+    struct bulk_result result = {.mb_s = -1.0};
     if (pass.streams == NULL || pass.chunk == NULL) {
         snprintf(failure, failure_size, "out of memory");
     } else {
         memset(pass.chunk, 'x', IO_CHUNK);
-        rate = bulk_pass_measure(&pass, via_proxy ? &options->proxy : NULL, probe);
-        if (rate < 0)
+        result.mb_s = bulk_pass_measure(&pass, via_proxy ? &options->proxy : NULL, probe);
+        if (result.mb_s < 0)
             snprintf(failure, failure_size, "%s: %s", via_proxy ? "proxy" : "direct",
                      pass.failure);
+        result.cut = pass.cut_count;
+        result.traffic = pass.traffic;
     }
     free(pass.chunk);
     free(pass.streams);
     context_settle(context, SETTLE_MS);
-    return rate;
+    return result;
 }
 
 static int bulk_direction(const struct bench_context *context, bool download)
@@ -303,21 +398,24 @@ static int bulk_direction(const struct bench_context *context, bool download)
                      download ? "down" : "up", options->streams, options->proxy_text);
     char failure[240];
     struct cpu_probe direct_probe;
-    double direct = bulk_measure(context, download, false, &direct_probe, failure,
-                                 sizeof(failure));
-    if (direct < 0) {
+    struct bulk_result direct = bulk_measure(context, download, false, &direct_probe, failure,
+                                             sizeof(failure));
+    if (direct.mb_s < 0) {
         report_failure(context->report, failure);
         return -1;
     }
     struct cpu_probe proxy_probe;
-    double proxied = bulk_measure(context, download, true, &proxy_probe, failure,
-                                  sizeof(failure));
-    if (proxied < 0) {
+    struct bulk_result proxied = bulk_measure(context, download, true, &proxy_probe, failure,
+                                              sizeof(failure));
+    if (proxied.mb_s < 0) {
         report_failure(context->report, failure);
+        context_report_traffic(context, &proxied.traffic);
         return -1;
     }
-    report_compare(context->report, "throughput (MB/s)", "mb_s", proxied, direct, 1);
+    report_compare(context->report, "throughput (MB/s)", "mb_s", proxied.mb_s, direct.mb_s, 1);
     context_report_cpu(context, &proxy_probe);
+    report_value(context->report, "streams cut at -d (drained)", "proxied_cut", proxied.cut, 0);
+    context_report_traffic(context, &proxied.traffic);
     return 0;
 }
 

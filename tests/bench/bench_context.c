@@ -1,5 +1,5 @@
 /* bench_context: what every scenario shares — the loop, the upstream, the options, the report —
- * and the small chores they all do: progress lines, CPU shares, letting closes settle. */
+ * and the chores they all do: progress lines, CPU shares, tunnel bytes, letting closes settle. */
 #include "bench_context.h"
 
 #include "bench_loop.h"
@@ -36,6 +36,16 @@ void context_report_cpu(const struct bench_context *context, const struct cpu_pr
     if (probe->other_share >= 0)
         report_value(context->report, "other processes CPU (cores)", "other_cpu",
                      probe->other_share, 2);
+}
+
+void context_report_traffic(const struct bench_context *context,
+                            const struct bench_traffic *traffic)
+{
+    report_value(context->report, "proxied bytes up", "proxied_bytes_up", (double)traffic->up, 0);
+    report_value(context->report, "proxied bytes down", "proxied_bytes_down",
+                 (double)traffic->down, 0);
+    report_value(context->report, "tunnels with inexact bytes", "proxied_inexact",
+                 (double)traffic->inexact, 0);
 }
 
 uint64_t context_deadline(double seconds)

@@ -1,5 +1,5 @@
 /* bench_context: what every scenario shares — the loop, the upstream, the options, the report —
- * and the small chores they all do: progress lines, CPU shares, letting closes settle. */
+ * and the chores they all do: progress lines, CPU shares, tunnel bytes, letting closes settle. */
 #ifndef BENCH_CONTEXT_H
 #define BENCH_CONTEXT_H
 
@@ -11,6 +11,21 @@ struct bench_loop;
 struct bench_upstream;
 struct bench_options;
 struct bench_report;
+
+/* How long a run that ends waits for the tunnels in flight to finish by themselves; those still
+ * open after it are cut, counted as errors and make the byte counts inexact. */
+#define BENCH_DRAIN_S 2.0
+
+/* Payload the clients of one proxied pass exchanged through their tunnels, to be compared with
+ * the proxy's own byte counters (scripts/soak does): up = bytes written into tunnels once the
+ * CONNECT succeeded (a pipelined payload counts when the success reply arrives), down = bytes
+ * read from them. A tunnel cut or broken may leave bytes that one side counted and the other
+ * never saw, so those are counted in inexact; 0 means both figures are exact. */
+struct bench_traffic {
+    uint64_t up;
+    uint64_t down;
+    uint64_t inexact;
+};
 
 struct bench_context {
     struct bench_loop *loop;
@@ -26,6 +41,9 @@ void context_progress(const struct bench_context *context, const char *format, .
 void context_settle(const struct bench_context *context, unsigned milliseconds);
 /* Adds gen_cpu and (when known) proxy_cpu rows from a stopped probe. */
 void context_report_cpu(const struct bench_context *context, const struct cpu_probe *probe);
+/* Adds the proxied_bytes_up, proxied_bytes_down and proxied_inexact rows. */
+void context_report_traffic(const struct bench_context *context,
+                            const struct bench_traffic *traffic);
 /* Seconds as nanoseconds from now. */
 uint64_t context_deadline(double seconds);
 

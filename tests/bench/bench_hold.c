@@ -59,6 +59,10 @@ struct hold_run {
     uint8_t *message;
     uint8_t *echo_buffer;
     size_t message_size;
+    /* A dropped tunnel may have had a ping half-way: inexact. Failed opens never carried a
+     * byte (nothing is sent before the reply), and once every echo is in, the closes at the
+     * end cannot change a count either. */
+    struct bench_traffic traffic;
 };
 
 static void hold_open_next(struct hold_run *run);
@@ -92,6 +96,7 @@ static void hold_drop(struct hold_tunnel *tunnel, const char *why)
         hold_tunnel_closed(tunnel);
         return;
     }
+    run->traffic.inexact++;
     if (++run->dropped <= LOGGED_FAILURES)
         context_progress(run->context, "hold: tunnel dropped: %s", why);
     hold_tunnel_closed(tunnel);
@@ -113,6 +118,7 @@ static void hold_read(struct hold_tunnel *tunnel, uint32_t events)
             hold_drop(tunnel, got == 0 ? "closed by the proxy" : strerror(errno));
             return;
         }
+        run->traffic.down += (uint64_t)got;
         if (!tunnel->pinging ||
             memcmp(run->echo_buffer, run->message + tunnel->echo_got, (size_t)got) != 0) {
             hold_drop(tunnel, "unexpected bytes");
@@ -189,6 +195,8 @@ static unsigned hold_ping_all(struct hold_run *run, uint64_t *elapsed_ns)
         run->pings_pending++;
         ssize_t sent =
             send(tunnel->client.watch.fd, run->message, run->message_size, MSG_NOSIGNAL);
+        if (sent > 0)
+            run->traffic.up += (uint64_t)sent;
         if (sent != (ssize_t)run->message_size)
             hold_drop(tunnel, sent < 0 ? strerror(errno) : "short write of a ping");
     }
@@ -359,6 +367,7 @@ static int hold_level(const struct bench_context *context, unsigned count,
     context_progress(context, "hold: %u of %u held", held, count);
     hold_report(&run, open_ns, ping_ns, held, before, after);
     hold_close_all(&run);
+    context_report_traffic(context, &run.traffic);
     hold_release(&run);
     context_settle(context, SETTLE_BASE_MS + count / 10 * SETTLE_PER_TEN_TUNNELS_MS);
     if (held == count)

@@ -79,7 +79,15 @@ static void options_usage(FILE *out)
           "      --kv                   print key=value lines instead of the table\n"
           "      --kv-file PATH         also append key=value lines to PATH\n"
           "  -q, --quiet                no progress lines on stderr\n"
-          "  -h, --help                 this text\n",
+          "  -h, --help                 this text\n"
+          "When a timed run ends no new tunnel starts; those in flight get 2 s to finish (the\n"
+          "rest are cut and counted as errors). Every section that goes through the proxy also\n"
+          "reports, for its proxied pass only (not the direct one):\n"
+          "  <section>.proxied_bytes_up    bytes its clients wrote into tunnels after the CONNECT\n"
+          "  <section>.proxied_bytes_down  bytes its clients read from tunnels\n"
+          "  <section>.proxied_inexact     tunnels cut or broken, whose bytes the proxy may have\n"
+          "                                counted otherwise (0: both figures equal the proxy's)\n"
+          "  bulk.*.proxied_cut            streams cut at -d (half-closed, then drained: exact)\n",
           out);
 }
 

@@ -34,6 +34,7 @@ struct pingpong {
     uint64_t measure_from_ns;
     uint64_t measure_until_ns;
     struct bench_histogram *round_trips;
+    struct bench_traffic traffic; /* of the current pass */
     bool done;
     bool failed;
     char failure[200];
@@ -61,6 +62,7 @@ static bool pingpong_send(struct pingpong *pingpong)
             return false;
         }
         pingpong->sent += (size_t)sent;
+        pingpong->traffic.up += (uint64_t)sent;
     }
     return true;
 }
@@ -105,6 +107,7 @@ static void pingpong_on_event(struct bench_watch *watch, uint32_t events)
         }
         size_t wanted = pingpong->size - pingpong->got;
         pingpong->got += (size_t)got;
+        pingpong->traffic.down += (uint64_t)got;
         if (pingpong->got < pingpong->size) {
             if ((size_t)got < wanted && loop_short_read_is_dry(events))
                 return;
@@ -177,6 +180,9 @@ static bool pingpong_measure(struct pingpong *pingpong, bool via_proxy, struct c
     } else if (!pingpong->done) {
         pingpong_fail(pingpong, "a round trip never came back");
     }
+    /* A clean end closes with no message in flight; any failure may leave one half-way. */
+    if (pingpong->failed)
+        pingpong->traffic.inexact++;
     context_settle(context, SETTLE_MS);
     return !pingpong->failed;
 }
@@ -224,6 +230,7 @@ static void pingpong_reset(struct pingpong *pingpong, struct bench_histogram *ro
     pingpong->round_trips = round_trips;
     pingpong->done = pingpong->failed = false;
     pingpong->sent = pingpong->got = 0;
+    memset(&pingpong->traffic, 0, sizeof(pingpong->traffic));
 }
 
 int pingpong_run(const struct bench_context *context)
@@ -253,9 +260,11 @@ int pingpong_run(const struct bench_context *context)
     pingpong_reset(&pingpong, proxied);
     if (!pingpong_measure(&pingpong, true, &proxy_probe)) {
         report_failure(context->report, pingpong.failure);
+        context_report_traffic(context, &pingpong.traffic);
         goto out;
     }
     pingpong_report(context, proxied, direct, &proxy_probe);
+    context_report_traffic(context, &pingpong.traffic);
     result = 0;
 out:
     histogram_free(direct);

@@ -19,8 +19,6 @@
 
 /* Broken tunnels are load symptoms and are counted; only the first few are worth a line. */
 #define LOGGED_ERRORS 5
-/* A tunnel still open this long after it started when the run ends counts as stalled. */
-#define STALL_NS 1000000000ull
 #define SETTLE_MS 300
 
 struct rate_run;
@@ -47,7 +45,10 @@ struct rate_run {
     uint64_t measure_until_ns;
     uint64_t completed;
     uint64_t errors;
-    bool stopping;
+    struct bench_traffic traffic;
+    unsigned in_flight; /* tunnels started and not yet ended */
+    bool stopping;      /* no new tunnels */
+    bool drained;       /* stopping, and every tunnel in flight has ended */
     bool refused;
     char refusal[200];
 };
@@ -59,6 +60,12 @@ static void rate_restart_deferred(struct bench_watch *watch)
     struct rate_client *rate_client = (struct rate_client *)watch;
     if (!rate_client->run->stopping)
         rate_client_start(rate_client);
+}
+
+static void rate_tunnel_ended(struct rate_run *run)
+{
+    if (--run->in_flight == 0 && run->stopping)
+        run->drained = true;
 }
 
 static void rate_tunnel_done(struct rate_client *rate_client)
@@ -73,17 +80,22 @@ static void rate_tunnel_done(struct rate_client *rate_client)
     loop_close(&rate_client->client.watch);
     rate_client->client.state = CLIENT_IDLE;
     loop_defer(run->context->loop, &rate_client->client.watch);
+    rate_tunnel_ended(run);
 }
 
+/* Every failure counts as inexact, even one before the reply: with a pipelined handshake the
+ * proxy may have taken the payload while the client never learnt that the CONNECT succeeded. */
 static void rate_tunnel_broken(struct rate_client *rate_client, const char *why)
 {
     struct rate_run *run = rate_client->run;
     if (++run->errors <= LOGGED_ERRORS)
         context_progress(run->context, "rate: tunnel failed: %s", why);
+    run->traffic.inexact++;
     if (!rate_client->client.watch.closed)
         loop_close(&rate_client->client.watch);
     rate_client->client.state = CLIENT_IDLE;
     loop_defer(run->context->loop, &rate_client->client.watch);
+    rate_tunnel_ended(run);
 }
 
 /* Returns true when the bytes match what was sent at that offset. */
@@ -118,6 +130,7 @@ static void rate_read_echo(struct rate_client *rate_client, uint32_t events)
                 rate_tunnel_done(rate_client);
             return;
         }
+        run->traffic.down += (uint64_t)got;
         if (!rate_take_echo(rate_client, run->echo_buffer, (size_t)got)) {
             rate_tunnel_broken(rate_client, "echo came back different or too long");
             return;
@@ -135,6 +148,10 @@ static void rate_on_echo_event(struct bench_watch *watch, uint32_t events)
 static void rate_on_ready(struct bench_client *client, const uint8_t *extra, size_t extra_len)
 {
     struct rate_client *rate_client = (struct rate_client *)client;
+    struct rate_run *run = rate_client->run;
+    /* The payload is out: written behind the request (pipelined) or after the reply. */
+    run->traffic.up += run->message_size;
+    run->traffic.down += extra_len;
     rate_client->echo_got = 0;
     if (extra_len > 0 && !rate_take_echo(rate_client, extra, extra_len)) {
         rate_tunnel_broken(rate_client, "echo came back different");
@@ -149,12 +166,15 @@ static void rate_on_failure(struct bench_client *client, enum client_failure kin
 {
     struct rate_client *rate_client = (struct rate_client *)client;
     struct rate_run *run = rate_client->run;
-    if (run->refused)
-        return; /* the others' refusals say nothing new */
+    if (run->refused) {
+        rate_tunnel_ended(run); /* the others' refusals say nothing new */
+        return;
+    }
     if (kind == CLIENT_FAILURE_REFUSED) {
         run->refused = true;
         run->stopping = true;
         snprintf(run->refusal, sizeof(run->refusal), "%s", why);
+        rate_tunnel_ended(run);
         return;
     }
     rate_tunnel_broken(rate_client, why);
@@ -166,6 +186,7 @@ static void rate_client_start(struct rate_client *rate_client)
     rate_client->client.on_failure = rate_on_failure;
     rate_client->client.watch.on_deferred = rate_restart_deferred;
     rate_client->echo_got = 0;
+    rate_client->run->in_flight++; /* before: client_open may fail at once */
     client_open(&rate_client->client, rate_client->run->context->loop, rate_client->run->plan);
 }
 
@@ -215,7 +236,7 @@ static void rate_release(struct rate_run *run)
     free(run->message);
 }
 
-/* Closes the tunnels still in flight; counts the ones that had been stuck for a while and
+/* Closes the tunnels still in flight after the drain (stalled: errors, inexact bytes) and
  * remembers where most of them were stuck, which is what a failure message needs. */
 static uint64_t rate_close_all(struct rate_run *run, enum client_state *stuck_in,
                                uint64_t *echoed_but_open)
@@ -223,20 +244,20 @@ static uint64_t rate_close_all(struct rate_run *run, enum client_state *stuck_in
     uint64_t stalled = 0;
     uint64_t per_state[CLIENT_READY + 1] = {0};
     *echoed_but_open = 0;
-    uint64_t now = bench_now_ns();
     for (unsigned i = 0; i < run->client_count; i++) {
         struct bench_client *client = &run->clients[i].client;
         if (client->watch.fd < 0)
             continue;
-        if (now - client->started_ns > STALL_NS) {
-            stalled++;
-            per_state[client->state]++;
-            if (client->state == CLIENT_READY && run->clients[i].echo_got == run->message_size)
-                (*echoed_but_open)++;
-        }
+        stalled++;
+        per_state[client->state]++;
+        if (client->state == CLIENT_READY && run->clients[i].echo_got == run->message_size)
+            (*echoed_but_open)++;
         loop_close(&client->watch);
         client->state = CLIENT_IDLE;
     }
+    run->traffic.inexact += stalled;
+    if (!run->refused)
+        run->errors += stalled; /* after a refusal only the refusal is reported */
     *stuck_in = CLIENT_IDLE;
     for (int state = CLIENT_IDLE; state <= CLIENT_READY; state++) {
         if (per_state[state] > per_state[*stuck_in])
@@ -295,9 +316,19 @@ static void rate_report(const struct rate_run *run, const struct cpu_probe *prob
                  histogram_percentile_us(run->latency, 99.9), 1);
     report_value(report, "latency max (us)", "max_us", histogram_max_us(run->latency), 1);
     report_value(report, "tunnels completed", "tunnels", (double)run->completed, 0);
-    report_value(report, "tunnels failed", "errors", (double)run->errors, 0);
-    report_value(report, "tunnels stalled > 1 s at end", "stalled", (double)stalled, 0);
+    report_value(report, "tunnels failed or cut", "errors", (double)run->errors, 0);
+    report_value(report, "tunnels cut after the drain", "stalled", (double)stalled, 0);
     context_report_cpu(context, probe);
+}
+
+/* No new tunnels; those in flight get BENCH_DRAIN_S to end by themselves, so that what the
+ * clients counted is what the proxy relayed. After a refusal there is nothing to wait for. */
+static void rate_drain(struct rate_run *run)
+{
+    run->stopping = true;
+    run->drained = run->in_flight == 0;
+    if (!run->refused)
+        loop_run_until(run->context->loop, &run->drained, context_deadline(BENCH_DRAIN_S));
 }
 
 int rate_run(const struct bench_context *context)
@@ -322,7 +353,7 @@ int rate_run(const struct bench_context *context)
     cpu_probe_start(&probe, options->proxy_pid);
     loop_run_until(context->loop, &run.stopping, run.measure_until_ns);
     cpu_probe_stop(&probe);
-    run.stopping = true;
+    rate_drain(&run);
     enum client_state stuck_in;
     uint64_t echoed_but_open;
     uint64_t stalled = rate_close_all(&run, &stuck_in, &echoed_but_open);
@@ -336,6 +367,7 @@ int rate_run(const struct bench_context *context)
     } else {
         rate_report(&run, &probe, stalled);
     }
+    context_report_traffic(context, &run.traffic);
     context_settle(context, SETTLE_MS);
     rate_release(&run);
     return result;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bench_smoke: a few seconds of socks5-bench against socks5d on a free loopback port — every
-# scenario once, small — asserting that it ran and that tunnels/s is above zero.
+# scenario once, small — asserting that it ran, that tunnels/s is above zero and that no
+# proxied tunnel was cut or broken.
 # Usage: bench_smoke.sh SOCKS5D SOCKS5_BENCH
 set -euo pipefail
 
@@ -60,6 +61,9 @@ for key in rate.ipv4.noauth.step.tunnels_per_s rate.domain.auth.pipelined.tunnel
 done
 [ "$(value hold.n200.held)" = 200 ] || fail "hold.n200.held=$(value hold.n200.held)"
 grep -q '\.error=' "$work/kv" && fail "$(grep '\.error=' "$work/kv")"
+# Every proxied tunnel ended cleanly, so its byte counts are the proxy's (scripts/soak compares).
+grep -q '\.proxied_bytes_up=' "$work/kv" || fail "no proxied_bytes_up in the output"
+grep -q '\.proxied_inexact=[1-9]' "$work/kv" && fail "$(grep '\.proxied_inexact=[1-9]' "$work/kv")"
 
 kill -TERM "$server_pid"
 status=0

@@ -1,6 +1,6 @@
 /* bench_upstream: the destination servers the tunnels reach — echo, echo-once (echoes one
- * message, then closes), source (sends the byte count asked for) and sink (swallows a byte
- * count, then acknowledges) — on loopback.
+ * message, then closes), source (sends the byte count asked for, or until the client
+ * half-closes) and sink (swallows a byte count, then acknowledges) — on loopback.
  *
  * They run in the generator's own epoll loop, on the generator's CPU. On this two-CPU target
  * the proxy gets one CPU to itself and everything else shares the other; a second thread on
@@ -206,10 +206,31 @@ static bool read_header(struct upstream_conn *conn)
     return true;
 }
 
-static void source_drive(struct upstream_conn *conn)
+/* True when the peer has half-closed (or failed): nothing is ever sent to a source after the
+ * header, so whatever else arrives is dropped. Reads only when the event says there is input. */
+static bool source_peer_finished(struct upstream_conn *conn, uint32_t events)
+{
+    if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+        return false;
+    for (;;) {
+        ssize_t got = recv(conn->watch.fd, conn->owner->scratch, SCRATCH_SIZE, 0);
+        if (got == 0)
+            return true;
+        if (got < 0)
+            return errno != EAGAIN;
+    }
+}
+
+/* A client that half-closes before its count is out (bulk cut by -d) stops the source: the
+ * close delivers what is already queued, then the end-of-stream the client reads up to. */
+static void source_drive(struct upstream_conn *conn, uint32_t events)
 {
     if (!read_header(conn))
         return;
+    if (source_peer_finished(conn, events)) {
+        conn_close(conn);
+        return;
+    }
     while (conn->remaining > 0) {
         size_t chunk = conn->remaining < SCRATCH_SIZE ? (size_t)conn->remaining : SCRATCH_SIZE;
         ssize_t sent = send(conn->watch.fd, conn->owner->scratch, chunk, MSG_NOSIGNAL);
@@ -265,7 +286,7 @@ static void conn_on_event(struct bench_watch *watch, uint32_t events)
         echo_once_drive(conn, events);
         break;
     case UPSTREAM_SOURCE:
-        source_drive(conn);
+        source_drive(conn, events);
         break;
     case UPSTREAM_SINK:
         sink_drive(conn);

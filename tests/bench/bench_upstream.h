@@ -1,6 +1,6 @@
 /* bench_upstream: the destination servers the tunnels reach — echo, echo-once (echoes one
- * message, then closes), source (sends the byte count asked for) and sink (swallows a byte
- * count, then acknowledges) — on loopback. */
+ * message, then closes), source (sends the byte count asked for, or until the client
+ * half-closes) and sink (swallows a byte count, then acknowledges) — on loopback. */
 #ifndef BENCH_UPSTREAM_H
 #define BENCH_UPSTREAM_H
 
@@ -19,7 +19,8 @@ enum upstream_kind {
 };
 
 /* Source and sink requests start with this big-endian byte count; the sink answers with the
- * same 8-byte count once it has swallowed that many bytes. */
+ * same 8-byte count once it has swallowed that many bytes. Either closes, without more, on
+ * the client's end-of-stream. */
 #define UPSTREAM_HEADER_SIZE 8
 
 /* Listens on 127.0.0.1 (and on ::1 at the same port when IPv6 is there, so that a proxy which
