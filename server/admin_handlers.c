@@ -4,6 +4,7 @@
 
 #include "buffer_pool.h"
 #include "connection_history.h"
+#include "counter.h"
 #include "event_loop.h"
 #include "log.h"
 #include "metrics.h"
@@ -81,6 +82,90 @@ static const char *role_text(struct admin_server *server, struct user *user)
     return user_role(user) == USER_ROLE_ADMIN ? ADMIN_TEXT_ROLE_ADMIN : ADMIN_TEXT_ROLE_USER;
 }
 
+/* ---- every worker: the admin runs on worker 0's thread; the others are asked in turn ---- */
+
+static struct proxy_shared *shared_of(struct admin_server *server)
+{
+    return admin_server_proxy(server)->shared;
+}
+
+struct close_request {
+    uint64_t id;
+    const struct user *user;
+    size_t closed;
+};
+
+struct worker_call {
+    struct proxy *proxy;
+    struct close_request *request;
+    const struct proxy_settings *settings;
+};
+
+static void close_id_call(void *argument)
+{
+    struct worker_call *call = argument;
+    if (session_close_by_id(call->proxy, call->request->id))
+        call->request->closed++;
+}
+
+static void close_user_call(void *argument)
+{
+    struct worker_call *call = argument;
+    call->request->closed += session_close_user(call->proxy, call->request->user);
+}
+
+static void apply_settings_call(void *argument)
+{
+    struct worker_call *call = argument;
+    if (call->proxy->settings.buffer_size != call->settings->buffer_size)
+        buffer_pool_set_block_size(call->proxy->relay.buffers, call->settings->buffer_size);
+    call->proxy->settings = *call->settings;
+}
+
+static void on_every_worker(struct admin_server *server, void (*function)(void *argument),
+                            struct close_request *request, const struct proxy_settings *settings)
+{
+    struct proxy_shared *shared = shared_of(server);
+    for (size_t i = 0; i < shared->worker_count; i++) {
+        struct worker_call call = { shared->workers[i], request, settings };
+        event_loop_call(shared->workers[i]->loop, function, &call);
+    }
+}
+
+static bool close_connection_everywhere(struct admin_server *server, uint64_t id)
+{
+    struct close_request request = { .id = id };
+    on_every_worker(server, close_id_call, &request, NULL);
+    return request.closed > 0;
+}
+
+static size_t close_user_everywhere(struct admin_server *server, const struct user *user)
+{
+    struct close_request request = { .user = user };
+    on_every_worker(server, close_user_call, &request, NULL);
+    return request.closed;
+}
+
+/* Settings live in each worker's proxy: change a copy of worker 0's, then every worker's. */
+static void change_settings(struct admin_server *server, void (*change)(struct proxy_settings *,
+                                                                        const void *),
+                            const void *value)
+{
+    struct proxy_settings settings = admin_server_proxy(server)->settings;
+    change(&settings, value);
+    on_every_worker(server, apply_settings_call, NULL, &settings);
+}
+
+static void set_no_auth(struct proxy_settings *settings, const void *value)
+{
+    settings->no_auth_allowed = *(const bool *)value;
+}
+
+static void set_buffer_size(struct proxy_settings *settings, const void *value)
+{
+    settings->buffer_size = *(const uint32_t *)value;
+}
+
 /* ---- records ---- */
 
 static bool handle_server_info(struct admin_server *server, struct admin_response *response)
@@ -117,8 +202,11 @@ static bool handle_server_info(struct admin_server *server, struct admin_respons
 
 static bool handle_metrics(struct admin_server *server, struct admin_response *response)
 {
-    struct proxy *proxy = admin_server_proxy(server);
-    const struct metrics *metrics = &proxy->metrics;
+    struct proxy_shared *shared = shared_of(server);
+    struct metrics sum = { 0 };
+    for (size_t i = 0; i < shared->worker_count; i++)
+        metrics_add_up(&sum, &shared->workers[i]->metrics);
+    const struct metrics *metrics = &sum;
     struct admin_text *body = &response->body;
     int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)uptime_ms / 1000);
@@ -153,10 +241,10 @@ static bool handle_user_metrics(struct admin_server *server, struct admin_sessio
     struct admin_text *body = &response->body;
     admin_text_put_str(body, ADMIN_KEY_USER, user_name(user));
     admin_text_put_str(body, ADMIN_KEY_ROLE, role_text(server, user));
-    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_LIVE, usage->connections_live);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, usage->connections_total);
-    admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, usage->bytes_up);
-    admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, usage->bytes_down);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_LIVE, counter_read(&usage->connections_live));
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, counter_read(&usage->connections_total));
+    admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, counter_read(&usage->bytes_up));
+    admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, counter_read(&usage->bytes_down));
     return true;
 }
 
@@ -233,14 +321,36 @@ static void put_connection_row(struct admin_text *body, const struct connection_
     admin_text_cell_str(body, record->client);
     admin_text_cell_str(body, record->destination != NULL ? record->destination : ADMIN_TEXT_NONE);
     admin_text_cell_str(body, record->destination_address);
-    admin_text_cell_u64(body, record->bytes_up);
-    admin_text_cell_u64(body, record->bytes_down);
+    admin_text_cell_u64(body, counter_read(&record->bytes_up));
+    admin_text_cell_u64(body, counter_read(&record->bytes_down));
     if (row->live && !record->replied)
         admin_text_cell_str(body, ADMIN_TEXT_NONE);
     else
         admin_text_cell_u64(body, record->status);
     admin_text_cell_u64(body, ended > record->started_ms ? (uint64_t)(ended - record->started_ms) : 0);
     admin_text_end_row(body);
+}
+
+static void put_connection_page(struct admin_text *body, const struct admin_args_connections *args,
+                                struct row_list *list)
+{
+    if (list->count > 1)
+        qsort(list->rows, list->count, sizeof(*list->rows), compare_rows);
+    admin_text_put_u64(body, ADMIN_KEY_TOTAL, list->count);
+    admin_text_put_u64(body, ADMIN_KEY_OFFSET, args->offset);
+    admin_text_begin_table(body, admin_connections_columns, ADMIN_CONNECTIONS_COLUMN_COUNT);
+    int64_t now = log_realtime_ms();
+    size_t end = list->count;
+    if (args->limit != 0 && (size_t)args->offset + args->limit < end)
+        end = (size_t)args->offset + args->limit;
+    for (size_t i = args->offset; i < end; i++) {
+        size_t mark = admin_text_mark(body);
+        put_connection_row(body, &list->rows[i], now);
+        if (admin_text_failed(body)) {
+            admin_text_rollback(body, mark); /* as many whole rows as fit */
+            break;
+        }
+    }
 }
 
 static bool handle_connections(struct admin_server *server, struct admin_session *session,
@@ -257,6 +367,12 @@ static bool handle_connections(struct admin_server *server, struct admin_session
             return true;
         }
     }
+    /* Records are only read while nobody can move them: histories under the users lock,
+     * live ones under each worker's list lock (the users lock first, always). */
+    struct proxy_shared *shared = shared_of(server);
+    users_lock(proxy->users);
+    for (size_t i = 0; i < shared->worker_count; i++)
+        session_list_lock(shared->workers[i]);
     if (args->which != ADMIN_CONNECTIONS_LIVE) {
         if (everyone) {
             users_for_each(proxy->users, collect_history, &list);
@@ -265,32 +381,19 @@ static bool handle_connections(struct admin_server *server, struct admin_session
             collect_history_of((struct user *)list.only, &list);
         }
     }
-    if (args->which != ADMIN_CONNECTIONS_RECENT)
-        session_for_each_live(proxy, collect_live, &list);
+    if (args->which != ADMIN_CONNECTIONS_RECENT) {
+        for (size_t i = 0; i < shared->worker_count; i++)
+            session_for_each_live(shared->workers[i], collect_live, &list);
+    }
     if (list.failed) {
         free(list.rows);
         admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
-        return true;
+    } else {
+        put_connection_page(&response->body, args, &list);
     }
-    if (list.count > 1)
-        qsort(list.rows, list.count, sizeof(*list.rows), compare_rows);
-
-    struct admin_text *body = &response->body;
-    admin_text_put_u64(body, ADMIN_KEY_TOTAL, list.count);
-    admin_text_put_u64(body, ADMIN_KEY_OFFSET, args->offset);
-    admin_text_begin_table(body, admin_connections_columns, ADMIN_CONNECTIONS_COLUMN_COUNT);
-    int64_t now = log_realtime_ms();
-    size_t end = list.count;
-    if (args->limit != 0 && (size_t)args->offset + args->limit < end)
-        end = (size_t)args->offset + args->limit;
-    for (size_t i = args->offset; i < end; i++) {
-        size_t mark = admin_text_mark(body);
-        put_connection_row(body, &list.rows[i], now);
-        if (admin_text_failed(body)) {
-            admin_text_rollback(body, mark); /* as many whole rows as fit */
-            break;
-        }
-    }
+    for (size_t i = shared->worker_count; i-- > 0;)
+        session_list_unlock(shared->workers[i]);
+    users_unlock(proxy->users);
     free(list.rows);
     return true;
 }
@@ -300,10 +403,10 @@ static void put_user_row(struct admin_text *body, struct admin_server *server, s
     const struct user_usage *usage = user_usage(user);
     admin_text_cell_str(body, user_name(user));
     admin_text_cell_str(body, role_text(server, user));
-    admin_text_cell_u64(body, usage->connections_live);
-    admin_text_cell_u64(body, usage->connections_total);
-    admin_text_cell_u64(body, usage->bytes_up);
-    admin_text_cell_u64(body, usage->bytes_down);
+    admin_text_cell_u64(body, counter_read(&usage->connections_live));
+    admin_text_cell_u64(body, counter_read(&usage->connections_total));
+    admin_text_cell_u64(body, counter_read(&usage->bytes_up));
+    admin_text_cell_u64(body, counter_read(&usage->bytes_down));
     admin_text_end_row(body);
 }
 
@@ -433,7 +536,7 @@ static bool start_hashing(struct admin_server *server, struct admin_session *ses
     pending->role = role;
     snprintf(pending->user, sizeof(pending->user), "%s", user);
     snprintf(pending->password, sizeof(pending->password), "%s", password);
-    pending->hashing = users_hash_password(admin_server_proxy(server)->users, password,
+    pending->hashing = users_hash_password(admin_server_proxy(server)->crypt_pool, password,
                                            on_password_hashed, pending);
     if (pending->hashing == NULL) {
         pending_free(pending);
@@ -495,7 +598,7 @@ static bool handle_remove_user(struct admin_server *server, struct admin_session
     } else if (!save_users(server, response)) {
         users_add_hashed(proxy->users, name, hash, role);
     } else {
-        size_t tunnels = session_close_user(proxy, user);
+        size_t tunnels = close_user_everywhere(server, user);
         size_t sessions = admin_server_close_user(server, user, session);
         log_message(LOG_INFO, "admin %s: removed user %s (%zu tunnels and %zu admin sessions closed)",
                     user_name(admin_session_user(session)), name, tunnels, sessions);
@@ -533,15 +636,13 @@ static bool handle_set_buffer_size(struct admin_server *server, const struct adm
                                    struct admin_response *response)
 {
     uint32_t size = request->args.set_buffer_size.size;
-    struct proxy *proxy = admin_server_proxy(server);
     if (size < OPTIONS_BUFFER_MIN || size > OPTIONS_BUFFER_MAX) {
         admin_response_error(response, ADMIN_STATUS_BAD_REQUEST,
                              "buffer size must be %u to %u bytes", OPTIONS_BUFFER_MIN,
                              OPTIONS_BUFFER_MAX);
         return true;
     }
-    proxy->settings.buffer_size = size;
-    buffer_pool_set_block_size(proxy->relay.buffers, size);
+    change_settings(server, set_buffer_size, &size);
     return true;
 }
 
@@ -554,8 +655,7 @@ static bool handle_close_user_connections(struct admin_server *server, struct ad
         admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
         return true;
     }
-    admin_text_put_u64(&response->body, ADMIN_KEY_CLOSED,
-                       session_close_user(admin_server_proxy(server), user));
+    admin_text_put_u64(&response->body, ADMIN_KEY_CLOSED, close_user_everywhere(server, user));
     return true;
 }
 
@@ -585,16 +685,18 @@ bool admin_handle_request(struct admin_server *server, struct admin_session *ses
         return handle_set_role(server, session, request, response);
     case ADMIN_CMD_SET_PASSWORD:
         return handle_set_password(server, session, request, response, pending);
-    case ADMIN_CMD_SET_NO_AUTH:
-        proxy->settings.no_auth_allowed = request->args.set_no_auth.allowed != 0;
+    case ADMIN_CMD_SET_NO_AUTH: {
+        bool allowed = request->args.set_no_auth.allowed != 0;
+        change_settings(server, set_no_auth, &allowed);
         return true;
+    }
     case ADMIN_CMD_GET_BUFFER_SIZE:
         admin_text_put_u64(&response->body, ADMIN_KEY_BUFFER_SIZE, proxy->settings.buffer_size);
         return true;
     case ADMIN_CMD_SET_BUFFER_SIZE:
         return handle_set_buffer_size(server, request, response);
     case ADMIN_CMD_CLOSE_CONNECTION:
-        if (!session_close_by_id(proxy, request->args.close_connection.id))
+        if (!close_connection_everywhere(server, request->args.close_connection.id))
             admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no live connection %llu",
                                  (unsigned long long)request->args.close_connection.id);
         return true;

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "login_throttle.h"
 #include "net.h"
+#include "counter.h"
 #include "proxy.h"
 #include "users.h"
 
@@ -208,7 +209,7 @@ static void admin_session_send_login_reply(struct admin_session *session, uint8_
 static void admin_session_login_refused(struct admin_session *session)
 {
     struct admin_server *server = session->server;
-    server->proxy->metrics.auth_errors++;
+    counter_add(&server->proxy->metrics.auth_errors, 1);
     uint32_t delay = login_throttle_failure(server->proxy->throttle,
                                             (struct sockaddr *)&session->peer,
                                             event_loop_now_ms(server->loop));
@@ -254,7 +255,8 @@ static void admin_session_on_login(struct admin_session *session)
 {
     struct admin_login_decoder *login = &session->login;
     struct user *user = NULL;
-    switch (users_check(session->server->proxy->users, login->username, login->username_length,
+    switch (users_check(session->server->proxy->users, session->server->proxy->crypt_pool,
+                        login->username, login->username_length,
                         login->password, login->password_length, admin_session_on_login_checked,
                         session, &user, &session->check)) {
     case USERS_CHECK_PASSED:

@@ -3,8 +3,10 @@
 #include "event_loop.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,9 +17,25 @@ struct deferred_free {
     void *pointer;
 };
 
+/* A call from another thread, on that thread's stack until done is set. */
+struct loop_call {
+    void (*call)(void *argument);
+    void *argument;
+    bool done;
+    struct loop_call *next;
+};
+
 struct event_loop {
     int epoll_fd;
     bool stopping;
+    /* Cross-thread calls: queued under calls_lock, announced on the eventfd. */
+    pthread_mutex_t calls_lock;
+    pthread_cond_t calls_done;
+    struct loop_call *calls;
+    bool running;
+    bool own_thread; /* started by event_loop_start_thread, to be joined */
+    pthread_t thread;
+    struct event_watcher wake;
     uint64_t now_ms;
     struct event_timer **heap; /* binary min-heap on deadline_ms */
     size_t heap_length;
@@ -34,18 +52,67 @@ static uint64_t monotonic_ms(void)
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
 }
 
+static void run_queued_calls(struct event_loop *loop)
+{
+    pthread_mutex_lock(&loop->calls_lock);
+    struct loop_call *calls = loop->calls;
+    loop->calls = NULL;
+    pthread_mutex_unlock(&loop->calls_lock);
+    for (struct loop_call *call = calls; call != NULL;) {
+        struct loop_call *next = call->next; /* the caller may return once done is set */
+        call->call(call->argument);
+        pthread_mutex_lock(&loop->calls_lock);
+        call->done = true;
+        pthread_cond_broadcast(&loop->calls_done);
+        pthread_mutex_unlock(&loop->calls_lock);
+        call = next;
+    }
+}
+
+static void loop_on_wake(struct event_loop *loop, struct event_watcher *watcher, unsigned events)
+{
+    (void)events;
+    uint64_t count;
+    while (read(watcher->fd, &count, sizeof(count)) == sizeof(count))
+        ;
+    run_queued_calls(loop);
+}
+
 struct event_loop *event_loop_create(void)
 {
     struct event_loop *loop = calloc(1, sizeof(*loop));
     if (loop == NULL)
         return NULL;
+    pthread_mutex_init(&loop->calls_lock, NULL);
+    pthread_cond_init(&loop->calls_done, NULL);
+    loop->now_ms = monotonic_ms();
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (loop->epoll_fd < 0) {
-        free(loop);
+    int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    event_watcher_init(&loop->wake, wake_fd, loop_on_wake, NULL);
+    if (loop->epoll_fd < 0 || wake_fd < 0 || event_loop_watch(loop, &loop->wake, EVENT_READ) < 0) {
+        event_loop_destroy(loop);
         return NULL;
     }
-    loop->now_ms = monotonic_ms();
     return loop;
+}
+
+void event_loop_call(struct event_loop *loop, void (*call)(void *argument), void *argument)
+{
+    pthread_mutex_lock(&loop->calls_lock);
+    if (!loop->running || pthread_equal(loop->thread, pthread_self())) {
+        pthread_mutex_unlock(&loop->calls_lock);
+        call(argument);
+        return;
+    }
+    struct loop_call queued = { call, argument, false, loop->calls };
+    loop->calls = &queued;
+    uint64_t one = 1;
+    if (write(loop->wake.fd, &one, sizeof(one)) < 0) {
+        /* Only EAGAIN is possible (the counter is full): the loop is awake already. */
+    }
+    while (!queued.done)
+        pthread_cond_wait(&loop->calls_done, &loop->calls_lock);
+    pthread_mutex_unlock(&loop->calls_lock);
 }
 
 static void run_deferred_frees(struct event_loop *loop)
@@ -61,7 +128,12 @@ void event_loop_destroy(struct event_loop *loop)
     if (loop == NULL)
         return;
     run_deferred_frees(loop);
-    close(loop->epoll_fd);
+    if (loop->wake.fd >= 0)
+        close(loop->wake.fd);
+    if (loop->epoll_fd >= 0)
+        close(loop->epoll_fd);
+    pthread_mutex_destroy(&loop->calls_lock);
+    pthread_cond_destroy(&loop->calls_done);
     free(loop->heap);
     free(loop->deferred);
     free(loop);
@@ -266,13 +338,55 @@ static unsigned events_from_epoll(uint32_t epoll_events)
     return events;
 }
 
+static void loop_set_running(struct event_loop *loop, bool running)
+{
+    pthread_mutex_lock(&loop->calls_lock);
+    loop->running = running;
+    if (running && !loop->own_thread)
+        loop->thread = pthread_self(); /* event_loop_start_thread has set it otherwise */
+    pthread_mutex_unlock(&loop->calls_lock);
+}
+
+static void *loop_thread_main(void *loop)
+{
+    event_loop_run(loop);
+    return NULL;
+}
+
+bool event_loop_start_thread(struct event_loop *loop)
+{
+    /* Running from this moment, not from when the thread gets going: a call made before
+     * then is queued for the thread instead of racing it on the caller's. */
+    pthread_mutex_lock(&loop->calls_lock);
+    bool started = pthread_create(&loop->thread, NULL, loop_thread_main, loop) == 0;
+    loop->running = started;
+    loop->own_thread = started;
+    pthread_mutex_unlock(&loop->calls_lock);
+    return started;
+}
+
+static void loop_stop_call(void *loop) { event_loop_stop(loop); }
+
+void event_loop_join_thread(struct event_loop *loop)
+{
+    if (!loop->own_thread)
+        return;
+    event_loop_call(loop, loop_stop_call, loop);
+    pthread_join(loop->thread, NULL);
+    loop->own_thread = false;
+}
+
 int event_loop_run(struct event_loop *loop)
 {
     struct epoll_event events[EVENTS_PER_WAIT];
+    int status = 0;
+    loop_set_running(loop, true);
     while (!loop->stopping) {
         int ready = epoll_wait(loop->epoll_fd, events, EVENTS_PER_WAIT, next_wait_ms(loop));
-        if (ready < 0 && errno != EINTR)
-            return -1;
+        if (ready < 0 && errno != EINTR) {
+            status = -1;
+            break;
+        }
         loop->now_ms = monotonic_ms();
         for (int i = 0; i < ready; i++) {
             struct event_watcher *watcher = events[i].data.ptr;
@@ -291,5 +405,8 @@ int event_loop_run(struct event_loop *loop)
         run_due_timers(loop);
         run_deferred_frees(loop);
     }
-    return 0;
+    /* Calls queued while stopping still run: their callers are waiting. */
+    loop_set_running(loop, false);
+    run_queued_calls(loop);
+    return status;
 }

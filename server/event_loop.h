@@ -44,7 +44,17 @@ void event_loop_destroy(struct event_loop *loop);
 
 /* Runs until event_loop_stop is called. Returns 0, or -1 if epoll_wait failed for good. */
 int event_loop_run(struct event_loop *loop);
+/* Only from the loop's own thread (or before it runs); other threads use event_loop_call. */
 void event_loop_stop(struct event_loop *loop);
+/* Runs the loop on a new thread; event_loop_join_thread stops it and waits for the thread. */
+bool event_loop_start_thread(struct event_loop *loop);
+void event_loop_join_thread(struct event_loop *loop);
+
+/* Runs call(argument) on the loop's thread and returns once it has run — at once when the
+ * caller is that thread or the loop is not running. For rare control work across threads
+ * (an admin closing a tunnel another worker owns). Deadlock-free only while a single thread
+ * makes such calls and no loop waits on that thread. */
+void event_loop_call(struct event_loop *loop, void (*call)(void *argument), void *argument);
 
 /* Monotonic milliseconds, cached once per iteration: cheap enough for the per-byte path. */
 uint64_t event_loop_now_ms(const struct event_loop *loop);

@@ -2,6 +2,7 @@
  * pauses (no busy loop, established connections untouched) when out of descriptors or slots. */
 #include "listener.h"
 
+#include "counter.h"
 #include "event_loop.h"
 #include "log.h"
 
@@ -13,6 +14,10 @@
 /* How long to stop accepting after EMFILE/ENFILE: long enough not to spin, short enough
  * that a queued client barely notices once descriptors free up. */
 #define FD_EXHAUSTED_RETRY_MS 100
+/* At the connection limit a slot usually frees on this listener's own loop, which resumes it
+ * at once; but the limit is shared by every worker, so a slot freed on another is noticed by
+ * looking again after this long. */
+#define CAPACITY_RECHECK_MS 50
 
 struct listener {
     struct event_loop *loop;
@@ -22,13 +27,14 @@ struct listener {
     listener_capacity_handler has_capacity;
     void *context;
     bool paused;
+    bool out_of_descriptors; /* paused with the retry timer as a back-off, not a recheck */
     uint64_t *pause_counter;
 };
 
 static void listener_pause(struct listener *listener)
 {
     if (!listener->paused && listener->pause_counter != NULL)
-        (*listener->pause_counter)++;
+        counter_add(listener->pause_counter, 1);
     listener->paused = true;
     event_loop_watch(listener->loop, &listener->watcher, 0);
 }
@@ -42,6 +48,7 @@ static void listener_on_readable(struct event_loop *loop, struct event_watcher *
     for (;;) {
         if (!listener->has_capacity(listener->context)) {
             listener_pause(listener);
+            event_loop_timer_start(listener->loop, &listener->retry_timer, CAPACITY_RECHECK_MS);
             return;
         }
         struct sockaddr_storage peer;
@@ -58,6 +65,7 @@ static void listener_on_readable(struct event_loop *loop, struct event_watcher *
             log_message(LOG_WARN, "accept paused for %d ms: %s", FD_EXHAUSTED_RETRY_MS,
                         strerror(errno));
             listener_pause(listener);
+            listener->out_of_descriptors = true;
             event_loop_timer_start(listener->loop, &listener->retry_timer, FD_EXHAUSTED_RETRY_MS);
             return;
         }
@@ -70,7 +78,9 @@ static void listener_on_readable(struct event_loop *loop, struct event_watcher *
 static void listener_on_retry(struct event_loop *loop, struct event_timer *timer)
 {
     (void)loop;
-    listener_resume(timer->data);
+    struct listener *listener = timer->data;
+    listener->out_of_descriptors = false;
+    listener_resume(listener);
 }
 
 struct listener *listener_create(struct event_loop *loop, int listening_fd,
@@ -107,8 +117,9 @@ void listener_destroy(struct listener *listener)
 
 void listener_resume(struct listener *listener)
 {
-    if (!listener->paused || event_timer_armed(&listener->retry_timer))
+    if (!listener->paused || listener->out_of_descriptors)
         return;
+    event_loop_timer_stop(listener->loop, &listener->retry_timer);
     listener->paused = false;
     event_loop_watch(listener->loop, &listener->watcher, EVENT_READ);
 }

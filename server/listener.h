@@ -13,10 +13,11 @@ struct listener;
 /* Takes ownership of fd. Returns false to refuse it (the listener then closes it). */
 typedef void (*listener_accept_handler)(void *context, int fd,
                                         const struct sockaddr_storage *peer);
-/* Asked before each accept: false pauses accepting until listener_resume. */
+/* Asked before each accept: false pauses accepting until listener_resume, or until a recheck
+ * a few tens of milliseconds later (capacity may be shared with other threads' listeners). */
 typedef bool (*listener_capacity_handler)(void *context);
 
-/* pause_counter, when not NULL, is incremented each time accepting pauses (a metric). */
+/* pause_counter, when not NULL, is incremented (counter.h) each time accepting pauses. */
 struct listener *listener_create(struct event_loop *loop, int listening_fd,
                                  listener_accept_handler on_accept,
                                  listener_capacity_handler has_capacity, void *context,

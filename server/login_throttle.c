@@ -3,6 +3,7 @@
 #include "login_throttle.h"
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,27 @@ struct throttle_slot {
     bool used;
 };
 
+/* Every worker and the admin listener count here: one lock, held for a table probe. */
 struct login_throttle {
+    pthread_mutex_t lock;
     struct throttle_slot slots[THROTTLE_SLOTS];
 };
 
 struct login_throttle *login_throttle_create(void)
 {
-    return calloc(1, sizeof(struct login_throttle));
+    struct login_throttle *throttle = calloc(1, sizeof(struct login_throttle));
+    if (throttle != NULL)
+        pthread_mutex_init(&throttle->lock, NULL);
+    return throttle;
 }
 
-void login_throttle_destroy(struct login_throttle *throttle) { free(throttle); }
+void login_throttle_destroy(struct login_throttle *throttle)
+{
+    if (throttle == NULL)
+        return;
+    pthread_mutex_destroy(&throttle->lock);
+    free(throttle);
+}
 
 static bool key_of(const struct sockaddr *source, uint8_t key[16])
 {
@@ -88,14 +100,17 @@ uint32_t login_throttle_failure(struct login_throttle *throttle, const struct so
     uint8_t key[16];
     if (!key_of(source, key))
         return 0;
+    pthread_mutex_lock(&throttle->lock);
     struct throttle_slot *slot = find_slot(throttle, key, now_ms, true);
     if (now_ms - slot->last_failure_ms > FORGET_AFTER_MS)
         slot->failures = 0;
     slot->failures++;
     slot->last_failure_ms = now_ms;
-    if (slot->failures <= FREE_FAILURES)
+    uint32_t failures = slot->failures;
+    pthread_mutex_unlock(&throttle->lock);
+    if (failures <= FREE_FAILURES)
         return 0;
-    uint32_t doublings = slot->failures - FREE_FAILURES - 1;
+    uint32_t doublings = failures - FREE_FAILURES - 1;
     if (doublings > 5)
         return MAX_DELAY_MS;
     uint32_t delay = FIRST_DELAY_MS << doublings;
@@ -107,7 +122,9 @@ void login_throttle_success(struct login_throttle *throttle, const struct sockad
     uint8_t key[16];
     if (!key_of(source, key))
         return;
+    pthread_mutex_lock(&throttle->lock);
     struct throttle_slot *slot = find_slot(throttle, key, 0, false);
     if (slot != NULL)
         slot->used = false;
+    pthread_mutex_unlock(&throttle->lock);
 }

@@ -2,12 +2,22 @@
  * record of one client connection that the access log and the admin protocol report. */
 #include "metrics.h"
 
+#include "counter.h"
 #include "log.h"
 #include "users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+void metrics_add_up(struct metrics *total, const struct metrics *part)
+{
+    /* The struct is nothing but uint64_t counters. */
+    uint64_t *sum = (uint64_t *)total;
+    const uint64_t *add = (const uint64_t *)part;
+    for (size_t i = 0; i < sizeof(*total) / sizeof(uint64_t); i++)
+        sum[i] += counter_read(&add[i]);
+}
 
 struct connection_record *connection_record_create(uint64_t id, const char *client)
 {

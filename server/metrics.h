@@ -10,7 +10,8 @@
 
 struct user;
 
-/* Plain counters, bumped by the connection code on the loop thread. */
+/* One worker's counters, bumped only on its thread (counter_add) and read by any
+ * (counter_read); the server's figures are the sum over workers (metrics_add_up). */
 struct metrics {
     uint64_t connections_total;
     uint64_t connections_current;
@@ -39,11 +40,15 @@ struct connection_record {
     char client[NET_ADDRESS_TEXT_MAX];
     char destination_address[NET_ADDRESS_TEXT_MAX]; /* "-" until connected */
     char *destination;    /* as the client sent it, "name:port"; NULL until the request */
-    uint64_t bytes_up;
+    uint64_t bytes_up;    /* counter.h: read from other threads */
     uint64_t bytes_down;
     uint8_t status;       /* RFC 1928 reply code; 0 = success */
     bool replied;         /* a reply to the request was sent: status is final */
 };
+
+/* total += part, field by field, reading part with relaxed atomics: exact, since every
+ * counter is only ever added to. */
+void metrics_add_up(struct metrics *total, const struct metrics *part);
 
 struct connection_record *connection_record_create(uint64_t id, const char *client);
 void connection_record_free(struct connection_record *record);

@@ -26,6 +26,7 @@ enum long_only_option {
     OPTION_NO_SPLICE,
     OPTION_SHUTDOWN_GRACE,
     OPTION_RUN_AS_USER,
+    OPTION_WORKERS,
 };
 
 static const struct option long_options[] = {
@@ -52,6 +53,7 @@ static const struct option long_options[] = {
     { "no-splice", no_argument, NULL, OPTION_NO_SPLICE },
     { "shutdown-grace", required_argument, NULL, OPTION_SHUTDOWN_GRACE },
     { "run-as", required_argument, NULL, OPTION_RUN_AS_USER },
+    { "workers", required_argument, NULL, OPTION_WORKERS },
     { NULL, 0, NULL, 0 },
 };
 
@@ -186,6 +188,11 @@ static bool apply_option(struct server_options *options, int option, char *argum
             return fail(error, error_size, "--resolver-threads: 1 to 256");
         options->resolver_threads = (unsigned)number;
         return true;
+    case OPTION_WORKERS:
+        if (!parse_number(argument, 0, OPTIONS_MAX_WORKERS, &number))
+            return fail(error, error_size, "--workers: 0 (one per CPU) to %u", OPTIONS_MAX_WORKERS);
+        options->workers = (unsigned)number;
+        return true;
     case OPTION_HISTORY:
         if (!parse_number(argument, 0, 1000000, &number))
             return fail(error, error_size, "--history: 0 to 1000000 connections per user");
@@ -285,7 +292,9 @@ void options_print_help(const char *program)
            "  -b, --buffer-size BYTES     relay buffer per direction, %u-%u (16384)\n"
            "  -c, --max-connections N     most client connections at once (default: what the\n"
            "                              descriptor limit allows)\n"
-           "      --resolver-threads N    threads for name lookups (4)\n"
+           "      --workers N             event loops (threads) serving SOCKS clients; 0 = one\n"
+           "                              per CPU this process may run on (0)\n"
+           "      --resolver-threads N    threads for name lookups, per worker (4)\n"
            "      --history N             finished connections kept per user for the admin\n"
            "                              console (1000; older ones are dropped)\n"
            "      --admin-sessions N      most admin sessions logged in at once (64)\n"

@@ -10,6 +10,7 @@
 #include "log.h"
 
 #define OPTIONS_MAX_LISTEN 8
+#define OPTIONS_MAX_WORKERS 256
 #define OPTIONS_EXIT_USAGE 64 /* EX_USAGE */
 
 struct option_user {
@@ -33,7 +34,8 @@ struct server_options {
     uint32_t idle_timeout_s;
     uint32_t buffer_size;
     size_t max_connections; /* 0 = derive from the descriptor limit */
-    unsigned resolver_threads;
+    unsigned resolver_threads; /* per worker */
+    unsigned workers;          /* 0 = one per CPU in the affinity mask */
     size_t history_per_user;
     size_t admin_max_sessions;
     bool splice; /* relay streams with splice(2) (default on) */

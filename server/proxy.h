@@ -1,8 +1,9 @@
-/* proxy: what every SOCKS5 session of one event loop shares — settings that admins may change
- * at run time, the users table, metrics, relay buffers and the list of live sessions. */
+/* proxy: what every SOCKS5 session of one worker (one thread, one event loop) shares — its
+ * settings, metrics, relay buffers, pools and live sessions — and what all workers share. */
 #ifndef PROXY_H
 #define PROXY_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,18 +28,34 @@ struct proxy_settings {
     size_t history_per_user; /* finished connections each user keeps for the admin */
 };
 
+/* One per server, shared by every worker. */
+struct proxy_shared {
+    struct users *users;             /* locks inside */
+    struct login_throttle *throttle; /* failed logins per source, SOCKS and admin; locks inside */
+    size_t live_sessions;            /* atomic: every worker's, against max_connections */
+    uint64_t next_connection_id;     /* atomic: ids are unique and ascend across workers */
+    struct proxy **workers;
+    size_t worker_count;
+};
+
+/* One per worker. Only the worker's thread writes it, but for what other threads may read:
+ * metrics (relaxed atomics, counter.h) and the live sessions (under sessions_lock). Settings
+ * are changed on the worker's thread (event_loop_call). */
 struct proxy {
     struct event_loop *loop;
+    struct proxy_shared *shared;
+    unsigned worker_index;
     struct work_pool *resolver_pool;
-    struct users *users;
-    struct relay_resources relay; /* buffer and pipe pools */
-    struct login_throttle *throttle; /* failed logins per source, shared with the admin port */
+    struct work_pool *crypt_pool;
+    struct users *users;             /* shared->users */
+    struct login_throttle *throttle; /* shared->throttle */
+    struct relay_resources relay; /* buffer and pipe pools, this worker's own */
     struct proxy_settings settings;
     struct metrics metrics;
+    pthread_mutex_t sessions_lock;
     struct session *sessions; /* live sessions, oldest (lowest id) first */
     struct session *sessions_tail;
     size_t session_count;
-    uint64_t next_connection_id;
     /* Called whenever a session ends, so a paused listener can resume. */
     void (*on_session_closed)(void *context);
     void *on_session_closed_context;

@@ -1,25 +1,23 @@
 /* server: socks5d's process — descriptor limit, signals, users from flags and environment,
- * listeners, the event loop and its pools — started from options and torn down cleanly. */
+ * the workers (one event loop per CPU) and the admin port — started and torn down cleanly. */
 #include "server.h"
 
 #include "admin_server.h"
-#include "buffer_pool.h"
 #include "event_loop.h"
-#include "listener.h"
 #include "log.h"
 #include "login_throttle.h"
 #include "net.h"
 #include "options.h"
-#include "pipe_pool.h"
 #include "proxy.h"
-#include "socks5_session.h"
 #include "users.h"
 #include "users_file.h"
-#include "work_pool.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,25 +28,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Password hashing threads, shared out among the workers (at least one each). */
 #define CRYPT_THREADS 2
-#define CACHED_BUFFERS 256
-#define CACHED_PIPES 64
-/* Bytes one splice may move; a bigger pipe means fewer syscalls per megabyte streamed. */
-#define SPLICE_PIPE_SIZE (256 * 1024)
 /* Descriptors kept back from the connection limit for listeners, pools, logs and admins. */
 #define RESERVED_FDS 64
+/* While draining on SIGTERM: how often to look whether every worker's tunnels are done. */
+#define DRAIN_CHECK_MS 50
 
 struct server {
-    struct event_loop *loop;
-    struct work_pool *resolver_pool;
-    struct work_pool *crypt_pool;
-    struct proxy proxy;
-    struct listener *socks_listeners[OPTIONS_MAX_LISTEN];
-    size_t socks_listener_count;
+    struct event_loop *loop; /* worker 0's, run by the main thread: also signals and admin */
+    struct proxy_shared shared;
+    struct worker **workers;
+    size_t worker_count;
+    bool listening;
     struct admin_server *admin;
     struct event_watcher signals;
     char *users_file; /* NULL = users live in memory only */
     struct event_timer grace_timer; /* SIGTERM: how long live tunnels may still finish */
+    struct event_timer drain_timer; /* SIGTERM: looks for the last tunnel's end */
     uint32_t grace_ms;
     bool draining;
     char socks_listen_text[OPTIONS_MAX_LISTEN * (NET_ADDRESS_TEXT_MAX + 1)];
@@ -71,18 +68,25 @@ static rlim_t raise_descriptor_limit(void)
 
 static void server_reload_users(struct server *server);
 
+static size_t server_live_sessions(const struct server *server)
+{
+    return __atomic_load_n(&server->shared.live_sessions, __ATOMIC_RELAXED);
+}
+
 static void server_stop_listening(struct server *server)
 {
-    for (size_t i = 0; i < server->socks_listener_count; i++)
-        listener_destroy(server->socks_listeners[i]);
-    server->socks_listener_count = 0;
+    if (!server->listening)
+        return;
+    server->listening = false;
+    for (size_t i = 0; i < server->worker_count; i++)
+        worker_stop_listening(server->workers[i]);
 }
 
 /* First SIGTERM/SIGINT: stop accepting and let live tunnels finish for the grace time.
  * A second one, or the grace time running out, ends the loop (the rest are closed then). */
 static void server_begin_shutdown(struct server *server, int signal_number)
 {
-    if (server->draining || server->proxy.session_count == 0 || server->grace_ms == 0) {
+    if (server->draining || server_live_sessions(server) == 0 || server->grace_ms == 0) {
         log_message(LOG_INFO, "%s received, shutting down", strsignal(signal_number));
         event_loop_stop(server->loop);
         return;
@@ -90,14 +94,27 @@ static void server_begin_shutdown(struct server *server, int signal_number)
     server->draining = true;
     server_stop_listening(server);
     log_message(LOG_INFO, "%s received: not accepting; %zu tunnels may finish within %u s",
-                strsignal(signal_number), server->proxy.session_count, server->grace_ms / 1000);
+                strsignal(signal_number), server_live_sessions(server), server->grace_ms / 1000);
     event_loop_timer_start(server->loop, &server->grace_timer, server->grace_ms);
+    event_loop_timer_start(server->loop, &server->drain_timer, DRAIN_CHECK_MS);
 }
 
 static void server_on_grace_over(struct event_loop *loop, struct event_timer *timer)
 {
     struct server *server = timer->data;
-    log_message(LOG_INFO, "grace time over: closing %zu tunnels", server->proxy.session_count);
+    log_message(LOG_INFO, "grace time over: closing %zu tunnels", server_live_sessions(server));
+    event_loop_stop(loop);
+}
+
+/* The tunnels end on every worker's thread: the main loop looks, rather than being told. */
+static void server_on_drain_check(struct event_loop *loop, struct event_timer *timer)
+{
+    struct server *server = timer->data;
+    if (server_live_sessions(server) > 0) {
+        event_loop_timer_start(loop, timer, DRAIN_CHECK_MS);
+        return;
+    }
+    log_message(LOG_INFO, "all tunnels finished");
     event_loop_stop(loop);
 }
 
@@ -116,17 +133,28 @@ static void server_on_signal(struct event_loop *loop, struct event_watcher *watc
     }
 }
 
+static void handled_signals(sigset_t *mask)
+{
+    sigemptyset(mask);
+    sigaddset(mask, SIGTERM);
+    sigaddset(mask, SIGINT);
+    sigaddset(mask, SIGHUP);
+}
+
+/* Before any thread starts, so that only the main loop's signalfd ever takes these signals
+ * (threads inherit the mask). */
+static bool block_signals(void)
+{
+    sigset_t mask;
+    handled_signals(&mask);
+    signal(SIGPIPE, SIG_IGN);
+    return pthread_sigmask(SIG_BLOCK, &mask, NULL) == 0;
+}
+
 static bool server_watch_signals(struct server *server)
 {
     sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    /* Block before any thread starts so that no pool thread ever takes these signals. */
-    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-        return false;
-    signal(SIGPIPE, SIG_IGN);
+    handled_signals(&mask);
     int fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0)
         return false;
@@ -149,7 +177,7 @@ static bool add_option_users(struct server *server, const struct server_options 
 {
     for (size_t i = 0; i < options->user_count; i++) {
         const struct option_user *user = &options->users[i];
-        enum users_error error = put_user(server->proxy.users, user->name, user->password,
+        enum users_error error = put_user(server->shared.users, user->name, user->password,
                                           user->admin ? USER_ROLE_ADMIN : USER_ROLE_USER);
         /* Hide the password from ps once it is hashed; argv memory is ours to overwrite. */
         explicit_bzero(user->password, strlen(user->password));
@@ -174,7 +202,7 @@ static bool add_environment_admin(struct server *server)
         return false;
     }
     *colon = '\0';
-    enum users_error error = put_user(server->proxy.users, copy, colon + 1, USER_ROLE_ADMIN);
+    enum users_error error = put_user(server->shared.users, copy, colon + 1, USER_ROLE_ADMIN);
     if (error != USERS_OK)
         log_message(LOG_ERROR, "SOCKS5D_ADMIN: cannot add '%s': %s", copy, users_error_text(error));
     explicit_bzero(colon + 1, strlen(colon + 1));
@@ -186,7 +214,7 @@ static bool add_environment_admin(struct server *server)
 /* A usable default: with no admin configured anywhere, make one and say its password once. */
 static bool ensure_an_admin(struct server *server)
 {
-    if (users_admin_count(server->proxy.users) > 0)
+    if (users_admin_count(server->shared.users) > 0)
         return true;
     static const char alphabet[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     uint8_t random_bytes[20];
@@ -196,7 +224,7 @@ static bool ensure_an_admin(struct server *server)
     for (size_t i = 0; i < sizeof(random_bytes); i++)
         password[i] = alphabet[random_bytes[i] % (sizeof(alphabet) - 1)];
     password[sizeof(random_bytes)] = '\0';
-    enum users_error error = users_add(server->proxy.users, "admin", password, USER_ROLE_ADMIN);
+    enum users_error error = users_add(server->shared.users, "admin", password, USER_ROLE_ADMIN);
     if (error != USERS_OK) {
         log_message(LOG_ERROR, "cannot create the first admin: %s", users_error_text(error));
         return false;
@@ -272,7 +300,7 @@ static bool server_load_users(struct server *server, bool *missing)
     if (server->users_file == NULL)
         return true;
     if (!users_file_read(server->users_file, &contents, missing, error, sizeof(error)) ||
-        !users_file_apply(server->proxy.users, &contents, error, sizeof(error))) {
+        !users_file_apply(server->shared.users, &contents, error, sizeof(error))) {
         log_message(LOG_ERROR, "users file %s: %s", server->users_file, error);
         users_file_contents_free(&contents);
         return false;
@@ -280,7 +308,7 @@ static bool server_load_users(struct server *server, bool *missing)
     users_file_contents_free(&contents);
     if (!*missing)
         log_message(LOG_INFO, "users file %s: %zu users", server->users_file,
-                    users_count(server->proxy.users));
+                    users_count(server->shared.users));
     return true;
 }
 
@@ -289,7 +317,7 @@ bool server_save_users(struct server *server)
     char error[512];
     if (server->users_file == NULL)
         return true;
-    if (!users_file_write(server->users_file, server->proxy.users, error, sizeof(error))) {
+    if (!users_file_write(server->users_file, server->shared.users, error, sizeof(error))) {
         log_message(LOG_ERROR, "users file: %s", error);
         return false;
     }
@@ -307,61 +335,60 @@ static void server_reload_users(struct server *server)
     }
     if (!users_file_read(server->users_file, &contents, &missing, error, sizeof(error)) ||
         (missing && snprintf(error, sizeof(error), "file is missing") > 0) ||
-        !users_file_apply(server->proxy.users, &contents, error, sizeof(error))) {
+        !users_file_apply(server->shared.users, &contents, error, sizeof(error))) {
         log_message(LOG_ERROR, "SIGHUP: users file %s: %s; keeping the %zu users in memory",
-                    server->users_file, error, users_count(server->proxy.users));
+                    server->users_file, error, users_count(server->shared.users));
         users_file_contents_free(&contents);
         return;
     }
     users_file_contents_free(&contents);
     log_message(LOG_INFO, "SIGHUP: users file %s reloaded: %zu users", server->users_file,
-                users_count(server->proxy.users));
+                users_count(server->shared.users));
 }
 
+/* On the worker's thread: a slot freed, so its listeners may accept again. */
 static void server_on_session_closed(void *context)
 {
-    struct server *server = context;
-    if (server->draining && server->proxy.session_count == 0) {
-        log_message(LOG_INFO, "all tunnels finished");
-        event_loop_stop(server->loop);
-        return;
-    }
-    for (size_t i = 0; i < server->socks_listener_count; i++)
-        listener_resume(server->socks_listeners[i]);
+    worker_resume_listening(context);
 }
 
-static void server_on_socks_accept(void *proxy, int fd, const struct sockaddr_storage *peer)
+/* Every worker listens on the same address (SO_REUSEPORT when there are several): the first
+ * bind picks the port when 0 was asked, the others take the same one. */
+static bool server_listen_socks_address(struct server *server, const char *text_address,
+                                        uint16_t port, char *bound_text)
 {
-    session_start(proxy, fd, peer);
+    struct sockaddr_storage address;
+    socklen_t length;
+    if (!net_parse_address(text_address, port, &address, &length)) {
+        log_message(LOG_ERROR, "-l %s: not an IPv4 or IPv6 address", text_address);
+        return false;
+    }
+    bool reuse_port = server->worker_count > 1;
+    for (size_t i = 0; i < server->worker_count; i++) {
+        int fd = net_listen((struct sockaddr *)&address, length, reuse_port);
+        if (fd < 0) {
+            log_message(LOG_ERROR, "cannot listen on %s port %u: %s", text_address, port,
+                        strerror(errno));
+            return false;
+        }
+        if (i == 0) {
+            length = sizeof(address);
+            getsockname(fd, (struct sockaddr *)&address, &length);
+            net_format_address((struct sockaddr *)&address, bound_text);
+        }
+        if (!worker_listen(server->workers[i], fd))
+            return false;
+    }
+    return true;
 }
 
 static bool server_listen_socks(struct server *server, const struct server_options *options)
 {
     for (size_t i = 0; i < options->socks_address_count; i++) {
-        struct sockaddr_storage address;
-        socklen_t length;
-        if (!net_parse_address(options->socks_addresses[i], options->socks_port, &address, &length)) {
-            log_message(LOG_ERROR, "-l %s: not an IPv4 or IPv6 address", options->socks_addresses[i]);
-            return false;
-        }
-        int fd = net_listen((struct sockaddr *)&address, length, false);
-        if (fd < 0) {
-            log_message(LOG_ERROR, "cannot listen on %s port %u: %s", options->socks_addresses[i],
-                        options->socks_port, strerror(errno));
-            return false;
-        }
-        length = sizeof(address);
-        getsockname(fd, (struct sockaddr *)&address, &length);
-        struct listener *listener = listener_create(server->loop, fd, server_on_socks_accept,
-                                                    session_proxy_has_capacity, &server->proxy,
-                                                    &server->proxy.metrics.accept_paused);
-        if (listener == NULL) {
-            close(fd);
-            return false;
-        }
-        server->socks_listeners[server->socks_listener_count++] = listener;
         char text[NET_ADDRESS_TEXT_MAX];
-        net_format_address((struct sockaddr *)&address, text);
+        if (!server_listen_socks_address(server, options->socks_addresses[i], options->socks_port,
+                                         text))
+            return false;
         log_message(LOG_INFO, "listening for socks5 on %s", text);
         if (i > 0)
             strcat(server->socks_listen_text, " ");
@@ -401,21 +428,34 @@ static bool server_listen_admin(struct server *server, const struct server_optio
         .admin_listeners = server->admin_listen_text,
         .started_ms = server->started_ms,
     };
-    server->admin = admin_server_create(server->loop, &server->proxy, fd, &settings, &hooks);
+    server->admin = admin_server_create(server->loop, worker_proxy(server->workers[0]), fd,
+                                        &settings, &hooks);
     if (server->admin == NULL)
         return false;
     log_message(LOG_INFO, "listening for admin on %s", server->admin_listen_text);
     return true;
 }
 
-static bool server_configure_proxy(struct server *server, const struct server_options *options)
+/* One worker per CPU this process may run on (taskset, cgroups), unless told otherwise. */
+static size_t choose_worker_count(unsigned requested)
 {
-    struct proxy *proxy = &server->proxy;
+    if (requested > 0)
+        return requested;
+    cpu_set_t cpus;
+    if (sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && CPU_COUNT(&cpus) > 0)
+        return (size_t)CPU_COUNT(&cpus);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (size_t)online : 1;
+}
+
+static struct proxy_settings settings_from(const struct server_options *options)
+{
     rlim_t descriptors = raise_descriptor_limit();
     size_t fit = descriptors > 2 * RESERVED_FDS ? (size_t)(descriptors - RESERVED_FDS) / 2 : 16;
-    proxy->loop = server->loop;
-    proxy->resolver_pool = server->resolver_pool;
-    proxy->settings = (struct proxy_settings){
+    if (options->max_connections > fit)
+        log_message(LOG_WARN, "-c %zu: the descriptor limit (%llu) allows about %zu tunnels",
+                    options->max_connections, (unsigned long long)descriptors, fit);
+    return (struct proxy_settings){
         .handshake_timeout_ms = options->handshake_timeout_s * 1000u,
         .connect_timeout_ms = options->connect_timeout_s * 1000u,
         .idle_timeout_ms = options->idle_timeout_s * 1000u,
@@ -424,20 +464,42 @@ static bool server_configure_proxy(struct server *server, const struct server_op
         .max_connections = options->max_connections ? options->max_connections : fit,
         .history_per_user = options->history_per_user,
     };
-    if (options->max_connections > fit)
-        log_message(LOG_WARN, "-c %zu: the descriptor limit (%llu) allows about %zu tunnels",
-                    options->max_connections, (unsigned long long)descriptors, fit);
-    proxy->on_session_closed = server_on_session_closed;
-    proxy->on_session_closed_context = server;
-    proxy->relay.buffers = buffer_pool_create(options->buffer_size, CACHED_BUFFERS);
-    if (options->splice)
-        proxy->relay.pipes = pipe_pool_create(CACHED_PIPES, SPLICE_PIPE_SIZE);
-    proxy->users = users_create(server->crypt_pool);
-    if (proxy->users != NULL)
-        users_set_history_capacity(proxy->users, options->history_per_user);
-    proxy->throttle = login_throttle_create();
-    return proxy->relay.buffers != NULL && (!options->splice || proxy->relay.pipes != NULL) &&
-           proxy->users != NULL && proxy->throttle != NULL;
+}
+
+static bool server_create_workers(struct server *server, const struct server_options *options)
+{
+    struct proxy_shared *shared = &server->shared;
+    shared->users = users_create();
+    shared->throttle = login_throttle_create();
+    server->worker_count = choose_worker_count(options->workers);
+    server->workers = calloc(server->worker_count, sizeof(*server->workers));
+    shared->workers = calloc(server->worker_count, sizeof(*shared->workers));
+    if (shared->users == NULL || shared->throttle == NULL || server->workers == NULL ||
+        shared->workers == NULL)
+        return false;
+    users_set_history_capacity(shared->users, options->history_per_user);
+    shared->worker_count = server->worker_count;
+    struct proxy_settings settings = settings_from(options);
+    unsigned crypt_threads = CRYPT_THREADS / (unsigned)server->worker_count;
+    for (size_t i = 0; i < server->worker_count; i++) {
+        struct worker_config config = {
+            .shared = shared,
+            .settings = settings,
+            .index = (unsigned)i,
+            .resolver_threads = options->resolver_threads,
+            .crypt_threads = crypt_threads > 0 ? crypt_threads : 1,
+            .splice = options->splice,
+            .on_session_closed = server_on_session_closed,
+        };
+        server->workers[i] = worker_create(&config);
+        if (server->workers[i] == NULL)
+            return false;
+        /* The callback gets its own worker: set once the worker exists. */
+        worker_proxy(server->workers[i])->on_session_closed_context = server->workers[i];
+        shared->workers[i] = worker_proxy(server->workers[i]);
+    }
+    server->loop = worker_loop(server->workers[0]);
+    return true;
 }
 
 struct server *server_create(const struct server_options *options)
@@ -454,17 +516,11 @@ struct server *server_create(const struct server_options *options)
     server->started_ms = log_realtime_ms();
     server->grace_ms = options->shutdown_grace_s * 1000u;
     event_timer_init(&server->grace_timer, server_on_grace_over, server);
-    server->loop = event_loop_create();
-    if (server->loop == NULL || !server_watch_signals(server)) {
-        log_message(LOG_ERROR, "cannot set up the event loop: %s", strerror(errno));
-        server_destroy(server);
-        return NULL;
-    }
-    server->resolver_pool = work_pool_create(server->loop, options->resolver_threads);
-    server->crypt_pool = work_pool_create(server->loop, CRYPT_THREADS);
-    if (server->resolver_pool == NULL || server->crypt_pool == NULL ||
-        !server_configure_proxy(server, options)) {
-        log_message(LOG_ERROR, "cannot start worker threads or allocate: %s", strerror(errno));
+    event_timer_init(&server->drain_timer, server_on_drain_check, server);
+    if (!block_signals() || !server_create_workers(server, options) ||
+        !server_watch_signals(server)) {
+        log_message(LOG_ERROR, "cannot set up the event loops and their threads: %s",
+                    strerror(errno));
         server_destroy(server);
         return NULL;
     }
@@ -477,17 +533,26 @@ struct server *server_create(const struct server_options *options)
         server_destroy(server);
         return NULL;
     }
+    server->listening = true;
     if (server->users_file == NULL)
         log_message(LOG_WARN, "no users file (-f off): user changes will not survive a restart");
-    log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections",
-                users_count(server->proxy.users),
+    log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections, %zu workers",
+                users_count(server->shared.users),
                 options->no_auth_allowed ? "optional" : "required",
-                server->proxy.settings.max_connections);
+                worker_proxy(server->workers[0])->settings.max_connections, server->worker_count);
     return server;
 }
 
 int server_run(struct server *server)
 {
+    /* Worker 0 is the main thread's loop; the others get threads now, after any privilege
+     * drop, so that every thread runs with the final credentials. */
+    for (size_t i = 1; i < server->worker_count; i++) {
+        if (!worker_start_thread(server->workers[i])) {
+            log_message(LOG_ERROR, "cannot start worker thread %zu: %s", i, strerror(errno));
+            return 1;
+        }
+    }
     if (event_loop_run(server->loop) < 0) {
         log_message(LOG_ERROR, "event loop failed: %s", strerror(errno));
         return 1;
@@ -499,25 +564,28 @@ void server_destroy(struct server *server)
 {
     if (server == NULL)
         return;
-    server->proxy.on_session_closed = NULL;
-    if (server->loop != NULL)
+    if (server->loop != NULL) {
         event_loop_timer_stop(server->loop, &server->grace_timer);
-    server_stop_listening(server);
+        event_loop_timer_stop(server->loop, &server->drain_timer);
+    }
+    /* Admin sessions first: their pending hashing jobs run on worker 0's crypt pool. */
     admin_server_destroy(server->admin);
-    if (server->proxy.loop != NULL)
-        session_close_all(&server->proxy);
-    /* Pools go before the users table: a crypt job finishing late still reads it. */
-    work_pool_destroy(server->resolver_pool);
-    work_pool_destroy(server->crypt_pool);
-    users_destroy(server->proxy.users);
-    buffer_pool_destroy(server->proxy.relay.buffers);
-    pipe_pool_destroy(server->proxy.relay.pipes);
-    login_throttle_destroy(server->proxy.throttle);
+    for (size_t i = 1; server->workers != NULL && i < server->worker_count; i++) {
+        if (server->workers[i] != NULL)
+            worker_stop_thread(server->workers[i]);
+    }
     if (server->signals.fd >= 0) {
         event_loop_unwatch(server->loop, &server->signals);
         close(server->signals.fd);
     }
-    event_loop_destroy(server->loop);
+    /* Workers (and their pools) go before the users table: a crypt job finishing late
+     * still reads it, and closing sessions records them in users' histories. */
+    for (size_t i = 0; server->workers != NULL && i < server->worker_count; i++)
+        worker_destroy(server->workers[i]);
+    users_destroy(server->shared.users);
+    login_throttle_destroy(server->shared.throttle);
+    free(server->workers);
+    free(server->shared.workers);
     log_close_access();
     free(server->users_file);
     free(server);

@@ -4,6 +4,7 @@
 
 #include "buffer_pool.h"
 #include "connection_history.h"
+#include "counter.h"
 #include "event_loop.h"
 #include "log.h"
 #include "login_throttle.h"
@@ -18,6 +19,7 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,34 @@ static void session_on_timeout(struct event_loop *, struct event_timer *);
 static void session_advance_handshake(struct session *session);
 static void session_connect_next(struct session *session);
 
+/* ---- the record: other threads (the admin) read it under the worker's sessions lock ---- */
+
+static void session_record_lock(struct session *session)
+{
+    pthread_mutex_lock(&session->proxy->sessions_lock);
+}
+
+static void session_record_unlock(struct session *session)
+{
+    pthread_mutex_unlock(&session->proxy->sessions_lock);
+}
+
+static void session_record_status(struct session *session, uint8_t status, bool replied)
+{
+    session_record_lock(session);
+    session->record->status = status;
+    session->record->replied = replied;
+    session_record_unlock(session);
+}
+
+static void session_record_user(struct session *session, struct user *user)
+{
+    users_connection_started(session->proxy->users, user);
+    session_record_lock(session);
+    session->record->user = user;
+    session_record_unlock(session);
+}
+
 /* ---- closing ---- */
 
 static void session_free(void *pointer) { free(pointer); }
@@ -120,6 +150,7 @@ static void session_close_socket(struct session *session, struct event_watcher *
 static void session_unlink(struct session *session)
 {
     struct proxy *proxy = session->proxy;
+    pthread_mutex_lock(&proxy->sessions_lock);
     if (session->previous != NULL)
         session->previous->next = session->next;
     else
@@ -129,7 +160,9 @@ static void session_unlink(struct session *session)
     else
         proxy->sessions_tail = session->previous;
     proxy->session_count--;
-    proxy->metrics.connections_current--;
+    counter_subtract(&proxy->metrics.connections_current, 1);
+    pthread_mutex_unlock(&proxy->sessions_lock);
+    __atomic_sub_fetch(&proxy->shared->live_sessions, 1, __ATOMIC_RELAXED);
 }
 
 /* The single exit of every session. reset_client/reset_remote send RST instead of FIN. */
@@ -147,6 +180,8 @@ static void session_close(struct session *session, bool reset_client, bool reset
     relay_drop(&session->upstream, &proxy->relay);
     relay_drop(&session->downstream, &proxy->relay);
 
+    /* Out of the live list first, so the admin never sees it both live and in a history. */
+    session_unlink(session);
     struct connection_record *record = session->record;
     record->ended_ms = log_realtime_ms();
     connection_record_log(record);
@@ -157,16 +192,11 @@ static void session_close(struct session *session, bool reset_client, bool reset
         /* A user's own history does not reference the user back (no cycle): the session's
          * reference goes last, and may free a removed user together with its history. */
         record->user = NULL;
-        user_usage(user)->connections_live--;
-        struct connection_history *history = user_history(user);
-        if (history != NULL)
-            connection_history_add(history, record);
-        else
+        if (!users_connection_ended(proxy->users, user, record))
             connection_record_free(record);
         user_unref(user);
     }
 
-    session_unlink(session);
     event_loop_defer_free(proxy->loop, session_free, session);
     if (proxy->on_session_closed != NULL)
         proxy->on_session_closed(proxy->on_session_closed_context);
@@ -216,7 +246,7 @@ static void session_update_interest(struct session *session)
     if (event_loop_watch(session->proxy->loop, &session->client, client_mask) < 0 ||
         (session->remote.fd >= 0 &&
          event_loop_watch(session->proxy->loop, &session->remote, remote_mask) < 0)) {
-        session->proxy->metrics.server_errors++;
+        counter_add(&session->proxy->metrics.server_errors, 1);
         session_close(session, false, false);
     }
 }
@@ -240,7 +270,7 @@ static bool session_flush_to_client(struct session *session)
 {
     if (relay_flush(&session->downstream, &session->proxy->relay, session->client.fd) == RELAY_OK)
         return true;
-    session->proxy->metrics.send_errors++;
+    counter_add(&session->proxy->metrics.send_errors, 1);
     return false;
 }
 
@@ -301,12 +331,11 @@ static void session_fail(struct session *session, const uint8_t *reply, size_t l
 static void session_fail_request(struct session *session, enum socks5_reply_code code)
 {
     uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
-    session->record->status = (uint8_t)code;
-    session->record->replied = true;
+    session_record_status(session, (uint8_t)code, true);
     if (code == SOCKS5_REPLY_HOST_UNREACHABLE)
-        session->proxy->metrics.host_unreachable++;
+        counter_add(&session->proxy->metrics.host_unreachable, 1);
     else if (code == SOCKS5_REPLY_CONNECTION_REFUSED)
-        session->proxy->metrics.connection_refused++;
+        counter_add(&session->proxy->metrics.connection_refused, 1);
     session_fail(session, reply, socks5_reply_encode(reply, (uint8_t)code, NULL));
 }
 
@@ -334,7 +363,7 @@ static bool session_on_greeting(struct session *session)
         return false;
     if (result == SOCKS5_PARSE_ERROR) {
         /* Not SOCKS5 at all (an HTTP request, a SOCKS4 client): nothing it would understand. */
-        session->proxy->metrics.unsupported_input++;
+        counter_add(&session->proxy->metrics.unsupported_input, 1);
         session_fail(session, NULL, 0);
         return false;
     }
@@ -347,17 +376,14 @@ static bool session_on_greeting(struct session *session)
         return true;
     }
     if (parser->offers_no_auth && session->proxy->settings.no_auth_allowed) {
-        struct user *anonymous = users_anonymous(session->proxy->users);
-        session->record->user = user_ref(anonymous);
-        user_usage(anonymous)->connections_total++;
-        user_usage(anonymous)->connections_live++;
+        session_record_user(session, user_ref(users_anonymous(session->proxy->users)));
         session->state = SESSION_REQUEST;
         socks5_request_parser_init(&session->handshake->parser.request);
         session_queue_reply(session, reply, socks5_method_reply_encode(reply, SOCKS5_METHOD_NO_AUTH));
         return true;
     }
-    session->proxy->metrics.auth_errors++;
-    session->record->status = SOCKS5_REPLY_NOT_ALLOWED;
+    counter_add(&session->proxy->metrics.auth_errors, 1);
+    session_record_status(session, SOCKS5_REPLY_NOT_ALLOWED, false);
     session_fail(session, reply, socks5_method_reply_encode(reply, SOCKS5_METHOD_NO_ACCEPTABLE));
     return false;
 }
@@ -369,8 +395,8 @@ static void session_on_auth_failed(struct session *session)
     struct proxy *proxy = session->proxy;
     uint8_t reply[2];
     size_t length = socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_FAILURE);
-    proxy->metrics.auth_errors++;
-    session->record->status = SOCKS5_REPLY_NOT_ALLOWED;
+    counter_add(&proxy->metrics.auth_errors, 1);
+    session_record_status(session, SOCKS5_REPLY_NOT_ALLOWED, false);
     uint32_t delay = login_throttle_failure(proxy->throttle,
                                             (struct sockaddr *)&session->handshake->peer,
                                             event_loop_now_ms(proxy->loop));
@@ -392,9 +418,7 @@ static void session_on_auth_result(struct session *session, struct user *user)
         return;
     }
     login_throttle_success(session->proxy->throttle, (struct sockaddr *)&session->handshake->peer);
-    session->record->user = user; /* the check handed us a reference */
-    user_usage(user)->connections_total++;
-    user_usage(user)->connections_live++;
+    session_record_user(session, user); /* the check handed us a reference */
     session->state = SESSION_REQUEST;
     socks5_request_parser_init(&session->handshake->parser.request);
     session_queue_reply(session, reply, socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_SUCCESS));
@@ -420,12 +444,12 @@ static bool session_on_auth(struct session *session)
     if (result == SOCKS5_PARSE_MORE)
         return false;
     if (result == SOCKS5_PARSE_ERROR) {
-        session->proxy->metrics.unsupported_input++;
+        counter_add(&session->proxy->metrics.unsupported_input, 1);
         session_on_auth_result(session, NULL);
         return false;
     }
     struct user *user = NULL;
-    switch (users_check(session->proxy->users, parser->username, parser->username_length,
+    switch (users_check(session->proxy->users, session->proxy->crypt_pool, parser->username, parser->username_length,
                         parser->password, parser->password_length, session_on_auth_checked,
                         session, &user, &session->check)) {
     case USERS_CHECK_PASSED:
@@ -436,7 +460,7 @@ static bool session_on_auth(struct session *session)
         session->state = SESSION_AUTH_CHECK;
         return false;
     case USERS_CHECK_FAILED:
-        session->proxy->metrics.server_errors++;
+        counter_add(&session->proxy->metrics.server_errors, 1);
         session_on_auth_result(session, NULL);
         return false;
     }
@@ -459,9 +483,12 @@ static void session_record_destination(struct session *session, const struct soc
         name = request->domain;
     }
     size_t size = strlen(name) + 8;
-    session->record->destination = malloc(size);
-    if (session->record->destination != NULL)
-        snprintf(session->record->destination, size, "%s:%u", name, request->port);
+    char *destination = malloc(size);
+    if (destination != NULL)
+        snprintf(destination, size, "%s:%u", name, request->port);
+    session_record_lock(session);
+    session->record->destination = destination;
+    session_record_unlock(session);
 }
 
 /* An IPv4 or IPv6 literal needs no lookup: make it a one-entry address list. */
@@ -510,7 +537,7 @@ static void session_on_resolved(void *owner, struct addrinfo *result, int error)
     if (result == NULL) {
         log_message(LOG_DEBUG, "connection %llu: lookup failed: %s",
                     (unsigned long long)session->record->id, gai_strerror(error));
-        session->proxy->metrics.dns_errors++;
+        counter_add(&session->proxy->metrics.dns_errors, 1);
         session_fail_request(session, SOCKS5_REPLY_HOST_UNREACHABLE);
         return;
     }
@@ -523,7 +550,7 @@ static void session_on_request_complete(struct session *session)
     session_record_destination(session, request);
     enum socks5_reply_code verdict = socks5_request_check(request);
     if (verdict != SOCKS5_REPLY_SUCCEEDED) {
-        session->proxy->metrics.unsupported_input += verdict == SOCKS5_REPLY_COMMAND_NOT_SUPPORTED;
+        counter_add(&session->proxy->metrics.unsupported_input, verdict == SOCKS5_REPLY_COMMAND_NOT_SUPPORTED);
         session_fail_request(session, verdict);
         return;
     }
@@ -532,7 +559,7 @@ static void session_on_request_complete(struct session *session)
     if (request->address_type != SOCKS5_ATYP_DOMAIN) {
         struct addrinfo *address = addresses_from_literal(request);
         if (address == NULL) {
-            session->proxy->metrics.server_errors++;
+            counter_add(&session->proxy->metrics.server_errors, 1);
             session_fail_request(session, SOCKS5_REPLY_GENERAL_FAILURE);
             return;
         }
@@ -540,12 +567,12 @@ static void session_on_request_complete(struct session *session)
         session_start_connecting(session, address, true);
         return;
     }
-    session->proxy->metrics.dns_connections++;
+    counter_add(&session->proxy->metrics.dns_connections, 1);
     session->state = SESSION_RESOLVING;
     session->query = resolver_lookup(session->proxy->resolver_pool, request->domain, request->port,
                                      session_on_resolved, session);
     if (session->query == NULL) {
-        session->proxy->metrics.server_errors++;
+        counter_add(&session->proxy->metrics.server_errors, 1);
         session_fail_request(session, SOCKS5_REPLY_GENERAL_FAILURE);
         return;
     }
@@ -562,7 +589,7 @@ static bool session_on_request(struct session *session)
     if (result == SOCKS5_PARSE_MORE)
         return false;
     if (result == SOCKS5_PARSE_ERROR) {
-        session->proxy->metrics.unsupported_input++;
+        counter_add(&session->proxy->metrics.unsupported_input, 1);
         session_fail_request(session, socks5_request_error_reply(parser->error));
         return false;
     }
@@ -605,7 +632,7 @@ static void session_on_handshake_readable(struct session *session)
 {
     struct relay_direction *in = &session->upstream;
     if (!relay_acquire_buffer(in, &session->proxy->relay)) {
-        session->proxy->metrics.server_errors++;
+        counter_add(&session->proxy->metrics.server_errors, 1);
         session_close(session, false, false);
         return;
     }
@@ -623,7 +650,7 @@ static void session_on_handshake_readable(struct session *session)
             session_update_interest(session);
             return;
         }
-        session->proxy->metrics.receive_errors++;
+        counter_add(&session->proxy->metrics.receive_errors, 1);
         session_close(session, true, false);
         return;
     }
@@ -667,15 +694,18 @@ static void session_on_connected(struct session *session)
         return;
     }
     const struct sockaddr *peer = (const struct sockaddr *)&session->handshake->connected_to;
-    net_format_address(peer, session->record->destination_address);
+    char destination_address[NET_ADDRESS_TEXT_MAX];
+    net_format_address(peer, destination_address);
+    session_record_lock(session);
+    memcpy(session->record->destination_address, destination_address, sizeof(destination_address));
+    session_record_unlock(session);
     if (peer->sa_family == AF_INET6)
-        proxy->metrics.ipv6_connections++;
+        counter_add(&proxy->metrics.ipv6_connections, 1);
     else
-        proxy->metrics.ipv4_connections++;
+        counter_add(&proxy->metrics.ipv4_connections, 1);
 
     uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
-    session->record->status = SOCKS5_REPLY_SUCCEEDED;
-    session->record->replied = true;
+    session_record_status(session, SOCKS5_REPLY_SUCCEEDED, true);
     session_queue_reply(session, reply,
                         socks5_reply_encode(reply, SOCKS5_REPLY_SUCCEEDED, (struct sockaddr *)&local));
     session_free_handshake(session);
@@ -733,7 +763,7 @@ static void session_connect_next(struct session *session)
     }
     int error = handshake->last_connect_error;
     if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM)
-        session->proxy->metrics.server_errors++;
+        counter_add(&session->proxy->metrics.server_errors, 1);
     session_fail_request(session, reply_for_connect_error(error));
 }
 
@@ -764,13 +794,13 @@ static void relay_count(struct session *session, bool up, size_t bytes)
     struct proxy *proxy = session->proxy;
     struct user_usage *usage = user_usage(session->record->user);
     if (up) {
-        proxy->metrics.bytes_up += bytes;
-        session->record->bytes_up += bytes;
-        usage->bytes_up += bytes;
+        counter_add(&proxy->metrics.bytes_up, bytes);
+        counter_add(&session->record->bytes_up, bytes);
+        counter_add_shared(&usage->bytes_up, bytes);
     } else {
-        proxy->metrics.bytes_down += bytes;
-        session->record->bytes_down += bytes;
-        usage->bytes_down += bytes;
+        counter_add(&proxy->metrics.bytes_down, bytes);
+        counter_add(&session->record->bytes_down, bytes);
+        counter_add_shared(&usage->bytes_down, bytes);
     }
 }
 
@@ -788,13 +818,13 @@ static enum tunnel_outcome tunnel_outcome_of(struct session *session, enum relay
     case RELAY_OK:
         return TUNNEL_GOES_ON;
     case RELAY_SOURCE_ERROR:
-        session->proxy->metrics.receive_errors++;
+        counter_add(&session->proxy->metrics.receive_errors, 1);
         return side_is_source ? TUNNEL_SIDE_FAILED : TUNNEL_OTHER_FAILED;
     case RELAY_SINK_ERROR:
-        session->proxy->metrics.send_errors++;
+        counter_add(&session->proxy->metrics.send_errors, 1);
         return side_is_source ? TUNNEL_OTHER_FAILED : TUNNEL_SIDE_FAILED;
     default:
-        session->proxy->metrics.server_errors++;
+        counter_add(&session->proxy->metrics.server_errors, 1);
         return TUNNEL_NO_MEMORY;
     }
 }
@@ -907,7 +937,7 @@ static void session_on_timeout(struct event_loop *loop, struct event_timer *time
     struct proxy *proxy = session->proxy;
     switch (session->state) {
     case SESSION_RESOLVING:
-        proxy->metrics.dns_errors++;
+        counter_add(&proxy->metrics.dns_errors, 1);
         session_fail_request(session, SOCKS5_REPLY_HOST_UNREACHABLE);
         return;
     case SESSION_CONNECTING:
@@ -943,7 +973,8 @@ static void session_on_timeout(struct event_loop *loop, struct event_timer *time
 bool session_proxy_has_capacity(void *context)
 {
     struct proxy *proxy = context;
-    return proxy->session_count < proxy->settings.max_connections;
+    return __atomic_load_n(&proxy->shared->live_sessions, __ATOMIC_RELAXED) <
+           proxy->settings.max_connections;
 }
 
 void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_storage *peer)
@@ -953,9 +984,11 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
     struct session *session = calloc(1, sizeof(*session));
     struct session_handshake *handshake = calloc(1, sizeof(*handshake));
     struct connection_record *record =
-        connection_record_create(++proxy->next_connection_id, client_text);
+        connection_record_create(__atomic_add_fetch(&proxy->shared->next_connection_id, 1,
+                                                    __ATOMIC_RELAXED),
+                                 client_text);
     if (session == NULL || handshake == NULL || record == NULL) {
-        proxy->metrics.server_errors++;
+        counter_add(&proxy->metrics.server_errors, 1);
         free(session);
         free(handshake);
         connection_record_free(record);
@@ -976,6 +1009,8 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
     event_timer_init(&session->timer, session_on_timeout, session);
 
     /* Appended: the list stays in ascending connection id order, as the admin pages it. */
+    __atomic_add_fetch(&proxy->shared->live_sessions, 1, __ATOMIC_RELAXED);
+    pthread_mutex_lock(&proxy->sessions_lock);
     session->previous = proxy->sessions_tail;
     if (proxy->sessions_tail != NULL)
         proxy->sessions_tail->next = session;
@@ -983,8 +1018,9 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
         proxy->sessions = session;
     proxy->sessions_tail = session;
     proxy->session_count++;
-    proxy->metrics.connections_total++;
-    proxy->metrics.connections_current++;
+    counter_add(&proxy->metrics.connections_total, 1);
+    counter_add(&proxy->metrics.connections_current, 1);
+    pthread_mutex_unlock(&proxy->sessions_lock);
 
     event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.handshake_timeout_ms);
     /* Most clients send their greeting with the connect: try to read it right away. */
@@ -996,6 +1032,9 @@ void session_close_all(struct proxy *proxy)
     while (proxy->sessions != NULL)
         session_close(proxy->sessions, false, false);
 }
+
+void session_list_lock(struct proxy *proxy) { pthread_mutex_lock(&proxy->sessions_lock); }
+void session_list_unlock(struct proxy *proxy) { pthread_mutex_unlock(&proxy->sessions_lock); }
 
 void session_for_each_live(struct proxy *proxy,
                            void (*visit)(const struct connection_record *record, void *context),

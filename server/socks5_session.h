@@ -18,13 +18,20 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
 void session_close_all(struct proxy *proxy);
 bool session_proxy_has_capacity(void *proxy);
 
-/* Visits the record of every live session, in ascending connection id order. */
+/* Another thread (the admin's) reads a worker's live sessions and their records only between
+ * these two; the worker takes the same lock to add or remove a session or to change what a
+ * record says, never on the per-byte path (byte counts are atomics). */
+void session_list_lock(struct proxy *proxy);
+void session_list_unlock(struct proxy *proxy);
+/* Visits the record of every live session, in ascending connection id order: on the worker's
+ * thread, or by another thread holding session_list_lock. */
 void session_for_each_live(struct proxy *proxy,
                            void (*visit)(const struct connection_record *record, void *context),
                            void *context);
-/* Closes the live session with this connection id; false if there is none. */
+/* On the worker's thread (event_loop_call from others): closes the live session with this
+ * connection id, false if there is none; closes every live session of user, returning how
+ * many. */
 bool session_close_by_id(struct proxy *proxy, uint64_t id);
-/* Closes every live session of user; returns how many. */
 size_t session_close_user(struct proxy *proxy, const struct user *user);
 
 #endif

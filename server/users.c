@@ -3,17 +3,19 @@
 #include "users.h"
 
 #include "connection_history.h"
+#include "counter.h"
 #include "siphash.h"
 #include "work_pool.h"
 
 #include <crypt.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 struct user {
     struct user *next_in_bucket;
-    unsigned references; /* one for the table while listed, one per holder */
+    unsigned references; /* one for the table while listed, one per holder; atomic */
     bool removed;
     enum user_role role;
     char *hash;
@@ -27,8 +29,11 @@ struct user {
     char name[];
 };
 
+/* Every worker thread checks logins and records finished connections here while the admin
+ * changes the table: one lock, recursive so that the admin can hold it across several calls.
+ * Usage counters and reference counts are atomics and need no lock. */
 struct users {
-    struct work_pool *crypt_pool;
+    pthread_mutex_t lock;
     struct user **buckets;
     size_t bucket_count; /* a power of two */
     size_t count;
@@ -132,15 +137,19 @@ static void user_free(struct user *user)
 
 struct user *user_ref(struct user *user)
 {
-    user->references++;
+    __atomic_add_fetch(&user->references, 1, __ATOMIC_RELAXED);
     return user;
 }
 
 void user_unref(struct user *user)
 {
-    if (--user->references == 0)
+    /* The last reference is only ever a removed user's: nobody can find it any more. */
+    if (__atomic_sub_fetch(&user->references, 1, __ATOMIC_ACQ_REL) == 0)
         user_free(user);
 }
+
+void users_lock(struct users *users) { pthread_mutex_lock(&users->lock); }
+void users_unlock(struct users *users) { pthread_mutex_unlock(&users->lock); }
 
 const char *user_name(const struct user *user) { return user->name; }
 enum user_role user_role(const struct user *user) { return user->role; }
@@ -154,19 +163,44 @@ struct connection_history *user_history(struct user *user)
     return user->history;
 }
 
+void users_connection_started(struct users *users, struct user *user)
+{
+    (void)users;
+    counter_add_shared(&user->usage.connections_total, 1);
+    counter_add_shared(&user->usage.connections_live, 1);
+}
+
+bool users_connection_ended(struct users *users, struct user *user,
+                            struct connection_record *record)
+{
+    counter_subtract_shared(&user->usage.connections_live, 1);
+    users_lock(users);
+    struct connection_history *history = user_history(user);
+    if (history != NULL)
+        connection_history_add(history, record);
+    users_unlock(users);
+    return history != NULL;
+}
+
 void users_set_history_capacity(struct users *users, size_t capacity)
 {
+    users_lock(users);
     users->history_capacity = capacity;
     users->anonymous->history_capacity = capacity;
+    users_unlock(users);
 }
 bool user_removed(const struct user *user) { return user->removed; }
 
-struct users *users_create(struct work_pool *crypt_pool)
+struct users *users_create(void)
 {
     struct users *users = calloc(1, sizeof(*users));
     if (users == NULL)
         return NULL;
-    users->crypt_pool = crypt_pool;
+    pthread_mutexattr_t attributes;
+    pthread_mutexattr_init(&attributes);
+    pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&users->lock, &attributes);
+    pthread_mutexattr_destroy(&attributes);
     users->history_capacity = 1000;
     users->bucket_count = 64;
     users->buckets = calloc(users->bucket_count, sizeof(*users->buckets));
@@ -206,6 +240,7 @@ void users_destroy(struct users *users)
         user_unref(users->anonymous);
     free(users->decoy_hash);
     free(users->buckets);
+    pthread_mutex_destroy(&users->lock);
     free(users);
 }
 
@@ -227,7 +262,7 @@ bool users_password_valid(const char *password)
     return length > 0 && length <= USERS_PASSWORD_MAX && strchr(password, '\n') == NULL;
 }
 
-struct user *users_find(const struct users *users, const char *name, size_t length)
+static struct user *find_locked(const struct users *users, const char *name, size_t length)
 {
     struct user *user = users->buckets[bucket_of(users, name, length)];
     for (; user != NULL; user = user->next_in_bucket) {
@@ -235,6 +270,14 @@ struct user *users_find(const struct users *users, const char *name, size_t leng
             return user;
     }
     return NULL;
+}
+
+struct user *users_find(struct users *users, const char *name, size_t length)
+{
+    users_lock(users);
+    struct user *user = find_locked(users, name, length);
+    users_unlock(users);
+    return user;
 }
 
 static void grow_buckets(struct users *users)
@@ -260,13 +303,13 @@ static void grow_buckets(struct users *users)
     free(old);
 }
 
-enum users_error users_add_hashed(struct users *users, const char *name, const char *hash,
-                                  enum user_role role)
+static enum users_error users_add_hashed_locked(struct users *users, const char *name,
+                                               const char *hash, enum user_role role)
 {
     size_t length = strlen(name);
     if (!users_name_valid(name, length))
         return USERS_ERROR_INVALID_NAME;
-    if (users_find(users, name, length) != NULL)
+    if (find_locked(users, name, length) != NULL)
         return USERS_ERROR_EXISTS;
     char *hash_copy = strdup(hash);
     struct user *user = hash_copy != NULL ? user_new(name, length, hash_copy, role, users->history_capacity)
@@ -286,6 +329,16 @@ enum users_error users_add_hashed(struct users *users, const char *name, const c
     return USERS_OK;
 }
 
+enum users_error users_add_hashed(struct users *users, const char *name, const char *hash,
+                                  enum user_role role)
+{
+    users_lock(users);
+    enum users_error error = users_add_hashed_locked(users, name, hash, role);
+    users_unlock(users);
+    return error;
+}
+
+/* Hashing takes ~70 ms: done before taking the lock, so logins on other threads never wait. */
 enum users_error users_add(struct users *users, const char *name, const char *password,
                            enum user_role role)
 {
@@ -298,17 +351,19 @@ enum users_error users_add(struct users *users, const char *name, const char *pa
     char *hash = hash_password(password);
     if (hash == NULL)
         return USERS_ERROR_SYSTEM;
-    enum users_error error = users_add_hashed(users, name, hash, role);
-    free(hash);
+    users_lock(users);
+    enum users_error error = users_add_hashed_locked(users, name, hash, role);
     if (error == USERS_OK) {
-        struct user *user = users_find(users, name, strlen(name));
+        struct user *user = find_locked(users, name, strlen(name));
         user->verified = true;
         user->verified_digest = password_digest(users, password, strlen(password));
     }
+    users_unlock(users);
+    free(hash);
     return error;
 }
 
-enum users_error users_remove(struct users *users, const char *name)
+static enum users_error users_remove_locked(struct users *users, const char *name)
 {
     size_t length = strlen(name);
     struct user **link = &users->buckets[bucket_of(users, name, length)];
@@ -329,9 +384,18 @@ enum users_error users_remove(struct users *users, const char *name)
     return USERS_ERROR_NOT_FOUND;
 }
 
-enum users_error users_set_role(struct users *users, const char *name, enum user_role role)
+enum users_error users_remove(struct users *users, const char *name)
 {
-    struct user *user = users_find(users, name, strlen(name));
+    users_lock(users);
+    enum users_error error = users_remove_locked(users, name);
+    users_unlock(users);
+    return error;
+}
+
+static enum users_error users_set_role_locked(struct users *users, const char *name,
+                                             enum user_role role)
+{
+    struct user *user = find_locked(users, name, strlen(name));
     if (user == NULL)
         return USERS_ERROR_NOT_FOUND;
     if (user->role == role)
@@ -343,26 +407,43 @@ enum users_error users_set_role(struct users *users, const char *name, enum user
     return USERS_OK;
 }
 
+enum users_error users_set_role(struct users *users, const char *name, enum user_role role)
+{
+    users_lock(users);
+    enum users_error error = users_set_role_locked(users, name, role);
+    users_unlock(users);
+    return error;
+}
+
 enum users_error users_set_password(struct users *users, const char *name, const char *password)
 {
-    struct user *user = users_find(users, name, strlen(name));
-    if (user == NULL)
+    if (users_find(users, name, strlen(name)) == NULL)
         return USERS_ERROR_NOT_FOUND;
     if (!users_password_valid(password))
         return USERS_ERROR_INVALID_PASSWORD;
     char *hash = hash_password(password);
     if (hash == NULL)
         return USERS_ERROR_SYSTEM;
-    free(user->hash);
-    user->hash = hash;
-    user->verified = true;
-    user->verified_digest = password_digest(users, password, strlen(password));
+    users_lock(users);
+    struct user *user = find_locked(users, name, strlen(name));
+    if (user != NULL) {
+        free(user->hash);
+        user->hash = hash;
+        user->verified = true;
+        user->verified_digest = password_digest(users, password, strlen(password));
+    }
+    users_unlock(users);
+    if (user == NULL) {
+        free(hash);
+        return USERS_ERROR_NOT_FOUND; /* removed while hashing */
+    }
     return USERS_OK;
 }
 
-enum users_error users_set_hash(struct users *users, const char *name, const char *hash)
+static enum users_error users_set_hash_locked(struct users *users, const char *name,
+                                             const char *hash)
 {
-    struct user *user = users_find(users, name, strlen(name));
+    struct user *user = find_locked(users, name, strlen(name));
     if (user == NULL)
         return USERS_ERROR_NOT_FOUND;
     char *copy = strdup(hash);
@@ -374,13 +455,35 @@ enum users_error users_set_hash(struct users *users, const char *name, const cha
     return USERS_OK;
 }
 
-size_t users_count(const struct users *users) { return users->count; }
-size_t users_admin_count(const struct users *users) { return users->admin_count; }
+enum users_error users_set_hash(struct users *users, const char *name, const char *hash)
+{
+    users_lock(users);
+    enum users_error error = users_set_hash_locked(users, name, hash);
+    users_unlock(users);
+    return error;
+}
+
+size_t users_count(struct users *users)
+{
+    users_lock(users);
+    size_t count = users->count;
+    users_unlock(users);
+    return count;
+}
+
+size_t users_admin_count(struct users *users)
+{
+    users_lock(users);
+    size_t count = users->admin_count;
+    users_unlock(users);
+    return count;
+}
 struct user *users_anonymous(struct users *users) { return users->anonymous; }
 
-void users_for_each(const struct users *users, void (*visit)(struct user *user, void *context),
+void users_for_each(struct users *users, void (*visit)(struct user *user, void *context),
                     void *context)
 {
+    users_lock(users);
     for (size_t i = 0; i < users->bucket_count; i++) {
         struct user *user = users->buckets[i];
         while (user != NULL) {
@@ -389,6 +492,7 @@ void users_for_each(const struct users *users, void (*visit)(struct user *user, 
             user = next;
         }
     }
+    users_unlock(users);
 }
 
 /* ---- password checks ---- */
@@ -418,7 +522,8 @@ static void check_done(struct work_item *item)
     }
     struct user *user = NULL;
     if (check->passed) {
-        user = users_find(check->users, check->name, check->name_length);
+        users_lock(check->users);
+        user = find_locked(check->users, check->name, check->name_length);
         /* The password may have changed while crypt ran: only the hash we checked counts. */
         if (user != NULL && strcmp(user->hash, check->hash) == 0) {
             user->verified = true;
@@ -426,6 +531,7 @@ static void check_done(struct work_item *item)
             user_ref(user);
         } else
             user = NULL;
+        users_unlock(check->users);
     }
     void *owner = check->owner;
     users_check_callback callback = check->callback;
@@ -439,34 +545,41 @@ static bool user_password_cached(const struct users *users, const struct user *u
     return user->verified && user->verified_digest == password_digest(users, password, length);
 }
 
-enum users_check_result users_check(struct users *users, const char *name, size_t name_length,
+enum users_check_result users_check(struct users *users, struct work_pool *crypt_pool,
+                                    const char *name, size_t name_length,
                                     const char *password, size_t password_length,
                                     users_check_callback callback, void *owner,
                                     struct user **user_out, struct users_check **pending)
 {
-    struct user *user = users_find(users, name, name_length);
+    users_lock(users);
+    struct user *user = find_locked(users, name, name_length);
     if (user != NULL && user_password_cached(users, user, password, password_length)) {
         *user_out = user_ref(user);
+        users_unlock(users);
         return USERS_CHECK_PASSED;
     }
-    struct users_check *check = calloc(1, sizeof(*check));
     /* A password with a NUL byte can never match: crypt would see a shorter one. */
     bool checkable = user != NULL && memchr(password, '\0', password_length) == NULL &&
                      name_length <= USERS_NAME_MAX && password_length <= USERS_PASSWORD_MAX;
-    if (check == NULL)
+    char *hash = strdup(checkable ? user->hash : users->decoy_hash);
+    users_unlock(users);
+    struct users_check *check = calloc(1, sizeof(*check));
+    if (check == NULL) {
+        free(hash);
         return USERS_CHECK_FAILED;
+    }
     check->item.run = check_run;
     check->item.done = check_done;
     check->users = users;
     check->callback = callback;
     check->owner = owner;
-    check->hash = strdup(checkable ? user->hash : users->decoy_hash);
+    check->hash = hash;
     memcpy(check->password, password, password_length < USERS_PASSWORD_MAX ? password_length
                                                                            : USERS_PASSWORD_MAX);
     check->password_length = password_length;
     check->name_length = name_length < USERS_NAME_MAX ? name_length : USERS_NAME_MAX;
     memcpy(check->name, name, check->name_length);
-    if (check->hash == NULL || !work_pool_submit(users->crypt_pool, &check->item)) {
+    if (check->hash == NULL || !work_pool_submit(crypt_pool, &check->item)) {
         check_free(check);
         return USERS_CHECK_FAILED;
     }
@@ -502,7 +615,7 @@ static void hashing_done(struct work_item *item)
     free(hashing);
 }
 
-struct users_hashing *users_hash_password(struct users *users, const char *password,
+struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const char *password,
                                           users_hash_callback callback, void *owner)
 {
     if (strlen(password) > USERS_PASSWORD_MAX)
@@ -515,7 +628,7 @@ struct users_hashing *users_hash_password(struct users *users, const char *passw
     hashing->callback = callback;
     hashing->owner = owner;
     strcpy(hashing->password, password);
-    if (!work_pool_submit(users->crypt_pool, &hashing->item)) {
+    if (!work_pool_submit(crypt_pool, &hashing->item)) {
         explicit_bzero(hashing->password, sizeof(hashing->password));
         free(hashing);
         return NULL;
@@ -527,9 +640,11 @@ void users_hashing_cancel(struct users_hashing *hashing) { hashing->owner = NULL
 
 void users_remember_password(struct users *users, const char *name, const char *password)
 {
-    struct user *user = users_find(users, name, strlen(name));
-    if (user == NULL)
-        return;
-    user->verified = true;
-    user->verified_digest = password_digest(users, password, strlen(password));
+    users_lock(users);
+    struct user *user = find_locked(users, name, strlen(name));
+    if (user != NULL) {
+        user->verified = true;
+        user->verified_digest = password_digest(users, password, strlen(password));
+    }
+    users_unlock(users);
 }

@@ -1,5 +1,6 @@
 /* users: the user table — names, roles, crypt(3) hashes, per-user usage — and password checks
- * that never block the event loop (crypt runs on a work pool; verified logins are cached). */
+ * that never block an event loop (crypt runs on a work pool; verified logins are cached).
+ * Shared by every worker thread: each call locks what it touches. */
 #ifndef USERS_H
 #define USERS_H
 
@@ -9,6 +10,7 @@
 
 struct work_pool;
 struct connection_history;
+struct connection_record;
 struct users;
 struct user;
 struct users_check;
@@ -19,6 +21,7 @@ enum user_role { USER_ROLE_USER = 0, USER_ROLE_ADMIN = 1 };
 #define USERS_NAME_MAX 255
 #define USERS_PASSWORD_MAX 255
 
+/* Bumped by every worker with relaxed atomics: read with counter_read (counter.h). */
 struct user_usage {
     uint64_t connections_total;
     uint64_t connections_live;
@@ -38,8 +41,7 @@ enum users_error {
 
 const char *users_error_text(enum users_error error);
 
-/* crypt_pool runs the password hashing; it must outlive the table. */
-struct users *users_create(struct work_pool *crypt_pool);
+struct users *users_create(void);
 void users_destroy(struct users *users);
 
 bool users_name_valid(const char *name, size_t length);
@@ -57,21 +59,33 @@ enum users_error users_set_hash(struct users *users, const char *name, const cha
  * after an admin sets a password is then fast too. */
 void users_remember_password(struct users *users, const char *name, const char *password);
 
-struct user *users_find(const struct users *users, const char *name, size_t length);
-size_t users_count(const struct users *users);
-size_t users_admin_count(const struct users *users);
+/* The pointer stays valid while the user is in the table: only the thread that removes users
+ * (the admin's) may keep it without a reference. */
+struct user *users_find(struct users *users, const char *name, size_t length);
+size_t users_count(struct users *users);
+size_t users_admin_count(struct users *users);
 /* The reserved user that no-auth connections belong to; never in the table, cannot log in. */
 struct user *users_anonymous(struct users *users);
-/* Calls visit for each user in the table, in no particular order. */
-void users_for_each(const struct users *users, void (*visit)(struct user *user, void *context),
+/* Calls visit for each user in the table, in no particular order, under the lock. */
+void users_for_each(struct users *users, void (*visit)(struct user *user, void *context),
                     void *context);
+/* Held across several reads that must agree (a user's history while it is listed). The lock
+ * is recursive: users_* calls may be made while holding it. */
+void users_lock(struct users *users);
+void users_unlock(struct users *users);
 
 const char *user_name(const struct user *user);
 enum user_role user_role(const struct user *user);
 const char *user_hash(const struct user *user);
 struct user_usage *user_usage(struct user *user);
-/* The user's finished connections (created on first use; NULL only when out of memory). */
+/* The user's finished connections (created on first use; NULL only when out of memory).
+ * Only under users_lock. */
 struct connection_history *user_history(struct user *user);
+/* A connection of user was authenticated / has ended. Ended moves record into the user's
+ * history (false, record untouched, when there is no memory for one). */
+void users_connection_started(struct users *users, struct user *user);
+bool users_connection_ended(struct users *users, struct user *user,
+                            struct connection_record *record);
 /* How many finished connections each user keeps (default 1000); applies to new histories. */
 void users_set_history_capacity(struct users *users, size_t capacity);
 bool user_removed(const struct user *user);
@@ -91,7 +105,8 @@ enum users_check_result { USERS_CHECK_PASSED, USERS_CHECK_FAILED, USERS_CHECK_PE
  * referenced); anything else is hashed on the work pool (PENDING: the callback comes later,
  * *pending is set so the caller can cancel). Unknown names cost a hash too, so that timing
  * does not tell which names exist. FAILED only when the check could not even be queued. */
-enum users_check_result users_check(struct users *users, const char *name, size_t name_length,
+enum users_check_result users_check(struct users *users, struct work_pool *crypt_pool,
+                                    const char *name, size_t name_length,
                                     const char *password, size_t password_length,
                                     users_check_callback callback, void *owner,
                                     struct user **user, struct users_check **pending);
@@ -103,7 +118,7 @@ struct users_hashing;
 /* hash is a crypt(3) hash the callee owns (free), or NULL when hashing failed. */
 typedef void (*users_hash_callback)(void *owner, char *hash);
 /* Hashes password on the work pool. NULL when it could not be queued. */
-struct users_hashing *users_hash_password(struct users *users, const char *password,
+struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const char *password,
                                           users_hash_callback callback, void *owner);
 void users_hashing_cancel(struct users_hashing *hashing);
 /* Checks what users_set_password would refuse. */

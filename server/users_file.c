@@ -257,7 +257,7 @@ static bool fsync_directory_of(const char *path)
     return synced;
 }
 
-bool users_file_write(const char *path, const struct users *users, char *error, size_t error_size)
+bool users_file_write(const char *path, struct users *users, char *error, size_t error_size)
 {
     size_t temp_size = strlen(path) + 32;
     char *temp_path = malloc(temp_size);

@@ -35,6 +35,6 @@ bool users_file_apply(struct users *users, const struct users_file_contents *con
 
 /* Writes every user of the table to path atomically; when it returns true the change is on
  * disk and survives a crash or power loss. */
-bool users_file_write(const char *path, const struct users *users, char *error, size_t error_size);
+bool users_file_write(const char *path, struct users *users, char *error, size_t error_size);
 
 #endif

@@ -1,0 +1,141 @@
+/* worker: one event loop serving SOCKS5 clients on its own thread, with its own listening
+ * sockets (SO_REUSEPORT: the kernel spreads new connections), pools, metrics and sessions. */
+#include "worker.h"
+
+#include "buffer_pool.h"
+#include "event_loop.h"
+#include "listener.h"
+#include "options.h"
+#include "pipe_pool.h"
+#include "socks5_session.h"
+#include "work_pool.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Idle relay memory a worker keeps for reuse; the server divides these among its workers. */
+#define CACHED_BUFFERS 256
+#define CACHED_PIPES 64
+#define MIN_CACHED 8
+/* Bytes one splice may move; a bigger pipe means fewer syscalls per megabyte streamed. */
+#define SPLICE_PIPE_SIZE (256 * 1024)
+
+struct worker {
+    struct proxy proxy;
+    struct listener *listeners[OPTIONS_MAX_LISTEN];
+    size_t listener_count;
+};
+
+static size_t share_of(size_t total, size_t workers)
+{
+    size_t share = total / (workers > 0 ? workers : 1);
+    return share < MIN_CACHED ? MIN_CACHED : share;
+}
+
+struct worker *worker_create(const struct worker_config *config)
+{
+    struct worker *worker = calloc(1, sizeof(*worker));
+    if (worker == NULL)
+        return NULL;
+    struct proxy *proxy = &worker->proxy;
+    pthread_mutex_init(&proxy->sessions_lock, NULL);
+    proxy->shared = config->shared;
+    proxy->worker_index = config->index;
+    proxy->users = config->shared->users;
+    proxy->throttle = config->shared->throttle;
+    proxy->settings = config->settings;
+    proxy->on_session_closed = config->on_session_closed;
+    proxy->on_session_closed_context = config->on_session_closed_context;
+    proxy->loop = event_loop_create();
+    if (proxy->loop == NULL) {
+        worker_destroy(worker);
+        return NULL;
+    }
+    size_t workers = config->shared->worker_count;
+    proxy->resolver_pool = work_pool_create(proxy->loop, config->resolver_threads);
+    proxy->crypt_pool = work_pool_create(proxy->loop, config->crypt_threads);
+    proxy->relay.buffers =
+        buffer_pool_create(config->settings.buffer_size, share_of(CACHED_BUFFERS, workers));
+    if (config->splice)
+        proxy->relay.pipes = pipe_pool_create(share_of(CACHED_PIPES, workers), SPLICE_PIPE_SIZE);
+    if (proxy->resolver_pool == NULL || proxy->crypt_pool == NULL || proxy->relay.buffers == NULL ||
+        (config->splice && proxy->relay.pipes == NULL)) {
+        worker_destroy(worker);
+        return NULL;
+    }
+    return worker;
+}
+
+static void worker_on_accept(void *proxy, int fd, const struct sockaddr_storage *peer)
+{
+    session_start(proxy, fd, peer);
+}
+
+bool worker_listen(struct worker *worker, int listening_fd)
+{
+    struct proxy *proxy = &worker->proxy;
+    struct listener *listener = NULL;
+    if (worker->listener_count < OPTIONS_MAX_LISTEN)
+        listener = listener_create(proxy->loop, listening_fd, worker_on_accept,
+                                   session_proxy_has_capacity, proxy,
+                                   &proxy->metrics.accept_paused);
+    if (listener == NULL) {
+        close(listening_fd);
+        return false;
+    }
+    worker->listeners[worker->listener_count++] = listener;
+    return true;
+}
+
+struct proxy *worker_proxy(struct worker *worker) { return &worker->proxy; }
+struct event_loop *worker_loop(struct worker *worker) { return worker->proxy.loop; }
+
+bool worker_start_thread(struct worker *worker)
+{
+    return event_loop_start_thread(worker->proxy.loop);
+}
+
+static void worker_close_listeners(void *argument)
+{
+    struct worker *worker = argument;
+    for (size_t i = 0; i < worker->listener_count; i++)
+        listener_destroy(worker->listeners[i]);
+    worker->listener_count = 0;
+}
+
+void worker_stop_listening(struct worker *worker)
+{
+    event_loop_call(worker->proxy.loop, worker_close_listeners, worker);
+}
+
+void worker_resume_listening(struct worker *worker)
+{
+    for (size_t i = 0; i < worker->listener_count; i++)
+        listener_resume(worker->listeners[i]);
+}
+
+void worker_stop_thread(struct worker *worker)
+{
+    event_loop_join_thread(worker->proxy.loop);
+}
+
+void worker_destroy(struct worker *worker)
+{
+    if (worker == NULL)
+        return;
+    struct proxy *proxy = &worker->proxy;
+    proxy->on_session_closed = NULL;
+    if (proxy->loop != NULL) {
+        worker_close_listeners(worker);
+        session_close_all(proxy);
+    }
+    /* Pools go before the loop: a job finishing late is handed back through it. */
+    work_pool_destroy(proxy->resolver_pool);
+    work_pool_destroy(proxy->crypt_pool);
+    buffer_pool_destroy(proxy->relay.buffers);
+    pipe_pool_destroy(proxy->relay.pipes);
+    event_loop_destroy(proxy->loop);
+    pthread_mutex_destroy(&proxy->sessions_lock);
+    free(worker);
+}

@@ -1,0 +1,44 @@
+/* worker: one event loop serving SOCKS5 clients on its own thread, with its own listening
+ * sockets (SO_REUSEPORT: the kernel spreads new connections), pools, metrics and sessions. */
+#ifndef WORKER_H
+#define WORKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "proxy.h"
+
+struct worker;
+
+struct worker_config {
+    struct proxy_shared *shared;
+    struct proxy_settings settings;
+    unsigned index;
+    unsigned resolver_threads;
+    unsigned crypt_threads;
+    bool splice;
+    /* Called on the worker's thread whenever one of its sessions ends. */
+    void (*on_session_closed)(void *context);
+    void *on_session_closed_context;
+};
+
+/* The loop, pools and proxy state; no thread yet. NULL when out of memory or threads. */
+struct worker *worker_create(const struct worker_config *config);
+/* Takes a listening socket (closed on failure). Before the worker starts. */
+bool worker_listen(struct worker *worker, int listening_fd);
+struct proxy *worker_proxy(struct worker *worker);
+struct event_loop *worker_loop(struct worker *worker);
+
+/* Runs the worker's loop on a new thread (every worker but the first, whose loop the main
+ * thread runs). */
+bool worker_start_thread(struct worker *worker);
+/* From any thread: closes the worker's listening sockets; its sessions go on. */
+void worker_stop_listening(struct worker *worker);
+/* Resumes listeners paused at the connection limit (on the worker's thread). */
+void worker_resume_listening(struct worker *worker);
+/* From the main thread: ends the worker's loop and joins its thread. */
+void worker_stop_thread(struct worker *worker);
+/* After worker_stop_thread: closes every session and frees everything. */
+void worker_destroy(struct worker *worker);
+
+#endif
