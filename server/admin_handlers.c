@@ -256,12 +256,22 @@ struct connection_row {
     bool live;
 };
 
+/* Live records change and vanish on their workers' threads: they are copied out under each
+ * worker's list lock (the user referenced, the destination duplicated), so that sorting and
+ * formatting hold no worker back. Histories are read in place under the users lock. */
+struct live_copies {
+    struct connection_record *records;
+    size_t count;
+    size_t capacity;
+};
+
 struct row_list {
     struct connection_row *rows;
     size_t count;
     size_t capacity;
     bool failed;
     const struct user *only; /* NULL = everyone's */
+    struct live_copies live;
 };
 
 static void row_list_add(struct row_list *list, const struct connection_record *record,
@@ -280,13 +290,53 @@ static void row_list_add(struct row_list *list, const struct connection_record *
     list->rows[list->count++] = (struct connection_row){ record, user, live };
 }
 
-static void collect_live(const struct connection_record *record, void *context)
+static void copy_live(const struct connection_record *record, void *context)
 {
     struct row_list *list = context;
+    struct live_copies *live = &list->live;
     if (list->only != NULL && record->user != list->only)
         return;
-    row_list_add(list, record, record->user != NULL ? user_name(record->user) : ADMIN_TEXT_NONE,
-                 true);
+    if (live->count == live->capacity) {
+        size_t capacity = live->capacity ? live->capacity * 2 : 256;
+        struct connection_record *grown = realloc(live->records, capacity * sizeof(*grown));
+        if (grown == NULL) {
+            list->failed = true;
+            return;
+        }
+        live->records = grown;
+        live->capacity = capacity;
+    }
+    struct connection_record *copy = &live->records[live->count];
+    *copy = *record;
+    copy->bytes_up = counter_read(&record->bytes_up);
+    copy->bytes_down = counter_read(&record->bytes_down);
+    copy->destination = record->destination != NULL ? strdup(record->destination) : NULL;
+    if (record->destination != NULL && copy->destination == NULL) {
+        list->failed = true;
+        return;
+    }
+    if (copy->user != NULL)
+        user_ref(copy->user);
+    live->count++;
+}
+
+static void add_live_rows(struct row_list *list)
+{
+    for (size_t i = 0; i < list->live.count; i++) {
+        const struct connection_record *record = &list->live.records[i];
+        row_list_add(list, record, record->user != NULL ? user_name(record->user) : ADMIN_TEXT_NONE,
+                     true);
+    }
+}
+
+static void free_live_copies(struct live_copies *live)
+{
+    for (size_t i = 0; i < live->count; i++) {
+        free(live->records[i].destination);
+        if (live->records[i].user != NULL)
+            user_unref(live->records[i].user);
+    }
+    free(live->records);
 }
 
 static void collect_history_of(struct user *user, struct row_list *list)
@@ -367,12 +417,16 @@ static bool handle_connections(struct admin_server *server, struct admin_session
             return true;
         }
     }
-    /* Records are only read while nobody can move them: histories under the users lock,
-     * live ones under each worker's list lock (the users lock first, always). */
     struct proxy_shared *shared = shared_of(server);
+    if (args->which != ADMIN_CONNECTIONS_RECENT) {
+        for (size_t i = 0; i < shared->worker_count; i++) {
+            session_list_lock(shared->workers[i]);
+            session_for_each_live(shared->workers[i], copy_live, &list);
+            session_list_unlock(shared->workers[i]);
+        }
+    }
     users_lock(proxy->users);
-    for (size_t i = 0; i < shared->worker_count; i++)
-        session_list_lock(shared->workers[i]);
+    add_live_rows(&list);
     if (args->which != ADMIN_CONNECTIONS_LIVE) {
         if (everyone) {
             users_for_each(proxy->users, collect_history, &list);
@@ -381,20 +435,13 @@ static bool handle_connections(struct admin_server *server, struct admin_session
             collect_history_of((struct user *)list.only, &list);
         }
     }
-    if (args->which != ADMIN_CONNECTIONS_RECENT) {
-        for (size_t i = 0; i < shared->worker_count; i++)
-            session_for_each_live(shared->workers[i], collect_live, &list);
-    }
-    if (list.failed) {
-        free(list.rows);
+    if (list.failed)
         admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
-    } else {
+    else
         put_connection_page(&response->body, args, &list);
-    }
-    for (size_t i = shared->worker_count; i-- > 0;)
-        session_list_unlock(shared->workers[i]);
     users_unlock(proxy->users);
     free(list.rows);
+    free_live_copies(&list.live);
     return true;
 }
 
@@ -413,12 +460,14 @@ static void put_user_row(struct admin_text *body, struct admin_server *server, s
 struct user_list {
     struct user **users;
     size_t count;
+    size_t capacity;
 };
 
 static void collect_user(struct user *user, void *context)
 {
     struct user_list *list = context;
-    list->users[list->count++] = user;
+    if (list->count < list->capacity) /* users are only added on this thread, but still */
+        list->users[list->count++] = user;
 }
 
 static int compare_user_names(const void *left, const void *right)
@@ -430,7 +479,8 @@ static int compare_user_names(const void *left, const void *right)
 static bool handle_users(struct admin_server *server, struct admin_response *response)
 {
     struct users *users = admin_server_proxy(server)->users;
-    struct user_list list = { calloc(users_count(users) + 1, sizeof(struct user *)), 0 };
+    size_t capacity = users_count(users) + 1;
+    struct user_list list = { calloc(capacity, sizeof(struct user *)), 0, capacity };
     if (list.users == NULL) {
         admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
         return true;

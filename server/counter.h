@@ -1,5 +1,5 @@
-/* counter: 64-bit usage counters that one thread bumps and any thread may read — relaxed
- * atomics, so readers never see a torn value and the per-byte path never takes a lock. */
+/* counter: 64-bit usage counters bumped and read across threads with relaxed atomics, so a
+ * reader never sees a torn value and the per-byte path never takes a lock. */
 #ifndef COUNTER_H
 #define COUNTER_H
 

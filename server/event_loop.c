@@ -1,5 +1,5 @@
-/* event_loop: a small epoll reactor with one-shot timers, in the spirit of redis' ae.c.
- * It knows file descriptors, interest masks and deadlines — nothing about SOCKS. */
+/* event_loop: a small epoll reactor with one-shot timers and calls from other threads, in the
+ * spirit of redis' ae.c. It knows descriptors, interest masks, deadlines — nothing of SOCKS. */
 #include "event_loop.h"
 
 #include <errno.h>
@@ -34,6 +34,8 @@ struct event_loop {
     struct loop_call *calls;
     bool running;
     bool own_thread; /* started by event_loop_start_thread, to be joined */
+    void (*on_thread_failure)(void *context);
+    void *on_thread_failure_context;
     pthread_t thread;
     struct event_watcher wake;
     uint64_t now_ms;
@@ -347,14 +349,19 @@ static void loop_set_running(struct event_loop *loop, bool running)
     pthread_mutex_unlock(&loop->calls_lock);
 }
 
-static void *loop_thread_main(void *loop)
+static void *loop_thread_main(void *argument)
 {
-    event_loop_run(loop);
+    struct event_loop *loop = argument;
+    if (event_loop_run(loop) < 0 && loop->on_thread_failure != NULL)
+        loop->on_thread_failure(loop->on_thread_failure_context);
     return NULL;
 }
 
-bool event_loop_start_thread(struct event_loop *loop)
+bool event_loop_start_thread(struct event_loop *loop, void (*on_failure)(void *context),
+                             void *context)
 {
+    loop->on_thread_failure = on_failure;
+    loop->on_thread_failure_context = context;
     /* Running from this moment, not from when the thread gets going: a call made before
      * then is queued for the thread instead of racing it on the caller's. */
     pthread_mutex_lock(&loop->calls_lock);

@@ -1,5 +1,5 @@
-/* event_loop: a small epoll reactor with one-shot timers, in the spirit of redis' ae.c.
- * It knows file descriptors, interest masks and deadlines — nothing about SOCKS. */
+/* event_loop: a small epoll reactor with one-shot timers and calls from other threads, in the
+ * spirit of redis' ae.c. It knows descriptors, interest masks, deadlines — nothing of SOCKS. */
 #ifndef EVENT_LOOP_H
 #define EVENT_LOOP_H
 
@@ -46,8 +46,10 @@ void event_loop_destroy(struct event_loop *loop);
 int event_loop_run(struct event_loop *loop);
 /* Only from the loop's own thread (or before it runs); other threads use event_loop_call. */
 void event_loop_stop(struct event_loop *loop);
-/* Runs the loop on a new thread; event_loop_join_thread stops it and waits for the thread. */
-bool event_loop_start_thread(struct event_loop *loop);
+/* Runs the loop on a new thread; event_loop_join_thread stops it and waits for the thread.
+ * on_failure (may be NULL) is called on that thread if the loop fails for good. */
+bool event_loop_start_thread(struct event_loop *loop, void (*on_failure)(void *context),
+                             void *context);
 void event_loop_join_thread(struct event_loop *loop);
 
 /* Runs call(argument) on the loop's thread and returns once it has run — at once when the

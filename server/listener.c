@@ -77,8 +77,12 @@ static void listener_on_readable(struct event_loop *loop, struct event_watcher *
 
 static void listener_on_retry(struct event_loop *loop, struct event_timer *timer)
 {
-    (void)loop;
     struct listener *listener = timer->data;
+    if (!listener->out_of_descriptors && !listener->has_capacity(listener->context)) {
+        /* Still full: stay paused (one pause, counted once) and look again later. */
+        event_loop_timer_start(loop, timer, CAPACITY_RECHECK_MS);
+        return;
+    }
     listener->out_of_descriptors = false;
     listener_resume(listener);
 }

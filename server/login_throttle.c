@@ -67,6 +67,13 @@ static size_t slot_index(const uint8_t key[16])
     return (size_t)(hash % THROTTLE_SLOTS);
 }
 
+/* Each worker passes its own loop's cached clock, which may lag another's by a little: a time
+ * "before" the last failure counts as no time at all, never as an unsigned wrap to forever. */
+static uint64_t elapsed_ms(uint64_t now_ms, uint64_t then_ms)
+{
+    return now_ms > then_ms ? now_ms - then_ms : 0;
+}
+
 /* The slot holding key, or (create) a free, expired or least recent one in its probe run. */
 static struct throttle_slot *find_slot(struct login_throttle *throttle, const uint8_t key[16],
                                        uint64_t now_ms, bool create)
@@ -80,7 +87,7 @@ static struct throttle_slot *find_slot(struct login_throttle *throttle, const ui
             return slot;
         if (victim_reusable)
             continue;
-        bool reusable = !slot->used || now_ms - slot->last_failure_ms > FORGET_AFTER_MS;
+        bool reusable = !slot->used || elapsed_ms(now_ms, slot->last_failure_ms) > FORGET_AFTER_MS;
         if (reusable || victim == NULL || slot->last_failure_ms < victim->last_failure_ms) {
             victim = slot;
             victim_reusable = reusable;
@@ -102,10 +109,11 @@ uint32_t login_throttle_failure(struct login_throttle *throttle, const struct so
         return 0;
     pthread_mutex_lock(&throttle->lock);
     struct throttle_slot *slot = find_slot(throttle, key, now_ms, true);
-    if (now_ms - slot->last_failure_ms > FORGET_AFTER_MS)
+    if (elapsed_ms(now_ms, slot->last_failure_ms) > FORGET_AFTER_MS)
         slot->failures = 0;
     slot->failures++;
-    slot->last_failure_ms = now_ms;
+    if (now_ms > slot->last_failure_ms)
+        slot->last_failure_ms = now_ms;
     uint32_t failures = slot->failures;
     pthread_mutex_unlock(&throttle->lock);
     if (failures <= FREE_FAILURES)

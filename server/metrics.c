@@ -1,5 +1,5 @@
-/* metrics: the proxy's global usage counters (every one the original report kept) and the
- * record of one client connection that the access log and the admin protocol report. */
+/* metrics: a worker's usage counters (every one the original report kept; the server's are
+ * their sum) and the record of one client connection for the access log and the admin. */
 #include "metrics.h"
 
 #include "counter.h"

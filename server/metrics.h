@@ -1,5 +1,5 @@
-/* metrics: the proxy's global usage counters (every one the original report kept) and the
- * record of one client connection that the access log and the admin protocol report. */
+/* metrics: a worker's usage counters (every one the original report kept; the server's are
+ * their sum) and the record of one client connection for the access log and the admin. */
 #ifndef METRICS_H
 #define METRICS_H
 
@@ -46,8 +46,8 @@ struct connection_record {
     bool replied;         /* a reply to the request was sent: status is final */
 };
 
-/* total += part, field by field, reading part with relaxed atomics: exact, since every
- * counter is only ever added to. */
+/* total += part, field by field, reading part with relaxed atomics: each figure is exact as
+ * of some moment during the call (the sum is not one instant across workers). */
 void metrics_add_up(struct metrics *total, const struct metrics *part);
 
 struct connection_record *connection_record_create(uint64_t id, const char *client);

@@ -352,8 +352,10 @@ static void server_on_session_closed(void *context)
     worker_resume_listening(context);
 }
 
-/* Every worker listens on the same address (SO_REUSEPORT when there are several): the first
- * bind picks the port when 0 was asked, the others take the same one. */
+/* Every worker listens on the same address, with SO_REUSEPORT when there are several. That
+ * option would also let a second socks5d (any process of the same user) share the port and
+ * silently take part of the clients: a plain listen first proves the address is ours alone
+ * (and picks the port when 0 was asked), then the workers' sockets take its place. */
 static bool server_listen_socks_address(struct server *server, const char *text_address,
                                         uint16_t port, char *bound_text)
 {
@@ -364,19 +366,23 @@ static bool server_listen_socks_address(struct server *server, const char *text_
         return false;
     }
     bool reuse_port = server->worker_count > 1;
-    for (size_t i = 0; i < server->worker_count; i++) {
-        int fd = net_listen((struct sockaddr *)&address, length, reuse_port);
+    for (size_t i = reuse_port ? 0 : 1; i <= server->worker_count; i++) {
+        int fd = net_listen((struct sockaddr *)&address, length, i > 0 && reuse_port);
         if (fd < 0) {
             log_message(LOG_ERROR, "cannot listen on %s port %u: %s", text_address, port,
                         strerror(errno));
             return false;
         }
-        if (i == 0) {
+        if (i <= 1) {
             length = sizeof(address);
             getsockname(fd, (struct sockaddr *)&address, &length);
             net_format_address((struct sockaddr *)&address, bound_text);
         }
-        if (!worker_listen(server->workers[i], fd))
+        if (i == 0) {
+            close(fd); /* the probe */
+            continue;
+        }
+        if (!worker_listen(server->workers[i - 1], fd))
             return false;
     }
     return true;
@@ -545,8 +551,8 @@ struct server *server_create(const struct server_options *options)
 
 int server_run(struct server *server)
 {
-    /* Worker 0 is the main thread's loop; the others get threads now, after any privilege
-     * drop, so that every thread runs with the final credentials. */
+    /* Worker 0 is the main thread's loop; the others get their threads now that everything
+     * they serve (listeners, users) is in place. */
     for (size_t i = 1; i < server->worker_count; i++) {
         if (!worker_start_thread(server->workers[i])) {
             log_message(LOG_ERROR, "cannot start worker thread %zu: %s", i, strerror(errno));

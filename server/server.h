@@ -1,5 +1,5 @@
 /* server: socks5d's process — descriptor limit, signals, users from flags and environment,
- * listeners, the event loop and its pools — started from options and torn down cleanly. */
+ * the workers (one event loop per CPU) and the admin port — started and torn down cleanly. */
 #ifndef SERVER_H
 #define SERVER_H
 

@@ -103,7 +103,7 @@ static void session_record_status(struct session *session, uint8_t status, bool 
 
 static void session_record_user(struct session *session, struct user *user)
 {
-    users_connection_started(session->proxy->users, user);
+    users_connection_started(user);
     session_record_lock(session);
     session->record->user = user;
     session_record_unlock(session);
@@ -449,8 +449,9 @@ static bool session_on_auth(struct session *session)
         return false;
     }
     struct user *user = NULL;
-    switch (users_check(session->proxy->users, session->proxy->crypt_pool, parser->username, parser->username_length,
-                        parser->password, parser->password_length, session_on_auth_checked,
+    switch (users_check(session->proxy->users, session->proxy->crypt_pool, parser->username,
+                        parser->username_length, parser->password, parser->password_length,
+                        session_on_auth_checked,
                         session, &user, &session->check)) {
     case USERS_CHECK_PASSED:
         session_on_auth_result(session, user);
@@ -970,6 +971,9 @@ static void session_on_timeout(struct event_loop *loop, struct event_timer *time
 
 /* ---- start and shutdown ---- */
 
+/* Checked by each worker's listener before it accepts, counted when a session starts: two
+ * workers accepting at the same instant may overshoot the limit by one each, which the
+ * descriptor reserve (RESERVED_FDS) absorbs. */
 bool session_proxy_has_capacity(void *context)
 {
     struct proxy *proxy = context;

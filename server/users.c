@@ -1,5 +1,5 @@
-/* users: the user table — names, roles, crypt(3) hashes, per-user usage — and password checks
- * that never block the event loop (crypt runs on a work pool; verified logins are cached). */
+/* users: the user table — names, roles, crypt(3) hashes, per-user usage — shared by every
+ * worker (locked inside), with password checks that never block a loop (crypt on a pool). */
 #include "users.h"
 
 #include "connection_history.h"
@@ -163,9 +163,8 @@ struct connection_history *user_history(struct user *user)
     return user->history;
 }
 
-void users_connection_started(struct users *users, struct user *user)
+void users_connection_started(struct user *user)
 {
-    (void)users;
     counter_add_shared(&user->usage.connections_total, 1);
     counter_add_shared(&user->usage.connections_live, 1);
 }

@@ -1,6 +1,5 @@
-/* users: the user table — names, roles, crypt(3) hashes, per-user usage — and password checks
- * that never block an event loop (crypt runs on a work pool; verified logins are cached).
- * Shared by every worker thread: each call locks what it touches. */
+/* users: the user table — names, roles, crypt(3) hashes, per-user usage — shared by every
+ * worker (locked inside), with password checks that never block a loop (crypt on a pool). */
 #ifndef USERS_H
 #define USERS_H
 
@@ -83,7 +82,7 @@ struct user_usage *user_usage(struct user *user);
 struct connection_history *user_history(struct user *user);
 /* A connection of user was authenticated / has ended. Ended moves record into the user's
  * history (false, record untouched, when there is no memory for one). */
-void users_connection_started(struct users *users, struct user *user);
+void users_connection_started(struct user *user);
 bool users_connection_ended(struct users *users, struct user *user,
                             struct connection_record *record);
 /* How many finished connections each user keeps (default 1000); applies to new histories. */

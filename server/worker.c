@@ -5,13 +5,17 @@
 #include "buffer_pool.h"
 #include "event_loop.h"
 #include "listener.h"
+#include "log.h"
 #include "options.h"
 #include "pipe_pool.h"
 #include "socks5_session.h"
 #include "work_pool.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* Idle relay memory a worker keeps for reuse; the server divides these among its workers. */
@@ -91,9 +95,19 @@ bool worker_listen(struct worker *worker, int listening_fd)
 struct proxy *worker_proxy(struct worker *worker) { return &worker->proxy; }
 struct event_loop *worker_loop(struct worker *worker) { return worker->proxy.loop; }
 
+/* A worker whose loop died would leave its listening socket in the SO_REUSEPORT group with
+ * nobody accepting: say so and shut the whole server down cleanly instead. */
+static void worker_on_loop_failure(void *context)
+{
+    struct worker *worker = context;
+    log_message(LOG_ERROR, "worker %u: event loop failed: %s; shutting down",
+                worker->proxy.worker_index, strerror(errno));
+    kill(getpid(), SIGTERM);
+}
+
 bool worker_start_thread(struct worker *worker)
 {
-    return event_loop_start_thread(worker->proxy.loop);
+    return event_loop_start_thread(worker->proxy.loop, worker_on_loop_failure, worker);
 }
 
 static void worker_close_listeners(void *argument)

@@ -32,7 +32,7 @@ struct event_loop *worker_loop(struct worker *worker);
 /* Runs the worker's loop on a new thread (every worker but the first, whose loop the main
  * thread runs). */
 bool worker_start_thread(struct worker *worker);
-/* From any thread: closes the worker's listening sockets; its sessions go on. */
+/* From the main thread: closes the worker's listening sockets; its sessions go on. */
 void worker_stop_listening(struct worker *worker);
 /* Resumes listeners paused at the connection limit (on the worker's thread). */
 void worker_resume_listening(struct worker *worker);
