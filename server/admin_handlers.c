@@ -306,10 +306,19 @@ static void copy_live(const struct connection_record *record, void *context)
         live->records = grown;
         live->capacity = capacity;
     }
+    /* Field by field: the byte counts move under us and may only be read atomically. */
     struct connection_record *copy = &live->records[live->count];
-    *copy = *record;
+    memset(copy, 0, sizeof(*copy));
+    copy->id = record->id;
+    copy->started_ms = record->started_ms;
+    copy->user = record->user;
+    memcpy(copy->client, record->client, sizeof(copy->client));
+    memcpy(copy->destination_address, record->destination_address,
+           sizeof(copy->destination_address));
     copy->bytes_up = counter_read(&record->bytes_up);
     copy->bytes_down = counter_read(&record->bytes_down);
+    copy->status = record->status;
+    copy->replied = record->replied;
     copy->destination = record->destination != NULL ? strdup(record->destination) : NULL;
     if (record->destination != NULL && copy->destination == NULL) {
         list->failed = true;
