@@ -426,7 +426,11 @@ static bool handle_connections(struct admin_server *server, struct admin_session
             return true;
         }
     }
+    /* The users lock for the whole listing makes it one snapshot: a connection moves from a
+     * worker's live list to its user's history under that lock (session_close). Each worker's
+     * list lock is only held while its live records are copied out. */
     struct proxy_shared *shared = shared_of(server);
+    users_lock(proxy->users);
     if (args->which != ADMIN_CONNECTIONS_RECENT) {
         for (size_t i = 0; i < shared->worker_count; i++) {
             session_list_lock(shared->workers[i]);
@@ -434,7 +438,6 @@ static bool handle_connections(struct admin_server *server, struct admin_session
             session_list_unlock(shared->workers[i]);
         }
     }
-    users_lock(proxy->users);
     add_live_rows(&list);
     if (args->which != ADMIN_CONNECTIONS_LIVE) {
         if (everyone) {

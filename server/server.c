@@ -542,10 +542,11 @@ struct server *server_create(const struct server_options *options)
     server->listening = true;
     if (server->users_file == NULL)
         log_message(LOG_WARN, "no users file (-f off): user changes will not survive a restart");
-    log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections, %zu workers",
+    log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections, %zu worker%s",
                 users_count(server->shared.users),
                 options->no_auth_allowed ? "optional" : "required",
-                worker_proxy(server->workers[0])->settings.max_connections, server->worker_count);
+                worker_proxy(server->workers[0])->settings.max_connections, server->worker_count,
+                server->worker_count == 1 ? "" : "s");
     return server;
 }
 

@@ -180,22 +180,27 @@ static void session_close(struct session *session, bool reset_client, bool reset
     relay_drop(&session->upstream, &proxy->relay);
     relay_drop(&session->downstream, &proxy->relay);
 
-    /* Out of the live list first, so the admin never sees it both live and in a history. */
-    session_unlink(session);
     struct connection_record *record = session->record;
     record->ended_ms = log_realtime_ms();
     connection_record_log(record);
+    /* Leaving the live list and entering the user's history is one step under the users lock,
+     * which the admin also holds while it lists: a listing never shows a connection twice or
+     * misses it. */
     struct user *user = record->user;
-    if (user == NULL) {
-        connection_record_free(record); /* never authenticated: the access log has it */
-    } else {
+    users_lock(proxy->users);
+    session_unlink(session);
+    if (user != NULL) {
         /* A user's own history does not reference the user back (no cycle): the session's
          * reference goes last, and may free a removed user together with its history. */
         record->user = NULL;
         if (!users_connection_ended(proxy->users, user, record))
             connection_record_free(record);
-        user_unref(user);
     }
+    users_unlock(proxy->users);
+    if (user == NULL)
+        connection_record_free(record); /* never authenticated: the access log has it */
+    else
+        user_unref(user);
 
     event_loop_defer_free(proxy->loop, session_free, session);
     if (proxy->on_session_closed != NULL)
