@@ -146,24 +146,12 @@ static size_t close_user_everywhere(struct admin_server *server, const struct us
     return request.closed;
 }
 
-/* Settings live in each worker's proxy: change a copy of worker 0's, then every worker's. */
-static void change_settings(struct admin_server *server, void (*change)(struct proxy_settings *,
-                                                                        const void *),
-                            const void *value)
+/* Settings live in each worker's proxy: callers change a copy of worker 0's (the admin's own)
+ * and this puts it in every worker's. */
+static void apply_settings_everywhere(struct admin_server *server,
+                                      const struct proxy_settings *settings)
 {
-    struct proxy_settings settings = admin_server_proxy(server)->settings;
-    change(&settings, value);
-    on_every_worker(server, apply_settings_call, NULL, &settings);
-}
-
-static void set_no_auth(struct proxy_settings *settings, const void *value)
-{
-    settings->no_auth_allowed = *(const bool *)value;
-}
-
-static void set_buffer_size(struct proxy_settings *settings, const void *value)
-{
-    settings->buffer_size = *(const uint32_t *)value;
+    on_every_worker(server, apply_settings_call, NULL, settings);
 }
 
 /* ---- records ---- */
@@ -704,7 +692,9 @@ static bool handle_set_buffer_size(struct admin_server *server, const struct adm
                              OPTIONS_BUFFER_MAX);
         return true;
     }
-    change_settings(server, set_buffer_size, &size);
+    struct proxy_settings settings = admin_server_proxy(server)->settings;
+    settings.buffer_size = size;
+    apply_settings_everywhere(server, &settings);
     return true;
 }
 
@@ -748,8 +738,9 @@ bool admin_handle_request(struct admin_server *server, struct admin_session *ses
     case ADMIN_CMD_SET_PASSWORD:
         return handle_set_password(server, session, request, response, pending);
     case ADMIN_CMD_SET_NO_AUTH: {
-        bool allowed = request->args.set_no_auth.allowed != 0;
-        change_settings(server, set_no_auth, &allowed);
+        struct proxy_settings settings = proxy->settings;
+        settings.no_auth_allowed = request->args.set_no_auth.allowed != 0;
+        apply_settings_everywhere(server, &settings);
         return true;
     }
     case ADMIN_CMD_GET_BUFFER_SIZE:

@@ -224,11 +224,10 @@ static void session_update_interest(struct session *session)
     case SESSION_AUTH_CHECK:
     case SESSION_AUTH_PENALTY:
     case SESSION_RESOLVING:
-        client_mask = session->client_muted ? 0 : EVENT_READ;
-        break;
     case SESSION_CONNECTING:
         client_mask = session->client_muted ? 0 : EVENT_READ;
-        remote_mask = EVENT_WRITE;
+        if (session->state == SESSION_CONNECTING)
+            remote_mask = EVENT_WRITE;
         break;
     case SESSION_DRAINING:
         client_mask = EVENT_READ;

@@ -746,14 +746,8 @@ def echo_roundtrip(server, echo, message=b"still serving?\n", user=TEST_USER,
 # ---------------------------------------------------------------------------------------------
 # unittest base
 
-class ServerTestCase(unittest.TestCase):
-    """Each test gets a fresh socks5d (SERVER_ARGS) and a shared echo server; teardown proves
-    the server still serves, then stops it and checks exit 0 with a clean stderr."""
-
-    SERVER_ARGS = ()
-    SERVER_LISTEN = None
-    SERVER_USERS = ((TEST_USER, TEST_PASSWORD),)
-    TEARDOWN_AUTH = (TEST_USER, TEST_PASSWORD)
+class EchoTestCase(unittest.TestCase):
+    """A shared echo server for the class; start_server starts a socks5d killed at cleanup."""
 
     @classmethod
     def setUpClass(cls):
@@ -763,6 +757,22 @@ class ServerTestCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.echo.stop()
+
+    def start_server(self, *args):
+        server = Socks5dProcess(*args)
+        server.start()
+        self.addCleanup(server.kill)
+        return server
+
+
+class ServerTestCase(EchoTestCase):
+    """Each test gets a fresh socks5d (SERVER_ARGS) and a shared echo server; teardown proves
+    the server still serves, then stops it and checks exit 0 with a clean stderr."""
+
+    SERVER_ARGS = ()
+    SERVER_LISTEN = None
+    SERVER_USERS = ((TEST_USER, TEST_PASSWORD),)
+    TEARDOWN_AUTH = (TEST_USER, TEST_PASSWORD)
 
     def setUp(self):
         self.server = Socks5dProcess(*self.SERVER_ARGS, listen=self.SERVER_LISTEN,

@@ -8,28 +8,13 @@ import socket
 import time
 import unittest
 
-from harness import (EchoServer, Socks5dProcess, check_stopped_cleanly, connect_proxy,
-                     open_tunnel, raise_fd_limit, recv_exact, STOP_TIMEOUT)
+from harness import (EchoServer, EchoTestCase, Socks5dProcess, check_stopped_cleanly,
+                     connect_proxy, open_tunnel, recv_exact, STOP_TIMEOUT)
 
 
-class GracefulShutdown(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        raise_fd_limit()
-        cls.echo = EchoServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.echo.stop()
-
-    def start(self, *args):
-        server = Socks5dProcess(*args)
-        server.start()
-        self.addCleanup(server.kill)
-        return server
-
+class GracefulShutdown(EchoTestCase):
     def test_live_tunnel_finishes_after_sigterm_and_new_clients_are_refused(self):
-        server = self.start("--shutdown-grace", "20")
+        server = self.start_server("--shutdown-grace", "20")
         tunnel, _ = open_tunnel(server, "127.0.0.1", self.echo.port)
         with tunnel:
             server.process.send_signal(signal.SIGTERM)
@@ -48,7 +33,7 @@ class GracefulShutdown(unittest.TestCase):
         check_stopped_cleanly(self, server)
 
     def test_grace_time_runs_out(self):
-        server = self.start("--shutdown-grace", "1")
+        server = self.start_server("--shutdown-grace", "1")
         tunnel, _ = open_tunnel(server, "127.0.0.1", self.echo.port)
         with tunnel:
             started = time.monotonic()
@@ -63,7 +48,7 @@ class GracefulShutdown(unittest.TestCase):
         check_stopped_cleanly(self, server)
 
     def test_second_sigterm_stops_at_once(self):
-        server = self.start("--shutdown-grace", "60")
+        server = self.start_server("--shutdown-grace", "60")
         tunnel, _ = open_tunnel(server, "127.0.0.1", self.echo.port)
         with tunnel:
             server.process.send_signal(signal.SIGTERM)

@@ -16,8 +16,8 @@ import time
 import unittest
 
 import harness
-from harness import (AdminClient, EchoServer, Socks5dProcess, check_stopped_cleanly,
-                     echo_roundtrip, open_tunnel, raise_fd_limit, ADMIN_STATUS_OK, TEST_USER)
+from harness import (AdminClient, EchoTestCase, Socks5dProcess, check_stopped_cleanly,
+                     echo_roundtrip, open_tunnel, ADMIN_STATUS_OK, TEST_USER)
 
 WORKERS = 4
 TUNNELS = 40
@@ -250,22 +250,7 @@ def seen_closed(sock, timeout=CLOSE_SEEN_TIMEOUT):
         return False
 
 
-class WorkersTestCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        raise_fd_limit()
-        cls.echo = EchoServer().start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.echo.stop()
-
-    def start_server(self, *args):
-        server = Socks5dProcess(*args)
-        server.start()
-        self.addCleanup(server.kill)
-        return server
-
+class WorkersTestCase(EchoTestCase):
     def open_tunnels(self, server, count):
         """count tunnels to the echo server, each established before the next connects (so
         their connection ids ascend in this order); all closed at cleanup."""
