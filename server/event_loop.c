@@ -39,6 +39,8 @@ struct event_loop {
     pthread_t thread;
     struct event_watcher wake;
     uint64_t now_ms;
+    uint64_t busy_poll_ns;    /* 0 = block in epoll_wait as soon as nothing is ready */
+    uint64_t spin_until_ns;   /* keep polling without sleeping until then */
     struct event_timer **heap; /* binary min-heap on deadline_ms */
     size_t heap_length;
     size_t heap_capacity;
@@ -52,6 +54,13 @@ static uint64_t monotonic_ms(void)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+static uint64_t monotonic_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 static void run_queued_calls(struct event_loop *loop)
@@ -383,13 +392,34 @@ void event_loop_join_thread(struct event_loop *loop)
     loop->own_thread = false;
 }
 
+void event_loop_set_busy_poll(struct event_loop *loop, unsigned microseconds)
+{
+    loop->busy_poll_ns = (uint64_t)microseconds * 1000u;
+}
+
+/* With busy polling, a loop that just handled events polls without sleeping for a while:
+ * the next event of a conversation often comes within tens of microseconds, and sleeping
+ * and being woken again costs about that much on its own (more in a virtual machine).
+ * Spinning stops as soon as the loop has been idle for the whole window, so an idle server
+ * still sleeps. */
+static int wait_for_events(struct event_loop *loop, struct epoll_event *events)
+{
+    int timeout = next_wait_ms(loop);
+    if (loop->busy_poll_ns > 0 && timeout != 0 && monotonic_ns() < loop->spin_until_ns)
+        timeout = 0;
+    int ready = epoll_wait(loop->epoll_fd, events, EVENTS_PER_WAIT, timeout);
+    if (ready > 0 && loop->busy_poll_ns > 0)
+        loop->spin_until_ns = monotonic_ns() + loop->busy_poll_ns;
+    return ready;
+}
+
 int event_loop_run(struct event_loop *loop)
 {
     struct epoll_event events[EVENTS_PER_WAIT];
     int status = 0;
     loop_set_running(loop, true);
     while (!loop->stopping) {
-        int ready = epoll_wait(loop->epoll_fd, events, EVENTS_PER_WAIT, next_wait_ms(loop));
+        int ready = wait_for_events(loop, events);
         if (ready < 0 && errno != EINTR) {
             status = -1;
             break;

@@ -73,8 +73,23 @@ void net_set_reset_on_close(int fd)
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &linger, sizeof(linger));
 }
 
-void net_set_nodelay(int fd)
+void net_tune_tcp(int fd, const char *congestion)
 {
     int on = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+    if (congestion[0] != '\0')
+        setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion, (socklen_t)strlen(congestion));
+}
+
+bool net_congestion_usable(const char *congestion)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    int status = setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion,
+                            (socklen_t)strlen(congestion));
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return status == 0;
 }

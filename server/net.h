@@ -25,6 +25,10 @@ int net_listen(const struct sockaddr *address, socklen_t length, bool reuse_port
 /* Linger 0: the next close() sends RST instead of FIN — how a reset is propagated. */
 void net_set_reset_on_close(int fd);
 
-void net_set_nodelay(int fd);
+/* TCP_NODELAY (a relay forwards what it has at once), and the congestion control when one
+ * is named ("" = leave the system's default). */
+void net_tune_tcp(int fd, const char *congestion);
+/* Whether this process may give its sockets that congestion control (errno says why not). */
+bool net_congestion_usable(const char *congestion);
 
 #endif

@@ -27,6 +27,8 @@ enum long_only_option {
     OPTION_SHUTDOWN_GRACE,
     OPTION_RUN_AS_USER,
     OPTION_WORKERS,
+    OPTION_TCP_CONGESTION,
+    OPTION_BUSY_POLL,
 };
 
 static const struct option long_options[] = {
@@ -54,6 +56,8 @@ static const struct option long_options[] = {
     { "shutdown-grace", required_argument, NULL, OPTION_SHUTDOWN_GRACE },
     { "run-as", required_argument, NULL, OPTION_RUN_AS_USER },
     { "workers", required_argument, NULL, OPTION_WORKERS },
+    { "tcp-congestion", required_argument, NULL, OPTION_TCP_CONGESTION },
+    { "busy-poll", required_argument, NULL, OPTION_BUSY_POLL },
     { NULL, 0, NULL, 0 },
 };
 
@@ -80,6 +84,19 @@ static bool parse_number(const char *text, unsigned long long min, unsigned long
     if (errno != 0 || *end != '\0' || parsed < min || parsed > max)
         return false;
     *value = parsed;
+    return true;
+}
+
+/* The kernel's names (TCP_CA_NAME_MAX includes the terminator): whether it has the one asked
+ * for is only known when a socket tries it, after start-up has dropped privileges. */
+static bool is_congestion_name(const char *name)
+{
+    size_t length = strlen(name);
+    if (length == 0 || length >= OPTIONS_CONGESTION_NAME_MAX)
+        return false;
+    for (const char *c = name; *c != '\0'; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' || *c == '-'))
+            return false;
     return true;
 }
 
@@ -214,6 +231,19 @@ static bool apply_option(struct server_options *options, int option, char *argum
     case OPTION_NO_SPLICE:
         options->splice = false;
         return true;
+    case OPTION_TCP_CONGESTION:
+        if (!is_congestion_name(argument))
+            return fail(error, error_size,
+                        "--tcp-congestion: '%s' is not a congestion control name (e.g. cubic)",
+                        argument);
+        options->tcp_congestion = argument;
+        return true;
+    case OPTION_BUSY_POLL:
+        if (!parse_number(argument, 0, OPTIONS_BUSY_POLL_MAX_US, &number))
+            return fail(error, error_size, "--busy-poll: 0 to %u microseconds",
+                        OPTIONS_BUSY_POLL_MAX_US);
+        options->busy_poll_us = (unsigned)number;
+        return true;
     default:
         return fail(error, error_size, "unknown option (see -h)");
     }
@@ -299,6 +329,11 @@ void options_print_help(const char *program)
            "                              console (1000; older ones are dropped)\n"
            "      --admin-sessions N      most admin sessions logged in at once (64)\n"
            "      --no-splice             relay with read/write only, never splice(2)\n"
+           "      --tcp-congestion NAME   TCP congestion control for the proxy's own sockets,\n"
+           "                              e.g. cubic (default: the system's, see sysctl\n"
+           "                              net.ipv4.tcp_congestion_control)\n"
+           "      --busy-poll US          after handling events, poll this many microseconds\n"
+           "                              before sleeping: lower latency for CPU (0 = off)\n"
            "      --shutdown-grace S      on SIGTERM, stop accepting and give live tunnels\n"
            "                              this long to finish; 0 = close at once (5)\n"
            "      --run-as ACCOUNT        after binding, drop root privileges to this system\n"

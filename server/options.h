@@ -12,6 +12,8 @@
 #define OPTIONS_MAX_LISTEN 8
 #define OPTIONS_MAX_WORKERS 256
 #define OPTIONS_EXIT_USAGE 64 /* EX_USAGE */
+#define OPTIONS_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX */
+#define OPTIONS_BUSY_POLL_MAX_US 1000
 
 struct option_user {
     char *name;
@@ -39,6 +41,8 @@ struct server_options {
     size_t history_per_user;
     size_t admin_max_sessions;
     bool splice; /* relay streams with splice(2) (default on) */
+    const char *tcp_congestion; /* NULL = the system's default */
+    unsigned busy_poll_us;      /* 0 = loops sleep as soon as idle */
     uint32_t shutdown_grace_s;
     const char *run_as_user; /* --user: drop privileges to this account after binding */
     enum log_level log_level;

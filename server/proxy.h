@@ -26,6 +26,7 @@ struct proxy_settings {
     bool no_auth_allowed;
     size_t max_connections;
     size_t history_per_user; /* finished connections each user keeps for the admin */
+    char tcp_congestion[16]; /* TCP_CA_NAME_MAX; "" = the system's default */
 };
 
 /* One per server, shared by every worker. */

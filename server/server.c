@@ -259,6 +259,33 @@ static bool drop_privileges(const char *account)
     return true;
 }
 
+/* Tried once the process runs as what it will serve as: an unprivileged process may only
+ * pick the algorithms in net.ipv4.tcp_allowed_congestion_control. */
+static bool check_tcp_congestion(const struct server_options *options)
+{
+    if (options->tcp_congestion == NULL)
+        return true;
+    if (net_congestion_usable(options->tcp_congestion)) {
+        log_message(LOG_INFO, "TCP congestion control: %s", options->tcp_congestion);
+        return true;
+    }
+    int error = errno;
+    char available[256] = "";
+    FILE *list = fopen("/proc/sys/net/ipv4/tcp_available_congestion_control", "r");
+    if (list != NULL) {
+        if (fgets(available, sizeof(available), list) != NULL)
+            available[strcspn(available, "\n")] = '\0';
+        fclose(list);
+    }
+    log_message(LOG_ERROR, "--tcp-congestion %s: %s (available: %s)", options->tcp_congestion,
+                error == ENOENT ? "this kernel has no such algorithm"
+                : error == EPERM ? "not allowed for this process (see sysctl "
+                                   "net.ipv4.tcp_allowed_congestion_control)"
+                                 : strerror(error),
+                available[0] != '\0' ? available : "unknown");
+    return false;
+}
+
 /* ---- the users file ---- */
 
 /* -f PATH, or -f off; by default the systemd state directory, else the XDG state directory. */
@@ -461,7 +488,7 @@ static struct proxy_settings settings_from(const struct server_options *options)
     if (options->max_connections > fit)
         log_message(LOG_WARN, "-c %zu: the descriptor limit (%llu) allows about %zu tunnels",
                     options->max_connections, (unsigned long long)descriptors, fit);
-    return (struct proxy_settings){
+    struct proxy_settings settings = {
         .handshake_timeout_ms = options->handshake_timeout_s * 1000u,
         .connect_timeout_ms = options->connect_timeout_s * 1000u,
         .idle_timeout_ms = options->idle_timeout_s * 1000u,
@@ -470,6 +497,11 @@ static struct proxy_settings settings_from(const struct server_options *options)
         .max_connections = options->max_connections ? options->max_connections : fit,
         .history_per_user = options->history_per_user,
     };
+    /* options_parse bounds the name's length to fit. */
+    if (options->tcp_congestion != NULL)
+        snprintf(settings.tcp_congestion, sizeof(settings.tcp_congestion), "%s",
+                 options->tcp_congestion);
+    return settings;
 }
 
 static bool server_create_workers(struct server *server, const struct server_options *options)
@@ -495,6 +527,7 @@ static bool server_create_workers(struct server *server, const struct server_opt
             .resolver_threads = options->resolver_threads,
             .crypt_threads = crypt_threads > 0 ? crypt_threads : 1,
             .splice = options->splice,
+            .busy_poll_us = options->busy_poll_us,
             .on_session_closed = server_on_session_closed,
         };
         server->workers[i] = worker_create(&config);
@@ -535,7 +568,7 @@ struct server *server_create(const struct server_options *options)
     if (!server_load_users(server, &missing) || !add_option_users(server, options) ||
         !add_environment_admin(server) || !ensure_an_admin(server) || !server_save_users(server) ||
         !server_listen_socks(server, options) || !server_listen_admin(server, options) ||
-        !drop_privileges(options->run_as_user)) {
+        !drop_privileges(options->run_as_user) || !check_tcp_congestion(options)) {
         server_destroy(server);
         return NULL;
     }

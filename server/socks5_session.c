@@ -748,7 +748,7 @@ static void session_connect_next(struct session *session)
                 break; /* no other address will fare better */
             continue;
         }
-        net_set_nodelay(fd);
+        net_tune_tcp(fd, session->proxy->settings.tcp_congestion);
         event_watcher_init(&session->remote, fd, session_on_remote_event, session);
         memcpy(&handshake->connected_to, address->ai_addr, address->ai_addrlen);
         session->state = SESSION_CONNECTING;
@@ -1003,7 +1003,7 @@ void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_sto
         close(client_fd);
         return;
     }
-    net_set_nodelay(client_fd);
+    net_tune_tcp(client_fd, proxy->settings.tcp_congestion);
     session->proxy = proxy;
     session->record = record;
     session->handshake = handshake;

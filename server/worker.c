@@ -56,6 +56,7 @@ struct worker *worker_create(const struct worker_config *config)
         worker_destroy(worker);
         return NULL;
     }
+    event_loop_set_busy_poll(proxy->loop, config->busy_poll_us);
     size_t workers = config->shared->worker_count;
     proxy->resolver_pool = work_pool_create(proxy->loop, config->resolver_threads);
     proxy->crypt_pool = work_pool_create(proxy->loop, config->crypt_threads);

@@ -17,6 +17,7 @@ struct worker_config {
     unsigned resolver_threads;
     unsigned crypt_threads;
     bool splice;
+    unsigned busy_poll_us; /* event_loop_set_busy_poll */
     /* Called on the worker's thread whenever one of its sessions ends. */
     void (*on_session_closed)(void *context);
     void *on_session_closed_context;

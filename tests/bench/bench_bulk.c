@@ -1,5 +1,5 @@
 /* bench_bulk: the throughput scenario — S streams each download or upload B bytes, through the
- * proxy and then straight to the upstream in the same invocation, for MB/s and their ratio.
+ * proxy and straight to the upstream, in rounds of one pass each, for MB/s and their ratio.
  *
  * A stream still moving when -d runs out is cut gracefully, so that the bytes the clients count
  * stay exactly those the proxy relays: the client half-closes, the upstream (sink or source)
@@ -384,38 +384,89 @@ static struct bulk_result bulk_measure(const struct bench_context *context, bool
     return result;
 }
 
+/* What the rounds of one direction add up to. */
+struct bulk_rounds {
+    unsigned done; /* rounds with both passes measured */
+    double proxy_mb_s[BENCH_MAX_ROUNDS];
+    double direct_mb_s[BENCH_MAX_ROUNDS];
+    struct cpu_probe proxy_probes[BENCH_MAX_ROUNDS];
+    unsigned proxied_passes; /* attempted, a failed one included */
+    /* Summed over the proxied passes, a failed one included: scripts/soak compares the sums
+     * with the proxy's byte counters, so every byte through it must be counted once. */
+    unsigned proxied_cut;
+    struct bench_traffic proxied_traffic;
+};
+
+/* One pass of the current round into *rounds; -1 with failure set. */
+static int bulk_round_pass(const struct bench_context *context, bool download, bool via_proxy,
+                           struct bulk_rounds *rounds, char *failure, size_t failure_size)
+{
+    unsigned round = rounds->done;
+    struct cpu_probe direct_probe;
+    struct cpu_probe *probe = via_proxy ? &rounds->proxy_probes[round] : &direct_probe;
+    struct bulk_result result =
+        bulk_measure(context, download, via_proxy, probe, failure, failure_size);
+    if (via_proxy) {
+        rounds->proxied_passes++;
+        rounds->proxied_cut += result.cut;
+        context_traffic_add(&rounds->proxied_traffic, &result.traffic);
+        rounds->proxy_mb_s[round] = result.mb_s;
+    } else {
+        rounds->direct_mb_s[round] = result.mb_s;
+    }
+    return result.mb_s < 0 ? -1 : 0;
+}
+
+static int bulk_round(const struct bench_context *context, bool download,
+                      struct bulk_rounds *rounds, char *failure, size_t failure_size)
+{
+    bool proxy_first = !context_round_goes_direct_first(rounds->done);
+    context_progress(context, "bulk %s: round %u of %u, %s first", download ? "down" : "up",
+                     rounds->done + 1, context->options->rounds,
+                     proxy_first ? "proxy" : "direct");
+    if (bulk_round_pass(context, download, proxy_first, rounds, failure, failure_size) != 0 ||
+        bulk_round_pass(context, download, !proxy_first, rounds, failure, failure_size) != 0)
+        return -1;
+    rounds->done++;
+    return 0;
+}
+
+static void bulk_report(const struct bench_context *context, const struct bulk_rounds *rounds)
+{
+    report_compare_rounds(context->report, "throughput (MB/s)", "mb_s", rounds->proxy_mb_s,
+                          rounds->direct_mb_s, rounds->done, 1);
+    context_report_cpu_mean(context, rounds->proxy_probes, rounds->done);
+    report_value(context->report, "streams cut at -d (drained)", "proxied_cut",
+                 rounds->proxied_cut, 0);
+    context_report_traffic(context, &rounds->proxied_traffic);
+}
+
 static int bulk_direction(const struct bench_context *context, bool download)
 {
     const struct bench_options *options = context->options;
     char key[64];
     char title[200];
     snprintf(key, sizeof(key), "bulk.%s.s%u", download ? "down" : "up", options->streams);
-    snprintf(title, sizeof(title), "bulk %s: %u streams x %.1f MiB each (capped at %.1f s)",
+    snprintf(title, sizeof(title),
+             "bulk %s: %u streams x %.1f MiB each (capped at %.1f s), %u round%s",
              download ? "download" : "upload", options->streams,
-             (double)options->bulk_bytes / 1048576.0, options->duration_s);
+             (double)options->bulk_bytes / 1048576.0, options->duration_s, options->rounds,
+             options->rounds == 1 ? "" : "s");
     report_section(context->report, key, title);
-    context_progress(context, "bulk %s: %u streams, direct then via %s",
-                     download ? "down" : "up", options->streams, options->proxy_text);
+    context_progress(context, "bulk %s: %u streams, %u rounds of direct and via %s",
+                     download ? "down" : "up", options->streams, options->rounds,
+                     options->proxy_text);
+    struct bulk_rounds rounds = {.done = 0};
     char failure[240];
-    struct cpu_probe direct_probe;
-    struct bulk_result direct = bulk_measure(context, download, false, &direct_probe, failure,
-                                             sizeof(failure));
-    if (direct.mb_s < 0) {
-        report_failure(context->report, failure);
-        return -1;
+    while (rounds.done < options->rounds) {
+        if (bulk_round(context, download, &rounds, failure, sizeof(failure)) != 0) {
+            report_failure(context->report, failure);
+            if (rounds.proxied_passes > 0)
+                context_report_traffic(context, &rounds.proxied_traffic);
+            return -1;
+        }
     }
-    struct cpu_probe proxy_probe;
-    struct bulk_result proxied = bulk_measure(context, download, true, &proxy_probe, failure,
-                                              sizeof(failure));
-    if (proxied.mb_s < 0) {
-        report_failure(context->report, failure);
-        context_report_traffic(context, &proxied.traffic);
-        return -1;
-    }
-    report_compare(context->report, "throughput (MB/s)", "mb_s", proxied.mb_s, direct.mb_s, 1);
-    context_report_cpu(context, &proxy_probe);
-    report_value(context->report, "streams cut at -d (drained)", "proxied_cut", proxied.cut, 0);
-    context_report_traffic(context, &proxied.traffic);
+    bulk_report(context, &rounds);
     return 0;
 }
 

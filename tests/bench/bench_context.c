@@ -38,6 +38,24 @@ void context_report_cpu(const struct bench_context *context, const struct cpu_pr
                      probe->other_share, 2);
 }
 
+/* Adds share / count to *mean, which stays -1 (unknown) once any share was. */
+static void share_add(double *mean, double share, unsigned count)
+{
+    *mean = (*mean < 0 || share < 0) ? -1.0 : *mean + share / count;
+}
+
+void context_report_cpu_mean(const struct bench_context *context,
+                             const struct cpu_probe *probes, unsigned count)
+{
+    struct cpu_probe mean = {.self_share = 0.0, .proxy_share = 0.0, .other_share = 0.0};
+    for (unsigned i = 0; i < count; i++) {
+        share_add(&mean.self_share, probes[i].self_share, count);
+        share_add(&mean.proxy_share, probes[i].proxy_share, count);
+        share_add(&mean.other_share, probes[i].other_share, count);
+    }
+    context_report_cpu(context, &mean);
+}
+
 void context_report_traffic(const struct bench_context *context,
                             const struct bench_traffic *traffic)
 {
@@ -46,6 +64,21 @@ void context_report_traffic(const struct bench_context *context,
                  (double)traffic->down, 0);
     report_value(context->report, "tunnels with inexact bytes", "proxied_inexact",
                  (double)traffic->inexact, 0);
+}
+
+void context_traffic_add(struct bench_traffic *sum, const struct bench_traffic *pass)
+{
+    sum->up += pass->up;
+    sum->down += pass->down;
+    sum->inexact += pass->inexact;
+}
+
+/* The report summarises every round a run may have. */
+_Static_assert(BENCH_MAX_ROUNDS <= REPORT_MAX_ROUNDS, "--rounds beyond what the report keeps");
+
+bool context_round_goes_direct_first(unsigned round)
+{
+    return round % 2 == 0;
 }
 
 uint64_t context_deadline(double seconds)

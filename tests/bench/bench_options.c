@@ -15,6 +15,7 @@
 enum long_only_option {
     OPT_PIPELINED = 256,
     OPT_WARMUP,
+    OPT_ROUNDS,
     OPT_DIRECTION,
     OPT_HOLD_IN_FLIGHT,
     OPT_HOLD_TIME,
@@ -32,6 +33,7 @@ static const struct option long_options[] = {
     {"pipelined", no_argument, NULL, OPT_PIPELINED},
     {"duration", required_argument, NULL, 'd'},
     {"warmup", required_argument, NULL, OPT_WARMUP},
+    {"rounds", required_argument, NULL, OPT_ROUNDS},
     {"clients", required_argument, NULL, 'c'},
     {"message-size", required_argument, NULL, 'm'},
     {"streams", required_argument, NULL, 's'},
@@ -55,16 +57,20 @@ static void options_usage(FILE *out)
     fputs("usage: socks5-bench -x ADDR:PORT [options] [rate] [bulk] [pingpong] [hold]\n"
           "SOCKS5 load generator with its own echo/source/sink upstream on loopback.\n"
           "  rate      C clients loop connect, handshake, CONNECT, echo, close: tunnels/s, latency\n"
-          "  bulk      S streams download/upload B bytes each, beside a direct run: MB/s\n"
-          "  pingpong  small round trips through one tunnel and direct: p50/p99\n"
+          "  bulk      S streams download/upload B bytes each, via the proxy and direct: MB/s\n"
+          "  pingpong  small round trips through one tunnel, via the proxy and direct: p50/p99\n"
           "  hold      open N tunnels, ping each, report held count, open time, proxy RSS\n"
           "options:\n"
           "  -x, --proxy ADDR:PORT      proxy to test (IPv4 or [IPv6] literal)\n"
           "  -a, --auth                 RFC 1929 username/password from $" AUTH_ENV "=user:pass\n"
           "  -D, --domain               CONNECT to the name \"localhost\" instead of 127.0.0.1\n"
           "      --pipelined            greeting+auth+request+payload in one write\n"
-          "  -d, --duration S           seconds per measured run (default 5)\n"
-          "      --warmup S             seconds run before measuring rate/pingpong (default 0.5)\n"
+          "  -d, --duration S           seconds per measured run or pass (default 5)\n"
+          "      --warmup S             seconds run before measuring rate and each pingpong\n"
+          "                             pass (default 0.5)\n"
+          "      --rounds N             bulk (each direction) and pingpong: N rounds of a direct\n"
+          "                             and a proxied pass back to back, direct first in odd\n"
+          "                             rounds, proxy first in even ones (default 3, 1..20)\n"
           "  -c, --clients N            concurrent clients for rate (default 64)\n"
           "  -m, --message-size N       echo payload for rate/pingpong/hold (default 64)\n"
           "  -s, --streams N            bulk streams (default 4)\n"
@@ -80,9 +86,14 @@ static void options_usage(FILE *out)
           "      --kv-file PATH         also append key=value lines to PATH\n"
           "  -q, --quiet                no progress lines on stderr\n"
           "  -h, --help                 this text\n"
+          "bulk and pingpong report the median of the proxied passes, the median of the direct\n"
+          "passes and, as <key>_vs_direct, the median of the per-round ratios (each compares\n"
+          "two passes seconds apart); then each round (round<R>_<key>, round<R>_direct_<key>,\n"
+          "round<R>_<key>_vs_direct) when N > 1. Their CPU figures are the mean over the\n"
+          "proxied passes.\n"
           "When a timed run ends no new tunnel starts; those in flight get 2 s to finish (the\n"
           "rest are cut and counted as errors). Every section that goes through the proxy also\n"
-          "reports, for its proxied pass only (not the direct one):\n"
+          "reports, summed over its proxied passes (never the direct ones):\n"
           "  <section>.proxied_bytes_up    bytes its clients wrote into tunnels after the CONNECT\n"
           "  <section>.proxied_bytes_down  bytes its clients read from tunnels\n"
           "  <section>.proxied_inexact     tunnels cut or broken, whose bytes the proxy may have\n"
@@ -96,6 +107,7 @@ static void options_defaults(struct bench_options *options)
     memset(options, 0, sizeof(*options));
     options->duration_s = 5.0;
     options->warmup_s = 0.5;
+    options->rounds = 3;
     options->clients = 64;
     options->message_size = 64;
     options->streams = 4;
@@ -306,6 +318,9 @@ static int options_apply(struct bench_options *options, int option, const char *
         return parse_seconds(arg, 0.1, &options->duration_s) == 0 ? 0 : bad("duration", arg);
     case OPT_WARMUP:
         return parse_seconds(arg, 0.0, &options->warmup_s) == 0 ? 0 : bad("warmup", arg);
+    case OPT_ROUNDS:
+        return parse_count(arg, 1, BENCH_MAX_ROUNDS, &options->rounds) == 0 ? 0
+                                                                            : bad("rounds", arg);
     case 'c':
         return parse_count(arg, 1, 100000, &options->clients) == 0 ? 0 : bad("clients", arg);
     case 'm':

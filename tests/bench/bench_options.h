@@ -11,6 +11,7 @@
 
 #define BENCH_MAX_HOLD_LEVELS 8
 #define BENCH_CREDENTIAL_MAX 255
+#define BENCH_MAX_ROUNDS 20
 
 enum bench_scenario {
     SCENARIO_RATE = 1u << 0,
@@ -35,6 +36,9 @@ struct bench_options {
 
     double duration_s;
     double warmup_s;
+    /* bulk and pingpong: rounds of one direct and one proxied pass, alternating which goes
+     * first, so that the machine drifting during the run favours neither side. */
+    unsigned rounds;
     unsigned clients;
     size_t message_size;
     unsigned streams;

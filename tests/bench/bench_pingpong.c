@@ -1,5 +1,5 @@
 /* bench_pingpong: the latency scenario — one tunnel, one small message in flight at a time,
- * round-trip percentiles through the proxy beside the same loop run direct. */
+ * round-trip percentiles through the proxy beside the same loop run direct, in rounds. */
 #include "bench_pingpong.h"
 
 #include "bench_client.h"
@@ -187,29 +187,6 @@ static bool pingpong_measure(struct pingpong *pingpong, bool via_proxy, struct c
     return !pingpong->failed;
 }
 
-static void pingpong_report(const struct bench_context *context,
-                            const struct bench_histogram *proxied,
-                            const struct bench_histogram *direct, const struct cpu_probe *probe)
-{
-    struct bench_report *report = context->report;
-    static const struct {
-        const char *label;
-        const char *key;
-        double percentile;
-    } rows[] = {
-        {"round trip p50 (us)", "p50_us", 50.0},
-        {"round trip p99 (us)", "p99_us", 99.0},
-        {"round trip p99.9 (us)", "p999_us", 99.9},
-    };
-    for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
-        report_compare(report, rows[i].label, rows[i].key,
-                       histogram_percentile_us(proxied, rows[i].percentile),
-                       histogram_percentile_us(direct, rows[i].percentile), 1);
-    report_compare(report, "round trips", "round_trips", (double)histogram_count(proxied),
-                   (double)histogram_count(direct), 0);
-    context_report_cpu(context, probe);
-}
-
 static int pingpong_prepare(struct pingpong *pingpong, const struct bench_context *context)
 {
     memset(pingpong, 0, sizeof(*pingpong));
@@ -233,42 +210,129 @@ static void pingpong_reset(struct pingpong *pingpong, struct bench_histogram *ro
     memset(&pingpong->traffic, 0, sizeof(pingpong->traffic));
 }
 
+/* What one pass reports: a row each, beside the same figure of the direct pass. */
+static const struct pingpong_row {
+    const char *label;
+    const char *key;
+    double percentile; /* 0: the number of round trips instead */
+    int decimals;
+    bool per_round; /* lines per round too (the count only mirrors the mean round trip) */
+} pingpong_rows[] = {
+    {"round trip p50 (us)", "p50_us", 50.0, 1, true},
+    {"round trip p99 (us)", "p99_us", 99.0, 1, true},
+    {"round trip p99.9 (us)", "p999_us", 99.9, 1, true},
+    {"round trips", "round_trips", 0.0, 0, false},
+};
+#define PINGPONG_ROWS (sizeof(pingpong_rows) / sizeof(pingpong_rows[0]))
+
+/* What the rounds add up to. */
+struct pingpong_rounds {
+    unsigned done; /* rounds with both passes measured */
+    double proxy[PINGPONG_ROWS][BENCH_MAX_ROUNDS];
+    double direct[PINGPONG_ROWS][BENCH_MAX_ROUNDS];
+    struct cpu_probe proxy_probes[BENCH_MAX_ROUNDS];
+    unsigned proxied_passes; /* attempted, a failed one included */
+    /* Summed over the proxied passes, a failed one included: scripts/soak compares the sums
+     * with the proxy's byte counters, so every byte through it must be counted once. */
+    struct bench_traffic proxied_traffic;
+};
+
+static void pingpong_record(const struct bench_histogram *round_trips,
+                            double figures[PINGPONG_ROWS][BENCH_MAX_ROUNDS], unsigned round)
+{
+    for (size_t i = 0; i < PINGPONG_ROWS; i++) {
+        double percentile = pingpong_rows[i].percentile;
+        figures[i][round] = percentile > 0 ? histogram_percentile_us(round_trips, percentile)
+                                           : (double)histogram_count(round_trips);
+    }
+}
+
+/* One pass of the current round into *rounds; false with pingpong->failure set. Every pass
+ * opens its own tunnel and warms it up for --warmup before measuring: the same for both
+ * sides, whichever goes first. */
+static bool pingpong_round_pass(struct pingpong *pingpong, struct bench_histogram *round_trips,
+                                bool via_proxy, struct pingpong_rounds *rounds)
+{
+    unsigned round = rounds->done;
+    struct cpu_probe direct_probe;
+    histogram_reset(round_trips);
+    pingpong_reset(pingpong, round_trips);
+    bool measured = pingpong_measure(pingpong, via_proxy,
+                                     via_proxy ? &rounds->proxy_probes[round] : &direct_probe);
+    if (via_proxy) {
+        rounds->proxied_passes++;
+        context_traffic_add(&rounds->proxied_traffic, &pingpong->traffic);
+    }
+    if (measured)
+        pingpong_record(round_trips, via_proxy ? rounds->proxy : rounds->direct, round);
+    return measured;
+}
+
+static bool pingpong_round(struct pingpong *pingpong, struct bench_histogram *round_trips,
+                           struct pingpong_rounds *rounds)
+{
+    const struct bench_context *context = pingpong->context;
+    bool proxy_first = !context_round_goes_direct_first(rounds->done);
+    context_progress(context, "pingpong: round %u of %u, %s first", rounds->done + 1,
+                     context->options->rounds, proxy_first ? "proxy" : "direct");
+    if (!pingpong_round_pass(pingpong, round_trips, proxy_first, rounds) ||
+        !pingpong_round_pass(pingpong, round_trips, !proxy_first, rounds))
+        return false;
+    rounds->done++;
+    return true;
+}
+
+static void pingpong_report(const struct bench_context *context,
+                            const struct pingpong_rounds *rounds)
+{
+    struct bench_report *report = context->report;
+    unsigned done = rounds->done;
+    for (size_t i = 0; i < PINGPONG_ROWS; i++) {
+        const struct pingpong_row *row = &pingpong_rows[i];
+        const double *proxy = rounds->proxy[i];
+        const double *direct = rounds->direct[i];
+        if (row->per_round)
+            report_compare_rounds(report, row->label, row->key, proxy, direct, done,
+                                  row->decimals);
+        else
+            report_compare_ratio(report, row->label, row->key, report_median(proxy, done),
+                                 report_median(direct, done),
+                                 report_median_ratio(proxy, direct, done), row->decimals);
+    }
+    context_report_cpu_mean(context, rounds->proxy_probes, rounds->done);
+    context_report_traffic(context, &rounds->proxied_traffic);
+}
+
 int pingpong_run(const struct bench_context *context)
 {
     const struct bench_options *options = context->options;
     char title[200];
-    snprintf(title, sizeof(title), "pingpong: one tunnel, %zu-byte messages, %.1f s",
-             options->message_size, options->duration_s);
+    snprintf(title, sizeof(title), "pingpong: one tunnel, %zu-byte messages, %.1f s, %u round%s",
+             options->message_size, options->duration_s, options->rounds,
+             options->rounds == 1 ? "" : "s");
     report_section(context->report, "pingpong", title);
-    context_progress(context, "pingpong: direct then via %s, %.1f s each", options->proxy_text,
-                     options->duration_s);
+    context_progress(context, "pingpong: %u rounds of direct and via %s, %.1f s each",
+                     options->rounds, options->proxy_text, options->duration_s);
     struct pingpong pingpong;
-    struct bench_histogram *direct = histogram_new();
-    struct bench_histogram *proxied = histogram_new();
+    struct bench_histogram *round_trips = histogram_new();
+    struct pingpong_rounds rounds = {.done = 0};
     int result = -1;
-    if (pingpong_prepare(&pingpong, context) != 0 || direct == NULL || proxied == NULL) {
+    if (pingpong_prepare(&pingpong, context) != 0 || round_trips == NULL) {
         report_failure(context->report, "out of memory");
         goto out;
     }
-    struct cpu_probe direct_probe;
-    struct cpu_probe proxy_probe;
-    pingpong_reset(&pingpong, direct);
-    if (!pingpong_measure(&pingpong, false, &direct_probe)) {
-        report_failure(context->report, pingpong.failure);
-        goto out;
+    while (rounds.done < options->rounds) {
+        if (!pingpong_round(&pingpong, round_trips, &rounds)) {
+            report_failure(context->report, pingpong.failure);
+            if (rounds.proxied_passes > 0)
+                context_report_traffic(context, &rounds.proxied_traffic);
+            goto out;
+        }
     }
-    pingpong_reset(&pingpong, proxied);
-    if (!pingpong_measure(&pingpong, true, &proxy_probe)) {
-        report_failure(context->report, pingpong.failure);
-        context_report_traffic(context, &pingpong.traffic);
-        goto out;
-    }
-    pingpong_report(context, proxied, direct, &proxy_probe);
-    context_report_traffic(context, &pingpong.traffic);
+    pingpong_report(context, &rounds);
     result = 0;
 out:
-    histogram_free(direct);
-    histogram_free(proxied);
+    histogram_free(round_trips);
     free(pingpong.message);
     free(pingpong.echo);
     return result;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench_smoke: a few seconds of socks5-bench against socks5d on a free loopback port — every
-# scenario once, small — asserting that it ran, that tunnels/s is above zero and that no
-# proxied tunnel was cut or broken.
+# scenario once, small — asserting that it ran, that tunnels/s is above zero, that no proxied
+# tunnel was cut or broken, and that bulk's byte counts are summed over its rounds.
 # Usage: bench_smoke.sh SOCKS5D SOCKS5_BENCH
 set -euo pipefail
 
@@ -28,7 +28,7 @@ fail() {
 user=smoke
 pass=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # The admin comes from the environment so no random password lands in the log.
-SOCKS5D_ADMIN="admin:$pass" "$server" -l 127.0.0.1 -p 0 -P 0 -n -u "$user:$pass" \
+SOCKS5D_ADMIN="admin:$pass" "$server" -l 127.0.0.1 -p 0 -P 0 -f off -n -u "$user:$pass" \
     --access-log off 2>"$work/server.log" &
 server_pid=$!
 
@@ -48,8 +48,8 @@ run() {
 }
 run -d 1.5 -c 16 rate
 run -d 1 -c 8 -a -D --pipelined rate
-run -d 1 -b 4M -s 2 bulk
-run -d 0.5 pingpong
+run -d 1 -b 4M -s 2 --rounds 3 bulk
+run -d 0.5 --rounds 2 pingpong
 run -N 200 --hold-time 0.2 hold
 cat "$work/out"
 
@@ -64,6 +64,29 @@ grep -q '\.error=' "$work/kv" && fail "$(grep '\.error=' "$work/kv")"
 # Every proxied tunnel ended cleanly, so its byte counts are the proxy's (scripts/soak compares).
 grep -q '\.proxied_bytes_up=' "$work/kv" || fail "no proxied_bytes_up in the output"
 grep -q '\.proxied_inexact=[1-9]' "$work/kv" && fail "$(grep '\.proxied_inexact=[1-9]' "$work/kv")"
+# Each round's lines, and the ratio as the median of theirs (not a ratio of medians).
+for key in bulk.down.s2.round3_mb_s bulk.up.s2.round3_direct_mb_s \
+    pingpong.round2_p50_us_vs_direct; do
+    [ -n "$(value "$key")" ] || fail "no $key in the output"
+done
+[ -z "$(value pingpong.round3_p50_us)" ] || fail "pingpong ran a third round"
+median=$(for r in 1 2 3; do value "bulk.down.s2.round${r}_mb_s_vs_direct"; done | sort -g |
+    sed -n 2p)
+[ "$median" = "$(value bulk.down.s2.mb_s_vs_direct)" ] ||
+    fail "bulk.down.s2.mb_s_vs_direct=$(value bulk.down.s2.mb_s_vs_direct), median round $median"
+# 4 MiB per stream, 2 streams, 3 proxied passes, plus the 8-byte header (and, uploading, the
+# 8-byte acknowledgement) of each stream: exact unless a stream was cut at -d.
+expect_bytes() { # KEY BYTES
+    [ "$(value "$1")" = "$2" ] || fail "$1=$(value "$1"), expected $2"
+}
+if [ "$(value bulk.down.s2.proxied_cut)" = 0 ]; then
+    expect_bytes bulk.down.s2.proxied_bytes_down $(( 3 * 2 * 4194304 ))
+    expect_bytes bulk.down.s2.proxied_bytes_up $(( 3 * 2 * 8 ))
+fi
+if [ "$(value bulk.up.s2.proxied_cut)" = 0 ]; then
+    expect_bytes bulk.up.s2.proxied_bytes_up $(( 3 * 2 * (4194304 + 8) ))
+    expect_bytes bulk.up.s2.proxied_bytes_down $(( 3 * 2 * 8 ))
+fi
 
 kill -TERM "$server_pid"
 status=0
