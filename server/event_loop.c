@@ -41,6 +41,7 @@ struct event_loop {
     uint64_t now_ms;
     uint64_t busy_poll_ns;    /* 0 = block in epoll_wait as soon as nothing is ready */
     uint64_t spin_until_ns;   /* keep polling without sleeping until then */
+    bool handled_events;      /* the last wait returned events (they are handled by now) */
     struct event_timer **heap; /* binary min-heap on deadline_ms */
     size_t heap_length;
     size_t heap_capacity;
@@ -405,11 +406,17 @@ void event_loop_set_busy_poll(struct event_loop *loop, unsigned microseconds)
 static int wait_for_events(struct event_loop *loop, struct epoll_event *events)
 {
     int timeout = next_wait_ms(loop);
-    if (loop->busy_poll_ns > 0 && timeout != 0 && monotonic_ns() < loop->spin_until_ns)
-        timeout = 0;
+    if (loop->busy_poll_ns > 0) {
+        /* The window opens when the handling is done: a batch that took longer than the
+         * window must not use it up. */
+        uint64_t now = monotonic_ns();
+        if (loop->handled_events)
+            loop->spin_until_ns = now + loop->busy_poll_ns;
+        if (now < loop->spin_until_ns)
+            timeout = 0;
+    }
     int ready = epoll_wait(loop->epoll_fd, events, EVENTS_PER_WAIT, timeout);
-    if (ready > 0 && loop->busy_poll_ns > 0)
-        loop->spin_until_ns = monotonic_ns() + loop->busy_poll_ns;
+    loop->handled_events = ready > 0;
     return ready;
 }
 

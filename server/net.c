@@ -84,6 +84,8 @@ void net_tune_tcp(int fd, const char *congestion)
 bool net_congestion_usable(const char *congestion)
 {
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 && errno == EAFNOSUPPORT) /* an IPv6-only host */
+        fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return false;
     int status = setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, congestion,

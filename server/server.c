@@ -497,7 +497,8 @@ static struct proxy_settings settings_from(const struct server_options *options)
         .max_connections = options->max_connections ? options->max_connections : fit,
         .history_per_user = options->history_per_user,
     };
-    /* options_parse bounds the name's length to fit. */
+    _Static_assert(sizeof(settings.tcp_congestion) >= OPTIONS_CONGESTION_NAME_MAX,
+                   "options_parse bounds the name's length to what the settings hold");
     if (options->tcp_congestion != NULL)
         snprintf(settings.tcp_congestion, sizeof(settings.tcp_congestion), "%s",
                  options->tcp_congestion);

@@ -22,7 +22,7 @@ IDLE_MEASURE_S = 1.5
 IDLE_CPU_SHARE_MAX = 0.10
 TRICKLE_S = 1.5
 TRICKLE_GAP_S = 0.0003
-SPINNING_SHARE_MIN = 0.4
+SPINNING_SHARE_MIN = 0.3
 # A name the kernel cannot know: names are at most 15 characters, and none is this.
 MISSING_ALGORITHM = "nosuch_cc_zq"
 
@@ -49,6 +49,7 @@ def congestion_of_sockets(pid):
     """{(local, peer): algorithm} for the established TCP sockets process pid owns (ss)."""
     output = subprocess.run(["ss", "-Htinp", "state", "established"], capture_output=True,
                             text=True, timeout=COMMAND_TIMEOUT, check=True).stdout
+    algorithms = set(read_sysctl("tcp_available_congestion_control"))
     sockets, owner_line = {}, None
     for line in output.splitlines():
         if not line.startswith(("\t", " ")):
@@ -57,7 +58,9 @@ def congestion_of_sockets(pid):
         if owner_line is None or ("pid=%d," % pid) not in owner_line:
             continue
         fields = owner_line.split()
-        sockets[(fields[2], fields[3])] = line.split()[0]
+        # The algorithm's name is one of the info tokens; which one depends on ss' version.
+        names = [token for token in line.split() if token in algorithms]
+        sockets[(fields[2], fields[3])] = names[0] if names else None
     return sockets
 
 
