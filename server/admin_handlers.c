@@ -262,19 +262,29 @@ struct row_list {
     struct live_copies live;
 };
 
+/* items (count used of *capacity) with room for one more: the same pointer, a grown one
+ * (*capacity updated), or NULL when out of memory (items untouched). */
+static void *with_room_for_one(void *items, size_t *capacity, size_t count, size_t item_size)
+{
+    if (count < *capacity)
+        return items;
+    size_t grown_capacity = *capacity ? *capacity * 2 : 256;
+    void *grown = realloc(items, grown_capacity * item_size);
+    if (grown != NULL)
+        *capacity = grown_capacity;
+    return grown;
+}
+
 static void row_list_add(struct row_list *list, const struct connection_record *record,
                          const char *user, bool live)
 {
-    if (list->count == list->capacity) {
-        size_t capacity = list->capacity ? list->capacity * 2 : 256;
-        struct connection_row *rows = realloc(list->rows, capacity * sizeof(*rows));
-        if (rows == NULL) {
-            list->failed = true;
-            return;
-        }
-        list->rows = rows;
-        list->capacity = capacity;
+    struct connection_row *rows =
+        with_room_for_one(list->rows, &list->capacity, list->count, sizeof(*rows));
+    if (rows == NULL) {
+        list->failed = true;
+        return;
     }
+    list->rows = rows;
     list->rows[list->count++] = (struct connection_row){ record, user, live };
 }
 
@@ -284,16 +294,13 @@ static void copy_live(const struct connection_record *record, void *context)
     struct live_copies *live = &list->live;
     if (list->only != NULL && record->user != list->only)
         return;
-    if (live->count == live->capacity) {
-        size_t capacity = live->capacity ? live->capacity * 2 : 256;
-        struct connection_record *grown = realloc(live->records, capacity * sizeof(*grown));
-        if (grown == NULL) {
-            list->failed = true;
-            return;
-        }
-        live->records = grown;
-        live->capacity = capacity;
+    struct connection_record *records =
+        with_room_for_one(live->records, &live->capacity, live->count, sizeof(*records));
+    if (records == NULL) {
+        list->failed = true;
+        return;
     }
+    live->records = records;
     /* Field by field: the byte counts move under us and may only be read atomically. */
     struct connection_record *copy = &live->records[live->count];
     memset(copy, 0, sizeof(*copy));

@@ -45,7 +45,7 @@ void event_loop_destroy(struct event_loop *loop);
 /* Runs until event_loop_stop is called. Returns 0, or -1 if epoll_wait failed for good. */
 int event_loop_run(struct event_loop *loop);
 /* After handling events, poll without sleeping for up to this long before blocking again
- * (0, the default, never spins): lower latency for CPU time. Before the loop runs. */
+ * (0, the default, never spins): trades CPU time for latency. Before the loop runs. */
 void event_loop_set_busy_poll(struct event_loop *loop, unsigned microseconds);
 /* Only from the loop's own thread (or before it runs); other threads use event_loop_call. */
 void event_loop_stop(struct event_loop *loop);
