@@ -68,6 +68,16 @@ def server_binary():
     return path
 
 
+def require_tool(name):
+    """The path of a command a test runs. A missing one fails the test instead of skipping it:
+    `scripts/deps test` installs every tool the suite runs, and a silent skip would hide a gap
+    in that list (scripts/test runs the suite seeing only what it installs)."""
+    path = shutil.which(name)
+    if path is None:
+        raise AssertionError("%s is not installed: add its package to `scripts/deps test`" % name)
+    return path
+
+
 def isolated_env(state_dir):
     """Environment for a socks5d child: an admin from SOCKS5D_ADMIN (so no random password is
     printed) and state/home directories inside state_dir (so no users file outside it)."""

@@ -97,8 +97,7 @@ class DashboardTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        if shutil.which("tmux") is None:
-            raise unittest.SkipTest("tmux is not installed")
+        harness.require_tool("tmux")
         cls.socks5ctl = socks5ctl_binary()
         harness.raise_fd_limit()
         cls.http = harness.HttpServer().start()

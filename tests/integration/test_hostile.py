@@ -4,7 +4,6 @@ count and time, and a normal client is served while it goes on."""
 
 import os
 import selectors
-import shutil
 import signal
 import socket
 import struct
@@ -353,8 +352,7 @@ class FloodPastDescriptorLimit(harness.ServerTestCase):
     SERVER_ARGS = ("-c", "2000", "-t", "60")
 
     def setUp(self):
-        if shutil.which("prlimit") is None:
-            self.skipTest("prlimit (util-linux) is not installed")
+        harness.require_tool("prlimit")
         self.server = harness.Socks5dProcess(*self.SERVER_ARGS)
         # prlimit execs socks5d, so the pid stays the server's. The server raises soft to hard:
         # set both.

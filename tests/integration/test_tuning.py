@@ -81,8 +81,12 @@ def run_server_expecting_failure(*args):
         shutil.rmtree(state_dir, True)
 
 
-@unittest.skipUnless(shutil.which("ss"), "needs ss (iproute2)")
 class TcpCongestion(EchoTestCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        harness.require_tool("ss")
+
     def test_both_sides_of_a_tunnel_use_the_named_algorithm(self):
         algorithm = algorithm_other_than_default()
         if algorithm is None:
