@@ -34,7 +34,7 @@ int commands_run_set_password(struct console_context *context, int argc, char **
 /* allow-no-auth and require-auth: set-no-auth 1 and 0. */
 int commands_run_no_auth(struct console_context *context, int argc, char **argv);
 
-/* whoami: user-metrics for the session's own user (the original client's "-l" alone). */
+/* whoami: user-metrics for the session's own user. */
 int commands_run_whoami(struct console_context *context, int argc, char **argv);
 
 /* For commands without arguments. */

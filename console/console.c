@@ -7,6 +7,7 @@
 
 #include "admin_client.h"
 #include "admin_commands.h"
+#include "admin_protocol.h"
 #include "commands.h"
 #include "dashboard.h"
 
@@ -274,6 +275,26 @@ int console_execute_line(struct console_context *context, const char *line)
     int code = console_execute(context, argc, argv);
     console_free_words(argc, argv);
     return code;
+}
+
+int console_execute_own_activity(struct console_context *context)
+{
+    char whoami[] = "whoami";
+    char *usage_words[] = {whoami, NULL};
+    int code = console_execute(context, 1, usage_words);
+    if (code != CONSOLE_EXIT_OK || context->client == NULL)
+        return code;
+    /* The name, not an empty user: for an admin an empty user means everybody's connections.
+     * "--" keeps a name that starts with "--" from being read as an option. */
+    char connections[] = "connections", all[] = "--all", end_of_options[] = "--";
+    char own_name[ADMIN_STR8_MAX + 1];
+    snprintf(own_name, sizeof(own_name), "%s", admin_client_user(context->client));
+    char *connections_words[] = {connections, all, end_of_options, own_name, NULL};
+    /* A blank line in TABLE format, or the page's total and offset lines would read as more
+     * lines of the usage record; TSV and JSON start each output on a line of its own kind. */
+    if (context->format == CONSOLE_FORMAT_TABLE)
+        fputc('\n', context->out);
+    return console_execute(context, 4, connections_words);
 }
 
 /* ---- Local commands ---- */

@@ -52,6 +52,11 @@ const struct console_command *console_command_find(const char *name);
 int console_execute_line(struct console_context *context, const char *line);
 int console_execute(struct console_context *context, int argc, char **argv);
 
+/* What a login with nothing to run shows: whoami, then connections of the session's own user,
+ * live and recent, both through the table, so every format prints them like those commands.
+ * The first failure ends it; returns its exit code. */
+int console_execute_own_activity(struct console_context *context);
+
 /* ---- Added ---- */
 
 /* Checks a command's name and arguments without running it (no I/O): batch mode checks every

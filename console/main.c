@@ -98,7 +98,8 @@ static int run_commands(struct console_context *context, const struct batch_opti
     return CONSOLE_EXIT_OK;
 }
 
-/* One command per line of stdin; the first failure ends the run. No line at all: whoami. */
+/* One command per line of stdin; the first failure ends the run. No command at all: your own
+ * usage and connections, as the original client showed a user who gave only -l. */
 static int run_stdin(struct console_context *context)
 {
     char *line = NULL;
@@ -124,7 +125,7 @@ static int run_stdin(struct console_context *context)
         explicit_bzero(line, capacity);
     free(line);
     if (commands == 0 && code == CONSOLE_EXIT_OK)
-        code = console_execute_line(context, "whoami");
+        code = console_execute_own_activity(context);
     return code;
 }
 

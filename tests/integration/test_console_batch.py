@@ -84,9 +84,11 @@ class Console:
         return argv + list(args)
 
     def run(self, *args, user=ADMIN_USER, password=ADMIN_PASSWORD, stdin="", expect=None):
-        completed = subprocess.run(self.argv(args, user), input=stdin, capture_output=True,
-                                   text=True, timeout=RUN_TIMEOUT, env=self.env(password),
-                                   start_new_session=True)
+        """stdin: the text to write to socks5ctl's stdin, or None for /dev/null."""
+        feed = {"input": stdin} if stdin is not None else {"stdin": subprocess.DEVNULL}
+        completed = subprocess.run(self.argv(args, user), capture_output=True, text=True,
+                                   timeout=RUN_TIMEOUT, env=self.env(password),
+                                   start_new_session=True, **feed)
         result = Result(completed)
         for marker in harness.SANITIZER_MARKERS:
             self.test.assertNotIn(marker, result.err, "sanitizer report from socks5ctl:\n%r"
@@ -342,6 +344,156 @@ class StdinTest(ConsoleTestCase):
         self.assertEqual(objects[1], {"command": "get-buffer-size",
                                       "record": {"buffer_size": 16384}})
         self.assertEqual(objects[2]["command"], "users")
+
+
+def table_rows(text):
+    """The rows of the aligned table in text (after its header line starting with "id "), as
+    dicts by column name; cells are at least two spaces apart and hold no two spaces."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("id ")]
+    if len(starts) != 1:
+        raise AssertionError("expected one table header in:\n%s" % text)
+    header = lines[starts[0]].split()
+    rows = []
+    for line in lines[starts[0] + 1:]:
+        cells = re.split(r" {2,}", line.strip())
+        if len(cells) != len(header):
+            raise AssertionError("row %r does not fit header %r" % (line, header))
+        rows.append(dict(zip(header, cells)))
+    return rows
+
+
+def tsv_tables(text):
+    """TSV output split at each header line ("key\tvalue" or "id\t..."): a list of tables,
+    each a list of dicts by column name."""
+    tables = []
+    header = None
+    for line in text.splitlines():
+        fields = line.split("\t")
+        if fields[0] in ("key", "id"):
+            header = fields
+            tables.append([])
+            continue
+        if header is None or len(fields) != len(header):
+            raise AssertionError("line %r out of place in:\n%s" % (line, text))
+        tables[-1].append(dict(zip(header, fields)))
+    return tables
+
+
+class OwnActivityTest(ConsoleTestCase):
+    """-l USER with nothing to run (stdin /dev/null, empty, or only blanks and comments): the
+    user's own usage, then their own live and recent connections, for a user and an admin
+    alike; nobody else's connection, even for an admin."""
+
+    ACCOUNTS = ((TEST_USER, TEST_PASSWORD, "user"), (ADMIN_USER, ADMIN_PASSWORD, "admin"))
+    NOTHING_TO_RUN = (None, "", "# nothing to run\n\n")
+
+    def setUp(self):
+        super().setUp()
+        self.live_tunnels = []
+        # Each user's live and finished tunnel goes to a destination port of its own, so a row
+        # tells whose connection it is and which one.
+        self.ports = {}
+        for user, password, _role in self.ACCOUNTS:
+            live_echo, done_echo = harness.EchoServer().start(), harness.EchoServer().start()
+            self.addCleanup(live_echo.stop)
+            self.addCleanup(done_echo.stop)
+            message = ("finished tunnel of %s\n" % user).encode()
+            self.assertEqual(harness.echo_roundtrip(self.server, done_echo, message, user,
+                                                    password), message)
+            live, _ = harness.open_tunnel(self.server, "127.0.0.1", live_echo.port, user,
+                                          password)
+            self.live_tunnels.append(live)
+            self.ports[user] = {"live": live_echo.port, "closed": done_echo.port}
+        self.ids = {user: self.wait_both_listed(user) for user, _, _ in self.ACCOUNTS}
+
+    def tearDown(self):
+        # Closed before the server stops, which would otherwise wait its grace time for them.
+        for live in self.live_tunnels:
+            live.close()
+        super().tearDown()
+
+    def wait_both_listed(self, user):
+        """{state: id} of user's two connections, seen by the admin once the finished one is in
+        the history (it lands when the server sees the tunnel close)."""
+        deadline = time.monotonic() + 10
+        while True:
+            (page,) = self.ctl.json("connections", user, "--all")
+            found = {row["state"]: row["id"] for row in page["rows"]}
+            if len(found) == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        self.assertEqual(set(found), {"live", "closed"}, page)
+        return found
+
+    def expected_rows(self, user):
+        """(id, state, user, destination) of user's own two connections."""
+        return {(self.ids[user][state], state, user, "127.0.0.1:%d" % self.ports[user][state])
+                for state in ("live", "closed")}
+
+    def others_ports(self, user):
+        return {"127.0.0.1:%d" % port for other, ports in self.ports.items() if other != user
+                for port in ports.values()}
+
+    def test_an_admin_listing_everybody_would_show_the_others(self):
+        """The premise of the tests below: an admin's plain `connections` shows every user's
+        tunnels, so a test that finds only the admin's own has checked something."""
+        (page,) = self.ctl.json("connections", "--all")
+        destinations = {row["destination"] for row in page["rows"]}
+        self.assertTrue(self.others_ports(ADMIN_USER) <= destinations, page)
+
+    def test_table_shows_own_usage_then_own_connections(self):
+        for user, password, role in self.ACCOUNTS:
+            for stdin in self.NOTHING_TO_RUN:
+                with self.subTest(user=user, stdin=stdin):
+                    result = self.ctl.run(user=user, password=password, stdin=stdin,
+                                          expect=EXIT_OK)
+                    self.assertEqual(result.err, "")
+                    usage, page = result.out.split("\n\n", 1)
+                    self.assertRegex(usage, r"^user: +%s\nrole: +%s\nconnections_live: +1\n"
+                                            r"connections_total: +2\nbytes_up: +\d+\n"
+                                            r"bytes_down: +\d+$" % (user, role))
+                    self.assertRegex(page, r"^total: +2\noffset: +0\n\nid +state +started ")
+                    rows = table_rows(page)
+                    self.assertEqual({(int(r["id"]), r["state"], r["user"], r["destination"])
+                                      for r in rows}, self.expected_rows(user), result)
+                    for other in self.others_ports(user):
+                        self.assertNotIn(other, result.out)
+
+    def test_json_is_one_object_per_command(self):
+        for user, password, role in self.ACCOUNTS:
+            for stdin in self.NOTHING_TO_RUN:
+                with self.subTest(user=user, stdin=stdin):
+                    usage, page = self.ctl.json(user=user, password=password, stdin=stdin)
+                    self.assertEqual(usage["command"], "whoami")
+                    self.assertEqual(usage["record"]["user"], user)
+                    self.assertEqual(usage["record"]["role"], role)
+                    self.assertEqual((usage["record"]["connections_live"],
+                                      usage["record"]["connections_total"]), (1, 2))
+                    self.assertEqual(page["command"], "connections")
+                    self.assertEqual(page["record"], {"total": 2, "offset": 0})
+                    self.assertEqual({(r["id"], r["state"], r["user"], r["destination"])
+                                      for r in page["rows"]}, self.expected_rows(user))
+
+    def test_tsv_is_the_two_commands_tables(self):
+        for user, password, role in self.ACCOUNTS:
+            with self.subTest(user=user):
+                result = self.ctl.run("-o", "tsv", user=user, password=password, stdin=None,
+                                      expect=EXIT_OK)
+                usage, rows = tsv_tables(result.out)
+                self.assertEqual({r["key"]: r["value"] for r in usage}["user"], user)
+                self.assertEqual({r["key"]: r["value"] for r in usage}["role"], role)
+                self.assertEqual({(int(r["id"]), r["state"], r["user"], r["destination"])
+                                  for r in rows}, self.expected_rows(user))
+
+    def test_a_command_on_stdin_runs_alone(self):
+        result = self.ctl.run(user=TEST_USER, password=TEST_PASSWORD, stdin="ping\n",
+                              expect=EXIT_OK)
+        self.assertRegex(result.out, r"^pong from [^\n]*\n$")
+
+    def test_a_failed_login_shows_nothing(self):
+        result = self.ctl.run(user="nobody", password="x", stdin=None, expect=EXIT_LOGIN_FAILED)
+        self.assertEqual(result.out, "")
 
 
 class RolesAndExitCodesTest(ConsoleTestCase):
