@@ -652,12 +652,12 @@ class MisbehavingServerTest(unittest.TestCase):
 SCREEN_TIMEOUT = 20.0
 
 
-@unittest.skipUnless(shutil.which("tmux"), "tmux is not installed")
 class PromptTest(ConsoleTestCase):
     """The readline prompt under a private tmux server, read back with capture-pane."""
 
     def setUp(self):
         super().setUp()
+        harness.require_tool("tmux")
         self.tmux_dir = tempfile.mkdtemp(prefix="socks5ctl-tmux-")
         self.addCleanup(lambda: shutil.rmtree(self.tmux_dir, ignore_errors=True))
         self.tmux = ["tmux", "-S", os.path.join(self.tmux_dir, "socket"), "-f", "/dev/null"]
