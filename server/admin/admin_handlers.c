@@ -7,8 +7,8 @@
 #include "counter.h"
 #include "event_loop.h"
 #include "log.h"
+#include "connection_record.h"
 #include "metrics.h"
-#include "options.h"
 #include "proxy.h"
 #include "socks5_session.h"
 #include "users.h"
@@ -27,15 +27,6 @@ struct admin_pending {
     char password[USERS_PASSWORD_MAX + 1]; /* kept to prime the login cache; wiped after */
     enum user_role role;
 };
-
-void admin_response_error(struct admin_response *response, uint8_t status, const char *format, ...)
-{
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(response->message, sizeof(response->message), format, arguments);
-    va_end(arguments);
-    response->status = status;
-}
 
 static bool respond_users_error(struct admin_response *response, enum users_error error,
                                 const char *name)
@@ -292,7 +283,7 @@ static void copy_live(const struct connection_record *record, void *context)
 {
     struct row_list *list = context;
     struct live_copies *live = &list->live;
-    if (list->only != NULL && record->user != list->only)
+    if (list->only != NULL && record->owner != user_as_owner(list->only))
         return;
     struct connection_record *records =
         with_room_for_one(live->records, &live->capacity, live->count, sizeof(*records));
@@ -306,7 +297,7 @@ static void copy_live(const struct connection_record *record, void *context)
     memset(copy, 0, sizeof(*copy));
     copy->id = record->id;
     copy->started_ms = record->started_ms;
-    copy->user = record->user;
+    copy->owner = record->owner;
     memcpy(copy->client, record->client, sizeof(copy->client));
     memcpy(copy->destination_address, record->destination_address,
            sizeof(copy->destination_address));
@@ -319,8 +310,8 @@ static void copy_live(const struct connection_record *record, void *context)
         list->failed = true;
         return;
     }
-    if (copy->user != NULL)
-        user_ref(copy->user);
+    if (copy->owner != NULL)
+        record_owner_ref(copy->owner);
     live->count++;
 }
 
@@ -328,7 +319,7 @@ static void add_live_rows(struct row_list *list)
 {
     for (size_t i = 0; i < list->live.count; i++) {
         const struct connection_record *record = &list->live.records[i];
-        row_list_add(list, record, record->user != NULL ? user_name(record->user) : ADMIN_TEXT_NONE,
+        row_list_add(list, record, record->owner != NULL ? record->owner->name : ADMIN_TEXT_NONE,
                      true);
     }
 }
@@ -337,8 +328,8 @@ static void free_live_copies(struct live_copies *live)
 {
     for (size_t i = 0; i < live->count; i++) {
         free(live->records[i].destination);
-        if (live->records[i].user != NULL)
-            user_unref(live->records[i].user);
+        if (live->records[i].owner != NULL)
+            record_owner_unref(live->records[i].owner);
     }
     free(live->records);
 }
@@ -693,10 +684,10 @@ static bool handle_set_buffer_size(struct admin_server *server, const struct adm
                                    struct admin_response *response)
 {
     uint32_t size = request->args.set_buffer_size.size;
-    if (size < OPTIONS_BUFFER_MIN || size > OPTIONS_BUFFER_MAX) {
+    if (size < RELAY_BUFFER_SIZE_MIN || size > RELAY_BUFFER_SIZE_MAX) {
         admin_response_error(response, ADMIN_STATUS_BAD_REQUEST,
-                             "buffer size must be %u to %u bytes", OPTIONS_BUFFER_MIN,
-                             OPTIONS_BUFFER_MAX);
+                             "buffer size must be %u to %u bytes", RELAY_BUFFER_SIZE_MIN,
+                             RELAY_BUFFER_SIZE_MAX);
         return true;
     }
     struct proxy_settings settings = admin_server_proxy(server)->settings;

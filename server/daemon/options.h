@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "relay.h"
 
 #define OPTIONS_MAX_LISTEN 8
 #define OPTIONS_MAX_WORKERS 256
@@ -51,8 +52,8 @@ struct server_options {
     bool show_version;
 };
 
-#define OPTIONS_BUFFER_MIN 512u
-#define OPTIONS_BUFFER_MAX (16u * 1024 * 1024)
+#define OPTIONS_BUFFER_MIN RELAY_BUFFER_SIZE_MIN
+#define OPTIONS_BUFFER_MAX RELAY_BUFFER_SIZE_MAX
 
 /* Fills options from argv (defaults first). On a usage error returns false with a one-line
  * message in error. argv strings are kept by reference: argv must outlive options.

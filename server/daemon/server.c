@@ -2,6 +2,7 @@
  * the workers (one event loop per CPU), the admin port and systemd's notifications. */
 #include "server.h"
 
+#include "admin_handlers.h"
 #include "admin_server.h"
 #include "event_loop.h"
 #include "log.h"
@@ -559,6 +560,7 @@ static bool server_listen_admin(struct server *server, const struct server_optio
         .idle_timeout_ms = ADMIN_IDLE_TIMEOUT_SECONDS * 1000,
     };
     struct admin_server_hooks hooks = {
+        .handler = { .handle = admin_handle_request, .cancel = admin_pending_cancel },
         .save_users = server_save_users_hook,
         .context = server,
         .socks_listeners = server->socks_listen_text,
