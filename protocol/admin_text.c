@@ -329,6 +329,12 @@ void admin_text_begin_table(struct admin_text *text, const char *const *columns,
     text->row_open = false;
 }
 
+void admin_text_append_rows(struct admin_text *text, const char *rows, size_t length)
+{
+    text_append(text, rows, length);
+    text->row_open = false;
+}
+
 void admin_text_cell_text(struct admin_text *text, const char *value, size_t length)
 {
     if (text->row_open)

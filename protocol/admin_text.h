@@ -63,6 +63,8 @@ void admin_text_cell_str(struct admin_text *text, const char *value);
 void admin_text_cell_u64(struct admin_text *text, uint64_t value);
 void admin_text_cell_time(struct admin_text *text, int64_t unix_ms);
 void admin_text_end_row(struct admin_text *text);
+/* Appends whole rows another admin_text encoded (cells and the end of each row included). */
+void admin_text_append_rows(struct admin_text *text, const char *rows, size_t length);
 
 /* Writes value escaped (PROTOCOL.md 8.3) into out, NUL-terminated when capacity > 0, cut
  * (when it must be) before an escape sequence, never inside one. Returns the whole escaped

@@ -10,112 +10,168 @@
 #include "socks5_session.h"
 #include "users.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct connection_row {
+/* A connection as its row is written: live rows are written while their worker's list lock
+ * is held (their byte counts and status move), finished ones under the users lock. */
+struct connection_cells {
     const struct connection_record *record;
     const char *user; /* a history's records do not point back at their user */
     bool live;
+    int64_t now;
 };
 
-/* Live records change and vanish on their workers' threads: they are copied out under each
- * worker's list lock (the user referenced, the destination duplicated), so that sorting and
- * formatting hold no worker back. Histories are read in place under the users lock. */
-struct live_copies {
-    struct connection_record *records;
-    size_t count;
-    size_t capacity;
+struct connection_column {
+    const char *name;
+    void (*put)(struct admin_text *row, const struct connection_cells *cells);
+};
+
+static void put_id(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_u64(row, cells->record->id);
+}
+
+static void put_state(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_str(row, cells->live ? ADMIN_TEXT_STATE_LIVE : ADMIN_TEXT_STATE_CLOSED);
+}
+
+static void put_started(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_time(row, cells->record->started_ms);
+}
+
+static void put_user(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_str(row, cells->user);
+}
+
+static void put_client(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_str(row, cells->record->client);
+}
+
+static void put_destination(struct admin_text *row, const struct connection_cells *cells)
+{
+    const char *destination = cells->record->destination;
+    admin_text_cell_str(row, destination != NULL ? destination : ADMIN_TEXT_NONE);
+}
+
+static void put_destination_address(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_str(row, cells->record->destination_address);
+}
+
+static void put_bytes_up(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_u64(row, counter_read(&cells->record->bytes_up));
+}
+
+static void put_bytes_down(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_u64(row, counter_read(&cells->record->bytes_down));
+}
+
+/* A live connection's status is final only once its reply went out. */
+static void put_status(struct admin_text *row, const struct connection_cells *cells)
+{
+    if (cells->live && !cells->record->replied)
+        admin_text_cell_str(row, ADMIN_TEXT_NONE);
+    else
+        admin_text_cell_u64(row, cells->record->status);
+}
+
+static void put_duration(struct admin_text *row, const struct connection_cells *cells)
+{
+    const struct connection_record *record = cells->record;
+    int64_t ended = cells->live ? cells->now : record->ended_ms;
+    admin_text_cell_u64(row, ended > record->started_ms ? (uint64_t)(ended - record->started_ms) : 0);
+}
+
+/* The columns in wire order: the only place of the server a column is added (PROTOCOL.md 8.9
+ * documents them; clients find columns by name, so a new one breaks none). */
+static const struct connection_column columns[] = {
+    { ADMIN_COLUMN_ID, put_id },
+    { ADMIN_COLUMN_STATE, put_state },
+    { ADMIN_COLUMN_STARTED, put_started },
+    { ADMIN_COLUMN_USER, put_user },
+    { ADMIN_COLUMN_CLIENT, put_client },
+    { ADMIN_COLUMN_DESTINATION, put_destination },
+    { ADMIN_COLUMN_DESTINATION_ADDRESS, put_destination_address },
+    { ADMIN_COLUMN_BYTES_UP, put_bytes_up },
+    { ADMIN_COLUMN_BYTES_DOWN, put_bytes_down },
+    { ADMIN_COLUMN_STATUS, put_status },
+    { ADMIN_COLUMN_DURATION_MS, put_duration },
+};
+#define COLUMN_COUNT (sizeof(columns) / sizeof(columns[0]))
+
+bool connection_columns_cover_protocol(void)
+{
+    for (size_t wanted = 0; wanted < ADMIN_CONNECTIONS_COLUMN_COUNT; wanted++) {
+        size_t i = 0;
+        while (i < COLUMN_COUNT && strcmp(columns[i].name, admin_connections_columns[wanted]) != 0)
+            i++;
+        if (i == COLUMN_COUNT)
+            return false;
+    }
+    return true;
+}
+
+/* Where one row's cells sit in the listing's scratch text, by id for sorting. Rows are written
+ * as they are collected, so a live record is never copied and no field can be left behind. */
+struct encoded_row {
+    uint64_t id;
+    size_t offset;
+    size_t length;
 };
 
 struct row_list {
-    struct connection_row *rows;
+    struct admin_text cells; /* every row, encoded */
+    struct encoded_row *rows;
     size_t count;
     size_t capacity;
     bool failed;
     const struct user *only; /* NULL = everyone's */
-    struct live_copies live;
+    int64_t now;
 };
-
-/* items (count used of *capacity) with room for one more: the same pointer, a grown one
- * (*capacity updated), or NULL when out of memory (items untouched). */
-static void *with_room_for_one(void *items, size_t *capacity, size_t count, size_t item_size)
-{
-    if (count < *capacity)
-        return items;
-    size_t grown_capacity = *capacity ? *capacity * 2 : 256;
-    void *grown = realloc(items, grown_capacity * item_size);
-    if (grown != NULL)
-        *capacity = grown_capacity;
-    return grown;
-}
 
 static void row_list_add(struct row_list *list, const struct connection_record *record,
                          const char *user, bool live)
 {
-    struct connection_row *rows =
-        with_room_for_one(list->rows, &list->capacity, list->count, sizeof(*rows));
-    if (rows == NULL) {
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 256;
+        struct encoded_row *rows = realloc(list->rows, capacity * sizeof(*rows));
+        if (rows == NULL) {
+            list->failed = true;
+            return;
+        }
+        list->rows = rows;
+        list->capacity = capacity;
+    }
+    struct connection_cells cells = { record, user, live, list->now };
+    size_t mark = admin_text_mark(&list->cells);
+    for (size_t i = 0; i < COLUMN_COUNT; i++)
+        columns[i].put(&list->cells, &cells);
+    admin_text_end_row(&list->cells);
+    if (admin_text_failed(&list->cells)) {
         list->failed = true;
         return;
     }
-    list->rows = rows;
-    list->rows[list->count++] = (struct connection_row){ record, user, live };
+    list->rows[list->count++] = (struct encoded_row){
+        .id = record->id,
+        .offset = mark,
+        .length = admin_text_mark(&list->cells) - mark,
+    };
 }
 
-static void copy_live(const struct connection_record *record, void *context)
+static void add_live(const struct connection_record *record, void *context)
 {
     struct row_list *list = context;
-    struct live_copies *live = &list->live;
     if (list->only != NULL && record->owner != user_as_owner(list->only))
         return;
-    struct connection_record *records =
-        with_room_for_one(live->records, &live->capacity, live->count, sizeof(*records));
-    if (records == NULL) {
-        list->failed = true;
-        return;
-    }
-    live->records = records;
-    /* Field by field: the byte counts move under us and may only be read atomically. */
-    struct connection_record *copy = &live->records[live->count];
-    memset(copy, 0, sizeof(*copy));
-    copy->id = record->id;
-    copy->started_ms = record->started_ms;
-    copy->owner = record->owner;
-    memcpy(copy->client, record->client, sizeof(copy->client));
-    memcpy(copy->destination_address, record->destination_address,
-           sizeof(copy->destination_address));
-    copy->bytes_up = counter_read(&record->bytes_up);
-    copy->bytes_down = counter_read(&record->bytes_down);
-    copy->status = record->status;
-    copy->replied = record->replied;
-    copy->destination = record->destination != NULL ? strdup(record->destination) : NULL;
-    if (record->destination != NULL && copy->destination == NULL) {
-        list->failed = true;
-        return;
-    }
-    if (copy->owner != NULL)
-        record_owner_ref(copy->owner);
-    live->count++;
-}
-
-static void add_live_rows(struct row_list *list)
-{
-    for (size_t i = 0; i < list->live.count; i++) {
-        const struct connection_record *record = &list->live.records[i];
-        row_list_add(list, record, record->owner != NULL ? record->owner->name : ADMIN_TEXT_NONE,
-                     true);
-    }
-}
-
-static void free_live_copies(struct live_copies *live)
-{
-    for (size_t i = 0; i < live->count; i++) {
-        free(live->records[i].destination);
-        if (live->records[i].owner != NULL)
-            record_owner_unref(live->records[i].owner);
-    }
-    free(live->records);
+    row_list_add(list, record, record->owner != NULL ? record->owner->name : ADMIN_TEXT_NONE, true);
 }
 
 static void collect_history_of(struct user *user, struct row_list *list)
@@ -133,31 +189,9 @@ static void collect_history(struct user *user, void *context)
 
 static int compare_rows(const void *left, const void *right)
 {
-    uint64_t a = ((const struct connection_row *)left)->record->id;
-    uint64_t b = ((const struct connection_row *)right)->record->id;
+    uint64_t a = ((const struct encoded_row *)left)->id;
+    uint64_t b = ((const struct encoded_row *)right)->id;
     return a < b ? -1 : a > b;
-}
-
-static void put_connection_row(struct admin_text *body, const struct connection_row *row,
-                               int64_t now)
-{
-    const struct connection_record *record = row->record;
-    int64_t ended = row->live ? now : record->ended_ms;
-    admin_text_cell_u64(body, record->id);
-    admin_text_cell_str(body, row->live ? ADMIN_TEXT_STATE_LIVE : ADMIN_TEXT_STATE_CLOSED);
-    admin_text_cell_time(body, record->started_ms);
-    admin_text_cell_str(body, row->user);
-    admin_text_cell_str(body, record->client);
-    admin_text_cell_str(body, record->destination != NULL ? record->destination : ADMIN_TEXT_NONE);
-    admin_text_cell_str(body, record->destination_address);
-    admin_text_cell_u64(body, counter_read(&record->bytes_up));
-    admin_text_cell_u64(body, counter_read(&record->bytes_down));
-    if (row->live && !record->replied)
-        admin_text_cell_str(body, ADMIN_TEXT_NONE);
-    else
-        admin_text_cell_u64(body, record->status);
-    admin_text_cell_u64(body, ended > record->started_ms ? (uint64_t)(ended - record->started_ms) : 0);
-    admin_text_end_row(body);
 }
 
 static void put_connection_page(struct admin_text *body, const struct admin_args_connections *args,
@@ -167,14 +201,17 @@ static void put_connection_page(struct admin_text *body, const struct admin_args
         qsort(list->rows, list->count, sizeof(*list->rows), compare_rows);
     admin_text_put_u64(body, ADMIN_KEY_TOTAL, list->count);
     admin_text_put_u64(body, ADMIN_KEY_OFFSET, args->offset);
-    admin_text_begin_table(body, admin_connections_columns, ADMIN_CONNECTIONS_COLUMN_COUNT);
-    int64_t now = log_realtime_ms();
+    const char *names[COLUMN_COUNT];
+    for (size_t i = 0; i < COLUMN_COUNT; i++)
+        names[i] = columns[i].name;
+    admin_text_begin_table(body, names, COLUMN_COUNT);
     size_t end = list->count;
     if (args->limit != 0 && (size_t)args->offset + args->limit < end)
         end = (size_t)args->offset + args->limit;
     for (size_t i = args->offset; i < end; i++) {
         size_t mark = admin_text_mark(body);
-        put_connection_row(body, &list->rows[i], now);
+        const struct encoded_row *row = &list->rows[i];
+        admin_text_append_rows(body, list->cells.data + row->offset, row->length);
         if (admin_text_failed(body)) {
             admin_text_rollback(body, mark); /* as many whole rows as fit */
             break;
@@ -185,7 +222,8 @@ static void put_connection_page(struct admin_text *body, const struct admin_args
 bool connection_page_write(struct proxy *proxy, const struct user *only,
                            const struct admin_args_connections *args, struct admin_text *body)
 {
-    struct row_list list = { .only = only };
+    struct row_list list = { .only = only, .now = log_realtime_ms() };
+    admin_text_init(&list.cells, 0, SIZE_MAX);
     /* The users lock for the whole listing makes it one snapshot: a connection moves from a
      * worker's live list to its user's history under that lock (session_close). Each worker's
      * list lock is only held while its live records are copied out. */
@@ -194,11 +232,10 @@ bool connection_page_write(struct proxy *proxy, const struct user *only,
     if (args->which != ADMIN_CONNECTIONS_RECENT) {
         for (size_t i = 0; i < shared->worker_count; i++) {
             session_list_lock(shared->workers[i]);
-            session_for_each_live(shared->workers[i], copy_live, &list);
+            session_for_each_live(shared->workers[i], add_live, &list);
             session_list_unlock(shared->workers[i]);
         }
     }
-    add_live_rows(&list);
     if (args->which != ADMIN_CONNECTIONS_LIVE) {
         if (only == NULL) {
             users_for_each(proxy->users, collect_history, &list);
@@ -212,6 +249,6 @@ bool connection_page_write(struct proxy *proxy, const struct user *only,
         put_connection_page(body, args, &list);
     users_unlock(proxy->users);
     free(list.rows);
-    free_live_copies(&list.live);
+    admin_text_free(&list.cells);
     return written;
 }

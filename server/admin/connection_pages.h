@@ -16,4 +16,8 @@ struct user;
 bool connection_page_write(struct proxy *proxy, const struct user *only,
                            const struct admin_args_connections *args, struct admin_text *body);
 
+/* Whether this module's column table has every column the protocol library promises its
+ * clients (a unit test holds the two together). */
+bool connection_columns_cover_protocol(void);
+
 #endif

@@ -5,6 +5,7 @@
 
 #include "admin_commands.h"
 #include "admin_handlers.h"
+#include "connection_pages.h"
 
 START_TEST(every_protocol_command_has_a_handler_line)
 {
@@ -28,12 +29,19 @@ START_TEST(every_handler_line_is_a_protocol_command)
 }
 END_TEST
 
+START_TEST(the_connection_columns_cover_the_protocol_s)
+{
+    ck_assert(connection_columns_cover_protocol());
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("admin_handlers");
     TCase *table = tcase_create("table");
     tcase_add_test(table, every_protocol_command_has_a_handler_line);
     tcase_add_test(table, every_handler_line_is_a_protocol_command);
+    tcase_add_test(table, the_connection_columns_cover_the_protocol_s);
     suite_add_tcase(suite, table);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
