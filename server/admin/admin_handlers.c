@@ -206,26 +206,11 @@ static bool handle_metrics(const struct admin_call *call)
     struct metrics sum = { 0 };
     for (size_t i = 0; i < shared->worker_count; i++)
         metrics_add_up(&sum, &shared->workers[i]->metrics);
-    const struct metrics *metrics = &sum;
     struct admin_text *body = &call->response->body;
     int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)uptime_ms / 1000);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, metrics->connections_total);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_CURRENT, metrics->connections_current);
-    admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, metrics->bytes_up);
-    admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, metrics->bytes_down);
-    admin_text_put_u64(body, ADMIN_KEY_SEND_ERRORS, metrics->send_errors);
-    admin_text_put_u64(body, ADMIN_KEY_RECEIVE_ERRORS, metrics->receive_errors);
-    admin_text_put_u64(body, ADMIN_KEY_DNS_ERRORS, metrics->dns_errors);
-    admin_text_put_u64(body, ADMIN_KEY_SERVER_ERRORS, metrics->server_errors);
-    admin_text_put_u64(body, ADMIN_KEY_UNSUPPORTED_INPUT, metrics->unsupported_input);
-    admin_text_put_u64(body, ADMIN_KEY_DNS_CONNECTIONS, metrics->dns_connections);
-    admin_text_put_u64(body, ADMIN_KEY_IPV4_CONNECTIONS, metrics->ipv4_connections);
-    admin_text_put_u64(body, ADMIN_KEY_IPV6_CONNECTIONS, metrics->ipv6_connections);
-    admin_text_put_u64(body, ADMIN_KEY_AUTH_ERRORS, metrics->auth_errors);
-    admin_text_put_u64(body, ADMIN_KEY_HOST_UNREACHABLE, metrics->host_unreachable);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECTION_REFUSED, metrics->connection_refused);
-    admin_text_put_u64(body, ADMIN_KEY_ACCEPT_PAUSED, metrics->accept_paused);
+    for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
+        admin_text_put_u64(body, admin_metrics[i].name, metrics_value(&sum, i));
     return true;
 }
 

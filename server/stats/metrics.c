@@ -6,8 +6,9 @@
 
 #include <stddef.h>
 
-/* metrics_add_up reads the struct as an array of counters. */
-_Static_assert(sizeof(struct metrics) % sizeof(uint64_t) == 0, "struct metrics holds only uint64_t");
+/* metrics_add_up and metrics_value read the struct as an array of counters in registry order. */
+_Static_assert(sizeof(struct metrics) == ADMIN_METRIC_COUNT * sizeof(uint64_t),
+               "struct metrics holds one uint64_t per ADMIN_METRICS line");
 
 void metrics_add_up(struct metrics *total, const struct metrics *part)
 {
@@ -16,4 +17,9 @@ void metrics_add_up(struct metrics *total, const struct metrics *part)
     const uint64_t *add = (const uint64_t *)part;
     for (size_t i = 0; i < sizeof(*total) / sizeof(uint64_t); i++)
         sum[i] += counter_read(&add[i]);
+}
+
+uint64_t metrics_value(const struct metrics *metrics, size_t index)
+{
+    return counter_read(&((const uint64_t *)metrics)[index]);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "admin_commands.h"
+#include "admin_metrics.h"
 #include "admin_protocol.h"
 #include "admin_text.h"
 
@@ -597,6 +598,36 @@ START_TEST(spec_lists_every_status)
         snprintf(row, sizeof(row), "| `0x%02X` | %s |", status, admin_status_name((uint8_t)status));
         ck_assert_msg(strstr(spec, row) != NULL, "PROTOCOL.md lacks the row %s", row);
     }
+}
+END_TEST
+
+/* PROTOCOL.md 8.7 holds one row per metric of the registry, in its order, with its meaning,
+ * after uptime_seconds (the server's age, not a counter); and only the gauges are named as
+ * the counters that do not only grow. */
+START_TEST(spec_metrics_record_is_the_registry)
+{
+    spec_load();
+    const char *section = strstr(spec, "### 8.7 metrics record");
+    ck_assert_msg(section != NULL, "PROTOCOL.md has no section 8.7");
+    const char *section_end = strstr(section + 1, "\n### ");
+    const char *row = strstr(section, "| `uptime_seconds` |");
+    ck_assert_msg(row != NULL && row < section_end, "8.7 does not start with uptime_seconds");
+    for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++) {
+        row = strchr(row, '\n') + 1;
+        char expected[512];
+        snprintf(expected, sizeof(expected), "| `%s` | u64 | %s |\n", admin_metrics[i].name,
+                 admin_metrics[i].meaning);
+        ck_assert_msg(strncmp(row, expected, strlen(expected)) == 0,
+                      "PROTOCOL.md 8.7 row %zu is not %s", i + 1, expected);
+        if (admin_metrics[i].kind == ADMIN_METRIC_GAUGE) {
+            char named[128];
+            snprintf(named, sizeof(named), "except `%s`", admin_metrics[i].name);
+            ck_assert_msg(strstr(section, named) != NULL && strstr(section, named) < row,
+                          "8.7 does not say %s is a level", admin_metrics[i].name);
+        }
+    }
+    row = strchr(row, '\n') + 1;
+    ck_assert_msg(row[0] != '|', "PROTOCOL.md 8.7 has a row the registry lacks: %.60s", row);
 }
 END_TEST
 
@@ -1708,6 +1739,7 @@ static Suite *admin_protocol_suite(void)
     tcase_add_test(spec_case, spec_has_no_untested_example);
     tcase_add_test(spec_case, spec_command_table_is_the_library_table);
     tcase_add_test(spec_case, spec_lists_every_status);
+    tcase_add_test(spec_case, spec_metrics_record_is_the_registry);
     tcase_add_test(spec_case, spec_request_examples_decode);
     suite_add_tcase(suite, spec_case);
 

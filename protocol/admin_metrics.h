@@ -1,0 +1,56 @@
+/* admin_metrics: the registry of socks5d's global counters — name, kind and meaning, in the
+ * order the metrics record (PROTOCOL.md 8.7) lists them — for the server, console and spec. */
+#ifndef ADMIN_METRICS_H
+#define ADMIN_METRICS_H
+
+#include <stddef.h>
+
+/* One line per metric: adding one here gives the server its counter (struct metrics) and the
+ * metrics record its key; a unit test holds PROTOCOL.md 8.7 to this list.
+ * METRIC(name, kind, meaning) */
+#define ADMIN_METRICS(METRIC)                                                                    \
+    METRIC(connections_total, COUNTER, "connections accepted")                                   \
+    METRIC(connections_current, GAUGE, "connections open now")                                   \
+    METRIC(bytes_up, COUNTER, "bytes relayed client → remote")                                   \
+    METRIC(bytes_down, COUNTER, "bytes relayed remote → client")                                 \
+    METRIC(send_errors, COUNTER, "writes to a client or remote socket that failed")              \
+    METRIC(receive_errors, COUNTER, "reads from a client or remote socket that failed")          \
+    METRIC(dns_errors, COUNTER, "name resolutions that failed")                                  \
+    METRIC(server_errors, COUNTER, "internal failures (memory, descriptors, ...)")                \
+    METRIC(unsupported_input, COUNTER,                                                           \
+           "SOCKS input refused as malformed or unsupported (version, command, address type)")   \
+    METRIC(dns_connections, COUNTER, "requests that named a domain, so needed resolution")       \
+    METRIC(ipv4_connections, COUNTER, "upstream connections established over IPv4")             \
+    METRIC(ipv6_connections, COUNTER, "upstream connections established over IPv6")             \
+    METRIC(auth_errors, COUNTER,                                                                 \
+           "failed logins: SOCKS5 (no acceptable method, wrong RFC 1929 credentials) and admin") \
+    METRIC(host_unreachable, COUNTER,                                                            \
+           "requests answered \"host unreachable\" (RFC 1928 `0x04`: unreachable, resolution "   \
+           "failed, or timed out)")                                                              \
+    METRIC(connection_refused, COUNTER,                                                          \
+           "requests answered \"connection refused\" (RFC 1928 `0x05`)")                         \
+    METRIC(accept_paused, COUNTER,                                                               \
+           "times the server paused accepting for lack of descriptors or connection slots")
+
+enum admin_metric_kind {
+    ADMIN_METRIC_COUNTER, /* only grows from the server's start */
+    ADMIN_METRIC_GAUGE,   /* a level, up and down */
+};
+
+struct admin_metric_info {
+    const char *name; /* the metrics record's key */
+    enum admin_metric_kind kind;
+    const char *meaning;
+};
+
+enum {
+#define ADMIN_METRIC_INDEX(name, kind, meaning) ADMIN_METRIC_INDEX_##name,
+    ADMIN_METRICS(ADMIN_METRIC_INDEX)
+#undef ADMIN_METRIC_INDEX
+    ADMIN_METRIC_COUNT
+};
+
+/* ADMIN_METRIC_COUNT entries, in record order. */
+extern const struct admin_metric_info admin_metrics[ADMIN_METRIC_COUNT];
+
+#endif
