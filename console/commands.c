@@ -2,6 +2,7 @@
  * before anything is sent), the call, and the result printed in the chosen format. */
 #include "commands.h"
 
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,12 +11,14 @@
 
 #include "admin_commands.h"
 #include "admin_text.h"
+#include "confirmations.h"
 #include "output.h"
 #include "terminal.h"
 
 #define ERROR_SIZE 512
 #define SECRET_SIZE (ADMIN_STR8_MAX + 2)
 #define SHOWN_NAME_SIZE (4 * ADMIN_STR8_MAX + 1)
+#define SYNOPSIS_WORD_SIZE 64
 
 /* ---- Errors ---- */
 
@@ -106,24 +109,38 @@ static bool parse_number(const char *word, uint64_t maximum, uint64_t *value)
     return admin_span_to_u64(span, value) && *value <= maximum;
 }
 
-/* A u8 field's value from its word: roles, yes/no flags, which connections. */
+/* The words for a u8 field's values: roles, yes/no flags, which connections. In the order a
+ * usage line lists them. */
+struct choice {
+    enum admin_field_check check;
+    const char *word;
+    uint8_t value;
+};
+
+static const struct choice choices[] = {
+    {ADMIN_CHECK_ROLE, ADMIN_TEXT_ROLE_ADMIN, ADMIN_ROLE_ADMIN},
+    {ADMIN_CHECK_ROLE, ADMIN_TEXT_ROLE_USER, ADMIN_ROLE_USER},
+    {ADMIN_CHECK_FLAG, "yes", 1},
+    {ADMIN_CHECK_FLAG, "no", 0},
+    {ADMIN_CHECK_WHICH, "live", ADMIN_CONNECTIONS_LIVE},
+    {ADMIN_CHECK_WHICH, "recent", ADMIN_CONNECTIONS_RECENT},
+    {ADMIN_CHECK_WHICH, "both", ADMIN_CONNECTIONS_BOTH},
+};
+
+#define CHOICE_COUNT (sizeof(choices) / sizeof(choices[0]))
+
+const char *commands_choice_word(enum admin_field_check check, size_t index)
+{
+    for (size_t i = 0; i < CHOICE_COUNT; i++)
+        if (choices[i].check == check && index-- == 0)
+            return choices[i].word;
+    return NULL;
+}
+
+/* A u8 field's value from its word. */
 static const char *parse_choice(enum admin_field_check check, const char *word, uint8_t *value)
 {
-    struct choice {
-        enum admin_field_check check;
-        const char *word;
-        uint8_t value;
-    };
-    static const struct choice choices[] = {
-        {ADMIN_CHECK_ROLE, ADMIN_TEXT_ROLE_USER, ADMIN_ROLE_USER},
-        {ADMIN_CHECK_ROLE, ADMIN_TEXT_ROLE_ADMIN, ADMIN_ROLE_ADMIN},
-        {ADMIN_CHECK_FLAG, "yes", 1},
-        {ADMIN_CHECK_FLAG, "no", 0},
-        {ADMIN_CHECK_WHICH, "live", ADMIN_CONNECTIONS_LIVE},
-        {ADMIN_CHECK_WHICH, "recent", ADMIN_CONNECTIONS_RECENT},
-        {ADMIN_CHECK_WHICH, "both", ADMIN_CONNECTIONS_BOTH},
-    };
-    for (size_t i = 0; i < sizeof(choices) / sizeof(choices[0]); i++) {
+    for (size_t i = 0; i < CHOICE_COUNT; i++) {
         if (choices[i].check == check && strcmp(choices[i].word, word) == 0) {
             *value = choices[i].value;
             return NULL;
@@ -165,6 +182,39 @@ static const char *parse_field(const struct admin_field *field, const char *word
 static bool field_optional(const struct admin_field *field)
 {
     return field->type == ADMIN_FIELD_STR8 && field->check == ADMIN_CHECK_NONE;
+}
+
+/* "NAME", "[USER]", "admin|user": the placeholder, the name in capitals, or the choices. */
+static size_t field_synopsis(const struct admin_field *field, char *out, size_t size)
+{
+    char word[SYNOPSIS_WORD_SIZE] = "";
+    size_t length = 0;
+    const char *choice;
+    for (size_t i = 0; length < sizeof(word) && (choice = commands_choice_word(field->check, i));
+         i++)
+        length += (size_t)snprintf(word + length, sizeof(word) - length, "%s%s",
+                                   i > 0 ? "|" : "", choice);
+    if (length == 0 && field->placeholder != NULL)
+        snprintf(word, sizeof(word), "%s", field->placeholder);
+    else if (length == 0)
+        for (size_t i = 0; field->name[i] != '\0' && i + 1 < sizeof(word); i++)
+            word[i] = (char)toupper((unsigned char)field->name[i]);
+    const char *format = field_optional(field) ? "[%s]" : "%s";
+    int written = snprintf(out, size, format, word);
+    return written < 0 ? 0 : (size_t)written;
+}
+
+void commands_plain_synopsis(const struct admin_command_info *info, char *out, size_t size)
+{
+    size_t length = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < info->field_count && length + 1 < size; i++) {
+        if (i > 0)
+            out[length++] = ' ';
+        length += field_synopsis(&info->fields[i], out + length, size - length);
+    }
+    if (length >= size)
+        out[size - 1] = '\0';
 }
 
 static int validate(const struct admin_request *request, const char *name, char *error,
@@ -218,52 +268,6 @@ static const char *shown(const struct admin_str8 *name, char out[SHOWN_NAME_SIZE
     return out;
 }
 
-/* One line confirming a change that answered with an empty body (TABLE format only). */
-static void print_done(struct console_context *context, const struct admin_request *request,
-                       double milliseconds)
-{
-    char name[SHOWN_NAME_SIZE];
-    FILE *out = context->out;
-    switch (request->command) {
-    case ADMIN_CMD_PING:
-        fprintf(out, "pong from %s in %.1f ms\n", admin_client_address(context->client),
-                milliseconds);
-        break;
-    case ADMIN_CMD_ADD_USER:
-        fprintf(out, "added user %s (%s)\n", shown(&request->args.add_user.user, name),
-                admin_role_name(request->args.add_user.role));
-        break;
-    case ADMIN_CMD_REMOVE_USER:
-        fprintf(out, "removed user %s\n", shown(&request->args.remove_user.user, name));
-        break;
-    case ADMIN_CMD_SET_ROLE:
-        fprintf(out, "%s is now %s\n", shown(&request->args.set_role.user, name),
-                admin_role_name(request->args.set_role.role));
-        break;
-    case ADMIN_CMD_SET_PASSWORD:
-        if (request->args.set_password.user.length == 0)
-            fprintf(out, "changed your password\n");
-        else
-            fprintf(out, "changed the password of %s\n",
-                    shown(&request->args.set_password.user, name));
-        break;
-    case ADMIN_CMD_SET_NO_AUTH:
-        fputs(request->args.set_no_auth.allowed
-                  ? "SOCKS clients without authentication are now accepted (as anonymous)\n"
-                  : "SOCKS clients must now authenticate\n",
-              out);
-        break;
-    case ADMIN_CMD_SET_BUFFER_SIZE:
-        fprintf(out, "new connections get %" PRIu32 "-byte buffers\n",
-                request->args.set_buffer_size.size);
-        break;
-    case ADMIN_CMD_CLOSE_CONNECTION:
-        fprintf(out, "closed connection %" PRIu64 "\n", request->args.close_connection.id);
-        break;
-    default: fputs("done\n", out); break;
-    }
-}
-
 /* Sends request and prints its result; the shared tail of every server command. */
 static int call_and_print(struct console_context *context, const char *name,
                           const struct admin_request *request)
@@ -275,7 +279,7 @@ static int call_and_print(struct console_context *context, const char *name,
     if (code != CONSOLE_EXIT_OK)
         return code;
     if (reply.body_length == 0 && context->format == CONSOLE_FORMAT_TABLE)
-        print_done(context, request, elapsed_ms(&start));
+        confirmation_print(context, request, elapsed_ms(&start));
     else
         output_result(context->out, context->format, name, reply.body, reply.body_length);
     fflush(context->out);

@@ -7,17 +7,23 @@
 #include <stdint.h>
 
 #include "admin_client.h"
+#include "admin_commands.h"
 #include "console.h"
 
 /* Every handler pair: check_X(argc, argv, error, size) reads the words without I/O and
  * returns CONSOLE_EXIT_OK or CONSOLE_EXIT_USAGE (error set, without the command's name);
  * run_X(context, argc, argv) checks the same way, then calls the server and prints. */
 
-/* Commands whose console name is the protocol's and whose words are the protocol's fields in
- * order (admin_command_info): ping, server-info, metrics, user-metrics, users, remove-user,
- * set-role, get-buffer-size, set-buffer-size, close-connection, close-user-connections. */
+/* A protocol command's plain form (console.h): its name (argv[0]), and its fields as words,
+ * in order; an optional str8 may be left out. */
 int commands_check_protocol(int argc, char **argv, char *error, size_t error_size);
 int commands_run_protocol(struct console_context *context, int argc, char **argv);
+
+/* The plain form's arguments for a usage line: "NAME admin|user", "[USER]", "BYTES". */
+void commands_plain_synopsis(const struct admin_command_info *info, char *out, size_t size);
+
+/* The words a u8 field with check takes, in order: index 0, 1, ... until NULL. */
+const char *commands_choice_word(enum admin_field_check check, size_t index);
 
 /* connections [USER] [--live|--recent|--all] [--limit N] [--offset N] */
 int commands_check_connections(int argc, char **argv, char *error, size_t error_size);

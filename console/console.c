@@ -1,5 +1,5 @@
-/* console: socks5ctl's one command table — name, arguments, help, role, handler — shared by
- * batch flags, the readline prompt and the dashboard's ':' command line. */
+/* console: socks5ctl's one command table — name, arguments, help, role, handler — drawn from the
+ * protocol's, shared by batch flags, the readline prompt and the dashboard's ':' line. */
 #include "console.h"
 
 #include <stdlib.h>
@@ -24,92 +24,162 @@ static int check_dashboard(int argc, char **argv, char *error, size_t error_size
 struct console_entry {
     struct console_command command; /* first: a command pointer is an entry pointer */
     int (*check)(int argc, char **argv, char *error, size_t error_size);
+    size_t field_words;         /* leading words that are the protocol command's fields */
+    const char *const *options; /* NULL-terminated, or NULL */
+    bool replaces_plain_form;   /* the command it sends is offered only through such entries */
 };
 
-/* help NULL and role ANY on a command named as in the protocol: both come from the protocol's
- * table (summary, access) on first use, so they are written once. */
-static struct console_entry entries[] = {
-    {{"ping", "", NULL, CONSOLE_ROLE_ANY, commands_run_protocol}, commands_check_protocol},
-    {{"whoami", "", "your own user, role and usage", CONSOLE_ROLE_ANY,
-      commands_run_whoami},
-     commands_check_no_arguments},
-    {{"server-info", "", NULL, CONSOLE_ROLE_ANY, commands_run_protocol}, commands_check_protocol},
-    {{"metrics", "", NULL, CONSOLE_ROLE_ANY, commands_run_protocol}, commands_check_protocol},
-    {{"user-metrics", "[USER]", NULL, CONSOLE_ROLE_ANY, commands_run_protocol},
-     commands_check_protocol},
-    {{"connections", "[USER] [--live|--recent|--all] [--limit N] [--offset N]", NULL,
-      CONSOLE_ROLE_ANY, commands_run_connections},
-     commands_check_connections},
-    {{"users", "", NULL, CONSOLE_ROLE_ANY, commands_run_protocol}, commands_check_protocol},
-    {{"add-user", "NAME [PASSWORD] [admin|user]", NULL, CONSOLE_ROLE_ANY, commands_run_add_user},
-     commands_check_add_user},
-    {{"remove-user", "NAME", NULL, CONSOLE_ROLE_ANY, commands_run_protocol},
-     commands_check_protocol},
-    {{"set-role", "NAME admin|user", NULL, CONSOLE_ROLE_ANY, commands_run_protocol},
-     commands_check_protocol},
-    {{"set-password", "[NAME] [PASSWORD]", NULL, CONSOLE_ROLE_ANY, commands_run_set_password},
-     commands_check_set_password},
-    {{"allow-no-auth", "", "accept SOCKS clients without authentication",
-      CONSOLE_ROLE_ADMIN, commands_run_no_auth},
-     commands_check_no_arguments},
-    {{"require-auth", "", "make every SOCKS client authenticate", CONSOLE_ROLE_ADMIN,
-      commands_run_no_auth},
-     commands_check_no_arguments},
-    {{"get-buffer-size", "", NULL, CONSOLE_ROLE_ANY, commands_run_protocol},
-     commands_check_protocol},
-    {{"set-buffer-size", "BYTES", NULL, CONSOLE_ROLE_ANY, commands_run_protocol},
-     commands_check_protocol},
-    {{"close-connection", "ID", NULL, CONSOLE_ROLE_ANY, commands_run_protocol},
-     commands_check_protocol},
-    {{"close-user-connections", "NAME", NULL, CONSOLE_ROLE_ANY, commands_run_protocol},
-     commands_check_protocol},
-    {{"dashboard", "[SECONDS]", "live full-screen view (q quits)", CONSOLE_ROLE_ANY,
-      dashboard_run},
-     check_dashboard},
-    {{"help", "[COMMAND]", "list the commands, or explain one", CONSOLE_ROLE_ANY, run_help},
-     check_help},
-    {{"quit", "", "end the session", CONSOLE_ROLE_ANY, run_quit}, commands_check_no_arguments},
-    {{"exit", "", "end the session", CONSOLE_ROLE_ANY, run_quit}, commands_check_no_arguments},
+static const char *const connections_options[] = {"--live",  "--recent", "--all",
+                                                  "--limit", "--offset", NULL};
+
+/* The console's own entries. A protocol command named nowhere here is offered in its plain
+ * form, so a new protocol command needs no entry. Here: forms with words of their own (named
+ * as their protocol command), shorthands that send a protocol command with set arguments, and
+ * commands of the console alone (sends 0). A command that sends takes its role from the
+ * protocol, and its help too when help is NULL. */
+static const struct console_entry own_entries[] = {
+    {{.name = "whoami", .arguments = "", .help = "your own user, role and usage",
+      .run = commands_run_whoami, .sends = ADMIN_CMD_USER_METRICS},
+     .check = commands_check_no_arguments},
+    {{.name = "connections",
+      .arguments = "[USER] [--live|--recent|--all] [--limit N] [--offset N]",
+      .run = commands_run_connections, .sends = ADMIN_CMD_CONNECTIONS},
+     .check = commands_check_connections, .field_words = 1, .options = connections_options},
+    {{.name = "add-user", .arguments = "NAME [PASSWORD] [admin|user]",
+      .run = commands_run_add_user, .sends = ADMIN_CMD_ADD_USER},
+     .check = commands_check_add_user, .field_words = 3},
+    {{.name = "set-password", .arguments = "[NAME] [PASSWORD]", .run = commands_run_set_password,
+      .sends = ADMIN_CMD_SET_PASSWORD},
+     .check = commands_check_set_password, .field_words = 2},
+    {{.name = "allow-no-auth", .arguments = "",
+      .help = "accept SOCKS clients without authentication", .run = commands_run_no_auth,
+      .sends = ADMIN_CMD_SET_NO_AUTH},
+     .check = commands_check_no_arguments, .replaces_plain_form = true},
+    {{.name = "require-auth", .arguments = "", .help = "make every SOCKS client authenticate",
+      .run = commands_run_no_auth, .sends = ADMIN_CMD_SET_NO_AUTH},
+     .check = commands_check_no_arguments, .replaces_plain_form = true},
+    {{.name = "dashboard", .arguments = "[SECONDS]", .help = "live full-screen view (q quits)",
+      .role = CONSOLE_ROLE_ANY, .run = dashboard_run},
+     .check = check_dashboard},
+    {{.name = "help", .arguments = "[COMMAND]", .help = "list the commands, or explain one",
+      .role = CONSOLE_ROLE_ANY, .run = run_help},
+     .check = check_help},
+    {{.name = "quit", .arguments = "", .help = "end the session", .role = CONSOLE_ROLE_ANY,
+      .run = run_quit},
+     .check = commands_check_no_arguments},
+    {{.name = "exit", .arguments = "", .help = "end the session", .role = CONSOLE_ROLE_ANY,
+      .run = run_quit},
+     .check = commands_check_no_arguments},
 };
 
-#define ENTRY_COUNT (sizeof(entries) / sizeof(entries[0]))
+#define OWN_ENTRY_COUNT (sizeof(own_entries) / sizeof(own_entries[0]))
+#define PROTOCOL_CODES 256
+#define SYNOPSIS_SIZE 256
 
-static void complete_from_protocol(void)
+/* Built on first use from the protocol's table and own_entries, in help's order. */
+static struct console_entry listing[PROTOCOL_CODES + OWN_ENTRY_COUNT];
+static size_t listing_count;
+static char plain_synopses[PROTOCOL_CODES][SYNOPSIS_SIZE];
+static size_t plain_count;
+
+static void listing_add(const struct console_entry *entry)
 {
-    static bool completed;
-    if (completed)
+    struct console_entry *added = &listing[listing_count++];
+    *added = *entry;
+    const struct admin_command_info *info = admin_command_info(entry->command.sends);
+    if (info == NULL)
         return;
-    completed = true;
-    for (size_t i = 0; i < ENTRY_COUNT; i++) {
-        struct console_command *command = &entries[i].command;
-        const struct admin_command_info *info = admin_command_find(command->name);
-        if (info == NULL)
-            continue;
-        if (command->help == NULL)
-            command->help = info->summary;
-        if (info->access == ADMIN_ACCESS_ADMIN)
-            command->role = CONSOLE_ROLE_ADMIN;
+    if (added->command.help == NULL)
+        added->command.help = info->summary;
+    added->command.role =
+        info->access == ADMIN_ACCESS_ADMIN ? CONSOLE_ROLE_ADMIN : CONSOLE_ROLE_ANY;
+}
+
+static void add_plain_form(const struct admin_command_info *info)
+{
+    char *synopsis = plain_synopses[plain_count++];
+    commands_plain_synopsis(info, synopsis, SYNOPSIS_SIZE);
+    struct console_entry plain = {{.name = info->name, .arguments = synopsis,
+                                   .run = commands_run_protocol, .sends = info->code},
+                                  .check = commands_check_protocol,
+                                  .field_words = info->field_count};
+    listing_add(&plain);
+}
+
+/* The protocol command's form: the own entry named as it, else the plain one unless
+ * shorthands replace it; then those shorthands and any others that send it. */
+static void add_forms_of(const struct admin_command_info *info)
+{
+    const struct console_entry *own_form = NULL;
+    bool replaced = false;
+    for (size_t i = 0; i < OWN_ENTRY_COUNT; i++) {
+        const struct console_entry *entry = &own_entries[i];
+        if (strcmp(entry->command.name, info->name) == 0)
+            own_form = entry;
+        else if (entry->command.sends == info->code && entry->replaces_plain_form)
+            replaced = true;
     }
+    if (own_form != NULL)
+        listing_add(own_form);
+    else if (!replaced)
+        add_plain_form(info);
+    for (size_t i = 0; i < OWN_ENTRY_COUNT; i++) {
+        const struct console_entry *entry = &own_entries[i];
+        if (entry->command.sends == info->code && entry != own_form)
+            listing_add(entry);
+    }
+}
+
+static void build_listing(void)
+{
+    if (listing_count > 0)
+        return;
+    for (size_t i = 0; i < admin_command_count(); i++)
+        add_forms_of(admin_command_at(i));
+    for (size_t i = 0; i < OWN_ENTRY_COUNT; i++)
+        if (own_entries[i].command.sends == 0)
+            listing_add(&own_entries[i]);
 }
 
 size_t console_command_count(void)
 {
-    return ENTRY_COUNT;
+    build_listing();
+    return listing_count;
 }
 
 const struct console_command *console_command_at(size_t index)
 {
-    complete_from_protocol();
-    return index < ENTRY_COUNT ? &entries[index].command : NULL;
+    build_listing();
+    return index < listing_count ? &listing[index].command : NULL;
 }
 
 const struct console_command *console_command_find(const char *name)
 {
-    complete_from_protocol();
-    for (size_t i = 0; i < ENTRY_COUNT; i++)
-        if (strcmp(entries[i].command.name, name) == 0)
-            return &entries[i].command;
+    build_listing();
+    for (size_t i = 0; i < listing_count; i++)
+        if (strcmp(listing[i].command.name, name) == 0)
+            return &listing[i].command;
     return NULL;
+}
+
+static const struct console_entry *entry_of(const struct console_command *command)
+{
+    return (const struct console_entry *)command;
+}
+
+const struct admin_field *console_command_field(const struct console_command *command, int index)
+{
+    const struct console_entry *entry = entry_of(command);
+    const struct admin_command_info *info = admin_command_info(command->sends);
+    if (info == NULL || index < 1 || (size_t)index > entry->field_words ||
+        (size_t)index > info->field_count)
+        return NULL;
+    return &info->fields[index - 1];
+}
+
+const char *const *console_command_options(const struct console_command *command)
+{
+    return entry_of(command)->options;
 }
 
 int console_exit_for_status(unsigned status)
@@ -231,11 +301,6 @@ int console_split_line(const char *line, int *argc, char ***argv, char *error,
 
 /* ---- Dispatch ---- */
 
-static const struct console_entry *entry_of(const struct console_command *command)
-{
-    return (const struct console_entry *)command;
-}
-
 int console_check(int argc, char **argv, char *error, size_t error_size)
 {
     if (argc < 1) {
@@ -353,7 +418,7 @@ static int run_help(struct console_context *context, int argc, char **argv)
         print_command_help(context->out, console_command_find(argv[1]));
         return CONSOLE_EXIT_OK;
     }
-    for (size_t i = 0; i < ENTRY_COUNT; i++) {
+    for (size_t i = 0; i < console_command_count(); i++) {
         const struct console_command *command = console_command_at(i);
         char synopsis[256];
         snprintf(synopsis, sizeof(synopsis), "%s%s%s", command->name,

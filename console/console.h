@@ -1,13 +1,15 @@
-/* console: socks5ctl's one command table — name, arguments, help, role, handler — shared by
- * batch flags, the readline prompt and the dashboard's ':' command line. */
+/* console: socks5ctl's one command table — name, arguments, help, role, handler — drawn from the
+ * protocol's, shared by batch flags, the readline prompt and the dashboard's ':' line. */
 #ifndef CONSOLE_H
 #define CONSOLE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 struct admin_client;
+struct admin_field;
 
 /* Exit codes (documented in --help, the man page and the README). */
 enum console_exit {
@@ -27,13 +29,16 @@ struct console_context {
     enum console_format format;
     FILE *out; /* command output */
     FILE *err; /* one-line error messages */
-    /* Added (zero is the safe default for both): */
+    /* Zero is the safe default for both: */
     bool may_prompt; /* add-user/set-password may ask a missing password on the terminal */
     bool quit;       /* set by quit/exit: the prompt or a stdin batch stops after this line */
 };
 
 enum console_role { CONSOLE_ROLE_ANY, CONSOLE_ROLE_ADMIN };
 
+/* Every protocol command (admin_commands.h) is a console command: in its plain form (its name,
+ * its fields as words in order, its summary as help, admin-only when the protocol says so),
+ * or in a form of the console's own; the console adds shorthands and commands of its own. */
 struct console_command {
     const char *name;      /* "users", "add-user", ... */
     const char *arguments; /* "NAME PASSWORD [admin|user]"; "" when none */
@@ -41,11 +46,22 @@ struct console_command {
     enum console_role role;
     /* argv[0] is the command name. Returns an enum console_exit value. */
     int (*run)(struct console_context *context, int argc, char **argv);
+    uint8_t sends; /* the protocol command it sends; 0 = none (help, quit, dashboard...) */
 };
 
+/* In help's order: the protocol's commands in their table's order, each followed by the
+ * console's shorthands for it, then the console's own commands. */
 size_t console_command_count(void);
 const struct console_command *console_command_at(size_t index);
 const struct console_command *console_command_find(const char *name);
+
+/* The protocol field that word index (1 = the first after the name) of command stands for;
+ * NULL when the word is not one of the fields in order (an option, a word past them, or a
+ * command that sends none). Drives completion and what the prompt keeps out of its history. */
+const struct admin_field *console_command_field(const struct console_command *command,
+                                                int index);
+/* The "--" options command takes (NULL-terminated), or NULL when it takes none. */
+const char *const *console_command_options(const struct console_command *command);
 
 /* Splits line into words (double quotes group, backslash escapes), runs the command, prints
  * its output or a one-line error naming the problem. Empty lines return OK. */
@@ -56,8 +72,6 @@ int console_execute(struct console_context *context, int argc, char **argv);
  * live and recent, both through the table, so every format prints them like those commands.
  * The first failure ends it; returns its exit code. */
 int console_execute_own_activity(struct console_context *context);
-
-/* ---- Added ---- */
 
 /* Checks a command's name and arguments without running it (no I/O): batch mode checks every
  * command before the first one runs. Returns OK or USAGE with error set. */

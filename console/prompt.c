@@ -19,6 +19,7 @@
 #include "admin_client.h"
 #include "admin_commands.h"
 #include "admin_text.h"
+#include "commands.h"
 
 #define HISTORY_MAX 1000
 #define PROMPT_SIZE 1200
@@ -60,8 +61,12 @@ bool prompt_line_has_secret(const char *line)
     char error[ERROR_SIZE];
     if (console_split_line(line, &argc, &argv, error, sizeof(error)) != CONSOLE_EXIT_OK)
         return true; /* cannot tell: keep it out */
-    bool secret = argc >= 3 && (strcmp(argv[0], "add-user") == 0 ||
-                                strcmp(argv[0], "set-password") == 0);
+    const struct console_command *command = argc > 0 ? console_command_find(argv[0]) : NULL;
+    bool secret = false;
+    for (int i = 1; command != NULL && i < argc && !secret; i++) {
+        const struct admin_field *field = console_command_field(command, i);
+        secret = field != NULL && field->meaning == ADMIN_MEANING_PASSWORD;
+    }
     console_free_words(argc, argv);
     return secret;
 }
@@ -205,19 +210,30 @@ static void add_words(const char *const *words)
         candidate_add(*words, strlen(*words));
 }
 
-/* Which commands take `anonymous` as their user (PROTOCOL.md 7.5, 7.6, 7.16). */
-static bool takes_anonymous(const struct admin_command_info *info)
+static void add_choices(enum admin_field_check check)
 {
-    return info->code == ADMIN_CMD_USER_METRICS || info->code == ADMIN_CMD_CONNECTIONS ||
-           info->code == ADMIN_CMD_CLOSE_USER_CONNECTIONS;
+    const char *word;
+    for (size_t i = 0; (word = commands_choice_word(check, i)) != NULL; i++)
+        candidate_add(word, strlen(word));
+}
+
+/* What the protocol says the field holds: user names to offer, or values to choose from. */
+static void add_field_values(const struct admin_field *field)
+{
+    switch (field->meaning) {
+    case ADMIN_MEANING_USER: add_user_names(false); return;
+    case ADMIN_MEANING_USER_OR_ANONYMOUS: add_user_names(true); return;
+    case ADMIN_MEANING_TEXT:
+    case ADMIN_MEANING_NEW_USER:
+    case ADMIN_MEANING_PASSWORD: break;
+    }
+    if (field->type == ADMIN_FIELD_U8)
+        add_choices(field->check);
 }
 
 /* The candidates for word number index of a line that starts with command name. */
 static void collect_candidates(const char *name, int index, const char *text)
 {
-    static const char *const roles[] = {ADMIN_TEXT_ROLE_ADMIN, ADMIN_TEXT_ROLE_USER, NULL};
-    static const char *const connection_options[] = {"--live",  "--recent", "--all",
-                                                     "--limit", "--offset", NULL};
     if (index == 0) {
         add_command_names(true);
         return;
@@ -226,23 +242,19 @@ static void collect_candidates(const char *name, int index, const char *text)
         add_command_names(false);
         return;
     }
-    if ((strcmp(name, "set-role") == 0 && index == 2) ||
-        (strcmp(name, "add-user") == 0 && index == 3)) {
-        add_words(roles);
+    const struct console_command *command = console_command_find(name);
+    if (command == NULL)
+        return;
+    const char *const *options = console_command_options(command);
+    if (options != NULL && text[0] == '-') {
+        add_words(options);
         return;
     }
-    const struct admin_command_info *info = admin_command_find(name);
-    if (info == NULL || info->field_count == 0 || strcmp(info->fields[0].name, "user") != 0)
-        return;
-    if (info->code == ADMIN_CMD_CONNECTIONS && text[0] == '-') {
-        add_words(connection_options);
-        return;
-    }
-    /* The first word names a user (add-user names a new one: nothing to offer). */
-    if (index == 1 && info->code != ADMIN_CMD_ADD_USER)
-        add_user_names(takes_anonymous(info));
-    else if (info->code == ADMIN_CMD_CONNECTIONS)
-        add_words(connection_options);
+    const struct admin_field *field = console_command_field(command, index);
+    if (field != NULL)
+        add_field_values(field);
+    else if (options != NULL)
+        add_words(options);
 }
 
 static char *candidate_generator(const char *text, int call)

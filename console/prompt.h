@@ -15,8 +15,8 @@ int prompt_run(struct console_context *context);
  * XDG_STATE_HOME is ignored, as the XDG spec says). False when neither is usable. */
 bool prompt_history_path(const char *xdg_state_home, const char *home, char *out, size_t size);
 
-/* Whether a line carries a password (add-user NAME PASSWORD, set-password NAME PASSWORD), so
- * it must stay out of the history file. */
+/* Whether a line carries a password — a word standing for a protocol field that holds one
+ * (add-user NAME PASSWORD, set-password NAME PASSWORD) — so it must stay out of the history. */
 bool prompt_line_has_secret(const char *line);
 
 #endif

@@ -133,7 +133,10 @@ enum admin_access {
 bool admin_request_permitted(const struct admin_request *request, uint8_t role,
                              const char *session_user);
 
-/* ---- The command table (drives encoding, parsing, and the console's help) ---- */
+/* ---- The command table: the one description of every command ---- */
+
+/* Encoding, parsing, permissions, the console's words and help, and the tests all read it:
+ * a new command is one entry in admin_commands.c (plus its code and argument struct above). */
 
 enum admin_field_type { ADMIN_FIELD_U8, ADMIN_FIELD_U32, ADMIN_FIELD_U64, ADMIN_FIELD_STR8 };
 
@@ -145,11 +148,23 @@ enum admin_field_check {
     ADMIN_CHECK_WHICH,     /* u8 0, 1 or 2 */
 };
 
+/* What a str8 names, so that a client can offer user names or keep a password out of its
+ * history without knowing the command. */
+enum admin_field_meaning {
+    ADMIN_MEANING_TEXT,              /* nothing a client can offer */
+    ADMIN_MEANING_USER,              /* an existing user */
+    ADMIN_MEANING_USER_OR_ANONYMOUS, /* an existing user, or "anonymous" (no-auth clients) */
+    ADMIN_MEANING_NEW_USER,
+    ADMIN_MEANING_PASSWORD,
+};
+
 struct admin_field {
     const char *name;
     enum admin_field_type type;
     enum admin_field_check check;
-    size_t offset; /* inside struct admin_request */
+    enum admin_field_meaning meaning;
+    size_t offset;           /* inside struct admin_request */
+    const char *placeholder; /* the word a usage line shows for it; NULL = the name in capitals */
     const char *help;
 };
 
@@ -164,13 +179,13 @@ struct admin_command_info {
     enum admin_access access;
     enum admin_body_kind result;
     size_t field_count;
-    struct admin_field fields[ADMIN_COMMAND_FIELDS_MAX];
+    struct admin_field fields[ADMIN_COMMAND_FIELDS_MAX]; /* in wire order */
 };
 
-/* NULL for an unknown code or name. */
+/* NULL for an unknown code or name. Neither depends on the codes being dense or in order. */
 const struct admin_command_info *admin_command_info(uint8_t code);
 const struct admin_command_info *admin_command_find(const char *name);
-/* All commands in code order: index 0 .. admin_command_count() - 1. */
+/* Every command, in the table's order: index 0 .. admin_command_count() - 1. */
 size_t admin_command_count(void);
 const struct admin_command_info *admin_command_at(size_t index);
 /* "ping", ...; "unknown" for an unknown code. */

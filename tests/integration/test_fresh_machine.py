@@ -169,6 +169,24 @@ class ScriptsRunTest(TemporaryDirectoryTest):
             process.wait()
 
 
+class PackageBuildTest(TemporaryDirectoryTest):
+    """packaging/build-deb and lintian, seeing only the package set."""
+
+    def test_build_deb_with_the_package_set_only(self):
+        source = os.path.join(self.directory, "source")
+        copy_source(source)
+        build = os.path.join(self.directory, "deb")
+        result = confined("package", self.environment_dir,
+                          ["sh", os.path.join(source, "packaging", "build-deb"), build],
+                          timeout=BUILD_TIMEOUT)
+        self.assertEqual(result.returncode, 0, result.stdout[-4000:] + result.stderr[-4000:])
+        packages = [name for name in os.listdir(build) if name.endswith(".deb")]
+        self.assertEqual(len(packages), 1, packages)
+        lintian = confined("package", self.environment_dir,
+                           ["lintian", os.path.join(build, packages[0])], timeout=BUILD_TIMEOUT)
+        self.assertEqual(lintian.returncode, 0, lintian.stdout + lintian.stderr)
+
+
 class SuiteConfinementTest(unittest.TestCase):
     """scripts/test runs the whole suite confined to the test set."""
 

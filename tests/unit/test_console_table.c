@@ -34,19 +34,55 @@ START_TEST(every_protocol_command_has_a_console_command)
 {
     for (size_t i = 0; i < admin_command_count(); i++) {
         const struct admin_command_info *info = admin_command_at(i);
-        if (info->code == ADMIN_CMD_SET_NO_AUTH) {
-            /* Spelled as the original flags: allow-no-auth and require-auth. */
-            ck_assert_ptr_nonnull(console_command_find("allow-no-auth"));
-            ck_assert_ptr_nonnull(console_command_find("require-auth"));
-            continue;
+        size_t sending = 0;
+        for (size_t c = 0; c < console_command_count(); c++) {
+            const struct console_command *command = console_command_at(c);
+            if (command->sends != info->code)
+                continue;
+            sending++;
+            /* The role comes from the protocol's table. */
+            ck_assert_int_eq(command->role, info->access == ADMIN_ACCESS_ADMIN
+                                                ? CONSOLE_ROLE_ADMIN
+                                                : CONSOLE_ROLE_ANY);
         }
-        const struct console_command *command = console_command_find(info->name);
-        ck_assert_msg(command != NULL, "no console command for %s", info->name);
-        /* Help and role come from the protocol's table. */
-        ck_assert_str_eq(command->help, info->summary);
-        ck_assert_int_eq(command->role, info->access == ADMIN_ACCESS_ADMIN ? CONSOLE_ROLE_ADMIN
-                                                                           : CONSOLE_ROLE_ANY);
+        ck_assert_msg(sending > 0, "no console command sends %s", info->name);
+        /* Under the protocol's name, it sends that command, with the protocol's help. */
+        const struct console_command *named = console_command_find(info->name);
+        if (named != NULL) {
+            ck_assert_uint_eq(named->sends, info->code);
+            ck_assert_str_eq(named->help, info->summary);
+        }
     }
+    /* set-no-auth is spelled as the original flags: allow-no-auth and require-auth. */
+    ck_assert_ptr_null(console_command_find("set-no-auth"));
+    ck_assert_uint_eq(console_command_find("allow-no-auth")->sends, ADMIN_CMD_SET_NO_AUTH);
+    ck_assert_uint_eq(console_command_find("require-auth")->sends, ADMIN_CMD_SET_NO_AUTH);
+    /* Every other protocol command keeps its name at the console. */
+    for (size_t i = 0; i < admin_command_count(); i++) {
+        const struct admin_command_info *info = admin_command_at(i);
+        if (info->code != ADMIN_CMD_SET_NO_AUTH)
+            ck_assert_msg(console_command_find(info->name) != NULL, "no console command %s",
+                          info->name);
+    }
+}
+END_TEST
+
+START_TEST(words_stand_for_protocol_fields)
+{
+    const struct console_command *set_role = console_command_find("set-role");
+    ck_assert_str_eq(console_command_field(set_role, 1)->name, "user");
+    ck_assert_str_eq(console_command_field(set_role, 2)->name, "role");
+    ck_assert_ptr_null(console_command_field(set_role, 0));
+    ck_assert_ptr_null(console_command_field(set_role, 3));
+    const struct console_command *add_user = console_command_find("add-user");
+    ck_assert_int_eq(console_command_field(add_user, 2)->meaning, ADMIN_MEANING_PASSWORD);
+    const struct console_command *connections = console_command_find("connections");
+    ck_assert_str_eq(console_command_field(connections, 1)->name, "user");
+    ck_assert_ptr_null(console_command_field(connections, 2)); /* options from here on */
+    ck_assert_str_eq(console_command_options(connections)[0], "--live");
+    ck_assert_ptr_null(console_command_options(set_role));
+    ck_assert_ptr_null(console_command_field(console_command_find("whoami"), 1));
+    ck_assert_ptr_null(console_command_field(console_command_find("help"), 1));
 }
 END_TEST
 
@@ -400,6 +436,7 @@ static Suite *console_table_suite(void)
     TCase *table = tcase_create("table");
     tcase_add_test(table, names_are_unique_and_found);
     tcase_add_test(table, every_protocol_command_has_a_console_command);
+    tcase_add_test(table, words_stand_for_protocol_fields);
     tcase_add_test(table, local_commands_exist);
     suite_add_tcase(suite, table);
 

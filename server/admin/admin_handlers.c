@@ -3,12 +3,12 @@
 #include "admin_handlers.h"
 
 #include "buffer_pool.h"
-#include "connection_history.h"
+#include "connection_pages.h"
 #include "counter.h"
 #include "event_loop.h"
 #include "log.h"
 #include "metrics.h"
-#include "options.h"
+#include "relay.h"
 #include "proxy.h"
 #include "socks5_session.h"
 #include "users.h"
@@ -28,14 +28,18 @@ struct admin_pending {
     enum user_role role;
 };
 
-void admin_response_error(struct admin_response *response, uint8_t status, const char *format, ...)
-{
-    va_list arguments;
-    va_start(arguments, format);
-    vsnprintf(response->message, sizeof(response->message), format, arguments);
-    va_end(arguments);
-    response->status = status;
-}
+/* One request being answered: what every handler reads and fills. */
+struct admin_call {
+    struct admin_server *server;
+    struct admin_session *session;
+    const struct admin_request *request; /* parsed, and permitted to the session's user */
+    struct admin_response *response;
+    struct admin_pending **pending;      /* set by a handler that answers later */
+};
+
+/* Returns true with call->response filled, or false when the answer comes later through
+ * admin_session_respond (then *call->pending is set). */
+typedef bool admin_handler(const struct admin_call *call);
 
 static bool respond_users_error(struct admin_response *response, enum users_error error,
                                 const char *name)
@@ -156,12 +160,19 @@ static void apply_settings_everywhere(struct admin_server *server,
 
 /* ---- records ---- */
 
-static bool handle_server_info(struct admin_server *server, struct admin_response *response)
+static bool handle_ping(const struct admin_call *call)
 {
+    (void)call; /* the empty answer is the point */
+    return true;
+}
+
+static bool handle_server_info(const struct admin_call *call)
+{
+    struct admin_server *server = call->server;
     struct proxy *proxy = admin_server_proxy(server);
     const struct admin_server_hooks *hooks = admin_server_hooks(server);
     const struct admin_server_settings *settings = admin_server_settings(server);
-    struct admin_text *body = &response->body;
+    struct admin_text *body = &call->response->body;
     int64_t now = log_realtime_ms();
     admin_text_put_str(body, ADMIN_KEY_SERVER, "socks5d " SOCKS5D_VERSION);
     admin_text_put_u64(body, ADMIN_KEY_PROTOCOL_VERSION, ADMIN_PROTOCOL_VERSION);
@@ -188,14 +199,15 @@ static bool handle_server_info(struct admin_server *server, struct admin_respons
     return true;
 }
 
-static bool handle_metrics(struct admin_server *server, struct admin_response *response)
+static bool handle_metrics(const struct admin_call *call)
 {
+    struct admin_server *server = call->server;
     struct proxy_shared *shared = shared_of(server);
     struct metrics sum = { 0 };
     for (size_t i = 0; i < shared->worker_count; i++)
         metrics_add_up(&sum, &shared->workers[i]->metrics);
     const struct metrics *metrics = &sum;
-    struct admin_text *body = &response->body;
+    struct admin_text *body = &call->response->body;
     int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)uptime_ms / 1000);
     admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, metrics->connections_total);
@@ -217,16 +229,16 @@ static bool handle_metrics(struct admin_server *server, struct admin_response *r
     return true;
 }
 
-static bool handle_user_metrics(struct admin_server *server, struct admin_session *session,
-                                const struct admin_request *request, struct admin_response *response)
+static bool handle_user_metrics(const struct admin_call *call)
 {
-    struct user *user = find_target(server, session, &request->args.user_metrics.user);
+    struct admin_server *server = call->server;
+    struct user *user = find_target(server, call->session, &call->request->args.user_metrics.user);
     if (user == NULL) {
-        admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
+        admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no such user");
         return true;
     }
     const struct user_usage *usage = user_usage(user);
-    struct admin_text *body = &response->body;
+    struct admin_text *body = &call->response->body;
     admin_text_put_str(body, ADMIN_KEY_USER, user_name(user));
     admin_text_put_str(body, ADMIN_KEY_ROLE, role_text(server, user));
     admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_LIVE, counter_read(&usage->connections_live));
@@ -238,217 +250,21 @@ static bool handle_user_metrics(struct admin_server *server, struct admin_sessio
 
 /* ---- tables ---- */
 
-struct connection_row {
-    const struct connection_record *record;
-    const char *user; /* a history's records do not point back at their user */
-    bool live;
-};
-
-/* Live records change and vanish on their workers' threads: they are copied out under each
- * worker's list lock (the user referenced, the destination duplicated), so that sorting and
- * formatting hold no worker back. Histories are read in place under the users lock. */
-struct live_copies {
-    struct connection_record *records;
-    size_t count;
-    size_t capacity;
-};
-
-struct row_list {
-    struct connection_row *rows;
-    size_t count;
-    size_t capacity;
-    bool failed;
-    const struct user *only; /* NULL = everyone's */
-    struct live_copies live;
-};
-
-/* items (count used of *capacity) with room for one more: the same pointer, a grown one
- * (*capacity updated), or NULL when out of memory (items untouched). */
-static void *with_room_for_one(void *items, size_t *capacity, size_t count, size_t item_size)
+static bool handle_connections(const struct admin_call *call)
 {
-    if (count < *capacity)
-        return items;
-    size_t grown_capacity = *capacity ? *capacity * 2 : 256;
-    void *grown = realloc(items, grown_capacity * item_size);
-    if (grown != NULL)
-        *capacity = grown_capacity;
-    return grown;
-}
-
-static void row_list_add(struct row_list *list, const struct connection_record *record,
-                         const char *user, bool live)
-{
-    struct connection_row *rows =
-        with_room_for_one(list->rows, &list->capacity, list->count, sizeof(*rows));
-    if (rows == NULL) {
-        list->failed = true;
-        return;
-    }
-    list->rows = rows;
-    list->rows[list->count++] = (struct connection_row){ record, user, live };
-}
-
-static void copy_live(const struct connection_record *record, void *context)
-{
-    struct row_list *list = context;
-    struct live_copies *live = &list->live;
-    if (list->only != NULL && record->user != list->only)
-        return;
-    struct connection_record *records =
-        with_room_for_one(live->records, &live->capacity, live->count, sizeof(*records));
-    if (records == NULL) {
-        list->failed = true;
-        return;
-    }
-    live->records = records;
-    /* Field by field: the byte counts move under us and may only be read atomically. */
-    struct connection_record *copy = &live->records[live->count];
-    memset(copy, 0, sizeof(*copy));
-    copy->id = record->id;
-    copy->started_ms = record->started_ms;
-    copy->user = record->user;
-    memcpy(copy->client, record->client, sizeof(copy->client));
-    memcpy(copy->destination_address, record->destination_address,
-           sizeof(copy->destination_address));
-    copy->bytes_up = counter_read(&record->bytes_up);
-    copy->bytes_down = counter_read(&record->bytes_down);
-    copy->status = record->status;
-    copy->replied = record->replied;
-    copy->destination = record->destination != NULL ? strdup(record->destination) : NULL;
-    if (record->destination != NULL && copy->destination == NULL) {
-        list->failed = true;
-        return;
-    }
-    if (copy->user != NULL)
-        user_ref(copy->user);
-    live->count++;
-}
-
-static void add_live_rows(struct row_list *list)
-{
-    for (size_t i = 0; i < list->live.count; i++) {
-        const struct connection_record *record = &list->live.records[i];
-        row_list_add(list, record, record->user != NULL ? user_name(record->user) : ADMIN_TEXT_NONE,
-                     true);
-    }
-}
-
-static void free_live_copies(struct live_copies *live)
-{
-    for (size_t i = 0; i < live->count; i++) {
-        free(live->records[i].destination);
-        if (live->records[i].user != NULL)
-            user_unref(live->records[i].user);
-    }
-    free(live->records);
-}
-
-static void collect_history_of(struct user *user, struct row_list *list)
-{
-    struct connection_history *history = user_history(user);
-    size_t count = history != NULL ? connection_history_count(history) : 0;
-    for (size_t i = count; i-- > 0;) /* oldest first: ascending ids */
-        row_list_add(list, connection_history_at(history, i), user_name(user), false);
-}
-
-static void collect_history(struct user *user, void *context)
-{
-    collect_history_of(user, context);
-}
-
-static int compare_rows(const void *left, const void *right)
-{
-    uint64_t a = ((const struct connection_row *)left)->record->id;
-    uint64_t b = ((const struct connection_row *)right)->record->id;
-    return a < b ? -1 : a > b;
-}
-
-static void put_connection_row(struct admin_text *body, const struct connection_row *row,
-                               int64_t now)
-{
-    const struct connection_record *record = row->record;
-    int64_t ended = row->live ? now : record->ended_ms;
-    admin_text_cell_u64(body, record->id);
-    admin_text_cell_str(body, row->live ? ADMIN_TEXT_STATE_LIVE : ADMIN_TEXT_STATE_CLOSED);
-    admin_text_cell_time(body, record->started_ms);
-    admin_text_cell_str(body, row->user);
-    admin_text_cell_str(body, record->client);
-    admin_text_cell_str(body, record->destination != NULL ? record->destination : ADMIN_TEXT_NONE);
-    admin_text_cell_str(body, record->destination_address);
-    admin_text_cell_u64(body, counter_read(&record->bytes_up));
-    admin_text_cell_u64(body, counter_read(&record->bytes_down));
-    if (row->live && !record->replied)
-        admin_text_cell_str(body, ADMIN_TEXT_NONE);
-    else
-        admin_text_cell_u64(body, record->status);
-    admin_text_cell_u64(body, ended > record->started_ms ? (uint64_t)(ended - record->started_ms) : 0);
-    admin_text_end_row(body);
-}
-
-static void put_connection_page(struct admin_text *body, const struct admin_args_connections *args,
-                                struct row_list *list)
-{
-    if (list->count > 1)
-        qsort(list->rows, list->count, sizeof(*list->rows), compare_rows);
-    admin_text_put_u64(body, ADMIN_KEY_TOTAL, list->count);
-    admin_text_put_u64(body, ADMIN_KEY_OFFSET, args->offset);
-    admin_text_begin_table(body, admin_connections_columns, ADMIN_CONNECTIONS_COLUMN_COUNT);
-    int64_t now = log_realtime_ms();
-    size_t end = list->count;
-    if (args->limit != 0 && (size_t)args->offset + args->limit < end)
-        end = (size_t)args->offset + args->limit;
-    for (size_t i = args->offset; i < end; i++) {
-        size_t mark = admin_text_mark(body);
-        put_connection_row(body, &list->rows[i], now);
-        if (admin_text_failed(body)) {
-            admin_text_rollback(body, mark); /* as many whole rows as fit */
-            break;
-        }
-    }
-}
-
-static bool handle_connections(struct admin_server *server, struct admin_session *session,
-                               const struct admin_request *request, struct admin_response *response)
-{
-    const struct admin_args_connections *args = &request->args.connections;
-    struct proxy *proxy = admin_server_proxy(server);
-    struct row_list list = { 0 };
-    bool everyone = args->user.length == 0 && user_role(admin_session_user(session)) == USER_ROLE_ADMIN;
-    if (!everyone) {
-        list.only = find_target(server, session, &args->user);
-        if (list.only == NULL) {
-            admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
+    const struct admin_args_connections *args = &call->request->args.connections;
+    bool admin = user_role(admin_session_user(call->session)) == USER_ROLE_ADMIN;
+    struct user *only = NULL; /* everybody's */
+    if (args->user.length != 0 || !admin) {
+        only = find_target(call->server, call->session, &args->user);
+        if (only == NULL) {
+            admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no such user");
             return true;
         }
     }
-    /* The users lock for the whole listing makes it one snapshot: a connection moves from a
-     * worker's live list to its user's history under that lock (session_close). Each worker's
-     * list lock is only held while its live records are copied out. */
-    struct proxy_shared *shared = shared_of(server);
-    users_lock(proxy->users);
-    if (args->which != ADMIN_CONNECTIONS_RECENT) {
-        for (size_t i = 0; i < shared->worker_count; i++) {
-            session_list_lock(shared->workers[i]);
-            session_for_each_live(shared->workers[i], copy_live, &list);
-            session_list_unlock(shared->workers[i]);
-        }
-    }
-    add_live_rows(&list);
-    if (args->which != ADMIN_CONNECTIONS_LIVE) {
-        if (everyone) {
-            users_for_each(proxy->users, collect_history, &list);
-            collect_history_of(users_anonymous(proxy->users), &list);
-        } else {
-            collect_history_of((struct user *)list.only, &list);
-        }
-    }
-    if (list.failed)
-        admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
-    else
-        put_connection_page(&response->body, args, &list);
-    users_unlock(proxy->users);
-    free(list.rows);
-    free_live_copies(&list.live);
+    struct admin_text *body = &call->response->body;
+    if (!connection_page_write(admin_server_proxy(call->server), only, args, body))
+        admin_response_error(call->response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
     return true;
 }
 
@@ -483,8 +299,10 @@ static int compare_user_names(const void *left, const void *right)
 }
 
 /* Rows ordered by name (PROTOCOL.md): the table itself keeps no order. */
-static bool handle_users(struct admin_server *server, struct admin_response *response)
+static bool handle_users(const struct admin_call *call)
 {
+    struct admin_server *server = call->server;
+    struct admin_response *response = call->response;
     struct users *users = admin_server_proxy(server)->users;
     size_t capacity = users_count(users) + 1;
     struct user_list list = { calloc(capacity, sizeof(struct user *)), 0, capacity };
@@ -577,19 +395,19 @@ static void on_password_hashed(void *owner, char *hash)
     admin_session_respond(session, &response);
 }
 
-static bool start_hashing(struct admin_server *server, struct admin_session *session,
-                          uint8_t command, const char *user, const char *password,
-                          enum user_role role, struct admin_response *response,
-                          struct admin_pending **pending_out)
+static bool start_hashing(const struct admin_call *call, const char *user, const char *password,
+                          enum user_role role)
 {
+    struct admin_server *server = call->server;
+    struct admin_response *response = call->response;
     struct admin_pending *pending = calloc(1, sizeof(*pending));
     if (pending == NULL) {
         admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
         return true;
     }
     pending->server = server;
-    pending->session = session;
-    pending->command = command;
+    pending->session = call->session;
+    pending->command = call->request->command;
     pending->role = role;
     snprintf(pending->user, sizeof(pending->user), "%s", user);
     snprintf(pending->password, sizeof(pending->password), "%s", password);
@@ -600,48 +418,46 @@ static bool start_hashing(struct admin_server *server, struct admin_session *ses
         admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "cannot queue password hashing");
         return true;
     }
-    *pending_out = pending;
+    *call->pending = pending;
     return false;
 }
 
-static bool handle_add_user(struct admin_server *server, struct admin_session *session,
-                            const struct admin_request *request, struct admin_response *response,
-                            struct admin_pending **pending)
+static bool handle_add_user(const struct admin_call *call)
 {
-    const struct admin_args_add_user *args = &request->args.add_user;
-    struct users *users = admin_server_proxy(server)->users;
+    const struct admin_args_add_user *args = &call->request->args.add_user;
+    struct admin_response *response = call->response;
+    struct users *users = admin_server_proxy(call->server)->users;
     if (!users_name_valid(args->user.text, args->user.length))
         return respond_users_error(response, USERS_ERROR_INVALID_NAME, args->user.text);
     if (!users_password_valid(args->password.text))
         return respond_users_error(response, USERS_ERROR_INVALID_PASSWORD, args->user.text);
     if (users_find(users, args->user.text, args->user.length) != NULL)
         return respond_users_error(response, USERS_ERROR_EXISTS, args->user.text);
-    return start_hashing(server, session, ADMIN_CMD_ADD_USER, args->user.text, args->password.text,
-                         args->role == ADMIN_ROLE_ADMIN ? USER_ROLE_ADMIN : USER_ROLE_USER,
-                         response, pending);
+    return start_hashing(call, args->user.text, args->password.text,
+                         args->role == ADMIN_ROLE_ADMIN ? USER_ROLE_ADMIN : USER_ROLE_USER);
 }
 
-static bool handle_set_password(struct admin_server *server, struct admin_session *session,
-                                const struct admin_request *request,
-                                struct admin_response *response, struct admin_pending **pending)
+static bool handle_set_password(const struct admin_call *call)
 {
-    const struct admin_args_set_password *args = &request->args.set_password;
+    const struct admin_args_set_password *args = &call->request->args.set_password;
     struct user *target = args->user.length == 0
-                              ? admin_session_user(session)
-                              : users_find(admin_server_proxy(server)->users, args->user.text,
-                                           args->user.length);
+                              ? admin_session_user(call->session)
+                              : users_find(admin_server_proxy(call->server)->users,
+                                           args->user.text, args->user.length);
     if (target == NULL)
-        return respond_users_error(response, USERS_ERROR_NOT_FOUND, args->user.text);
+        return respond_users_error(call->response, USERS_ERROR_NOT_FOUND, args->user.text);
     if (!users_password_valid(args->password.text))
-        return respond_users_error(response, USERS_ERROR_INVALID_PASSWORD, user_name(target));
-    return start_hashing(server, session, ADMIN_CMD_SET_PASSWORD, user_name(target),
-                         args->password.text, user_role(target), response, pending);
+        return respond_users_error(call->response, USERS_ERROR_INVALID_PASSWORD,
+                                   user_name(target));
+    return start_hashing(call, user_name(target), args->password.text, user_role(target));
 }
 
-static bool handle_remove_user(struct admin_server *server, struct admin_session *session,
-                               const struct admin_request *request, struct admin_response *response)
+static bool handle_remove_user(const struct admin_call *call)
 {
-    const char *name = request->args.remove_user.user.text;
+    struct admin_server *server = call->server;
+    struct admin_session *session = call->session;
+    struct admin_response *response = call->response;
+    const char *name = call->request->args.remove_user.user.text;
     struct proxy *proxy = admin_server_proxy(server);
     struct user *user = users_find(proxy->users, name, strlen(name));
     if (user == NULL)
@@ -665,10 +481,11 @@ static bool handle_remove_user(struct admin_server *server, struct admin_session
     return true;
 }
 
-static bool handle_set_role(struct admin_server *server, struct admin_session *session,
-                            const struct admin_request *request, struct admin_response *response)
+static bool handle_set_role(const struct admin_call *call)
 {
-    const struct admin_args_set_role *args = &request->args.set_role;
+    struct admin_server *server = call->server;
+    struct admin_response *response = call->response;
+    const struct admin_args_set_role *args = &call->request->args.set_role;
     struct users *users = admin_server_proxy(server)->users;
     struct user *user = users_find(users, args->user.text, args->user.length);
     if (user == NULL)
@@ -682,89 +499,113 @@ static bool handle_set_role(struct admin_server *server, struct admin_session *s
         users_set_role(users, args->user.text, old_role);
         return true;
     }
-    log_message(LOG_INFO, "admin %s: %s is now %s", user_name(admin_session_user(session)),
+    log_message(LOG_INFO, "admin %s: %s is now %s", user_name(admin_session_user(call->session)),
                 args->user.text, role == USER_ROLE_ADMIN ? "admin" : "user");
     return true;
 }
 
 /* ---- settings and connections ---- */
 
-static bool handle_set_buffer_size(struct admin_server *server, const struct admin_request *request,
-                                   struct admin_response *response)
+static bool handle_set_no_auth(const struct admin_call *call)
 {
-    uint32_t size = request->args.set_buffer_size.size;
-    if (size < OPTIONS_BUFFER_MIN || size > OPTIONS_BUFFER_MAX) {
-        admin_response_error(response, ADMIN_STATUS_BAD_REQUEST,
-                             "buffer size must be %u to %u bytes", OPTIONS_BUFFER_MIN,
-                             OPTIONS_BUFFER_MAX);
-        return true;
-    }
-    struct proxy_settings settings = admin_server_proxy(server)->settings;
-    settings.buffer_size = size;
-    apply_settings_everywhere(server, &settings);
+    struct proxy_settings settings = admin_server_proxy(call->server)->settings;
+    settings.no_auth_allowed = call->request->args.set_no_auth.allowed != 0;
+    apply_settings_everywhere(call->server, &settings);
     return true;
 }
 
-static bool handle_close_user_connections(struct admin_server *server, struct admin_session *session,
-                                          const struct admin_request *request,
-                                          struct admin_response *response)
+static bool handle_get_buffer_size(const struct admin_call *call)
 {
-    struct user *user = find_target(server, session, &request->args.close_user_connections.user);
-    if (user == NULL) {
-        admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
+    admin_text_put_u64(&call->response->body, ADMIN_KEY_BUFFER_SIZE,
+                       admin_server_proxy(call->server)->settings.buffer_size);
+    return true;
+}
+
+static bool handle_set_buffer_size(const struct admin_call *call)
+{
+    uint32_t size = call->request->args.set_buffer_size.size;
+    if (size < RELAY_BUFFER_SIZE_MIN || size > RELAY_BUFFER_SIZE_MAX) {
+        admin_response_error(call->response, ADMIN_STATUS_BAD_REQUEST,
+                             "buffer size must be %u to %u bytes", RELAY_BUFFER_SIZE_MIN,
+                             RELAY_BUFFER_SIZE_MAX);
         return true;
     }
-    admin_text_put_u64(&response->body, ADMIN_KEY_CLOSED, close_user_everywhere(server, user));
+    struct proxy_settings settings = admin_server_proxy(call->server)->settings;
+    settings.buffer_size = size;
+    apply_settings_everywhere(call->server, &settings);
     return true;
+}
+
+static bool handle_close_connection(const struct admin_call *call)
+{
+    uint64_t id = call->request->args.close_connection.id;
+    if (!close_connection_everywhere(call->server, id))
+        admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no live connection %llu",
+                             (unsigned long long)id);
+    return true;
+}
+
+static bool handle_close_user_connections(const struct admin_call *call)
+{
+    struct user *user = find_target(call->server, call->session,
+                                    &call->request->args.close_user_connections.user);
+    if (user == NULL) {
+        admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no such user");
+        return true;
+    }
+    admin_text_put_u64(&call->response->body, ADMIN_KEY_CLOSED,
+                       close_user_everywhere(call->server, user));
+    return true;
+}
+
+/* ---- dispatch ---- */
+
+/* One line per command the protocol defines (admin_commands.c). A command without a line is
+ * answered "unsupported command"; one listed with no handler is declined on purpose. */
+static const struct {
+    uint8_t command;
+    admin_handler *handle;
+} handlers[] = {
+    {ADMIN_CMD_PING, handle_ping},
+    {ADMIN_CMD_SERVER_INFO, handle_server_info},
+    {ADMIN_CMD_METRICS, handle_metrics},
+    {ADMIN_CMD_USER_METRICS, handle_user_metrics},
+    {ADMIN_CMD_CONNECTIONS, handle_connections},
+    {ADMIN_CMD_USERS, handle_users},
+    {ADMIN_CMD_ADD_USER, handle_add_user},
+    {ADMIN_CMD_REMOVE_USER, handle_remove_user},
+    {ADMIN_CMD_SET_ROLE, handle_set_role},
+    {ADMIN_CMD_SET_PASSWORD, handle_set_password},
+    {ADMIN_CMD_SET_NO_AUTH, handle_set_no_auth},
+    {ADMIN_CMD_GET_BUFFER_SIZE, handle_get_buffer_size},
+    {ADMIN_CMD_SET_BUFFER_SIZE, handle_set_buffer_size},
+    {ADMIN_CMD_CLOSE_CONNECTION, handle_close_connection},
+    {ADMIN_CMD_CLOSE_USER_CONNECTIONS, handle_close_user_connections},
+};
+
+#define HANDLER_COUNT (sizeof(handlers) / sizeof(handlers[0]))
+
+bool admin_handler_listed(uint8_t command)
+{
+    for (size_t i = 0; i < HANDLER_COUNT; i++)
+        if (handlers[i].command == command)
+            return true;
+    return false;
 }
 
 bool admin_handle_request(struct admin_server *server, struct admin_session *session,
                           struct admin_request *request, struct admin_response *response,
                           struct admin_pending **pending)
 {
-    struct proxy *proxy = admin_server_proxy(server);
-    switch (request->command) {
-    case ADMIN_CMD_PING:
-        return true;
-    case ADMIN_CMD_SERVER_INFO:
-        return handle_server_info(server, response);
-    case ADMIN_CMD_METRICS:
-        return handle_metrics(server, response);
-    case ADMIN_CMD_USER_METRICS:
-        return handle_user_metrics(server, session, request, response);
-    case ADMIN_CMD_CONNECTIONS:
-        return handle_connections(server, session, request, response);
-    case ADMIN_CMD_USERS:
-        return handle_users(server, response);
-    case ADMIN_CMD_ADD_USER:
-        return handle_add_user(server, session, request, response, pending);
-    case ADMIN_CMD_REMOVE_USER:
-        return handle_remove_user(server, session, request, response);
-    case ADMIN_CMD_SET_ROLE:
-        return handle_set_role(server, session, request, response);
-    case ADMIN_CMD_SET_PASSWORD:
-        return handle_set_password(server, session, request, response, pending);
-    case ADMIN_CMD_SET_NO_AUTH: {
-        struct proxy_settings settings = proxy->settings;
-        settings.no_auth_allowed = request->args.set_no_auth.allowed != 0;
-        apply_settings_everywhere(server, &settings);
+    admin_handler *handle = NULL;
+    for (size_t i = 0; i < HANDLER_COUNT; i++)
+        if (handlers[i].command == request->command)
+            handle = handlers[i].handle;
+    if (handle == NULL) {
+        admin_response_error(response, ADMIN_STATUS_UNSUPPORTED_COMMAND,
+                             "unsupported command 0x%02x", request->command);
         return true;
     }
-    case ADMIN_CMD_GET_BUFFER_SIZE:
-        admin_text_put_u64(&response->body, ADMIN_KEY_BUFFER_SIZE, proxy->settings.buffer_size);
-        return true;
-    case ADMIN_CMD_SET_BUFFER_SIZE:
-        return handle_set_buffer_size(server, request, response);
-    case ADMIN_CMD_CLOSE_CONNECTION:
-        if (!close_connection_everywhere(server, request->args.close_connection.id))
-            admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no live connection %llu",
-                                 (unsigned long long)request->args.close_connection.id);
-        return true;
-    case ADMIN_CMD_CLOSE_USER_CONNECTIONS:
-        return handle_close_user_connections(server, session, request, response);
-    default:
-        admin_response_error(response, ADMIN_STATUS_UNSUPPORTED_COMMAND, "unknown command 0x%02x",
-                             request->command);
-        return true;
-    }
+    struct admin_call call = { server, session, request, response, pending };
+    return handle(&call);
 }

@@ -3,19 +3,23 @@
 #include "users.h"
 
 #include "connection_history.h"
+#include "connection_record.h"
 #include "counter.h"
 #include "siphash.h"
 #include "work_pool.h"
 
 #include <crypt.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 struct user {
+    /* References: one for the table while listed, one per holder (connection records
+     * among them); name points at this user's name. */
+    struct record_owner owner;
     struct user *next_in_bucket;
-    unsigned references; /* one for the table while listed, one per holder; atomic */
     bool removed;
     enum user_role role;
     char *hash;
@@ -112,6 +116,8 @@ static size_t bucket_of(const struct users *users, const char *name, size_t leng
     return (size_t)siphash24(users->key, name, length) & (users->bucket_count - 1);
 }
 
+static void user_release(struct record_owner *owner);
+
 static struct user *user_new(const char *name, size_t length, char *hash, enum user_role role,
                              size_t history_capacity)
 {
@@ -122,12 +128,15 @@ static struct user *user_new(const char *name, size_t length, char *hash, enum u
     memcpy(user->name, name, length);
     user->hash = hash;
     user->role = role;
-    user->references = 1;
+    user->owner.references = 1;
+    user->owner.name = user->name;
+    user->owner.release = user_release;
     return user;
 }
 
-static void user_free(struct user *user)
+static void user_release(struct record_owner *owner)
 {
+    struct user *user = user_from_owner(owner);
     if (user->hash != NULL)
         explicit_bzero(user->hash, strlen(user->hash));
     free(user->hash);
@@ -137,15 +146,21 @@ static void user_free(struct user *user)
 
 struct user *user_ref(struct user *user)
 {
-    __atomic_add_fetch(&user->references, 1, __ATOMIC_RELAXED);
+    record_owner_ref(&user->owner);
     return user;
 }
 
-void user_unref(struct user *user)
+/* The last reference is only ever a removed user's: nobody can find it any more. */
+void user_unref(struct user *user) { record_owner_unref(&user->owner); }
+
+struct record_owner *user_as_owner(const struct user *user)
 {
-    /* The last reference is only ever a removed user's: nobody can find it any more. */
-    if (__atomic_sub_fetch(&user->references, 1, __ATOMIC_ACQ_REL) == 0)
-        user_free(user);
+    return (struct record_owner *)&user->owner; /* like strchr: the caller had a mutable user */
+}
+
+struct user *user_from_owner(struct record_owner *owner)
+{
+    return (struct user *)((char *)owner - offsetof(struct user, owner));
 }
 
 void users_lock(struct users *users) { pthread_mutex_lock(&users->lock); }

@@ -1,5 +1,5 @@
-/* log: leveled diagnostic lines and access lines, each stamped with an ISO-8601 UTC time.
- * Diagnostics go to stderr; access lines to stderr, a file, or nowhere. */
+/* log: leveled diagnostics (to stderr) and access lines (to stderr, a file, or nowhere), each
+ * stamped with an ISO-8601 UTC time — or, on systemd's journal, prefixed with its priority. */
 #ifndef LOG_H
 #define LOG_H
 

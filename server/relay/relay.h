@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Bounds of the relay buffer per direction, in bytes (--buffer-size, set-buffer-size). */
+#define RELAY_BUFFER_SIZE_MIN 512u
+#define RELAY_BUFFER_SIZE_MAX (16u * 1024 * 1024)
+
 struct buffer_pool;
 struct pipe_pool;
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "admin_commands.h"
 #include "admin_protocol.h"
 #include "admin_text.h"
 
@@ -16,9 +17,25 @@ struct proxy;
 struct user;
 struct admin_server;
 struct admin_session;
+struct admin_response;
+
+/* Work a command left running (a password being hashed): its handler's own, and cancelled
+ * through the handler if the session ends first. */
+struct admin_pending;
+
+/* Runs the commands: the admin server reads, authenticates and checks each request's role,
+ * then hands it here. handle returns true with *response filled, or false when the answer
+ * will come later through admin_session_respond (then *pending is set). */
+struct admin_command_handler {
+    bool (*handle)(struct admin_server *server, struct admin_session *session,
+                   struct admin_request *request, struct admin_response *response,
+                   struct admin_pending **pending);
+    void (*cancel)(struct admin_pending *pending);
+};
 
 /* What the command handlers may reach besides the proxy. */
 struct admin_server_hooks {
+    struct admin_command_handler handler;
     /* Persists the users table; false when the write failed (the change must be undone). */
     bool (*save_users)(void *context);
     void *context;
@@ -60,5 +77,9 @@ struct admin_response {
  * The session may have closed meanwhile: handlers cancel their work when it does. */
 void admin_session_respond(struct admin_session *session, struct admin_response *response);
 struct user *admin_session_user(const struct admin_session *session);
+
+/* Fills response with an error. */
+void admin_response_error(struct admin_response *response, uint8_t status, const char *format, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -2,7 +2,7 @@
  * stays bounded under endless traffic (the oldest are dropped; the user's totals keep them). */
 #include "connection_history.h"
 
-#include "metrics.h"
+#include "connection_record.h"
 
 #include <stdlib.h>
 

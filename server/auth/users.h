@@ -10,6 +10,7 @@
 struct work_pool;
 struct connection_history;
 struct connection_record;
+struct record_owner;
 struct users;
 struct user;
 struct users_check;
@@ -91,6 +92,9 @@ bool user_removed(const struct user *user);
 /* Connections hold a reference so a user removed under them stays valid until they end. */
 struct user *user_ref(struct user *user);
 void user_unref(struct user *user);
+/* A user as a connection record holds it (stats knows users only as record owners). */
+struct record_owner *user_as_owner(const struct user *user);
+struct user *user_from_owner(struct record_owner *owner);
 
 /* ---- password checks ---- */
 

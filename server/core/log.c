@@ -1,17 +1,27 @@
-/* log: leveled diagnostic lines and access lines, each stamped with an ISO-8601 UTC time.
- * Diagnostics go to stderr; access lines to stderr, a file, or nowhere. */
+/* log: leveled diagnostics (to stderr) and access lines (to stderr, a file, or nowhere), each
+ * stamped with an ISO-8601 UTC time — or, on systemd's journal, prefixed with its priority. */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level current_level = LOG_INFO;
 static FILE *access_stream;
 static bool access_stream_owned;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+/* syslog(3) priorities of the levels: LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG. */
+static const int level_priorities[] = { 3, 4, 6, 7 };
+#define ACCESS_PRIORITY 6
+
+static pthread_once_t journal_check = PTHREAD_ONCE_INIT;
+static bool stderr_is_journal;
 
 bool log_level_from_name(const char *name, enum log_level *level)
 {
@@ -43,13 +53,36 @@ void log_format_time(char out[32], int64_t realtime_ms)
     snprintf(out + length, 32 - length, ".%03dZ", (int)(realtime_ms % 1000));
 }
 
-/* One fprintf per line so that concurrent writers never interleave inside a line. */
-static void write_line(FILE *stream, const char *tag, const char *format, va_list arguments)
+/* systemd connects stderr to the journal and says so in JOURNAL_STREAM ("<dev>:<inode>" of
+ * that stream); comparing it with fd 2 tells whether stderr is still that stream or was
+ * redirected since (by a wrapper script, or by the shell of someone debugging). */
+static void check_journal(void)
 {
-    char stamp[32];
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long device, inode;
+    char rest;
+    struct stat status;
+    stderr_is_journal = stream != NULL &&
+                        sscanf(stream, "%llu:%llu%c", &device, &inode, &rest) == 2 &&
+                        fstat(STDERR_FILENO, &status) == 0 &&
+                        (unsigned long long)status.st_dev == device &&
+                        (unsigned long long)status.st_ino == inode;
+}
+
+/* One fprintf per line so that concurrent writers never interleave inside a line. The journal
+ * stamps each line itself and reads its priority from a "<N>" prefix (sd-daemon(3)). */
+static void write_line(FILE *stream, int priority, const char *tag, const char *format,
+                       va_list arguments)
+{
     char text[2048];
-    log_format_time(stamp, log_realtime_ms());
     vsnprintf(text, sizeof(text), format, arguments);
+    pthread_once(&journal_check, check_journal);
+    if (stream == stderr && stderr_is_journal) {
+        fprintf(stream, "<%d>%s %s\n", priority, tag, text);
+        return;
+    }
+    char stamp[32];
+    log_format_time(stamp, log_realtime_ms());
     fprintf(stream, "%s %s %s\n", stamp, tag, text);
 }
 
@@ -59,7 +92,7 @@ void log_message(enum log_level level, const char *format, ...)
         return;
     va_list arguments;
     va_start(arguments, format);
-    write_line(stderr, level_names[level], format, arguments);
+    write_line(stderr, level_priorities[level], level_names[level], format, arguments);
     va_end(arguments);
 }
 
@@ -88,7 +121,7 @@ void log_access(const char *format, ...)
         return;
     va_list arguments;
     va_start(arguments, format);
-    write_line(access_stream, "access", format, arguments);
+    write_line(access_stream, ACCESS_PRIORITY, "access", format, arguments);
     va_end(arguments);
 }
 

@@ -9,14 +9,15 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "relay.h"
 
 #define OPTIONS_MAX_LISTEN 8
 #define OPTIONS_MAX_WORKERS 256
 #define OPTIONS_EXIT_USAGE 64 /* EX_USAGE */
 #define OPTIONS_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX */
 #define OPTIONS_BUSY_POLL_MAX_US 1000
-#define OPTIONS_BUFFER_MIN 512u
-#define OPTIONS_BUFFER_MAX (16u * 1024 * 1024)
+#define OPTIONS_BUFFER_MIN RELAY_BUFFER_SIZE_MIN
+#define OPTIONS_BUFFER_MAX RELAY_BUFFER_SIZE_MAX
 
 struct option_user {
     char *name;

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -106,9 +107,22 @@ static void worker_on_loop_failure(void *context)
     kill(getpid(), SIGTERM);
 }
 
+/* On the worker's own thread. "socks5d-wN" in top -H, ps -L and /proc/PID/task/TID/comm tells
+ * a worker's loop from the pools' threads (which keep the process's name). */
+static void worker_name_thread(void *argument)
+{
+    struct worker *worker = argument;
+    char name[16]; /* the kernel's limit, NUL included */
+    snprintf(name, sizeof(name), "socks5d-w%u", worker->proxy.worker_index);
+    pthread_setname_np(pthread_self(), name);
+}
+
 bool worker_start_thread(struct worker *worker)
 {
-    return event_loop_start_thread(worker->proxy.loop, worker_on_loop_failure, worker);
+    if (!event_loop_start_thread(worker->proxy.loop, worker_on_loop_failure, worker))
+        return false;
+    event_loop_call(worker->proxy.loop, worker_name_thread, worker);
+    return true;
 }
 
 static void worker_close_listeners(void *argument)

@@ -1,22 +1,23 @@
-/* metrics: a worker's usage counters (every one the original report kept; the server's are
- * their sum) and the record of one client connection for the access log and the admin. */
-#include "metrics.h"
+/* connection_record: one client connection as the access log and the admin see it, and the
+ * reference it holds on the user it belongs to, known only as a record_owner. */
+#include "connection_record.h"
 
-#include "counter.h"
 #include "log.h"
-#include "users.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void metrics_add_up(struct metrics *total, const struct metrics *part)
+struct record_owner *record_owner_ref(struct record_owner *owner)
 {
-    /* The struct is nothing but uint64_t counters. */
-    uint64_t *sum = (uint64_t *)total;
-    const uint64_t *add = (const uint64_t *)part;
-    for (size_t i = 0; i < sizeof(*total) / sizeof(uint64_t); i++)
-        sum[i] += counter_read(&add[i]);
+    __atomic_add_fetch(&owner->references, 1, __ATOMIC_RELAXED);
+    return owner;
+}
+
+void record_owner_unref(struct record_owner *owner)
+{
+    if (__atomic_sub_fetch(&owner->references, 1, __ATOMIC_ACQ_REL) == 0)
+        owner->release(owner);
 }
 
 struct connection_record *connection_record_create(uint64_t id, const char *client)
@@ -36,8 +37,8 @@ void connection_record_free(struct connection_record *record)
 {
     if (record == NULL)
         return;
-    if (record->user != NULL)
-        user_unref(record->user);
+    if (record->owner != NULL)
+        record_owner_unref(record->owner);
     free(record->destination);
     free(record);
 }
@@ -59,7 +60,7 @@ void connection_record_log(const struct connection_record *record)
         destination[out] = '\0';
     }
     log_access("user=%s client=%s dest=%s dest_addr=%s up=%llu down=%llu status=%u",
-               record->user != NULL ? user_name(record->user) : "-", record->client,
+               record->owner != NULL ? record->owner->name : "-", record->client,
                destination, record->destination_address,
                (unsigned long long)record->bytes_up, (unsigned long long)record->bytes_down,
                record->status);

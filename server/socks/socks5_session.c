@@ -4,6 +4,7 @@
 
 #include "buffer_pool.h"
 #include "connection_history.h"
+#include "connection_record.h"
 #include "counter.h"
 #include "event_loop.h"
 #include "log.h"
@@ -105,7 +106,7 @@ static void session_record_user(struct session *session, struct user *user)
 {
     users_connection_started(user);
     session_record_lock(session);
-    session->record->user = user;
+    session->record->owner = user_as_owner(user);
     session_record_unlock(session);
 }
 
@@ -186,13 +187,13 @@ static void session_close(struct session *session, bool reset_client, bool reset
     /* Leaving the live list and entering the user's history is one step under the users lock,
      * which the admin also holds while it lists: a listing never shows a connection twice or
      * misses it. */
-    struct user *user = record->user;
+    struct user *user = record->owner != NULL ? user_from_owner(record->owner) : NULL;
     users_lock(proxy->users);
     session_unlink(session);
     if (user != NULL) {
         /* A user's own history does not reference the user back (no cycle): the session's
          * reference goes last, and may free a removed user together with its history. */
-        record->user = NULL;
+        record->owner = NULL;
         if (!users_connection_ended(proxy->users, user, record))
             connection_record_free(record);
     }
@@ -796,7 +797,7 @@ static void session_on_connect_event(struct session *session, unsigned events)
 static void relay_count(struct session *session, bool up, size_t bytes)
 {
     struct proxy *proxy = session->proxy;
-    struct user_usage *usage = user_usage(session->record->user);
+    struct user_usage *usage = user_usage(user_from_owner(session->record->owner));
     if (up) {
         counter_add(&proxy->metrics.bytes_up, bytes);
         counter_add(&session->record->bytes_up, bytes);
@@ -1068,7 +1069,7 @@ size_t session_close_user(struct proxy *proxy, const struct user *user)
     struct session *session = proxy->sessions;
     while (session != NULL) {
         struct session *next = session->next;
-        if (session->record->user == user) {
+        if (session->record->owner == user_as_owner(user)) {
             session_close(session, false, false);
             closed++;
         }

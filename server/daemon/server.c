@@ -1,7 +1,8 @@
 /* server: socks5d's process — descriptor limit, signals, users from flags and environment,
- * the workers (one event loop per CPU) and the admin port — started and torn down cleanly. */
+ * the workers (one event loop per CPU), the admin port and systemd's notifications. */
 #include "server.h"
 
+#include "admin_handlers.h"
 #include "admin_server.h"
 #include "event_loop.h"
 #include "log.h"
@@ -9,11 +10,13 @@
 #include "net.h"
 #include "options.h"
 #include "proxy.h"
+#include "service_notify.h"
 #include "users.h"
 #include "users_file.h"
 #include "worker.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <pthread.h>
@@ -34,6 +37,8 @@
 #define RESERVED_FDS 64
 /* While draining on SIGTERM: how often to look whether every worker's tunnels are done. */
 #define DRAIN_CHECK_MS 50
+/* Beside the users file: the first admin's password when stderr is not a terminal. */
+#define INITIAL_PASSWORD_FILE "initial-admin-password"
 
 struct server {
     struct event_loop *loop; /* worker 0's, run by the main thread: also signals and admin */
@@ -42,6 +47,7 @@ struct server {
     size_t worker_count;
     bool listening;
     struct admin_server *admin;
+    struct service_notify *notify;
     struct event_watcher signals;
     char *users_file; /* NULL = users live in memory only */
     struct event_timer grace_timer; /* SIGTERM: how long live tunnels may still finish */
@@ -86,6 +92,7 @@ static void server_stop_listening(struct server *server)
  * A second one, or the grace time running out, ends the loop (the rest are closed then). */
 static void server_begin_shutdown(struct server *server, int signal_number)
 {
+    service_notify_stopping(server->notify);
     if (server->draining || server_live_sessions(server) == 0 || server->grace_ms == 0) {
         log_message(LOG_INFO, "%s received, shutting down", strsignal(signal_number));
         event_loop_stop(server->loop);
@@ -211,7 +218,90 @@ static bool add_environment_admin(struct server *server)
     return error == USERS_OK;
 }
 
-/* A usable default: with no admin configured anywhere, make one and say its password once. */
+/* path's directory joined with name ("dir/users" -> "dir/name"; "users" -> "name"). */
+static void sibling_path(const char *path, const char *name, char *out, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(out, size, "%s", name);
+    else
+        snprintf(out, size, "%.*s/%s", (int)(slash - path), path, name);
+}
+
+static bool write_all(int fd, const char *text, size_t length)
+{
+    while (length > 0) {
+        ssize_t written = write(fd, text, length);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return false;
+        text += written;
+        length -= (size_t)written;
+    }
+    return true;
+}
+
+/* The first admin's password, for whoever may read the users file's directory (private when
+ * socks5d made it). A file left from an earlier first run belonged to an admin the users file
+ * no longer has: it is replaced. O_EXCL and O_NOFOLLOW keep a file or link that appears in
+ * between from being written through. Durable before the users file is: a crash between
+ * the two leaves no admin whose password nobody knows. */
+static bool write_initial_password(const char *path, const char *password)
+{
+    int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    int fd = open(path, flags, 0600);
+    if (fd < 0 && errno == EEXIST && unlink(path) == 0) {
+        log_message(LOG_WARN, "replacing %s, left from an earlier first run", path);
+        fd = open(path, flags, 0600);
+    }
+    if (fd < 0)
+        return false;
+    bool written = write_all(fd, password, strlen(password)) && write_all(fd, "\n", 1) &&
+                   fsync(fd) == 0;
+    int saved = errno;
+    close(fd);
+    if (!written) {
+        unlink(path);
+        errno = saved;
+    }
+    return written;
+}
+
+/* Logs are kept, shipped and read by many: the password goes to the log only when a person is
+ * watching it being written (stderr is a terminal, as with scripts/run). Otherwise it goes to
+ * a file beside the users file, and the log says where. */
+static bool reveal_initial_password(const struct server *server, const char *password)
+{
+    if (isatty(STDERR_FILENO)) {
+        log_message(LOG_WARN, "no admin configured: created user 'admin' with password '%s' "
+                              "(shown once; change it with socks5ctl)", password);
+        return true;
+    }
+    if (server->users_file == NULL) {
+        /* -f off: there is no directory of ours to put a file in, and these users live only
+         * as long as this process. Hiding the password would leave a server nobody can
+         * administer until it restarts (with a new one), so the log is the only way out;
+         * SOCKS5D_ADMIN or -a avoid it. */
+        log_message(LOG_WARN, "no admin configured: created user 'admin' with password '%s' "
+                              "(logged because -f off leaves no file to put it in; set "
+                              "SOCKS5D_ADMIN or -a to keep it out of the log)", password);
+        return true;
+    }
+    char path[4096];
+    sibling_path(server->users_file, INITIAL_PASSWORD_FILE, path, sizeof(path));
+    if (!write_initial_password(path, password)) {
+        log_message(LOG_ERROR, "no admin configured, and cannot write the first admin's "
+                               "password to %s: %s", path, strerror(errno));
+        return false;
+    }
+    log_message(LOG_WARN, "no admin configured: created user 'admin'; its password is in %s "
+                          "(delete the file once read; change the password with socks5ctl)",
+                path);
+    return true;
+}
+
+/* A usable default: with no admin configured anywhere, make one and reveal its password once. */
 static bool ensure_an_admin(struct server *server)
 {
     if (users_admin_count(server->shared.users) > 0)
@@ -227,12 +317,12 @@ static bool ensure_an_admin(struct server *server)
     enum users_error error = users_add(server->shared.users, "admin", password, USER_ROLE_ADMIN);
     if (error != USERS_OK) {
         log_message(LOG_ERROR, "cannot create the first admin: %s", users_error_text(error));
+        explicit_bzero(password, sizeof(password));
         return false;
     }
-    log_message(LOG_WARN, "no admin configured: created user 'admin' with password '%s' "
-                          "(shown once; change it with socks5ctl)", password);
+    bool revealed = reveal_initial_password(server, password);
     explicit_bzero(password, sizeof(password));
-    return true;
+    return revealed;
 }
 
 /* Binding low ports and reading the users file may need root; serving never does. */
@@ -351,26 +441,41 @@ bool server_save_users(struct server *server)
     return true;
 }
 
-static void server_reload_users(struct server *server)
+/* Returns false with the reason in error when the file is refused (the table is untouched). */
+static bool server_reread_users(struct server *server, char *error, size_t error_size)
 {
     struct users_file_contents contents;
     bool missing;
-    char error[256];
     if (server->users_file == NULL) {
-        log_message(LOG_WARN, "SIGHUP: no users file to reload");
-        return;
+        snprintf(error, error_size, "no users file (-f off)");
+        return false;
     }
-    if (!users_file_read(server->users_file, &contents, &missing, error, sizeof(error)) ||
-        (missing && snprintf(error, sizeof(error), "file is missing") > 0) ||
-        !users_file_apply(server->shared.users, &contents, error, sizeof(error))) {
-        log_message(LOG_ERROR, "SIGHUP: users file %s: %s; keeping the %zu users in memory",
-                    server->users_file, error, users_count(server->shared.users));
-        users_file_contents_free(&contents);
-        return;
+    bool applied = users_file_read(server->users_file, &contents, &missing, error, error_size);
+    if (applied && missing) {
+        snprintf(error, error_size, "file is missing");
+        applied = false;
     }
+    applied = applied && users_file_apply(server->shared.users, &contents, error, error_size);
     users_file_contents_free(&contents);
+    return applied;
+}
+
+static void server_reload_users(struct server *server)
+{
+    char error[256];
+    service_notify_reloading(server->notify);
+    if (!server_reread_users(server, error, sizeof(error))) {
+        if (server->users_file == NULL)
+            log_message(LOG_WARN, "SIGHUP: no users file to reload");
+        else
+            log_message(LOG_ERROR, "SIGHUP: users file %s: %s; keeping the %zu users in memory",
+                        server->users_file, error, users_count(server->shared.users));
+        service_notify_reloaded(server->notify, error);
+        return;
+    }
     log_message(LOG_INFO, "SIGHUP: users file %s reloaded: %zu users", server->users_file,
                 users_count(server->shared.users));
+    service_notify_reloaded(server->notify, NULL);
 }
 
 /* On the worker's thread: a slot freed, so its listeners may accept again. */
@@ -455,6 +560,7 @@ static bool server_listen_admin(struct server *server, const struct server_optio
         .idle_timeout_ms = ADMIN_IDLE_TIMEOUT_SECONDS * 1000,
     };
     struct admin_server_hooks hooks = {
+        .handler = { .handle = admin_handle_request, .cancel = admin_pending_cancel },
         .save_users = server_save_users_hook,
         .context = server,
         .socks_listeners = server->socks_listen_text,
@@ -467,6 +573,36 @@ static bool server_listen_admin(struct server *server, const struct server_optio
         return false;
     log_message(LOG_INFO, "listening for admin on %s", server->admin_listen_text);
     return true;
+}
+
+static struct event_loop *server_worker_loop(void *context, size_t index)
+{
+    struct server *server = context;
+    return worker_loop(server->workers[index]);
+}
+
+/* On the main loop's thread, about once a second under systemd. */
+static void server_read_counts(void *context, struct service_counts *counts)
+{
+    struct server *server = context;
+    counts->tunnels = server_live_sessions(server);
+    counts->users = users_count(server->shared.users);
+    counts->admin_sessions = admin_server_session_count(server->admin);
+}
+
+static bool server_prepare_notify(struct server *server)
+{
+    struct service_notify_config config = {
+        .main_loop = server->loop,
+        .worker_count = server->worker_count,
+        .worker_loop = server_worker_loop,
+        .read_counts = server_read_counts,
+        .context = server,
+    };
+    server->notify = service_notify_create(&config);
+    if (server->notify == NULL)
+        log_message(LOG_ERROR, "cannot set up systemd notifications: out of memory");
+    return server->notify != NULL;
 }
 
 /* One worker per CPU this process may run on (taskset, cgroups), unless told otherwise. */
@@ -569,7 +705,8 @@ struct server *server_create(const struct server_options *options)
     if (!server_load_users(server, &missing) || !add_option_users(server, options) ||
         !add_environment_admin(server) || !ensure_an_admin(server) || !server_save_users(server) ||
         !server_listen_socks(server, options) || !server_listen_admin(server, options) ||
-        !drop_privileges(options->run_as_user) || !check_tcp_congestion(options)) {
+        !drop_privileges(options->run_as_user) || !check_tcp_congestion(options) ||
+        !server_prepare_notify(server)) {
         server_destroy(server);
         return NULL;
     }
@@ -594,6 +731,7 @@ int server_run(struct server *server)
             return 1;
         }
     }
+    service_notify_ready(server->notify);
     if (event_loop_run(server->loop) < 0) {
         log_message(LOG_ERROR, "event loop failed: %s", strerror(errno));
         return 1;
@@ -615,6 +753,7 @@ void server_destroy(struct server *server)
         if (server->workers[i] != NULL)
             worker_stop_thread(server->workers[i]);
     }
+    service_notify_destroy(server->notify);
     if (server->signals.fd >= 0) {
         event_loop_unwatch(server->loop, &server->signals);
         close(server->signals.fd);

@@ -3,7 +3,6 @@
 #include "admin_server.h"
 
 #include "admin_commands.h"
-#include "admin_handlers.h"
 #include "event_loop.h"
 #include "listener.h"
 #include "log.h"
@@ -14,6 +13,8 @@
 #include "users.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -93,7 +94,7 @@ static void admin_session_close(struct admin_session *session)
     if (session->check != NULL)
         users_check_cancel(session->check);
     if (session->pending != NULL)
-        admin_pending_cancel(session->pending);
+        session->server->hooks.handler.cancel(session->pending);
     event_loop_timer_stop(server->loop, &session->timer);
     event_loop_unwatch(server->loop, &session->watcher);
     close(session->watcher.fd);
@@ -342,8 +343,8 @@ static void admin_session_on_request(struct admin_session *session)
                              admin_command_name(request.command));
     } else {
         session->state = ADMIN_SESSION_BUSY;
-        bool ready = admin_handle_request(session->server, session, &request, &response,
-                                          &session->pending);
+        bool ready = session->server->hooks.handler.handle(session->server, session, &request,
+                                                           &response, &session->pending);
         explicit_bzero(&request, sizeof(request));
         if (!ready) {
             admin_text_free(&response.body);
@@ -352,6 +353,15 @@ static void admin_session_on_request(struct admin_session *session)
         }
     }
     admin_session_respond(session, &response);
+}
+
+void admin_response_error(struct admin_response *response, uint8_t status, const char *format, ...)
+{
+    va_list arguments;
+    va_start(arguments, format);
+    vsnprintf(response->message, sizeof(response->message), format, arguments);
+    va_end(arguments);
+    response->status = status;
 }
 
 /* ---- input ---- */

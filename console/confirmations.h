@@ -1,0 +1,13 @@
+/* confirmations: the line socks5ctl prints when a command answers with an empty body — its own
+ * words for the commands that have something to say, "done" for any other. */
+#ifndef CONFIRMATIONS_H
+#define CONFIRMATIONS_H
+
+#include "admin_commands.h"
+#include "console.h"
+
+/* One line to context->out for request, answered after milliseconds (TABLE format only). */
+void confirmation_print(struct console_context *context, const struct admin_request *request,
+                        double milliseconds);
+
+#endif

@@ -1,0 +1,43 @@
+/* connection_record: one client connection as the access log and the admin see it, and the
+ * reference it holds on the user it belongs to, known only as a record_owner. */
+#ifndef CONNECTION_RECORD_H
+#define CONNECTION_RECORD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net.h"
+
+/* What a record knows of its user: a name and a reference count. The auth layer's user
+ * embeds one, so that a record keeps its user alive without this layer knowing users. */
+struct record_owner {
+    unsigned references; /* atomic */
+    const char *name;
+    void (*release)(struct record_owner *owner); /* runs when the last reference goes */
+};
+
+struct record_owner *record_owner_ref(struct record_owner *owner);
+void record_owner_unref(struct record_owner *owner);
+
+/* One client connection, live or finished. */
+struct connection_record {
+    uint64_t id;          /* stable for the life of the server */
+    int64_t started_ms;   /* realtime */
+    int64_t ended_ms;     /* 0 while live */
+    struct record_owner *owner; /* referenced; NULL until authenticated */
+    char client[NET_ADDRESS_TEXT_MAX];
+    char destination_address[NET_ADDRESS_TEXT_MAX]; /* "-" until connected */
+    char *destination;    /* as the client sent it, "name:port"; NULL until the request */
+    uint64_t bytes_up;    /* counter.h: read from other threads */
+    uint64_t bytes_down;
+    uint8_t status;       /* RFC 1928 reply code; 0 = success */
+    bool replied;         /* a reply to the request was sent: status is final */
+};
+
+struct connection_record *connection_record_create(uint64_t id, const char *client);
+/* Frees the record and drops its reference on the owner. */
+void connection_record_free(struct connection_record *record);
+/* Writes the access-log line of a finished connection. */
+void connection_record_log(const struct connection_record *record);
+
+#endif

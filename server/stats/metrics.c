@@ -1,0 +1,19 @@
+/* metrics: a worker's usage counters, bumped on its own thread and summed across workers when
+ * read (the server's figures). */
+#include "metrics.h"
+
+#include "counter.h"
+
+#include <stddef.h>
+
+/* metrics_add_up reads the struct as an array of counters. */
+_Static_assert(sizeof(struct metrics) % sizeof(uint64_t) == 0, "struct metrics holds only uint64_t");
+
+void metrics_add_up(struct metrics *total, const struct metrics *part)
+{
+    /* The struct is nothing but uint64_t counters. */
+    uint64_t *sum = (uint64_t *)total;
+    const uint64_t *add = (const uint64_t *)part;
+    for (size_t i = 0; i < sizeof(*total) / sizeof(uint64_t); i++)
+        sum[i] += counter_read(&add[i]);
+}
