@@ -1,14 +1,12 @@
-/* options: socks5d's command line — the original report's flags plus what a production
- * proxy needs — parsed into one struct, with no side effects, so it can be unit-tested. */
+/* options: socks5d's settings — one table names each option, its value's kind and range, its
+ * default, its help and its field; the command line, --help and options_set derive from it. */
 #include "options.h"
 
 #include "net.h"
 
 #include <errno.h>
 #include <getopt.h>
-#include <limits.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,50 +14,111 @@
 #define SOCKS5D_VERSION "0.0.0"
 #endif
 
-enum long_only_option {
-    OPTION_CONNECT_TIMEOUT = 256,
-    OPTION_IDLE_TIMEOUT,
-    OPTION_ACCESS_LOG,
-    OPTION_RESOLVER_THREADS,
-    OPTION_HISTORY,
-    OPTION_ADMIN_SESSIONS,
-    OPTION_NO_SPLICE,
-    OPTION_SHUTDOWN_GRACE,
-    OPTION_RUN_AS_USER,
-    OPTION_WORKERS,
-    OPTION_TCP_CONGESTION,
-    OPTION_BUSY_POLL,
+#define FIELD(member)                                                                          \
+    .offset = offsetof(struct server_options, member),                                         \
+    .size = sizeof(((struct server_options *)0)->member)
+
+#define SECONDS_MAX (86400ull * 365)
+#define TEXT_OF(number) #number
+#define DECIMAL(number) TEXT_OF(number)
+
+static const char *append_socks_address(struct server_options *options, char *value);
+static const char *append_user(struct server_options *options, char *value);
+static const char *append_admin(struct server_options *options, char *value);
+
+const struct option_spec option_specs[] = {
+    { .name = "help", .short_name = 'h', .kind = OPTION_ENABLE, FIELD(show_help),
+      .help = "show this help and exit" },
+    { .name = "version", .short_name = 'v', .kind = OPTION_ENABLE, FIELD(show_version),
+      .help = "show the version and exit" },
+    { .name = "listen", .short_name = 'l', .argument = "ADDR", .kind = OPTION_ADDRESS,
+      .default_value = "127.0.0.1", FIELD(socks_address_count), .append = append_socks_address,
+      .help = "SOCKS listen address, IPv4 or IPv6 literal; repeat for\n"
+              "several (default 127.0.0.1)" },
+    { .name = "port", .short_name = 'p', .argument = "PORT", .kind = OPTION_PORT,
+      .max = 65535, .default_value = "1080", FIELD(socks_port),
+      .help = "SOCKS port (default 1080; 0 = any free port)" },
+    { .name = "admin-listen", .short_name = 'L', .argument = "ADDR", .kind = OPTION_ADDRESS,
+      .default_value = "127.0.0.1", FIELD(admin_address),
+      .help = "admin listen address (default 127.0.0.1)" },
+    { .name = "admin-port", .short_name = 'P', .argument = "PORT", .kind = OPTION_PORT,
+      .max = 65535, .default_value = "8080", FIELD(admin_port),
+      .help = "admin port (default 8080; 0 = any free port)" },
+    { .name = "user", .short_name = 'u', .argument = "USER:PASS", .kind = OPTION_CREDENTIALS,
+      FIELD(user_count), .append = append_user,
+      .help = "add a regular user (repeatable)" },
+    { .name = "admin", .short_name = 'a', .argument = "USER:PASS", .kind = OPTION_CREDENTIALS,
+      FIELD(user_count), .append = append_admin,
+      .help = "add an admin user (repeatable)" },
+    { .name = "no-auth", .short_name = 'n', .kind = OPTION_ENABLE, FIELD(no_auth_allowed),
+      .help = "also accept clients that offer no authentication" },
+    { .name = "users-file", .short_name = 'f', .argument = "PATH", .kind = OPTION_TEXT,
+      FIELD(users_file),
+      .help = "users file, one 'name:role:crypt-hash' per line, kept\n"
+              "up to date on every change; 'off' = memory only\n"
+              "(default $STATE_DIRECTORY/users, else\n"
+              "~/.local/state/socks5d/users); SIGHUP reloads it" },
+    { .name = "handshake-timeout", .short_name = 't', .argument = "S", .kind = OPTION_SECONDS,
+      .min = 1, .max = SECONDS_MAX, .default_value = "10", FIELD(handshake_timeout_s),
+      .help = "seconds allowed for greeting, auth and request (10)" },
+    { .name = "connect-timeout", .argument = "S", .kind = OPTION_SECONDS,
+      .min = 1, .max = SECONDS_MAX, .default_value = "10", FIELD(connect_timeout_s),
+      .help = "seconds allowed to resolve, and per address to\n"
+              "connect (10)" },
+    { .name = "idle-timeout", .argument = "S", .kind = OPTION_SECONDS,
+      .max = SECONDS_MAX, .default_value = "3600", FIELD(idle_timeout_s),
+      .help = "close tunnels idle this long; 0 = never (3600)" },
+    { .name = "buffer-size", .short_name = 'b', .argument = "BYTES", .kind = OPTION_BYTES,
+      .min = OPTIONS_BUFFER_MIN, .max = OPTIONS_BUFFER_MAX, .default_value = "16384",
+      FIELD(buffer_size),
+      .help = "relay buffer per direction, 512-16777216 (16384)" },
+    { .name = "max-connections", .short_name = 'c', .argument = "N", .kind = OPTION_COUNT,
+      .min = 1, .max = 10000000, FIELD(max_connections),
+      .help = "most client connections at once (default: what the\n"
+              "descriptor limit allows)" },
+    { .name = "workers", .argument = "N", .kind = OPTION_COUNT,
+      .max = OPTIONS_MAX_WORKERS, .default_value = "0", FIELD(workers),
+      .help = "event loops (threads) serving SOCKS clients; 0 = one\n"
+              "per CPU this process may run on (0)" },
+    { .name = "resolver-threads", .argument = "N", .kind = OPTION_COUNT,
+      .min = 1, .max = 256, .default_value = "4", FIELD(resolver_threads),
+      .help = "threads for name lookups, per worker (4)" },
+    { .name = "history", .argument = "N", .kind = OPTION_COUNT,
+      .max = 1000000, .default_value = "1000", FIELD(history_per_user),
+      .help = "finished connections kept per user for the admin\n"
+              "console (1000; older ones are dropped)" },
+    { .name = "admin-sessions", .argument = "N", .kind = OPTION_COUNT,
+      .min = 1, .max = 10000, .default_value = "64", FIELD(admin_max_sessions),
+      .help = "most admin sessions logged in at once (64)" },
+    { .name = "no-splice", .kind = OPTION_DISABLE, FIELD(splice),
+      .help = "relay with read/write only, never splice(2)" },
+    { .name = "tcp-congestion", .argument = "NAME", .kind = OPTION_CONGESTION,
+      FIELD(tcp_congestion),
+      .help = "TCP congestion control for the proxy's own sockets,\n"
+              "e.g. cubic (default: the system's, see sysctl\n"
+              "net.ipv4.tcp_congestion_control)" },
+    { .name = "busy-poll", .argument = "US", .kind = OPTION_MICROSECONDS,
+      .max = OPTIONS_BUSY_POLL_MAX_US, .default_value = "0", FIELD(busy_poll_us),
+      .help = "after handling events, poll this many microseconds\n"
+              "(0-1000) before sleeping: trades CPU for latency\n"
+              "(0 = off)" },
+    { .name = "shutdown-grace", .argument = "S", .kind = OPTION_SECONDS,
+      .max = 3600, .default_value = "5", FIELD(shutdown_grace_s),
+      .help = "on SIGTERM, stop accepting and give live tunnels\n"
+              "this long to finish; 0 = close at once (5)" },
+    { .name = "run-as", .argument = "ACCOUNT", .kind = OPTION_TEXT, FIELD(run_as_user),
+      .help = "after binding, drop root privileges to this system\n"
+              "account (the users file must be writable by it)" },
+    { .name = "log-level", .short_name = 'd', .argument = "LEVEL", .kind = OPTION_LOG_LEVEL,
+      .default_value = "info", FIELD(log_level),
+      .help = "error, warn, info or debug (info)" },
+    { .name = "access-log", .argument = "PATH", .kind = OPTION_TEXT,
+      .default_value = "-", FIELD(access_log),
+      .help = "access lines: '-' = stderr (default), 'off', or a file" },
+    { .name = NULL },
 };
 
-static const struct option long_options[] = {
-    { "help", no_argument, NULL, 'h' },
-    { "version", no_argument, NULL, 'v' },
-    { "listen", required_argument, NULL, 'l' },
-    { "port", required_argument, NULL, 'p' },
-    { "admin-listen", required_argument, NULL, 'L' },
-    { "admin-port", required_argument, NULL, 'P' },
-    { "user", required_argument, NULL, 'u' },
-    { "admin", required_argument, NULL, 'a' },
-    { "no-auth", no_argument, NULL, 'n' },
-    { "users-file", required_argument, NULL, 'f' },
-    { "handshake-timeout", required_argument, NULL, 't' },
-    { "connect-timeout", required_argument, NULL, OPTION_CONNECT_TIMEOUT },
-    { "idle-timeout", required_argument, NULL, OPTION_IDLE_TIMEOUT },
-    { "buffer-size", required_argument, NULL, 'b' },
-    { "max-connections", required_argument, NULL, 'c' },
-    { "log-level", required_argument, NULL, 'd' },
-    { "access-log", required_argument, NULL, OPTION_ACCESS_LOG },
-    { "resolver-threads", required_argument, NULL, OPTION_RESOLVER_THREADS },
-    { "history", required_argument, NULL, OPTION_HISTORY },
-    { "admin-sessions", required_argument, NULL, OPTION_ADMIN_SESSIONS },
-    { "no-splice", no_argument, NULL, OPTION_NO_SPLICE },
-    { "shutdown-grace", required_argument, NULL, OPTION_SHUTDOWN_GRACE },
-    { "run-as", required_argument, NULL, OPTION_RUN_AS_USER },
-    { "workers", required_argument, NULL, OPTION_WORKERS },
-    { "tcp-congestion", required_argument, NULL, OPTION_TCP_CONGESTION },
-    { "busy-poll", required_argument, NULL, OPTION_BUSY_POLL },
-    { NULL, 0, NULL, 0 },
-};
+#define SPEC_COUNT (sizeof(option_specs) / sizeof(option_specs[0]) - 1)
 
 static bool fail(char *error, size_t error_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -73,6 +132,17 @@ static bool fail(char *error, size_t error_size, const char *format, ...)
     return false;
 }
 
+/* Messages name the option as its help lists it first: "-p", or "--workers". */
+static const char *flag_of(const struct option_spec *spec, char *text, size_t size)
+{
+    if (spec->short_name != 0)
+        snprintf(text, size, "-%c", spec->short_name);
+    else
+        snprintf(text, size, "--%s", spec->name);
+    return text;
+}
+
+/* Digits only: strtoull alone would take " 5", "+5" and "-1" (as a huge number). */
 static bool parse_number(const char *text, unsigned long long min, unsigned long long max,
                          unsigned long long *value)
 {
@@ -100,193 +170,309 @@ static bool is_congestion_name(const char *name)
     return true;
 }
 
-static bool add_user(struct server_options *options, char *argument, bool admin)
+static bool is_credentials(const char *text)
 {
-    char *colon = strchr(argument, ':');
-    if (colon == NULL || colon == argument || colon[1] == '\0')
-        return false;
-    struct option_user *users = realloc(options->users, (options->user_count + 1) * sizeof(*users));
-    if (users == NULL)
-        return false;
-    options->users = users;
-    *colon = '\0';
-    users[options->user_count++] = (struct option_user){ argument, colon + 1, admin };
-    return true;
+    const char *colon = strchr(text, ':');
+    return colon != NULL && colon != text && colon[1] != '\0';
 }
 
-static void set_defaults(struct server_options *options)
-{
-    memset(options, 0, sizeof(*options));
-    options->socks_port = 1080;
-    options->admin_address = "127.0.0.1";
-    options->admin_port = 8080;
-    options->handshake_timeout_s = 10;
-    options->connect_timeout_s = 10;
-    options->idle_timeout_s = 3600;
-    options->buffer_size = 16384;
-    options->resolver_threads = 4;
-    options->history_per_user = 1000;
-    options->admin_max_sessions = 64;
-    options->splice = true;
-    options->shutdown_grace_s = 5;
-    options->log_level = LOG_INFO;
-    options->access_log = "-";
-}
-
-/* Applies one option; returns false with the message in error. */
-static bool apply_option(struct server_options *options, int option, char *argument,
-                         char *error, size_t error_size)
-{
-    unsigned long long number;
-    switch (option) {
-    case 'h':
-        options->show_help = true;
-        return true;
-    case 'v':
-        options->show_version = true;
-        return true;
-    case 'l':
-        if (options->socks_address_count == OPTIONS_MAX_LISTEN)
-            return fail(error, error_size, "-l: at most %d listen addresses", OPTIONS_MAX_LISTEN);
-        options->socks_addresses[options->socks_address_count++] = argument;
-        return true;
-    case 'p':
-    case 'P':
-        if (!parse_number(argument, 0, 65535, &number))
-            return fail(error, error_size, "-%c: '%s' is not a port (0-65535)", option, argument);
-        *(option == 'p' ? &options->socks_port : &options->admin_port) = (uint16_t)number;
-        return true;
-    case 'L':
-        options->admin_address = argument;
-        return true;
-    case 'u':
-    case 'a':
-        if (!add_user(options, argument, option == 'a'))
-            return fail(error, error_size, "-%c: expected user:password", option);
-        return true;
-    case 'n':
-        options->no_auth_allowed = true;
-        return true;
-    case 'f':
-        options->users_file = argument;
-        return true;
-    case 't':
-    case OPTION_CONNECT_TIMEOUT:
-    case OPTION_IDLE_TIMEOUT:
-        if (!parse_number(argument, option == OPTION_IDLE_TIMEOUT ? 0 : 1, 86400 * 365, &number))
-            return fail(error, error_size, "timeout '%s' is not a number of seconds", argument);
-        if (option == 't')
-            options->handshake_timeout_s = (uint32_t)number;
-        else if (option == OPTION_CONNECT_TIMEOUT)
-            options->connect_timeout_s = (uint32_t)number;
-        else
-            options->idle_timeout_s = (uint32_t)number;
-        return true;
-    case 'b':
-        if (!parse_number(argument, OPTIONS_BUFFER_MIN, OPTIONS_BUFFER_MAX, &number))
-            return fail(error, error_size, "-b: buffer size must be %u to %u bytes",
-                        OPTIONS_BUFFER_MIN, OPTIONS_BUFFER_MAX);
-        options->buffer_size = (uint32_t)number;
-        return true;
-    case 'c':
-        if (!parse_number(argument, 1, 10000000, &number))
-            return fail(error, error_size, "-c: '%s' is not a connection count", argument);
-        options->max_connections = (size_t)number;
-        return true;
-    case 'd':
-        if (!log_level_from_name(argument, &options->log_level))
-            return fail(error, error_size, "-d: log level must be error, warn, info or debug");
-        return true;
-    case OPTION_ACCESS_LOG:
-        options->access_log = argument;
-        return true;
-    case OPTION_RESOLVER_THREADS:
-        if (!parse_number(argument, 1, 256, &number))
-            return fail(error, error_size, "--resolver-threads: 1 to 256");
-        options->resolver_threads = (unsigned)number;
-        return true;
-    case OPTION_WORKERS:
-        if (!parse_number(argument, 0, OPTIONS_MAX_WORKERS, &number))
-            return fail(error, error_size, "--workers: 0 (one per CPU) to %u", OPTIONS_MAX_WORKERS);
-        options->workers = (unsigned)number;
-        return true;
-    case OPTION_HISTORY:
-        if (!parse_number(argument, 0, 1000000, &number))
-            return fail(error, error_size, "--history: 0 to 1000000 connections per user");
-        options->history_per_user = (size_t)number;
-        return true;
-    case OPTION_ADMIN_SESSIONS:
-        if (!parse_number(argument, 1, 10000, &number))
-            return fail(error, error_size, "--admin-sessions: 1 to 10000");
-        options->admin_max_sessions = (size_t)number;
-        return true;
-    case OPTION_SHUTDOWN_GRACE:
-        if (!parse_number(argument, 0, 3600, &number))
-            return fail(error, error_size, "--shutdown-grace: 0 to 3600 seconds");
-        options->shutdown_grace_s = (uint32_t)number;
-        return true;
-    case OPTION_RUN_AS_USER:
-        options->run_as_user = argument;
-        return true;
-    case OPTION_NO_SPLICE:
-        options->splice = false;
-        return true;
-    case OPTION_TCP_CONGESTION:
-        if (!is_congestion_name(argument))
-            return fail(error, error_size,
-                        "--tcp-congestion: '%s' is not a congestion control name (e.g. cubic)",
-                        argument);
-        options->tcp_congestion = argument;
-        return true;
-    case OPTION_BUSY_POLL:
-        if (!parse_number(argument, 0, OPTIONS_BUSY_POLL_MAX_US, &number))
-            return fail(error, error_size, "--busy-poll: 0 to %u microseconds",
-                        OPTIONS_BUSY_POLL_MAX_US);
-        options->busy_poll_us = (unsigned)number;
-        return true;
-    default:
-        return fail(error, error_size, "unknown option (see -h)");
-    }
-}
-
-static bool check_addresses(const struct server_options *options, char *error, size_t error_size)
+static bool is_address(const char *text)
 {
     struct sockaddr_storage address;
     socklen_t length;
-    for (size_t i = 0; i < options->socks_address_count; i++) {
-        if (!net_parse_address(options->socks_addresses[i], 0, &address, &length))
-            return fail(error, error_size, "-l %s: not an IPv4 or IPv6 address literal",
-                        options->socks_addresses[i]);
-    }
-    if (!net_parse_address(options->admin_address, 0, &address, &length))
-        return fail(error, error_size, "-L %s: not an IPv4 or IPv6 address literal",
-                    options->admin_address);
+    return net_parse_address(text, 0, &address, &length);
+}
+
+static void *field_of(struct server_options *options, const struct option_spec *spec)
+{
+    return (char *)options + spec->offset;
+}
+
+/* Number fields are unsigned integers of whatever width the struct gives them; the unit tests
+ * hold every entry's field to one of these widths and its max to what the width holds. */
+static void store_number(void *field, size_t size, unsigned long long number)
+{
+    uint16_t as_16 = (uint16_t)number;
+    uint32_t as_32 = (uint32_t)number;
+    uint64_t as_64 = number;
+    if (size == sizeof(as_16))
+        memcpy(field, &as_16, size);
+    else if (size == sizeof(as_32))
+        memcpy(field, &as_32, size);
+    else if (size == sizeof(as_64))
+        memcpy(field, &as_64, size);
+}
+
+static size_t list_length(struct server_options *options, const struct option_spec *spec)
+{
+    size_t count;
+    memcpy(&count, field_of(options, spec), sizeof(count));
+    return count;
+}
+
+static const char *append_socks_address(struct server_options *options, char *value)
+{
+    if (options->socks_address_count == OPTIONS_MAX_LISTEN)
+        return "at most " DECIMAL(OPTIONS_MAX_LISTEN) " listen addresses";
+    options->socks_addresses[options->socks_address_count++] = value;
+    return NULL;
+}
+
+static const char *add_user(struct server_options *options, char *value, bool admin)
+{
+    struct option_user *users = realloc(options->users, (options->user_count + 1) * sizeof(*users));
+    if (users == NULL)
+        return "out of memory";
+    options->users = users;
+    char *colon = strchr(value, ':');
+    *colon = '\0';
+    users[options->user_count++] = (struct option_user){ value, colon + 1, admin };
+    return NULL;
+}
+
+static const char *append_user(struct server_options *options, char *value)
+{
+    return add_user(options, value, false);
+}
+
+static const char *append_admin(struct server_options *options, char *value)
+{
+    return add_user(options, value, true);
+}
+
+/* Each kind's parser checks text and, given a field, stores it there; append entries pass
+ * no field, their append function keeping the value. */
+typedef bool (*kind_parser)(const struct option_spec *spec, const char *text, void *field);
+
+static bool parse_number_field(const struct option_spec *spec, const char *text, void *field)
+{
+    unsigned long long number;
+    if (!parse_number(text, spec->min, spec->max, &number))
+        return false;
+    if (field != NULL)
+        store_number(field, spec->size, number);
     return true;
+}
+
+static bool parse_log_level_field(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    enum log_level level;
+    if (!log_level_from_name(text, &level))
+        return false;
+    if (field != NULL)
+        memcpy(field, &level, sizeof(level));
+    return true;
+}
+
+static bool keep_text(const char *text, void *field)
+{
+    if (field != NULL)
+        memcpy(field, &text, sizeof(text));
+    return true;
+}
+
+static bool parse_address_field(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    return is_address(text) && keep_text(text, field);
+}
+
+static bool parse_congestion_field(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    return is_congestion_name(text) && keep_text(text, field);
+}
+
+static bool parse_credentials(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    (void)field; /* always appended: the split happens there */
+    return is_credentials(text);
+}
+
+static bool parse_text_field(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    return keep_text(text, field);
+}
+
+static const struct kind_rule {
+    kind_parser parse; /* NULL = the kind takes no value */
+    const char *wanted; /* ends a usage error: "-x: 'TEXT' is not WANTED" */
+    bool secret;        /* the message leaves the value out: it may be a mistyped password */
+} kind_rules[] = {
+    [OPTION_ENABLE] = { NULL, NULL, false },
+    [OPTION_DISABLE] = { NULL, NULL, false },
+    [OPTION_PORT] = { parse_number_field, "a port", false },
+    [OPTION_SECONDS] = { parse_number_field, "a number of seconds", false },
+    [OPTION_MICROSECONDS] = { parse_number_field, "a number of microseconds", false },
+    [OPTION_BYTES] = { parse_number_field, "a number of bytes", false },
+    [OPTION_COUNT] = { parse_number_field, "a number", false },
+    [OPTION_ADDRESS] = { parse_address_field, "an IPv4 or IPv6 address literal", false },
+    [OPTION_CREDENTIALS] = { parse_credentials, "user:password", true },
+    [OPTION_LOG_LEVEL] = { parse_log_level_field, "a log level (error, warn, info or debug)",
+                           false },
+    [OPTION_CONGESTION] = { parse_congestion_field, "a congestion control name (e.g. cubic)",
+                            false },
+    [OPTION_TEXT] = { parse_text_field, "text", false },
+};
+
+static bool takes_value(const struct option_spec *spec)
+{
+    return kind_rules[spec->kind].parse != NULL;
+}
+
+bool options_kind_is_number(enum option_kind kind)
+{
+    return kind_rules[kind].parse == parse_number_field;
+}
+
+static bool reject(const struct option_spec *spec, const char *value, char *error,
+                   size_t error_size)
+{
+    char flag[64];
+    flag_of(spec, flag, sizeof(flag));
+    const struct kind_rule *rule = &kind_rules[spec->kind];
+    if (rule->secret)
+        return fail(error, error_size, "%s: expected %s", flag, rule->wanted);
+    if (options_kind_is_number(spec->kind))
+        return fail(error, error_size, "%s: '%s' is not %s (%llu-%llu)", flag, value,
+                    rule->wanted, spec->min, spec->max);
+    return fail(error, error_size, "%s: '%s' is not %s", flag, value, rule->wanted);
+}
+
+static bool set_spec(struct server_options *options, const struct option_spec *spec,
+                     char *value, char *error, size_t error_size)
+{
+    void *field = field_of(options, spec);
+    if (!takes_value(spec)) {
+        if (value != NULL)
+            return fail(error, error_size, "option '--%s' takes no value", spec->name);
+        bool enabled = spec->kind == OPTION_ENABLE;
+        memcpy(field, &enabled, sizeof(enabled));
+        return true;
+    }
+    if (value == NULL)
+        return fail(error, error_size, "option '--%s' needs a value", spec->name);
+    if (!kind_rules[spec->kind].parse(spec, value, spec->append != NULL ? NULL : field))
+        return reject(spec, value, error, error_size);
+    const char *problem = spec->append != NULL ? spec->append(options, value) : NULL;
+    if (problem == NULL)
+        return true;
+    char flag[64];
+    return fail(error, error_size, "%s: %s", flag_of(spec, flag, sizeof(flag)), problem);
+}
+
+const struct option_spec *options_find(const char *name)
+{
+    for (const struct option_spec *spec = option_specs; spec->name != NULL; spec++)
+        if (strcmp(spec->name, name) == 0)
+            return spec;
+    return NULL;
+}
+
+bool options_set(struct server_options *options, const char *name, char *value, char *error,
+                 size_t error_size)
+{
+    const struct option_spec *spec = options_find(name);
+    if (spec == NULL)
+        return fail(error, error_size, "unknown option '%s'", name);
+    return set_spec(options, spec, value, error, error_size);
+}
+
+/* Defaults are never USER:PASS, the one kind written to, so their text is only read; the
+ * unit tests hold every default to its option's rules. */
+static void set_default(struct server_options *options, const struct option_spec *spec)
+{
+    char ignored[8];
+    set_spec(options, spec, (char *)spec->default_value, ignored, sizeof(ignored));
+}
+
+void options_init(struct server_options *options)
+{
+    memset(options, 0, sizeof(*options));
+    for (const struct option_spec *spec = option_specs; spec->name != NULL; spec++) {
+        if (spec->kind == OPTION_DISABLE) {
+            bool enabled = true;
+            memcpy(field_of(options, spec), &enabled, sizeof(enabled));
+        } else if (spec->default_value != NULL && spec->append == NULL) {
+            set_default(options, spec);
+        }
+    }
+}
+
+void options_finish(struct server_options *options)
+{
+    for (const struct option_spec *spec = option_specs; spec->name != NULL; spec++)
+        if (spec->append != NULL && spec->default_value != NULL && list_length(options, spec) == 0)
+            set_default(options, spec);
+}
+
+/* getopt_long reports a long option as FIRST_LONG_VALUE + its index in the table. */
+enum { FIRST_LONG_VALUE = 256 };
+
+static const struct option_spec *spec_of_getopt_value(int value)
+{
+    if (value >= FIRST_LONG_VALUE && (size_t)(value - FIRST_LONG_VALUE) < SPEC_COUNT)
+        return &option_specs[value - FIRST_LONG_VALUE];
+    for (const struct option_spec *spec = option_specs; spec->name != NULL; spec++)
+        if (value > 0 && spec->short_name == value)
+            return spec;
+    return NULL;
+}
+
+static void build_getopt_tables(struct option long_options[SPEC_COUNT + 1],
+                                char short_options[2 + 2 * SPEC_COUNT + 1])
+{
+    size_t length = 0;
+    short_options[length++] = ':'; /* a missing value returns ':', told apart from unknown */
+    for (size_t i = 0; i < SPEC_COUNT; i++) {
+        const struct option_spec *spec = &option_specs[i];
+        long_options[i] = (struct option){ spec->name,
+                                           takes_value(spec) ? required_argument : no_argument,
+                                           NULL, FIRST_LONG_VALUE + (int)i };
+        if (spec->short_name != 0) {
+            short_options[length++] = spec->short_name;
+            if (takes_value(spec))
+                short_options[length++] = ':';
+        }
+    }
+    long_options[SPEC_COUNT] = (struct option){ NULL, 0, NULL, 0 };
+    short_options[length] = '\0';
 }
 
 bool options_parse(int argc, char **argv, struct server_options *options, char *error,
                    size_t error_size)
 {
-    set_defaults(options);
+    struct option long_options[SPEC_COUNT + 1];
+    char short_options[2 + 2 * SPEC_COUNT + 1];
+    build_getopt_tables(long_options, short_options);
+    options_init(options);
     opterr = 0; /* we word our own messages */
-    optind = 1;
-    int option;
-    while ((option = getopt_long(argc, argv, ":hvl:p:L:P:u:a:nf:t:b:c:d:", long_options, NULL)) != -1) {
-        if (option == '?') {
+    optind = 0; /* GNU: start over, so that tests can parse several command lines */
+    int value;
+    while ((value = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
+        if (value == '?') {
+            /* optopt is set for an unknown short option, and for a long one given a value
+             * it takes none; an unknown or ambiguous long option leaves it 0. */
+            const struct option_spec *spec = spec_of_getopt_value(optopt);
+            if (spec != NULL)
+                return fail(error, error_size, "option '--%s' takes no value", spec->name);
             if (optopt != 0)
                 return fail(error, error_size, "unknown option '-%c' (see -h)", optopt);
             return fail(error, error_size, "unknown option '%s' (see -h)", argv[optind - 1]);
         }
-        if (option == ':')
+        if (value == ':')
             return fail(error, error_size, "option '%s' needs a value", argv[optind - 1]);
-        if (!apply_option(options, option, optarg, error, error_size))
+        const struct option_spec *spec = spec_of_getopt_value(value);
+        if (!set_spec(options, spec, optarg, error, error_size))
             return false;
     }
     if (optind < argc)
         return fail(error, error_size, "unexpected argument '%s' (see -h)", argv[optind]);
-    if (options->socks_address_count == 0)
-        options->socks_addresses[options->socks_address_count++] = "127.0.0.1";
-    return check_addresses(options, error, error_size);
+    options_finish(options);
+    return true;
 }
 
 void options_free(struct server_options *options)
@@ -296,57 +482,50 @@ void options_free(struct server_options *options)
     options->user_count = 0;
 }
 
+/* Where every option's help text starts, and its continuation lines. */
+#define HELP_COLUMN 30
+
+static void write_option_help(FILE *out, const struct option_spec *spec)
+{
+    char short_form[8] = "    ";
+    if (spec->short_name != 0)
+        snprintf(short_form, sizeof(short_form), "-%c, ", spec->short_name);
+    char usage[128];
+    int length = snprintf(usage, sizeof(usage), "  %s--%s%s%s", short_form, spec->name,
+                          spec->argument ? " " : "", spec->argument ? spec->argument : "");
+    if (length >= HELP_COLUMN - 1)
+        fprintf(out, "%s\n%*s", usage, HELP_COLUMN, "");
+    else
+        fprintf(out, "%-*s", HELP_COLUMN, usage);
+    for (const char *c = spec->help; *c != '\0'; c++) {
+        fputc(*c, out);
+        if (*c == '\n')
+            fprintf(out, "%*s", HELP_COLUMN, "");
+    }
+    fputc('\n', out);
+}
+
+void options_write_help(FILE *out, const char *program)
+{
+    fprintf(out,
+            "Usage: %s [options]\n"
+            "A SOCKS5 proxy (RFC 1928 CONNECT, RFC 1929 username/password) with an admin port.\n"
+            "\n",
+            program);
+    for (const struct option_spec *spec = option_specs; spec->name != NULL; spec++)
+        write_option_help(out, spec);
+    fputs("\n"
+          "USER:PASS on the command line is visible to other local users (ps). Prefer the\n"
+          "users file, or SOCKS5D_ADMIN=user:pass in the environment. With no admin at all,\n"
+          "an 'admin' user is created with a random password, printed once on stderr when\n"
+          "it is a terminal, else written to initial-admin-password beside the users file.\n"
+          "Exit codes: 0 clean shutdown, 64 bad usage, 1 failure to start.\n",
+          out);
+}
+
 void options_print_help(const char *program)
 {
-    printf("Usage: %s [options]\n"
-           "A SOCKS5 proxy (RFC 1928 CONNECT, RFC 1929 username/password) with an admin port.\n"
-           "\n"
-           "  -h, --help                  show this help and exit\n"
-           "  -v, --version               show the version and exit\n"
-           "  -l, --listen ADDR           SOCKS listen address, IPv4 or IPv6 literal; repeat for\n"
-           "                              several (default 127.0.0.1)\n"
-           "  -p, --port PORT             SOCKS port (default 1080; 0 = any free port)\n"
-           "  -L, --admin-listen ADDR     admin listen address (default 127.0.0.1)\n"
-           "  -P, --admin-port PORT       admin port (default 8080; 0 = any free port)\n"
-           "  -u, --user USER:PASS        add a regular user (repeatable)\n"
-           "  -a, --admin USER:PASS       add an admin user (repeatable)\n"
-           "  -n, --no-auth               also accept clients that offer no authentication\n"
-           "  -f, --users-file PATH       users file, one 'name:role:crypt-hash' per line, kept\n"
-           "                              up to date on every change; 'off' = memory only\n"
-           "                              (default $STATE_DIRECTORY/users, else\n"
-           "                              ~/.local/state/socks5d/users); SIGHUP reloads it\n"
-           "  -t, --handshake-timeout S   seconds allowed for greeting, auth and request (10)\n"
-           "      --connect-timeout S     seconds allowed to resolve, and per address to\n"
-           "                              connect (10)\n"
-           "      --idle-timeout S        close tunnels idle this long; 0 = never (3600)\n"
-           "  -b, --buffer-size BYTES     relay buffer per direction, %u-%u (16384)\n"
-           "  -c, --max-connections N     most client connections at once (default: what the\n"
-           "                              descriptor limit allows)\n"
-           "      --workers N             event loops (threads) serving SOCKS clients; 0 = one\n"
-           "                              per CPU this process may run on (0)\n"
-           "      --resolver-threads N    threads for name lookups, per worker (4)\n"
-           "      --history N             finished connections kept per user for the admin\n"
-           "                              console (1000; older ones are dropped)\n"
-           "      --admin-sessions N      most admin sessions logged in at once (64)\n"
-           "      --no-splice             relay with read/write only, never splice(2)\n"
-           "      --tcp-congestion NAME   TCP congestion control for the proxy's own sockets,\n"
-           "                              e.g. cubic (default: the system's, see sysctl\n"
-           "                              net.ipv4.tcp_congestion_control)\n"
-           "      --busy-poll US          after handling events, poll this many microseconds\n"
-           "                              (0-1000) before sleeping: trades CPU for latency\n"
-           "                              (0 = off)\n"
-           "      --shutdown-grace S      on SIGTERM, stop accepting and give live tunnels\n"
-           "                              this long to finish; 0 = close at once (5)\n"
-           "      --run-as ACCOUNT        after binding, drop root privileges to this system\n"
-           "                              account (the users file must be writable by it)\n"
-           "  -d, --log-level LEVEL       error, warn, info or debug (info)\n"
-           "      --access-log PATH       access lines: '-' = stderr (default), 'off', or a file\n"
-           "\n"
-           "USER:PASS on the command line is visible to other local users (ps). Prefer the\n"
-           "users file, or SOCKS5D_ADMIN=user:pass in the environment. With no admin at all,\n"
-           "an 'admin' user is created with a random password printed once on stderr.\n"
-           "Exit codes: 0 clean shutdown, 64 bad usage, 1 failure to start.\n",
-           program, OPTIONS_BUFFER_MIN, OPTIONS_BUFFER_MAX);
+    options_write_help(stdout, program);
 }
 
 void options_print_version(void)

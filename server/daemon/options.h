@@ -1,11 +1,12 @@
-/* options: socks5d's command line — the original report's flags plus what a production
- * proxy needs — parsed into one struct, with no side effects, so it can be unit-tested. */
+/* options: socks5d's settings — one table names each option, its value's kind and range, its
+ * default, its help and its field; the command line, --help and options_set derive from it. */
 #ifndef OPTIONS_H
 #define OPTIONS_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "log.h"
 #include "relay.h"
@@ -15,6 +16,8 @@
 #define OPTIONS_EXIT_USAGE 64 /* EX_USAGE */
 #define OPTIONS_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX */
 #define OPTIONS_BUSY_POLL_MAX_US 1000
+#define OPTIONS_BUFFER_MIN RELAY_BUFFER_SIZE_MIN
+#define OPTIONS_BUFFER_MAX RELAY_BUFFER_SIZE_MAX
 
 struct option_user {
     char *name;
@@ -45,22 +48,76 @@ struct server_options {
     const char *tcp_congestion; /* NULL = the system's default */
     unsigned busy_poll_us;      /* 0 = loops sleep as soon as idle */
     uint32_t shutdown_grace_s;
-    const char *run_as_user; /* --user: drop privileges to this account after binding */
+    const char *run_as_user; /* --run-as: drop privileges to this account after binding */
     enum log_level log_level;
     const char *access_log;
     bool show_help;
     bool show_version;
 };
 
-#define OPTIONS_BUFFER_MIN RELAY_BUFFER_SIZE_MIN
-#define OPTIONS_BUFFER_MAX RELAY_BUFFER_SIZE_MAX
+/* What a value must look like; each kind has one wording for its usage errors. */
+enum option_kind {
+    OPTION_ENABLE,      /* takes no value; sets a bool that is false by default */
+    OPTION_DISABLE,     /* takes no value; clears a bool that is true by default */
+    OPTION_PORT,        /* the number kinds: decimal digits only, min to max */
+    OPTION_SECONDS,
+    OPTION_MICROSECONDS,
+    OPTION_BYTES,
+    OPTION_COUNT,
+    OPTION_ADDRESS,     /* an IPv4 or IPv6 literal, kept by reference */
+    OPTION_CREDENTIALS, /* USER:PASS, split in place; never echoed in a message */
+    OPTION_LOG_LEVEL,
+    OPTION_CONGESTION,  /* a name the kernel could know; whether it does is learnt at start */
+    OPTION_TEXT,        /* any text, kept by reference */
+};
 
-/* Fills options from argv (defaults first). On a usage error returns false with a one-line
- * message in error. argv strings are kept by reference: argv must outlive options.
- * "user:pass" arguments are split in place. */
+/* Appends one valid value of a repeatable option (whose field is then the list's count);
+ * returns NULL, or why it could not. */
+typedef const char *(*option_append_fn)(struct server_options *options, char *value);
+
+struct option_spec {
+    const char *name;       /* the long option, and the key a config file will use */
+    char short_name;        /* 0 = long form only */
+    const char *argument;   /* the value's name in --help; NULL for a kind that takes none */
+    enum option_kind kind;
+    unsigned long long min; /* the number kinds' range */
+    unsigned long long max;
+    const char *default_value; /* written as on the command line; NULL = none */
+    size_t offset;             /* the field in struct server_options */
+    size_t size;
+    option_append_fn append; /* NULL = a single value, stored at offset */
+    const char *help;        /* '\n' starts a continuation line */
+};
+
+/* Every option, in --help order; the entry after the last has a NULL name. */
+extern const struct option_spec option_specs[];
+
+/* Whether values of that kind are decimal numbers checked against min and max. */
+bool options_kind_is_number(enum option_kind kind);
+
+/* NULL when no option has that long name. */
+const struct option_spec *options_find(const char *name);
+
+/* The defaults of single-value options; repeatable ones start empty. */
+void options_init(struct server_options *options);
+
+/* Validates and stores one value of the option with that long name (value NULL for options
+ * that take none). The value is kept by reference and USER:PASS is split in place, so it
+ * must be writable and outlive options. On error returns false with a one-line message
+ * naming the option in error. */
+bool options_set(struct server_options *options, const char *name, char *value, char *error,
+                 size_t error_size);
+
+/* Gives repeatable options nobody set their defaults; call once every value is set. */
+void options_finish(struct server_options *options);
+
+/* options_init, options_set for each of argv's options, options_finish. On a usage error
+ * returns false with a one-line message in error. argv must outlive options. */
 bool options_parse(int argc, char **argv, struct server_options *options, char *error,
                    size_t error_size);
 void options_free(struct server_options *options);
+
+void options_write_help(FILE *out, const char *program);
 void options_print_help(const char *program);
 void options_print_version(void);
 
