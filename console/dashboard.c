@@ -203,7 +203,7 @@ static void refused_message(struct dashboard *dashboard, const char *what,
 {
     char text[256] = "";
     if (reply->body != NULL)
-        view_fit(reply->body, (int)strcspn(reply->body, "\n"), false, dashboard->utf8, text,
+        text_fit(reply->body, (int)strcspn(reply->body, "\n"), false, dashboard->utf8, text,
                  sizeof(text));
     set_message(dashboard, true, "%s: %s", what,
                 text[0] ? text : admin_status_name(reply->status));
@@ -1017,8 +1017,8 @@ static int put_text(const struct dashboard *dashboard, int row, int column, cons
         return 0;
     if (columns > COLS - column)
         columns = COLS - column;
-    char fitted[VIEW_LINE_SIZE];
-    int width = view_fit(text, columns, pad, dashboard->utf8, fitted, sizeof(fitted));
+    char fitted[SCREEN_LINE_SIZE];
+    int width = text_fit(text, columns, pad, dashboard->utf8, fitted, sizeof(fitted));
     attron(attributes);
     mvaddstr(row, column, fitted);
     attroff(attributes);
@@ -1076,8 +1076,8 @@ static chtype line_attributes(const struct dashboard *dashboard, const struct vi
 
 static void draw_list(const struct dashboard *dashboard)
 {
-    struct view_style style = { COLS < VIEW_WIDTH_MAX ? COLS : VIEW_WIDTH_MAX, dashboard->utf8 };
-    char text[VIEW_LINE_SIZE];
+    struct screen_style style = { COLS < SCREEN_WIDTH_MAX ? COLS : SCREEN_WIDTH_MAX, dashboard->utf8 };
+    char text[SCREEN_LINE_SIZE];
     view_users_columns(&style, text, sizeof(text));
     put_text(dashboard, COLUMNS_ROW, 0, text, COLS, true,
              pair_attr(dashboard, PAIR_COLUMNS, A_REVERSE) | A_BOLD);
@@ -1100,7 +1100,7 @@ static void draw_list(const struct dashboard *dashboard)
 static void draw_message_line(const struct dashboard *dashboard)
 {
     int row = LINES - 2;
-    char text[VIEW_LINE_SIZE];
+    char text[SCREEN_LINE_SIZE];
     char right[64] = "";
     if (dashboard->updated[0])
         snprintf(right, sizeof(right), " every %gs  %s ", dashboard->interval, dashboard->updated);
@@ -1142,8 +1142,8 @@ static void draw_status_line(struct dashboard *dashboard)
         move(row, column < COLS ? column : COLS - 1);
         return;
     }
-    struct view_style style = { COLS < VIEW_WIDTH_MAX ? COLS : VIEW_WIDTH_MAX, dashboard->utf8 };
-    char text[VIEW_LINE_SIZE];
+    struct screen_style style = { COLS < SCREEN_WIDTH_MAX ? COLS : SCREEN_WIDTH_MAX, dashboard->utf8 };
+    char text[SCREEN_LINE_SIZE];
     view_key_hints(dashboard->sort, dashboard->filter, &style, text, sizeof(text));
     put_text(dashboard, row, 0, text, COLS, true, pair_attr(dashboard, PAIR_HINTS, A_REVERSE));
     curs_set(0);

@@ -1,279 +1,14 @@
-/* dashboard_view: the dashboard's screen as text, with no terminal — number formats, header
- * fields, user and connection rows cut to the width, the list's lines, selection and scrolling. */
+/* dashboard_view: the dashboard's screen as text, with no terminal — header fields, user and
+ * connection rows cut to the width, the list's lines, selection and scrolling. */
 #include "dashboard_view.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-#include <wchar.h>
 
 #include "admin_text.h"
-
-/* ---- Formats ---- */
-
-static void format_scaled(double value, char *out, size_t size)
-{
-    static const char units[] = "KMGTPE";
-    size_t unit = 0;
-    value /= 1024.0;
-    while (value >= 1023.95 && unit + 1 < sizeof(units) - 1) {
-        value /= 1024.0;
-        unit++;
-    }
-    if (value < 9.95)
-        snprintf(out, size, "%.1f%c", value, units[unit]);
-    else
-        snprintf(out, size, "%.0f%c", value, units[unit]);
-}
-
-void view_format_bytes(uint64_t bytes, char *out, size_t size)
-{
-    if (bytes < 1024) {
-        snprintf(out, size, "%" PRIu64, bytes);
-        return;
-    }
-    format_scaled((double)bytes, out, size);
-}
-
-void view_format_rate(double per_second, char *out, size_t size)
-{
-    if (!(per_second >= 0.5)) {
-        snprintf(out, size, "0");
-        return;
-    }
-    if (per_second < 1023.5) {
-        snprintf(out, size, "%.0f", per_second);
-        return;
-    }
-    format_scaled(per_second, out, size);
-}
-
-void view_format_count_rate(double per_second, char *out, size_t size)
-{
-    if (!(per_second > 0.0))
-        snprintf(out, size, "0");
-    else if (per_second < 99.95)
-        snprintf(out, size, "%.1f", per_second);
-    else
-        snprintf(out, size, "%.0f", per_second);
-}
-
-void view_format_duration(uint64_t seconds, char *out, size_t size)
-{
-    if (seconds < 60)
-        snprintf(out, size, "%" PRIu64 "s", seconds);
-    else if (seconds < 3600)
-        snprintf(out, size, "%" PRIu64 "m%02" PRIu64 "s", seconds / 60, seconds % 60);
-    else if (seconds < 86400)
-        snprintf(out, size, "%" PRIu64 "h%02" PRIu64 "m", seconds / 3600, seconds / 60 % 60);
-    else
-        snprintf(out, size, "%" PRIu64 "d%02" PRIu64 "h", seconds / 86400, seconds / 3600 % 24);
-}
-
-void view_format_duration_ms(uint64_t milliseconds, char *out, size_t size)
-{
-    if (milliseconds < 1000)
-        snprintf(out, size, "%" PRIu64 "ms", milliseconds);
-    else
-        view_format_duration(milliseconds / 1000, out, size);
-}
-
-void view_format_clock(int64_t unix_ms, char *out, size_t size)
-{
-    time_t seconds = (time_t)(unix_ms / 1000);
-    struct tm local;
-    if (localtime_r(&seconds, &local) == NULL || strftime(out, size, "%H:%M:%S", &local) == 0)
-        snprintf(out, size, "-");
-}
-
-static const char *const reply_names[][2] = {
-    { "ok", "succeeded" },
-    { "failed", "general SOCKS server failure" },
-    { "denied", "connection not allowed by ruleset" },
-    { "no-net", "network unreachable" },
-    { "no-host", "host unreachable" },
-    { "refused", "connection refused" },
-    { "ttl", "TTL expired" },
-    { "no-cmd", "command not supported" },
-    { "no-atyp", "address type not supported" },
-};
-
-const char *view_reply_short_name(uint64_t status)
-{
-    return status < sizeof(reply_names) / sizeof(reply_names[0]) ? reply_names[status][0] : "other";
-}
-
-const char *view_reply_name(uint64_t status)
-{
-    return status < sizeof(reply_names) / sizeof(reply_names[0]) ? reply_names[status][1]
-                                                                   : "unassigned reply code";
-}
-
-/* ---- Fitting text to columns ---- */
-
-/* One character of text: how many bytes it takes, and how it shows. A character the terminal
- * cannot show is replaced by '?' (replaced is then true). */
-struct text_char {
-    size_t bytes;
-    int width;
-    bool replaced;
-};
-
-static size_t utf8_decode(const unsigned char *s, uint32_t *code_point)
-{
-    unsigned char first = s[0];
-    size_t length;
-    uint32_t value;
-    if (first < 0x80) {
-        *code_point = first;
-        return 1;
-    }
-    if (first >= 0xC2 && first <= 0xDF) {
-        length = 2;
-        value = first & 0x1F;
-    } else if (first >= 0xE0 && first <= 0xEF) {
-        length = 3;
-        value = first & 0x0F;
-    } else if (first >= 0xF0 && first <= 0xF4) {
-        length = 4;
-        value = first & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < length; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        value = (value << 6) | (s[i] & 0x3F);
-    }
-    static const uint32_t smallest[] = { 0, 0, 0x80, 0x800, 0x10000 };
-    if (value < smallest[length] || value > 0x10FFFF || (value >= 0xD800 && value <= 0xDFFF))
-        return 0;
-    *code_point = value;
-    return length;
-}
-
-static struct text_char next_char(const char *text, bool utf8)
-{
-    const unsigned char *s = (const unsigned char *)text;
-    struct text_char result = { 1, 1, true };
-    if (s[0] >= 0x20 && s[0] < 0x7F) {
-        result.replaced = false;
-        return result;
-    }
-    if (s[0] < 0x80 || !utf8)
-        return result;
-    uint32_t code_point;
-    size_t length = utf8_decode(s, &code_point);
-    if (length == 0)
-        return result;
-    result.bytes = length;
-    int width = wcwidth((wchar_t)code_point);
-    if (width < 0)
-        return result; /* not printable here: one '?' for the whole sequence */
-    result.width = width;
-    result.replaced = false;
-    return result;
-}
-
-static int text_width(const char *text, bool utf8)
-{
-    int width = 0;
-    while (*text != '\0') {
-        struct text_char c = next_char(text, utf8);
-        width += c.width;
-        text += c.bytes;
-    }
-    return width;
-}
-
-static void append(char *out, size_t size, size_t *used, const char *bytes, size_t length)
-{
-    if (*used + length >= size)
-        return;
-    memcpy(out + *used, bytes, length);
-    *used += length;
-}
-
-int view_fit(const char *text, int columns, bool pad, bool utf8, char *out, size_t size)
-{
-    if (size == 0)
-        return 0;
-    size_t used = 0;
-    int column = 0;
-    if (columns < 0)
-        columns = 0;
-    bool cut = text_width(text, utf8) > columns;
-    int budget = cut ? columns - 1 : columns;
-    while (*text != '\0') {
-        struct text_char c = next_char(text, utf8);
-        if (column + c.width > budget)
-            break;
-        size_t before = used;
-        append(out, size, &used, c.replaced ? "?" : text, c.replaced ? 1 : c.bytes);
-        if (used == before)
-            break; /* out is full */
-        column += c.width;
-        text += c.bytes;
-    }
-    if (cut && columns > 0) {
-        size_t before = used;
-        append(out, size, &used, utf8 ? "\xE2\x80\xA6" : "~", utf8 ? 3 : 1);
-        if (used != before)
-            column++;
-    }
-    while (pad && column < columns && used + 1 < size) {
-        out[used++] = ' ';
-        column++;
-    }
-    out[used] = '\0';
-    return column;
-}
-
-/* A line being built from fields of fixed widths, never wider than the screen. */
-struct row {
-    char *out;
-    size_t size;
-    size_t used;
-    int column;
-    const struct view_style *style;
-};
-
-static void row_begin(struct row *row, const struct view_style *style, char *out, size_t size)
-{
-    *row = (struct row){ out, size, 0, 0, style };
-    if (size > 0)
-        out[0] = '\0';
-}
-
-/* Adds text in a field of columns columns, aligned left or right, after gap spaces. */
-static void row_put(struct row *row, int gap, const char *text, int columns, bool right)
-{
-    int room = row->style->width - row->column;
-    if (room <= 0)
-        return;
-    if (gap > room)
-        gap = room;
-    char field[VIEW_LINE_SIZE];
-    int width = columns + gap <= room ? columns : room - gap;
-    int written = view_fit(text, width, false, row->style->utf8, field, sizeof(field));
-    int padding = width - written;
-    int before = gap + (right ? padding : 0);
-    int after = right ? 0 : padding;
-    for (int i = 0; i < before; i++)
-        append(row->out, row->size, &row->used, " ", 1);
-    append(row->out, row->size, &row->used, field, strlen(field));
-    for (int i = 0; i < after; i++)
-        append(row->out, row->size, &row->used, " ", 1);
-    row->column += gap + width;
-    row->out[row->used] = '\0';
-}
-
-static void row_end(struct row *row)
-{
-    row_put(row, 0, "", row->style->width - row->column, false);
-}
+#include "compact_units.h"
 
 /* ---- Header ---- */
 
@@ -295,7 +30,7 @@ static void field_set(struct view_header_line *line, const char *label, const ch
 static void format_rate_or_dash(const struct rate *rate, char *out, size_t size)
 {
     if (rate_known(rate))
-        view_format_rate(rate_per_second(rate), out, size);
+        compact_rate(rate_per_second(rate), out, size);
     else
         snprintf(out, size, "-");
 }
@@ -305,14 +40,14 @@ static void header_traffic(const struct dashboard_model *model, uint64_t live, u
 {
     char rate[16], bytes[16];
     if (rate_known(&model->rate_connections))
-        view_format_count_rate(rate_per_second(&model->rate_connections), rate, sizeof(rate));
+        compact_count_rate(rate_per_second(&model->rate_connections), rate, sizeof(rate));
     else
         snprintf(rate, sizeof(rate), "-");
     field_set(&lines[1], "Conns", "%" PRIu64 " live  %" PRIu64 " total  %s/s", live, total, rate);
-    view_format_bytes(up, bytes, sizeof(bytes));
+    compact_bytes(up, bytes, sizeof(bytes));
     format_rate_or_dash(&model->rate_up, rate, sizeof(rate));
     field_set(&lines[2], "Up", "%s  %s/s", bytes, rate);
-    view_format_bytes(down, bytes, sizeof(bytes));
+    compact_bytes(down, bytes, sizeof(bytes));
     format_rate_or_dash(&model->rate_down, rate, sizeof(rate));
     field_set(&lines[2], "Down", "%s  %s/s", bytes, rate);
 }
@@ -324,7 +59,7 @@ static void header_admin(const struct dashboard_model *model, const struct view_
     const struct dashboard_metrics *metrics = &model->metrics;
     char text[32];
     field_set(&lines[0], info->valid ? info->server : "socks5d", "%s", "");
-    view_format_duration(metrics->uptime_seconds, text, sizeof(text));
+    compact_duration(metrics->uptime_seconds, text, sizeof(text));
     field_set(&lines[0], "up", "%s", text);
     if (info->valid)
         field_set(&lines[0], "auth", "%s", info->auth_mode);
@@ -340,7 +75,7 @@ static void header_admin(const struct dashboard_model *model, const struct view_
     field_set(&lines[1], "DNS", "%" PRIu64, metrics->dns_connections);
     field_set(&lines[2], "Users", "%zu", model->user_count);
     if (info->valid) {
-        view_format_bytes(info->buffer_size, text, sizeof(text));
+        compact_bytes(info->buffer_size, text, sizeof(text));
         field_set(&lines[2], "buffer", "%s", text);
         field_set(&lines[2], "sessions", "%" PRIu64 "/%" PRIu64, info->admin_sessions,
                   info->admin_max_sessions);
@@ -348,7 +83,7 @@ static void header_admin(const struct dashboard_model *model, const struct view_
 
     char rate[16] = "-";
     if (rate_known(&model->rate_errors))
-        view_format_count_rate(rate_per_second(&model->rate_errors), rate, sizeof(rate));
+        compact_count_rate(rate_per_second(&model->rate_errors), rate, sizeof(rate));
     field_set(&lines[3], "Errors", "%" PRIu64 "  %s/s", dashboard_metrics_errors(metrics), rate);
     field_set(&lines[3], "",
               "send %" PRIu64 " recv %" PRIu64 " dns %" PRIu64 " auth %" PRIu64 " input %" PRIu64
@@ -384,10 +119,10 @@ void view_header(const struct dashboard_model *model, const struct view_session 
         header_user(model, session, lines);
 }
 
-void view_header_line_text(const struct view_header_line *line, const struct view_style *style,
+void view_header_line_text(const struct view_header_line *line, const struct screen_style *style,
                            char *out, size_t size)
 {
-    char text[VIEW_LINE_SIZE] = "";
+    char text[SCREEN_LINE_SIZE] = "";
     size_t used = 0;
     for (size_t i = 0; i < line->count; i++) {
         const struct view_field *field = &line->fields[i];
@@ -398,7 +133,7 @@ void view_header_line_text(const struct view_header_line *line, const struct vie
             break;
         used += (size_t)written;
     }
-    view_fit(text, style->width, true, style->utf8, out, size);
+    text_fit(text, style->width, true, style->utf8, out, size);
 }
 
 /* ---- The list ---- */
@@ -452,33 +187,33 @@ enum {
     USER_NAME_MAX = 32,
 };
 
-static int user_name_width(const struct view_style *style)
+static int user_name_width(const struct screen_style *style)
 {
     int width = style->width - USER_PREFIX - USER_FIXED;
     return width < USER_NAME_MIN ? USER_NAME_MIN : width > USER_NAME_MAX ? USER_NAME_MAX : width;
 }
 
-static void users_row(struct row *row, const char *prefix, const char *name, const char *role,
+static void users_row(struct text_row *row, const char *prefix, const char *name, const char *role,
                       const char *const numbers[6])
 {
-    row_put(row, 0, prefix, USER_PREFIX, false);
-    row_put(row, 0, name, user_name_width(row->style), false);
-    row_put(row, 1, role, 5, false);
+    text_row_put(row, 0, prefix, USER_PREFIX, false);
+    text_row_put(row, 0, name, user_name_width(row->style), false);
+    text_row_put(row, 1, role, 5, false);
     static const int widths[6] = { 6, 7, 7, 7, 7, 7 };
     for (size_t i = 0; i < 6; i++)
-        row_put(row, 1, numbers[i], widths[i], true);
-    row_end(row);
+        text_row_put(row, 1, numbers[i], widths[i], true);
+    text_row_end(row);
 }
 
-void view_users_columns(const struct view_style *style, char *out, size_t size)
+void view_users_columns(const struct screen_style *style, char *out, size_t size)
 {
-    struct row row;
-    row_begin(&row, style, out, size);
+    struct text_row row;
+    text_row_begin(&row, style, out, size);
     static const char *const numbers[6] = { "LIVE", "TOTAL", "UP", "DOWN", "UP/s", "DOWN/s" };
     users_row(&row, "", "USER", "ROLE", numbers);
 }
 
-static void user_line(const struct dashboard_user *user, const struct view_style *style,
+static void user_line(const struct dashboard_user *user, const struct screen_style *style,
                       char *out, size_t size)
 {
     char name[4 * DASHBOARD_USER_NAME_SIZE];
@@ -486,15 +221,15 @@ static void user_line(const struct dashboard_user *user, const struct view_style
     char live[24], total[24], up[16], down[16], rate_up[16], rate_down[16];
     snprintf(live, sizeof(live), "%" PRIu64, user->usage.connections_live);
     snprintf(total, sizeof(total), "%" PRIu64, user->usage.connections_total);
-    view_format_bytes(user->usage.bytes_up, up, sizeof(up));
-    view_format_bytes(user->usage.bytes_down, down, sizeof(down));
+    compact_bytes(user->usage.bytes_up, up, sizeof(up));
+    compact_bytes(user->usage.bytes_down, down, sizeof(down));
     format_rate_or_dash(&user->rate_up, rate_up, sizeof(rate_up));
     format_rate_or_dash(&user->rate_down, rate_down, sizeof(rate_down));
     const char *numbers[6] = { live, total, up, down, rate_up, rate_down };
     const char *prefix = user->expanded ? (style->utf8 ? " \xE2\x96\xBE" : " -")
                                         : (style->utf8 ? " \xE2\x96\xB8" : " +");
-    struct row row;
-    row_begin(&row, style, out, size);
+    struct text_row row;
+    text_row_begin(&row, style, out, size);
     users_row(&row, prefix, name, user->usage.role, numbers);
 }
 
@@ -512,7 +247,7 @@ enum {
     TREE_WIDE_ADDRESS = 130,
 };
 
-static int tree_destination_width(const struct view_style *style)
+static int tree_destination_width(const struct screen_style *style)
 {
     int fixed = TREE_PREFIX + TREE_TIME + 1 + TREE_ORIGIN + 1 + 1 + TREE_STATUS + 1 + TREE_BYTES +
                 1 + TREE_BYTES;
@@ -528,33 +263,33 @@ struct tree_cells {
     const char *time, *origin, *destination, *address, *status, *up, *down, *duration;
 };
 
-static void tree_row(struct row *row, const char *prefix, const struct tree_cells *cells)
+static void tree_row(struct text_row *row, const char *prefix, const struct tree_cells *cells)
 {
-    const struct view_style *style = row->style;
-    row_put(row, 0, prefix, TREE_PREFIX, false);
-    row_put(row, 0, cells->time, TREE_TIME, false);
-    row_put(row, 1, cells->origin, TREE_ORIGIN, false);
-    row_put(row, 1, cells->destination, tree_destination_width(style), false);
+    const struct screen_style *style = row->style;
+    text_row_put(row, 0, prefix, TREE_PREFIX, false);
+    text_row_put(row, 0, cells->time, TREE_TIME, false);
+    text_row_put(row, 1, cells->origin, TREE_ORIGIN, false);
+    text_row_put(row, 1, cells->destination, tree_destination_width(style), false);
     if (style->width >= TREE_WIDE_ADDRESS)
-        row_put(row, 1, cells->address, TREE_ADDRESS, false);
-    row_put(row, 1, cells->status, TREE_STATUS, false);
-    row_put(row, 1, cells->up, TREE_BYTES, true);
-    row_put(row, 1, cells->down, TREE_BYTES, true);
+        text_row_put(row, 1, cells->address, TREE_ADDRESS, false);
+    text_row_put(row, 1, cells->status, TREE_STATUS, false);
+    text_row_put(row, 1, cells->up, TREE_BYTES, true);
+    text_row_put(row, 1, cells->down, TREE_BYTES, true);
     if (style->width >= TREE_WIDE_DURATION)
-        row_put(row, 1, cells->duration, TREE_DURATION, true);
-    row_end(row);
+        text_row_put(row, 1, cells->duration, TREE_DURATION, true);
+    text_row_end(row);
 }
 
-static void tree_columns(const struct view_style *style, char *out, size_t size)
+static void tree_columns(const struct screen_style *style, char *out, size_t size)
 {
     static const struct tree_cells names = { "TIME", "ORIGIN", "DESTINATION", "ADDRESS",
                                              "STATUS", "UP", "DOWN", "DUR" };
-    struct row row;
-    row_begin(&row, style, out, size);
+    struct text_row row;
+    text_row_begin(&row, style, out, size);
     tree_row(&row, "", &names);
 }
 
-static const char *tree_prefix(bool last, const struct view_style *style)
+static const char *tree_prefix(bool last, const struct screen_style *style)
 {
     if (style->utf8)
         return last ? "  \xE2\x94\x94\xE2\x94\x80 " : "  \xE2\x94\x9C\xE2\x94\x80 ";
@@ -562,25 +297,25 @@ static const char *tree_prefix(bool last, const struct view_style *style)
 }
 
 static void connection_line(const struct dashboard_connection *connection, bool last,
-                            const struct view_style *style, char *out, size_t size)
+                            const struct screen_style *style, char *out, size_t size)
 {
     char time[16] = "-", up[16], down[16], duration[16];
     if (connection->has_started)
-        view_format_clock(connection->started_ms, time, sizeof(time));
-    view_format_bytes(connection->bytes_up, up, sizeof(up));
-    view_format_bytes(connection->bytes_down, down, sizeof(down));
-    view_format_duration_ms(connection->duration_ms, duration, sizeof(duration));
+        compact_clock(connection->started_ms, time, sizeof(time));
+    compact_bytes(connection->bytes_up, up, sizeof(up));
+    compact_bytes(connection->bytes_down, down, sizeof(down));
+    compact_duration_ms(connection->duration_ms, duration, sizeof(duration));
     const char *status = connection->live ? (connection->has_status ? "live" : "opening")
-                         : connection->has_status ? view_reply_short_name(connection->status)
+                         : connection->has_status ? reply_short_name(connection->status)
                                                   : "-";
     struct tree_cells cells = { time, connection->client, connection->destination,
                                 connection->destination_address, status, up, down, duration };
-    struct row row;
-    row_begin(&row, style, out, size);
+    struct text_row row;
+    text_row_begin(&row, style, out, size);
     tree_row(&row, tree_prefix(last, style), &cells);
 }
 
-static void note_line(const struct dashboard_user *user, const struct view_style *style,
+static void note_line(const struct dashboard_user *user, const struct screen_style *style,
                       char *out, size_t size)
 {
     char text[160];
@@ -600,15 +335,15 @@ static void note_line(const struct dashboard_user *user, const struct view_style
             snprintf(text, sizeof(text), "%" PRIu64 " more %s not shown", live + recent,
                      live > 0 ? "live" : "recent");
     }
-    struct row row;
-    row_begin(&row, style, out, size);
-    row_put(&row, 0, tree_prefix(true, style), TREE_PREFIX, false);
-    row_put(&row, 0, text, style->width, false);
-    row_end(&row);
+    struct text_row row;
+    text_row_begin(&row, style, out, size);
+    text_row_put(&row, 0, tree_prefix(true, style), TREE_PREFIX, false);
+    text_row_put(&row, 0, text, style->width, false);
+    text_row_end(&row);
 }
 
 void view_line_text(const struct dashboard_model *model, const struct view_line *line,
-                    const struct view_style *style, char *out, size_t size)
+                    const struct screen_style *style, char *out, size_t size)
 {
     const struct dashboard_user *user = &model->users[line->user];
     switch (line->kind) {
@@ -692,17 +427,17 @@ size_t view_scroll_top(size_t selected, size_t top, size_t height, size_t count)
 
 /* ---- Bottom and popups ---- */
 
-void view_key_hints(enum dashboard_sort sort, const char *filter, const struct view_style *style,
+void view_key_hints(enum dashboard_sort sort, const char *filter, const struct screen_style *style,
                     char *out, size_t size)
 {
-    char text[VIEW_LINE_SIZE];
+    char text[SCREEN_LINE_SIZE];
     int used = 0;
     if (filter != NULL && filter[0] != '\0')
         used = snprintf(text, sizeof(text), "filter \"%s\"  ", filter);
     snprintf(text + used, sizeof(text) - (size_t)used,
              "q quit  ? help  Enter expand  s sort:%s  / filter  : command  +/- speed",
              dashboard_sort_name(sort));
-    view_fit(text, style->width, true, style->utf8, out, size);
+    text_fit(text, style->width, true, style->utf8, out, size);
 }
 
 const char *const *view_help_lines(void)
@@ -743,15 +478,15 @@ size_t view_connection_details(const struct dashboard_user *user,
     admin_text_escape(user->usage.name, strlen(user->usage.name), name, sizeof(name));
     if (connection->has_started) {
         admin_format_time(time, connection->started_ms);
-        view_format_clock(connection->started_ms, clock, sizeof(clock));
+        compact_clock(connection->started_ms, clock, sizeof(clock));
     }
-    view_format_bytes(connection->bytes_up, up, sizeof(up));
-    view_format_bytes(connection->bytes_down, down, sizeof(down));
-    view_format_duration_ms(connection->duration_ms, duration, sizeof(duration));
+    compact_bytes(connection->bytes_up, up, sizeof(up));
+    compact_bytes(connection->bytes_down, down, sizeof(down));
+    compact_duration_ms(connection->duration_ms, duration, sizeof(duration));
     char status[80];
     if (connection->has_status)
         snprintf(status, sizeof(status), "%" PRIu64 " (%s)", connection->status,
-                 view_reply_name(connection->status));
+                 reply_name(connection->status));
     else
         snprintf(status, sizeof(status), "- (not answered yet)");
     size_t count = 0;

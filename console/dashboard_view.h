@@ -1,5 +1,5 @@
-/* dashboard_view: the dashboard's screen as text, with no terminal — number formats, header
- * fields, user and connection rows cut to the width, the list's lines, selection and scrolling. */
+/* dashboard_view: the dashboard's screen as text, with no terminal — header fields, user and
+ * connection rows cut to the width, the list's lines, selection and scrolling. */
 #ifndef DASHBOARD_VIEW_H
 #define DASHBOARD_VIEW_H
 
@@ -8,41 +8,10 @@
 #include <stdint.h>
 
 #include "dashboard_model.h"
+#include "screen_text.h"
 
-/* Room for one screen line of any width the view supports, in bytes (UTF-8). */
-#define VIEW_LINE_SIZE 2048
-#define VIEW_WIDTH_MAX 400
 /* One line of a connection's details: room for an escaped 255-byte name. */
 #define VIEW_DETAIL_SIZE 1100
-
-struct view_style {
-    int width;  /* screen columns */
-    bool utf8;  /* the terminal takes UTF-8: tree lines and names as they are; else ASCII only */
-};
-
-/* ---- Formats ---- */
-
-/* 999, 1.5K, 12.3M, 123G: bytes in powers of 1024, at most 5 characters. */
-void view_format_bytes(uint64_t bytes, char *out, size_t size);
-/* Same for a bytes/s rate (no unit suffix); "0" below 0.5. */
-void view_format_rate(double per_second, char *out, size_t size);
-/* 0.4, 12.5, 1234: an events/s rate. */
-void view_format_count_rate(double per_second, char *out, size_t size);
-/* 42s, 5m06s, 3h04m, 12d03h. */
-void view_format_duration(uint64_t seconds, char *out, size_t size);
-/* 350ms below a second, then as view_format_duration. */
-void view_format_duration_ms(uint64_t milliseconds, char *out, size_t size);
-/* HH:MM:SS in local time. */
-void view_format_clock(int64_t unix_ms, char *out, size_t size);
-/* "ok", "refused", ...: a short name for an RFC 1928 reply code, at most 7 characters. */
-const char *view_reply_short_name(uint64_t status);
-/* "succeeded", "connection refused", ...: RFC 1928's name. */
-const char *view_reply_name(uint64_t status);
-
-/* Copies text cut to columns screen columns (padded with spaces to exactly that many when pad),
- * replacing what the terminal cannot show (control bytes; non-ASCII unless utf8) with '?'.
- * A cut text ends in '~' (ASCII) or an ellipsis (UTF-8). Returns the columns written. */
-int view_fit(const char *text, int columns, bool pad, bool utf8, char *out, size_t size);
 
 /* ---- Header ---- */
 
@@ -71,7 +40,7 @@ struct view_session {
 void view_header(const struct dashboard_model *model, const struct view_session *session,
                  struct view_header_line lines[VIEW_HEADER_LINES]);
 /* A header line as plain text: "label value  label value", cut to the width. */
-void view_header_line_text(const struct view_header_line *line, const struct view_style *style,
+void view_header_line_text(const struct view_header_line *line, const struct screen_style *style,
                            char *out, size_t size);
 
 /* ---- The list: users and their connection trees ---- */
@@ -96,10 +65,10 @@ size_t view_build_lines(const struct dashboard_model *model, const size_t *order
                         size_t order_count, struct view_line *lines, size_t capacity);
 
 /* The column names above the list. */
-void view_users_columns(const struct view_style *style, char *out, size_t size);
+void view_users_columns(const struct screen_style *style, char *out, size_t size);
 /* The text of one line, exactly style->width columns wide. */
 void view_line_text(const struct dashboard_model *model, const struct view_line *line,
-                    const struct view_style *style, char *out, size_t size);
+                    const struct screen_style *style, char *out, size_t size);
 
 /* Lines the cursor may rest on: users and connections. */
 bool view_line_selectable(const struct view_line *line);
@@ -116,7 +85,7 @@ size_t view_scroll_top(size_t selected, size_t top, size_t height, size_t count)
 /* ---- Bottom and popups ---- */
 
 /* Key hints for the status line, cut to the width. */
-void view_key_hints(enum dashboard_sort sort, const char *filter, const struct view_style *style,
+void view_key_hints(enum dashboard_sort sort, const char *filter, const struct screen_style *style,
                     char *out, size_t size);
 /* The help popup's lines, NULL-terminated. */
 const char *const *view_help_lines(void);

@@ -7,17 +7,19 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "compact_units.h"
 #include "dashboard_model.h"
 #include "dashboard_view.h"
+#include "screen_text.h"
 
-static const struct view_style ascii80 = { 80, false };
-static const struct view_style ascii100 = { 100, false };
+static const struct screen_style ascii80 = { 80, false };
+static const struct screen_style ascii100 = { 100, false };
 
 /* Screen columns of a UTF-8 string (the test runs under C.UTF-8 where it can). */
 static int columns_of(const char *text)
 {
-    wchar_t wide[VIEW_LINE_SIZE];
-    size_t count = mbstowcs(wide, text, VIEW_LINE_SIZE);
+    wchar_t wide[SCREEN_LINE_SIZE];
+    size_t count = mbstowcs(wide, text, SCREEN_LINE_SIZE);
     ck_assert_msg(count != (size_t)-1, "not valid in this locale: %s", text);
     return wcswidth(wide, count);
 }
@@ -25,7 +27,7 @@ static int columns_of(const char *text)
 /* text is expected, padded with spaces to width columns. */
 static void assert_padded(const char *text, const char *expected, size_t width)
 {
-    char padded[VIEW_LINE_SIZE];
+    char padded[SCREEN_LINE_SIZE];
     snprintf(padded, sizeof(padded), "%-*s", (int)width, expected);
     ck_assert_str_eq(text, padded);
 }
@@ -43,23 +45,23 @@ static bool has_control_bytes(const char *text)
 START_TEST(formats_bytes)
 {
     char out[16];
-    view_format_bytes(0, out, sizeof(out));
+    compact_bytes(0, out, sizeof(out));
     ck_assert_str_eq(out, "0");
-    view_format_bytes(1023, out, sizeof(out));
+    compact_bytes(1023, out, sizeof(out));
     ck_assert_str_eq(out, "1023");
-    view_format_bytes(1024, out, sizeof(out));
+    compact_bytes(1024, out, sizeof(out));
     ck_assert_str_eq(out, "1.0K");
-    view_format_bytes(1536, out, sizeof(out));
+    compact_bytes(1536, out, sizeof(out));
     ck_assert_str_eq(out, "1.5K");
-    view_format_bytes(48213, out, sizeof(out));
+    compact_bytes(48213, out, sizeof(out));
     ck_assert_str_eq(out, "47K");
-    view_format_bytes(9912844, out, sizeof(out));
+    compact_bytes(9912844, out, sizeof(out));
     ck_assert_str_eq(out, "9.5M");
-    view_format_bytes(73400320, out, sizeof(out));
+    compact_bytes(73400320, out, sizeof(out));
     ck_assert_str_eq(out, "70M");
-    view_format_bytes(1048575, out, sizeof(out)); /* 1023.999K rounds up into the next unit */
+    compact_bytes(1048575, out, sizeof(out)); /* 1023.999K rounds up into the next unit */
     ck_assert_str_eq(out, "1.0M");
-    view_format_bytes(UINT64_MAX, out, sizeof(out));
+    compact_bytes(UINT64_MAX, out, sizeof(out));
     ck_assert_str_eq(out, "16E");
 }
 END_TEST
@@ -67,36 +69,36 @@ END_TEST
 START_TEST(formats_rates_and_durations)
 {
     char out[16];
-    view_format_rate(0.2, out, sizeof(out));
+    compact_rate(0.2, out, sizeof(out));
     ck_assert_str_eq(out, "0");
-    view_format_rate(999.4, out, sizeof(out));
+    compact_rate(999.4, out, sizeof(out));
     ck_assert_str_eq(out, "999");
-    view_format_rate(2048.0, out, sizeof(out));
+    compact_rate(2048.0, out, sizeof(out));
     ck_assert_str_eq(out, "2.0K");
-    view_format_count_rate(0.0, out, sizeof(out));
+    compact_count_rate(0.0, out, sizeof(out));
     ck_assert_str_eq(out, "0");
-    view_format_count_rate(2.25, out, sizeof(out));
+    compact_count_rate(2.25, out, sizeof(out));
     ck_assert_str_eq(out, "2.2");
-    view_format_count_rate(1500.0, out, sizeof(out));
+    compact_count_rate(1500.0, out, sizeof(out));
     ck_assert_str_eq(out, "1500");
-    view_format_duration(42, out, sizeof(out));
+    compact_duration(42, out, sizeof(out));
     ck_assert_str_eq(out, "42s");
-    view_format_duration(306, out, sizeof(out));
+    compact_duration(306, out, sizeof(out));
     ck_assert_str_eq(out, "5m06s");
-    view_format_duration(3 * 3600 + 4 * 60 + 5, out, sizeof(out));
+    compact_duration(3 * 3600 + 4 * 60 + 5, out, sizeof(out));
     ck_assert_str_eq(out, "3h04m");
-    view_format_duration(12 * 86400 + 3 * 3600, out, sizeof(out));
+    compact_duration(12 * 86400 + 3 * 3600, out, sizeof(out));
     ck_assert_str_eq(out, "12d03h");
-    view_format_duration_ms(350, out, sizeof(out));
+    compact_duration_ms(350, out, sizeof(out));
     ck_assert_str_eq(out, "350ms");
-    view_format_duration_ms(61250, out, sizeof(out));
+    compact_duration_ms(61250, out, sizeof(out));
     ck_assert_str_eq(out, "1m01s");
-    view_format_clock(1795598401123LL, out, sizeof(out)); /* TZ=UTC, set in main */
+    compact_clock(1795598401123LL, out, sizeof(out)); /* TZ=UTC, set in main */
     ck_assert_str_eq(out, "09:20:01");
-    ck_assert_str_eq(view_reply_short_name(0), "ok");
-    ck_assert_str_eq(view_reply_short_name(5), "refused");
-    ck_assert_str_eq(view_reply_short_name(200), "other");
-    ck_assert_str_eq(view_reply_name(4), "host unreachable");
+    ck_assert_str_eq(reply_short_name(0), "ok");
+    ck_assert_str_eq(reply_short_name(5), "refused");
+    ck_assert_str_eq(reply_short_name(200), "other");
+    ck_assert_str_eq(reply_name(4), "host unreachable");
 }
 END_TEST
 
@@ -105,20 +107,20 @@ END_TEST
 START_TEST(fits_ascii)
 {
     char out[64];
-    ck_assert_int_eq(view_fit("alice", 8, true, false, out, sizeof(out)), 8);
+    ck_assert_int_eq(text_fit("alice", 8, true, false, out, sizeof(out)), 8);
     ck_assert_str_eq(out, "alice   ");
-    ck_assert_int_eq(view_fit("alice", 8, false, false, out, sizeof(out)), 5);
+    ck_assert_int_eq(text_fit("alice", 8, false, false, out, sizeof(out)), 5);
     ck_assert_str_eq(out, "alice");
-    ck_assert_int_eq(view_fit("example.org:443", 8, true, false, out, sizeof(out)), 8);
+    ck_assert_int_eq(text_fit("example.org:443", 8, true, false, out, sizeof(out)), 8);
     ck_assert_str_eq(out, "example~");
-    ck_assert_int_eq(view_fit("abc", 0, true, false, out, sizeof(out)), 0);
+    ck_assert_int_eq(text_fit("abc", 0, true, false, out, sizeof(out)), 0);
     ck_assert_str_eq(out, "");
     /* What the terminal must not receive becomes '?'. */
-    view_fit("a\x1b[2J\tb\xc3\xa9", 20, false, false, out, sizeof(out));
+    text_fit("a\x1b[2J\tb\xc3\xa9", 20, false, false, out, sizeof(out));
     ck_assert_str_eq(out, "a?[2J?b??");
     /* A small output buffer cuts, still NUL-terminated. */
     char small[4];
-    view_fit("abcdef", 10, true, false, small, sizeof(small));
+    text_fit("abcdef", 10, true, false, small, sizeof(small));
     ck_assert_str_eq(small, "abc");
 }
 END_TEST
@@ -126,15 +128,15 @@ END_TEST
 START_TEST(fits_utf8)
 {
     char out[64];
-    ck_assert_int_eq(view_fit("jos\xc3\xa9", 6, true, true, out, sizeof(out)), 6);
+    ck_assert_int_eq(text_fit("jos\xc3\xa9", 6, true, true, out, sizeof(out)), 6);
     ck_assert_str_eq(out, "jos\xc3\xa9  ");
     /* Wide characters take two columns and are never split. */
-    ck_assert_int_eq(view_fit("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 4, false, true, out,
+    ck_assert_int_eq(text_fit("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 4, false, true, out,
                               sizeof(out)), 3);
     ck_assert_str_eq(out, "\xe6\x97\xa5\xe2\x80\xa6");
     ck_assert_int_eq(columns_of(out), 3);
     /* Broken sequences and C1 controls are replaced. */
-    view_fit("a\xc3(b\xc2\x9b", 10, false, true, out, sizeof(out));
+    text_fit("a\xc3(b\xc2\x9b", 10, false, true, out, sizeof(out));
     ck_assert_str_eq(out, "a?(b?");
 }
 END_TEST
@@ -221,7 +223,7 @@ START_TEST(lines_fit_80_columns)
 {
     struct view_line lines[16];
     size_t count = build(lines, 16);
-    char text[VIEW_LINE_SIZE];
+    char text[SCREEN_LINE_SIZE];
     view_users_columns(&ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
     ck_assert_str_eq(text, "   USER                     ROLE    LIVE   TOTAL      UP    DOWN    UP/s  DOWN/s");
@@ -254,10 +256,10 @@ START_TEST(lines_fit_other_widths)
 {
     struct view_line lines[16];
     size_t count = build(lines, 16);
-    char text[VIEW_LINE_SIZE];
-    static const int widths[] = { 20, 60, 100, 131, 200, VIEW_WIDTH_MAX };
+    char text[SCREEN_LINE_SIZE];
+    static const int widths[] = { 20, 60, 100, 131, 200, SCREEN_WIDTH_MAX };
     for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
-        struct view_style ascii = { widths[w], false }, utf8 = { widths[w], true };
+        struct screen_style ascii = { widths[w], false }, utf8 = { widths[w], true };
         for (size_t i = 0; i < count; i++) {
             view_line_text(&model, &lines[i], &ascii, text, sizeof(text));
             ck_assert_msg((int)strlen(text) == widths[w], "width %d line %zu: '%s'", widths[w], i,
@@ -272,11 +274,11 @@ START_TEST(lines_fit_other_widths)
     view_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "1m01s"));
     ck_assert_ptr_null(strstr(text, "2001:db8::10"));
-    struct view_style wide = { 140, false };
+    struct screen_style wide = { 140, false };
     view_line_text(&model, &lines[3], &wide, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "[2001:db8::10]:443"));
     /* Tree lines in UTF-8. */
-    struct view_style utf8 = { 80, true };
+    struct screen_style utf8 = { 80, true };
     view_line_text(&model, &lines[3], &utf8, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "\xe2\x94\x9c\xe2\x94\x80 09:20:01"));
     view_line_text(&model, &lines[0], &utf8, text, sizeof(text));
@@ -302,14 +304,14 @@ START_TEST(header_admin_and_user)
     struct view_session session = { "root", true, "127.0.0.1:8080", 1.0 };
     struct view_header_line lines[VIEW_HEADER_LINES];
     view_header(&model, &session, lines);
-    char text[VIEW_LINE_SIZE];
+    char text[SCREEN_LINE_SIZE];
     const char *expected[VIEW_HEADER_LINES] = {
         "socks5d 0.1.0  up 1h02m  auth password  admin root@127.0.0.1:8080  socks 127.0.0.1:1080",
         "Conns 12 live  5128 total  4.0/s  IPv4 0  IPv6 0  DNS 0",
         "Up 1.0M  0/s  Down 70M  2.0K/s  Users 3  buffer 16K  sessions 1/64",
         "Errors 12  0/s  send 3 recv 0 dns 0 auth 9 input 0 server 0  Refused 1  Unreachable 0",
     };
-    struct view_style wide = { 120, false };
+    struct screen_style wide = { 120, false };
     for (size_t i = 0; i < VIEW_HEADER_LINES; i++) {
         view_header_line_text(&lines[i], &wide, text, sizeof(text));
         ck_assert_int_eq(strncmp(text, expected[i], strlen(expected[i])), 0);
@@ -356,7 +358,7 @@ END_TEST
 
 START_TEST(hints_help_details)
 {
-    char text[VIEW_LINE_SIZE];
+    char text[SCREEN_LINE_SIZE];
     view_key_hints(DASHBOARD_SORT_LIVE, "ali", &ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
     ck_assert_int_eq(strncmp(text, "filter \"ali\"  q quit  ? help", 28), 0);
