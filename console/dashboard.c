@@ -263,7 +263,7 @@ static enum call_result fetch_newest(struct dashboard *dashboard, const char *us
             admin_reply_free(&reply);
             return result;
         }
-        bool parsed = dashboard_parse_connections(reply.body, reply.body_length, rows, limit,
+        bool parsed = connections_parse(reply.body, reply.body_length, rows, limit,
                                                   count, total);
         admin_reply_free(&reply);
         if (!parsed) {

@@ -9,6 +9,8 @@
 
 #include "admin_text.h"
 #include "compact_units.h"
+#include "connection_columns.h"
+#include "user_columns.h"
 
 /* ---- Header ---- */
 
@@ -179,114 +181,39 @@ size_t view_build_lines(const struct dashboard_model *model, const size_t *order
     return count;
 }
 
-/* Column widths of the users list. */
-enum {
-    USER_PREFIX = 3,
-    USER_FIXED = 53, /* role .. down/s with their gaps */
-    USER_NAME_MIN = 8,
-    USER_NAME_MAX = 32,
-};
+#define MARKER_WIDTH 3 /* " + " before a user: collapsed or expanded */
+#define BRANCH_WIDTH 5 /* "  |- " before a connection */
 
-static int user_name_width(const struct screen_style *style)
+static void user_text(const void *row, const struct table_column *column, char *out, size_t size)
 {
-    int width = style->width - USER_PREFIX - USER_FIXED;
-    return width < USER_NAME_MIN ? USER_NAME_MIN : width > USER_NAME_MAX ? USER_NAME_MAX : width;
-}
-
-static void users_row(struct text_row *row, const char *prefix, const char *name, const char *role,
-                      const char *const numbers[6])
-{
-    text_row_put(row, 0, prefix, USER_PREFIX, false);
-    text_row_put(row, 0, name, user_name_width(row->style), false);
-    text_row_put(row, 1, role, 5, false);
-    static const int widths[6] = { 6, 7, 7, 7, 7, 7 };
-    for (size_t i = 0; i < 6; i++)
-        text_row_put(row, 1, numbers[i], widths[i], true);
-    text_row_end(row);
+    user_column_text(row, column, out, size);
 }
 
 void view_users_columns(const struct screen_style *style, char *out, size_t size)
 {
-    struct text_row row;
-    text_row_begin(&row, style, out, size);
-    static const char *const numbers[6] = { "LIVE", "TOTAL", "UP", "DOWN", "UP/s", "DOWN/s" };
-    users_row(&row, "", "USER", "ROLE", numbers);
+    table_columns_line(user_columns, user_column_count, style, "", MARKER_WIDTH, NULL, user_text,
+                       out, size);
 }
 
 static void user_line(const struct dashboard_user *user, const struct screen_style *style,
                       char *out, size_t size)
 {
-    char name[4 * DASHBOARD_USER_NAME_SIZE];
-    admin_text_escape(user->usage.name, strlen(user->usage.name), name, sizeof(name));
-    char live[24], total[24], up[16], down[16], rate_up[16], rate_down[16];
-    snprintf(live, sizeof(live), "%" PRIu64, user->usage.connections_live);
-    snprintf(total, sizeof(total), "%" PRIu64, user->usage.connections_total);
-    compact_bytes(user->usage.bytes_up, up, sizeof(up));
-    compact_bytes(user->usage.bytes_down, down, sizeof(down));
-    format_rate_or_dash(&user->rate_up, rate_up, sizeof(rate_up));
-    format_rate_or_dash(&user->rate_down, rate_down, sizeof(rate_down));
-    const char *numbers[6] = { live, total, up, down, rate_up, rate_down };
-    const char *prefix = user->expanded ? (style->utf8 ? " \xE2\x96\xBE" : " -")
+    const char *marker = user->expanded ? (style->utf8 ? " \xE2\x96\xBE" : " -")
                                         : (style->utf8 ? " \xE2\x96\xB8" : " +");
-    struct text_row row;
-    text_row_begin(&row, style, out, size);
-    users_row(&row, prefix, name, user->usage.role, numbers);
+    table_columns_line(user_columns, user_column_count, style, marker, MARKER_WIDTH, user,
+                       user_text, out, size);
 }
 
-/* Column widths of a connection tree. */
-enum {
-    TREE_PREFIX = 5,
-    TREE_TIME = 8,
-    TREE_ORIGIN = 21,
-    TREE_STATUS = 7,
-    TREE_BYTES = 6,
-    TREE_DURATION = 6,
-    TREE_ADDRESS = 23,
-    TREE_DESTINATION_MIN = 10,
-    TREE_WIDE_DURATION = 96,  /* widths from which the optional columns are shown */
-    TREE_WIDE_ADDRESS = 130,
-};
-
-static int tree_destination_width(const struct screen_style *style)
+static void connection_text(const void *row, const struct table_column *column, char *out,
+                            size_t size)
 {
-    int fixed = TREE_PREFIX + TREE_TIME + 1 + TREE_ORIGIN + 1 + 1 + TREE_STATUS + 1 + TREE_BYTES +
-                1 + TREE_BYTES;
-    if (style->width >= TREE_WIDE_DURATION)
-        fixed += 1 + TREE_DURATION;
-    if (style->width >= TREE_WIDE_ADDRESS)
-        fixed += 1 + TREE_ADDRESS;
-    int width = style->width - fixed;
-    return width < TREE_DESTINATION_MIN ? TREE_DESTINATION_MIN : width;
-}
-
-struct tree_cells {
-    const char *time, *origin, *destination, *address, *status, *up, *down, *duration;
-};
-
-static void tree_row(struct text_row *row, const char *prefix, const struct tree_cells *cells)
-{
-    const struct screen_style *style = row->style;
-    text_row_put(row, 0, prefix, TREE_PREFIX, false);
-    text_row_put(row, 0, cells->time, TREE_TIME, false);
-    text_row_put(row, 1, cells->origin, TREE_ORIGIN, false);
-    text_row_put(row, 1, cells->destination, tree_destination_width(style), false);
-    if (style->width >= TREE_WIDE_ADDRESS)
-        text_row_put(row, 1, cells->address, TREE_ADDRESS, false);
-    text_row_put(row, 1, cells->status, TREE_STATUS, false);
-    text_row_put(row, 1, cells->up, TREE_BYTES, true);
-    text_row_put(row, 1, cells->down, TREE_BYTES, true);
-    if (style->width >= TREE_WIDE_DURATION)
-        text_row_put(row, 1, cells->duration, TREE_DURATION, true);
-    text_row_end(row);
+    connection_column_text(row, column, out, size);
 }
 
 static void tree_columns(const struct screen_style *style, char *out, size_t size)
 {
-    static const struct tree_cells names = { "TIME", "ORIGIN", "DESTINATION", "ADDRESS",
-                                             "STATUS", "UP", "DOWN", "DUR" };
-    struct text_row row;
-    text_row_begin(&row, style, out, size);
-    tree_row(&row, "", &names);
+    table_columns_line(connection_columns, connection_column_count, style, "", BRANCH_WIDTH,
+                       NULL, connection_text, out, size);
 }
 
 static const char *tree_prefix(bool last, const struct screen_style *style)
@@ -299,20 +226,9 @@ static const char *tree_prefix(bool last, const struct screen_style *style)
 static void connection_line(const struct dashboard_connection *connection, bool last,
                             const struct screen_style *style, char *out, size_t size)
 {
-    char time[16] = "-", up[16], down[16], duration[16];
-    if (connection->has_started)
-        compact_clock(connection->started_ms, time, sizeof(time));
-    compact_bytes(connection->bytes_up, up, sizeof(up));
-    compact_bytes(connection->bytes_down, down, sizeof(down));
-    compact_duration_ms(connection->duration_ms, duration, sizeof(duration));
-    const char *status = connection->live ? (connection->has_status ? "live" : "opening")
-                         : connection->has_status ? reply_short_name(connection->status)
-                                                  : "-";
-    struct tree_cells cells = { time, connection->client, connection->destination,
-                                connection->destination_address, status, up, down, duration };
-    struct text_row row;
-    text_row_begin(&row, style, out, size);
-    tree_row(&row, tree_prefix(last, style), &cells);
+    table_columns_line(connection_columns, connection_column_count, style,
+                       tree_prefix(last, style), BRANCH_WIDTH, connection, connection_text, out,
+                       size);
 }
 
 static void note_line(const struct dashboard_user *user, const struct screen_style *style,
@@ -337,7 +253,7 @@ static void note_line(const struct dashboard_user *user, const struct screen_sty
     }
     struct text_row row;
     text_row_begin(&row, style, out, size);
-    text_row_put(&row, 0, tree_prefix(true, style), TREE_PREFIX, false);
+    text_row_put(&row, 0, tree_prefix(true, style), BRANCH_WIDTH, false);
     text_row_put(&row, 0, text, style->width, false);
     text_row_end(&row);
 }
@@ -472,39 +388,21 @@ size_t view_connection_details(const struct dashboard_user *user,
                                const struct dashboard_connection *connection,
                                char lines[][VIEW_DETAIL_SIZE], size_t max)
 {
-    const size_t size = VIEW_DETAIL_SIZE;
-    char name[4 * DASHBOARD_USER_NAME_SIZE], time[ADMIN_TIME_TEXT_SIZE] = "-", clock[16] = "",
-         up[16], down[16], duration[16];
+    char name[4 * DASHBOARD_USER_NAME_SIZE];
     admin_text_escape(user->usage.name, strlen(user->usage.name), name, sizeof(name));
-    if (connection->has_started) {
-        admin_format_time(time, connection->started_ms);
-        compact_clock(connection->started_ms, clock, sizeof(clock));
-    }
-    compact_bytes(connection->bytes_up, up, sizeof(up));
-    compact_bytes(connection->bytes_down, down, sizeof(down));
-    compact_duration_ms(connection->duration_ms, duration, sizeof(duration));
-    char status[80];
-    if (connection->has_status)
-        snprintf(status, sizeof(status), "%" PRIu64 " (%s)", connection->status,
-                 reply_name(connection->status));
-    else
-        snprintf(status, sizeof(status), "- (not answered yet)");
     size_t count = 0;
-#define DETAIL(...)                                                                            \
-    do {                                                                                       \
-        if (count < max)                                                                       \
-            snprintf(lines[count++], size, __VA_ARGS__);                                       \
-    } while (0)
-    DETAIL("connection   %" PRIu64 " (%s)", connection->id, connection->live ? "live" : "closed");
-    DETAIL("user         %s", name);
-    DETAIL("started      %s  %s", time, clock);
-    DETAIL("origin       %s", connection->client);
-    DETAIL("destination  %s", connection->destination);
-    DETAIL("address      %s", connection->destination_address);
-    DETAIL("status       %s", status);
-    DETAIL("up           %" PRIu64 " bytes (%s)", connection->bytes_up, up);
-    DETAIL("down         %" PRIu64 " bytes (%s)", connection->bytes_down, down);
-    DETAIL("duration     %s%s", duration, connection->live ? " so far" : "");
-#undef DETAIL
+    if (count < max)
+        snprintf(lines[count++], VIEW_DETAIL_SIZE, "%-12s %" PRIu64 " (%s)", "connection",
+                 connection->id, connection->live ? "live" : "closed");
+    if (count < max)
+        snprintf(lines[count++], VIEW_DETAIL_SIZE, "%-12s %s", "user", name);
+    for (size_t i = 0; i < connection_column_count && count < max; i++) {
+        const struct table_column *column = &connection_columns[i];
+        if (column->detail == NULL)
+            continue;
+        char value[VIEW_DETAIL_SIZE - 16]; /* room for the label before it */
+        connection_column_detail(connection, column, value, sizeof(value));
+        snprintf(lines[count++], VIEW_DETAIL_SIZE, "%-12s %s", column->detail, value);
+    }
     return count;
 }

@@ -8,6 +8,7 @@
 #include <wchar.h>
 
 #include "compact_units.h"
+#include "connection_columns.h"
 #include "dashboard_model.h"
 #include "dashboard_view.h"
 #include "screen_text.h"
@@ -143,6 +144,10 @@ END_TEST
 
 /* ---- a model to draw ---- */
 
+#define CONNECTION_COLUMNS                                                                     \
+    "id\tstate\tstarted\tuser\tclient\tdestination\tdestination_address\tbytes_up\t"          \
+    "bytes_down\tstatus\tduration_ms\n"
+
 static struct dashboard_model model;
 
 static void model_setup(void)
@@ -167,20 +172,23 @@ static void model_setup(void)
 
     struct dashboard_user *user = dashboard_model_find(&model, "alice");
     user->expanded = true;
-    struct dashboard_connection live[2] = {
-        { .id = 17, .live = true, .has_started = true, .started_ms = 1795598401123LL,
-          .has_status = true, .bytes_up = 5120, .bytes_down = 204800, .duration_ms = 61250,
-          .client = "192.0.2.7:50000", .destination = "example.org:443",
-          .destination_address = "[2001:db8::10]:443" },
-        { .id = 18, .live = true, .client = "[2001:db8::7]:50022", .destination = "-",
-          .destination_address = "-" },
-    };
-    struct dashboard_connection recent[1] = {
-        { .id = 15, .has_started = true, .started_ms = 1795598398500LL, .has_status = true,
-          .status = 5, .client = "192.0.2.7:41000",
-          .destination = "a-very-long-destination-name.example.org:8080",
-          .destination_address = "-" },
-    };
+    /* Connections come as the server lists them (fields it leaves out as "-"). */
+    static const char live_body[] =
+        "total: 2\noffset: 0\n\n" CONNECTION_COLUMNS
+        "17\tlive\t2026-11-25T09:20:01.123Z\talice\t192.0.2.7:50000\texample.org:443\t"
+        "[2001:db8::10]:443\t5120\t204800\t0\t61250\n"
+        "18\tlive\t-\talice\t[2001:db8::7]:50022\t-\t-\t0\t0\t-\t0\n";
+    static const char recent_body[] =
+        "total: 30\noffset: 29\n\n" CONNECTION_COLUMNS
+        "15\tclosed\t2026-11-25T09:19:58.500Z\talice\t192.0.2.7:41000\t"
+        "a-very-long-destination-name.example.org:8080\t-\t0\t0\t5\t0\n";
+    struct dashboard_connection live[2], recent[1];
+    size_t count;
+    uint64_t total;
+    ck_assert(connections_parse(live_body, strlen(live_body), live, 2, &count, &total));
+    ck_assert_uint_eq(count, 2);
+    ck_assert(connections_parse(recent_body, strlen(recent_body), recent, 1, &count, &total));
+    ck_assert_uint_eq(count, 1);
     ck_assert(dashboard_user_set_connections(user, live, 2, 2, recent, 1, 30));
     dashboard_model_find(&model, "carol")->expanded = true; /* not fetched yet */
 }
