@@ -1,9 +1,11 @@
-/* dashboard: socks5ctl's live full-screen view (ncurses) — the `dashboard` command of the
- * console's table and the -d flag. */
+/* dashboard: the console's `dashboard` command and -d flag — checks the refresh interval and
+ * the terminal, then runs the full-screen dashboard over the console's session, its `:` line
+ * reaching the console's commands. */
 #ifndef DASHBOARD_H
 #define DASHBOARD_H
 
-#include "console.h"
+/* Only the console's context is needed here: the dashboard's own modules never see it. */
+struct console_context;
 
 /* argv: "dashboard" [SECONDS]. Returns an enum console_exit value. */
 int dashboard_run(struct console_context *context, int argc, char **argv);

@@ -1,5 +1,6 @@
-/* test_dashboard_view: checks the dashboard's screen text without a terminal — formats, cutting
- * to the width (ASCII and UTF-8), header, user and connection rows, tree lines, cursor, scrolling. */
+/* test_dashboard_view: checks the dashboard's screen text without a terminal — compact units,
+ * cutting to the width (ASCII and UTF-8), header fields, user and connection rows by the column
+ * tables, tree lines, cursor, scrolling, key hints, help and connection details. */
 #include <check.h>
 #include <locale.h>
 #include <stdio.h>
@@ -7,11 +8,14 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "command_line.h"
 #include "compact_units.h"
-#include "connection_columns.h"
+#include "connection_tree.h"
+#include "dashboard_header.h"
 #include "dashboard_model.h"
-#include "dashboard_view.h"
+#include "popup.h"
 #include "screen_text.h"
+#include "user_list.h"
 
 static const struct screen_style ascii80 = { 80, false };
 static const struct screen_style ascii100 = { 100, false };
@@ -198,30 +202,30 @@ static void model_teardown(void)
     dashboard_model_free(&model);
 }
 
-static size_t build(struct view_line *lines, size_t capacity)
+static size_t build(struct list_line *lines, size_t capacity)
 {
     size_t order[8];
     size_t count = dashboard_model_order(&model, DASHBOARD_SORT_NAME, NULL, order);
-    return view_build_lines(&model, order, count, lines, capacity);
+    return user_list_build(&model, order, count, lines, capacity);
 }
 
 START_TEST(builds_tree_lines)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
     /* alice, columns, 18, 17, 15, note (28 more recent), bob, carol, note (loading). */
     ck_assert_uint_eq(count, 9);
-    ck_assert_int_eq(lines[0].kind, VIEW_LINE_USER);
-    ck_assert_int_eq(lines[1].kind, VIEW_LINE_COLUMNS);
-    ck_assert_int_eq(lines[2].kind, VIEW_LINE_CONNECTION);
+    ck_assert_int_eq(lines[0].kind, LIST_LINE_USER);
+    ck_assert_int_eq(lines[1].kind, LIST_LINE_TREE_TITLES);
+    ck_assert_int_eq(lines[2].kind, LIST_LINE_CONNECTION);
     ck_assert_uint_eq(model.users[lines[2].user].connections[lines[2].connection].id, 18);
     ck_assert_uint_eq(model.users[lines[3].user].connections[lines[3].connection].id, 17);
     ck_assert_uint_eq(model.users[lines[4].user].connections[lines[4].connection].id, 15);
     ck_assert(!lines[4].last);
-    ck_assert_int_eq(lines[5].kind, VIEW_LINE_NOTE);
+    ck_assert_int_eq(lines[5].kind, LIST_LINE_NOTE);
     ck_assert(lines[5].last);
-    ck_assert_int_eq(lines[6].kind, VIEW_LINE_USER);
-    ck_assert_int_eq(lines[8].kind, VIEW_LINE_NOTE);
+    ck_assert_int_eq(lines[6].kind, LIST_LINE_USER);
+    ck_assert_int_eq(lines[8].kind, LIST_LINE_NOTE);
     /* A short array is filled as far as it goes; the count is still the whole. */
     ck_assert_uint_eq(build(lines, 3), 9);
 }
@@ -229,67 +233,67 @@ END_TEST
 
 START_TEST(lines_fit_80_columns)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
     char text[SCREEN_LINE_SIZE];
-    view_users_columns(&ascii80, text, sizeof(text));
+    user_list_titles(&ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
     ck_assert_str_eq(text, "   USER                     ROLE    LIVE   TOTAL      UP    DOWN    UP/s  DOWN/s");
     for (size_t i = 0; i < count; i++) {
-        view_line_text(&model, &lines[i], &ascii80, text, sizeof(text));
+        user_list_line_text(&model, &lines[i], &ascii80, text, sizeof(text));
         ck_assert_msg(strlen(text) == 80, "line %zu is %zu wide: '%s'", i, strlen(text), text);
         ck_assert(!has_control_bytes(text));
     }
-    view_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, " - alice                    admin      2      57     49K    9.5M    2.0K       0");
-    view_line_text(&model, &lines[1], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[1], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "     TIME     ORIGIN                DESTINATION            STATUS      UP   DOWN");
-    view_line_text(&model, &lines[3], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- 09:20:01 192.0.2.7:50000       example.org:443        live      5.0K   200K");
-    view_line_text(&model, &lines[2], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[2], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- -        [2001:db8::7]:50022   -                      opening      0      0");
-    view_line_text(&model, &lines[4], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[4], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- 09:19:58 192.0.2.7:41000       a-very-long-destinati~ refused      0      0");
-    view_line_text(&model, &lines[5], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[5], &ascii80, text, sizeof(text));
     assert_padded(text, "  `- 29 more recent not shown", 80);
     /* The name holding ESC [2J is shown escaped. */
-    view_line_text(&model, &lines[6], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[6], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, " + bob\\x1b[2J               user       0       3       0       0       0       0");
-    view_line_text(&model, &lines[8], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[8], &ascii80, text, sizeof(text));
     assert_padded(text, "  `- loading...", 80);
 }
 END_TEST
 
 START_TEST(lines_fit_other_widths)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
     char text[SCREEN_LINE_SIZE];
     static const int widths[] = { 20, 60, 100, 131, 200, SCREEN_WIDTH_MAX };
     for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
         struct screen_style ascii = { widths[w], false }, utf8 = { widths[w], true };
         for (size_t i = 0; i < count; i++) {
-            view_line_text(&model, &lines[i], &ascii, text, sizeof(text));
+            user_list_line_text(&model, &lines[i], &ascii, text, sizeof(text));
             ck_assert_msg((int)strlen(text) == widths[w], "width %d line %zu: '%s'", widths[w], i,
                           text);
-            view_line_text(&model, &lines[i], &utf8, text, sizeof(text));
+            user_list_line_text(&model, &lines[i], &utf8, text, sizeof(text));
             ck_assert_int_eq(columns_of(text), widths[w]);
         }
-        view_users_columns(&utf8, text, sizeof(text));
+        user_list_titles(&utf8, text, sizeof(text));
         ck_assert_int_eq(columns_of(text), widths[w]);
     }
     /* 100 columns add the duration; 130 the connected address. */
-    view_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "1m01s"));
     ck_assert_ptr_null(strstr(text, "2001:db8::10"));
     struct screen_style wide = { 140, false };
-    view_line_text(&model, &lines[3], &wide, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], &wide, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "[2001:db8::10]:443"));
     /* Tree lines in UTF-8. */
     struct screen_style utf8 = { 80, true };
-    view_line_text(&model, &lines[3], &utf8, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], &utf8, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "\xe2\x94\x9c\xe2\x94\x80 09:20:01"));
-    view_line_text(&model, &lines[0], &utf8, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], &utf8, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "\xe2\x96\xbe alice"));
 }
 END_TEST
@@ -309,84 +313,84 @@ START_TEST(header_admin_and_user)
                                                  .socks_listeners = "127.0.0.1:1080",
                                                  .auth_mode = "password", .buffer_size = 16384,
                                                  .admin_sessions = 1, .admin_max_sessions = 64 };
-    struct view_session session = { "root", true, "127.0.0.1:8080", 1.0 };
-    struct view_header_line lines[VIEW_HEADER_LINES];
-    view_header(&model, &session, lines);
+    struct header_viewer viewer = { "root", true, "127.0.0.1:8080" };
+    struct header_line lines[HEADER_LINES];
+    header_fields(&model, &viewer, lines);
     char text[SCREEN_LINE_SIZE];
-    const char *expected[VIEW_HEADER_LINES] = {
+    const char *expected[HEADER_LINES] = {
         "socks5d 0.1.0  up 1h02m  auth password  admin root@127.0.0.1:8080  socks 127.0.0.1:1080",
         "Conns 12 live  5128 total  4.0/s  IPv4 0  IPv6 0  DNS 0",
         "Up 1.0M  0/s  Down 70M  2.0K/s  Users 3  buffer 16K  sessions 1/64",
         "Errors 12  0/s  send 3 recv 0 dns 0 auth 9 input 0 server 0  Refused 1  Unreachable 0",
     };
     struct screen_style wide = { 120, false };
-    for (size_t i = 0; i < VIEW_HEADER_LINES; i++) {
-        view_header_line_text(&lines[i], &wide, text, sizeof(text));
+    for (size_t i = 0; i < HEADER_LINES; i++) {
+        header_line_text(&lines[i], &wide, text, sizeof(text));
         ck_assert_int_eq(strncmp(text, expected[i], strlen(expected[i])), 0);
-        view_header_line_text(&lines[i], &ascii80, text, sizeof(text));
+        header_line_text(&lines[i], &ascii80, text, sizeof(text));
         ck_assert_uint_eq(strlen(text), 80);
     }
 
-    session.admin = false;
-    session.user = "alice";
-    view_header(&model, &session, lines);
-    view_header_line_text(&lines[0], &ascii80, text, sizeof(text));
+    viewer.admin = false;
+    viewer.user = "alice";
+    header_fields(&model, &viewer, lines);
+    header_line_text(&lines[0], &ascii80, text, sizeof(text));
     ck_assert_int_eq(strncmp(text, "socks5ctl  user alice@127.0.0.1:8080 ", 37), 0);
-    view_header_line_text(&lines[3], &ascii80, text, sizeof(text));
+    header_line_text(&lines[3], &ascii80, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "admin role"));
 }
 END_TEST
 
 START_TEST(cursor_and_scrolling)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
     /* Column and note lines are skipped. */
-    ck_assert_uint_eq(view_next_selectable(lines, count, 1, +1), 2);
-    ck_assert_uint_eq(view_next_selectable(lines, count, 1, -1), 0);
-    ck_assert_uint_eq(view_next_selectable(lines, count, 5, +1), 6);
-    ck_assert_uint_eq(view_next_selectable(lines, count, 8, +1), 7); /* none below: go up */
-    ck_assert_uint_eq(view_next_selectable(lines, count, 100, +1), 7);
-    ck_assert_uint_eq(view_next_selectable(lines, 0, 0, +1), 0);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 1, +1), 2);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 1, -1), 0);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 5, +1), 6);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 8, +1), 7); /* none below: go up */
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 100, +1), 7);
+    ck_assert_uint_eq(user_list_next_selectable(lines, 0, 0, +1), 0);
 
-    ck_assert_uint_eq(view_locate(&model, lines, count, "alice", false, 0, 0), 0);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "alice", true, 15, 0), 4);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "alice", true, 99, 0), 0);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "carol", false, 0, 0), 7);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "zed", false, 0, 5), 4);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", false, 0, 0), 0);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 15, 0), 4);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 99, 0), 0);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "carol", false, 0, 0), 7);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "zed", false, 0, 5), 4);
 
-    ck_assert_uint_eq(view_scroll_top(0, 0, 10, 5), 0);
-    ck_assert_uint_eq(view_scroll_top(12, 0, 10, 30), 3);
-    ck_assert_uint_eq(view_scroll_top(4, 8, 10, 30), 4);
-    ck_assert_uint_eq(view_scroll_top(29, 25, 10, 30), 20);
-    ck_assert_uint_eq(view_scroll_top(5, 25, 10, 12), 2); /* the list shrank under the window */
-    ck_assert_uint_eq(view_scroll_top(3, 0, 0, 12), 0);
+    ck_assert_uint_eq(user_list_scroll_top(0, 0, 10, 5), 0);
+    ck_assert_uint_eq(user_list_scroll_top(12, 0, 10, 30), 3);
+    ck_assert_uint_eq(user_list_scroll_top(4, 8, 10, 30), 4);
+    ck_assert_uint_eq(user_list_scroll_top(29, 25, 10, 30), 20);
+    ck_assert_uint_eq(user_list_scroll_top(5, 25, 10, 12), 2); /* the list shrank under the window */
+    ck_assert_uint_eq(user_list_scroll_top(3, 0, 0, 12), 0);
 }
 END_TEST
 
 START_TEST(hints_help_details)
 {
     char text[SCREEN_LINE_SIZE];
-    view_key_hints(DASHBOARD_SORT_LIVE, "ali", &ascii80, text, sizeof(text));
+    command_line_hints(DASHBOARD_SORT_LIVE, "ali", &ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
     ck_assert_int_eq(strncmp(text, "filter \"ali\"  q quit  ? help", 28), 0);
     ck_assert_ptr_nonnull(strstr(text, "sort:live"));
-    const char *const *help = view_help_lines();
+    const char *const *help = popup_help_lines();
     size_t count = 0;
     for (; help[count] != NULL; count++)
         ck_assert_uint_le(strlen(help[count]), 76); /* fits a popup in 80 columns */
     ck_assert_uint_le(count, 20);                    /* and in 24 lines */
 
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
-    char details[12][VIEW_DETAIL_SIZE];
-    size_t lines = view_connection_details(alice, &alice->connections[2], details, 12);
+    char details[12][DETAIL_LINE_SIZE];
+    size_t lines = connection_details(alice, &alice->connections[2], details, 12);
     ck_assert_uint_eq(lines, 10);
     ck_assert_str_eq(details[0], "connection   15 (closed)");
     ck_assert_str_eq(details[2], "started      2026-11-25T09:19:58.500Z  09:19:58");
     ck_assert_str_eq(details[6], "status       5 (connection refused)");
-    ck_assert_uint_eq(view_connection_details(alice, &alice->connections[0], details, 3), 3);
+    ck_assert_uint_eq(connection_details(alice, &alice->connections[0], details, 3), 3);
     struct dashboard_user *bob = dashboard_model_find(&model, "bob\x1b[2J");
-    view_connection_details(bob, &alice->connections[0], details, 12);
+    connection_details(bob, &alice->connections[0], details, 12);
     ck_assert_str_eq(details[1], "user         bob\\x1b[2J");
     ck_assert_str_eq(details[6], "status       - (not answered yet)");
 }
