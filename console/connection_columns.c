@@ -93,8 +93,10 @@ bool connections_parse(const char *body, size_t length, struct dashboard_connect
         !admin_table_open(&table, body, length) || admin_table_column(&table, ADMIN_COLUMN_ID) < 0)
         return false;
     long positions[CONNECTION_FIELDS_MAX];
-    for (size_t i = 0; i < connection_column_count; i++)
-        positions[i] = admin_table_column(&table, connection_columns[i].key);
+    for (size_t i = 0; i < connection_column_count; i++) {
+        const char *key = connection_columns[i].key;
+        positions[i] = key != NULL ? admin_table_column(&table, key) : -1; /* derived: no field */
+    }
     struct admin_row row;
     while (*count < capacity && admin_table_next_row(&table, &row))
         read_row(&row, positions, &rows[(*count)++]);
@@ -103,6 +105,8 @@ bool connections_parse(const char *body, size_t length, struct dashboard_connect
 
 const char *connection_field(const struct dashboard_connection *connection, const char *key)
 {
+    if (key == NULL)
+        return ADMIN_TEXT_NONE;
     const struct table_column *column =
         table_column_find(connection_columns, connection_column_count, key, strlen(key));
     if (column == NULL)

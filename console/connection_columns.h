@@ -34,7 +34,7 @@ extern const size_t connection_column_count;
 bool connections_parse(const char *body, size_t length, struct dashboard_connection *rows,
                        size_t capacity, size_t *count, uint64_t *total);
 
-/* The escaped field of the column called key; "-" when unknown. */
+/* The escaped field of the column called key; "-" when unknown or NULL (a derived column). */
 const char *connection_field(const struct dashboard_connection *connection, const char *key);
 
 /* A column's value as the tree shows it, and as the details popup does. */

@@ -229,6 +229,7 @@ START_TEST(parses_columns_by_name)
     ck_assert_uint_eq(field_u64(&row, ADMIN_COLUMN_BYTES_DOWN), 99);
     ck_assert(row.live);
     ck_assert_str_eq(connection_field(&row, ADMIN_COLUMN_CLIENT), "-");
+    ck_assert_str_eq(connection_field(&row, NULL), "-"); /* a derived column has no field */
 }
 END_TEST
 
