@@ -1,6 +1,5 @@
-/* command_line: the two lines under the list — the message line (answers, errors, the session's
- * state, a y/n question) and the status line (key hints, or the `/` filter or `:` command being
- * typed) — and running a typed console command. */
+/* command_line: the two lines under the list — messages, the session's state, a y/n question,
+ * key hints, the `/` filter and `:` command being typed — and running a typed console command. */
 #include "command_line.h"
 
 #include <stdio.h>

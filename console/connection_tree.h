@@ -1,6 +1,5 @@
-/* connection_tree: an expanded user's connections under its line in the list — the tree's
- * titles, one line per connection by connection_columns, the closing note — and the details
- * popup's text of one connection. No terminal needed. */
+/* connection_tree: an expanded user's connections in the list — titles, one line each by
+ * connection_columns, the closing note — and a connection's details popup text. No terminal. */
 #ifndef CONNECTION_TREE_H
 #define CONNECTION_TREE_H
 

@@ -1,6 +1,5 @@
-/* dashboard: the console's `dashboard` command and -d flag — checks the refresh interval and
- * the terminal, then runs the full-screen dashboard over the console's session, its `:` line
- * reaching the console's commands. */
+/* dashboard: the console's `dashboard` command and -d flag — checks the interval and terminal,
+ * then runs the full-screen dashboard with a `:` line that reaches the console's commands. */
 #include "dashboard.h"
 
 #include <errno.h>

@@ -44,8 +44,8 @@ static void strip_newline(char *text)
         text[--length] = '\0';
 }
 
-static enum call_result call(struct dashboard_session *session, const struct admin_request *request,
-                             struct admin_reply *reply)
+static enum call_result call(struct dashboard_session *session,
+                             const struct admin_request *request, struct admin_reply *reply)
 {
     char error[256] = "";
     *reply = (struct admin_reply){ 0 };
@@ -104,8 +104,8 @@ static enum call_result call_user_metrics(struct dashboard_session *session, con
 
 /* The newest `limit` connections of one kind. offset_guess comes from the last total; when
  * more arrived since, asks once more for the end of the list. */
-static enum call_result fetch_newest(struct dashboard_session *session, const char *user, uint8_t which,
-                                     uint64_t total_guess, size_t limit,
+static enum call_result fetch_newest(struct dashboard_session *session, const char *user,
+                                     uint8_t which, uint64_t total_guess, size_t limit,
                                      struct dashboard_connection *rows, size_t *count,
                                      uint64_t *total)
 {

@@ -74,8 +74,9 @@ static void refresh_data(struct dashboard *dashboard)
 {
     if (dashboard->session.login_refused)
         return;
+    /* The loading message goes; the fetch may put what it has to say in its place. */
     if (dashboard->loading)
-        message_clear(&dashboard->message); /* drawn again only after the fetch, with what it says */
+        message_clear(&dashboard->message);
     if (session_fetch_users(&dashboard->session, monotonic_seconds()) == CALL_LOST)
         return;
     dashboard->loading = false;

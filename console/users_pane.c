@@ -1,6 +1,5 @@
-/* users_pane: the list of users and their connection trees on screen — its order and filter,
- * the cursor that stays on the same user or connection across refreshes, scrolling, expanding
- * (which fetches the tree), and its keys. */
+/* users_pane: the users and their connection trees on screen — order, filter, a cursor that stays
+ * on its user or connection across refreshes, scrolling, expanding (fetches the tree), its keys. */
 #include "users_pane.h"
 
 #include <stdio.h>
