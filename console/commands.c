@@ -12,6 +12,7 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 #include "confirmations.h"
+#include "dashboard.h"
 #include "output.h"
 #include "terminal.h"
 
@@ -545,4 +546,30 @@ int commands_run_whoami(struct console_context *context, int argc, char **argv)
     struct admin_request request;
     admin_request_init(&request, ADMIN_CMD_USER_METRICS); /* empty user: the session's own */
     return call_and_print(context, argv[0], &request);
+}
+
+/* A `:` line typed in the dashboard: a console command with its output and errors to out; curses
+ * owns the terminal, so nothing may prompt there. */
+static bool run_dashboard_line(void *data, const char *line, FILE *out, bool *quit)
+{
+    struct console_context *context = data;
+    struct console_context saved = *context;
+    context->out = out;
+    context->err = out;
+    context->may_prompt = false;
+    context->quit = false;
+    int code = console_execute_line(context, line);
+    *quit = context->quit;
+    context->out = saved.out;
+    context->err = saved.err;
+    context->may_prompt = saved.may_prompt;
+    context->quit = saved.quit;
+    return code == CONSOLE_EXIT_OK;
+}
+
+int commands_run_dashboard(struct console_context *context, int argc, char **argv)
+{
+    struct command_runner runner = { run_dashboard_line, context };
+    return dashboard_run(context->client, &runner, context->err, argc, argv) ? CONSOLE_EXIT_OK
+                                                                             : CONSOLE_EXIT_USAGE;
 }

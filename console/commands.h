@@ -40,6 +40,9 @@ int commands_run_set_password(struct console_context *context, int argc, char **
 /* allow-no-auth and require-auth: set-no-auth 1 and 0. */
 int commands_run_no_auth(struct console_context *context, int argc, char **argv);
 
+/* dashboard [SECONDS]: the full-screen view, its ':' line running the console's commands. */
+int commands_run_dashboard(struct console_context *context, int argc, char **argv);
+
 /* whoami: user-metrics for the session's own user. */
 int commands_run_whoami(struct console_context *context, int argc, char **argv);
 

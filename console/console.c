@@ -9,7 +9,6 @@
 #include "admin_commands.h"
 #include "admin_protocol.h"
 #include "commands.h"
-#include "dashboard.h"
 
 #define ERROR_SIZE 512
 #define HELP_SYNOPSIS_WIDTH 36
@@ -59,7 +58,7 @@ static const struct console_entry own_entries[] = {
       .run = commands_run_no_auth, .sends = ADMIN_CMD_SET_NO_AUTH},
      .check = commands_check_no_arguments, .replaces_plain_form = true},
     {{.name = "dashboard", .arguments = "[SECONDS]", .help = "live full-screen view (q quits)",
-      .role = CONSOLE_ROLE_ANY, .run = dashboard_run},
+      .role = CONSOLE_ROLE_ANY, .run = commands_run_dashboard},
      .check = check_dashboard},
     {{.name = "help", .arguments = "[COMMAND]", .help = "list the commands, or explain one",
       .role = CONSOLE_ROLE_ANY, .run = run_help},

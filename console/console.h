@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "output.h"
+
 struct admin_client;
 struct admin_field;
 
@@ -21,8 +23,6 @@ enum console_exit {
     CONSOLE_EXIT_UNAVAILABLE = 69,   /* EX_UNAVAILABLE: cannot connect, or the session broke */
     CONSOLE_EXIT_LOGIN_FAILED = 77,  /* EX_NOPERM: wrong user name or password */
 };
-
-enum console_format { CONSOLE_FORMAT_TABLE, CONSOLE_FORMAT_TSV, CONSOLE_FORMAT_JSON };
 
 struct console_context {
     struct admin_client *client;

@@ -1,11 +1,19 @@
-/* dashboard: socks5ctl's live full-screen view (ncurses) — the `dashboard` command of the
- * console's table and the -d flag. */
+/* dashboard: the `dashboard` command's own part — checks the refresh interval and the terminal,
+ * then runs the full-screen dashboard; it knows the console only through a command runner. */
 #ifndef DASHBOARD_H
 #define DASHBOARD_H
 
-#include "console.h"
+#include <stdbool.h>
+#include <stdio.h>
 
-/* argv: "dashboard" [SECONDS]. Returns an enum console_exit value. */
-int dashboard_run(struct console_context *context, int argc, char **argv);
+#include "command_line.h"
+
+struct admin_client;
+
+/* argv: "dashboard" [SECONDS]. Runs the dashboard over client until the user quits, its `:`
+ * line going through runner. False after telling err why it cannot start (a bad interval, no
+ * terminal, a terminal type curses cannot drive): the console's usage error. */
+bool dashboard_run(struct admin_client *client, const struct command_runner *runner, FILE *err,
+                   int argc, char **argv);
 
 #endif

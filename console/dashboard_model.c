@@ -149,68 +149,6 @@ static void row_text(const struct admin_row *row, long column, char *out, size_t
     copy_span(field, out, size);
 }
 
-enum connection_column {
-    COLUMN_ID,
-    COLUMN_STATE,
-    COLUMN_STARTED,
-    COLUMN_CLIENT,
-    COLUMN_DESTINATION,
-    COLUMN_DESTINATION_ADDRESS,
-    COLUMN_BYTES_UP,
-    COLUMN_BYTES_DOWN,
-    COLUMN_STATUS,
-    COLUMN_DURATION,
-    COLUMN_COUNT
-};
-
-static void parse_connection_row(const struct admin_row *row, const long *columns,
-                                 struct dashboard_connection *connection)
-{
-    *connection = (struct dashboard_connection){ 0 };
-    row_u64(row, columns[COLUMN_ID], &connection->id);
-    struct admin_span field;
-    connection->live = columns[COLUMN_STATE] >= 0 &&
-                       admin_row_field(row, (size_t)columns[COLUMN_STATE], &field) &&
-                       admin_span_equals(field, ADMIN_TEXT_STATE_LIVE);
-    connection->has_started = columns[COLUMN_STARTED] >= 0 &&
-                              admin_row_field(row, (size_t)columns[COLUMN_STARTED], &field) &&
-                              admin_span_to_time(field, &connection->started_ms);
-    row_text(row, columns[COLUMN_CLIENT], connection->client, sizeof(connection->client));
-    row_text(row, columns[COLUMN_DESTINATION], connection->destination,
-             sizeof(connection->destination));
-    row_text(row, columns[COLUMN_DESTINATION_ADDRESS], connection->destination_address,
-             sizeof(connection->destination_address));
-    row_u64(row, columns[COLUMN_BYTES_UP], &connection->bytes_up);
-    row_u64(row, columns[COLUMN_BYTES_DOWN], &connection->bytes_down);
-    connection->has_status = row_u64(row, columns[COLUMN_STATUS], &connection->status);
-    row_u64(row, columns[COLUMN_DURATION], &connection->duration_ms);
-}
-
-bool dashboard_parse_connections(const char *body, size_t length, struct dashboard_connection *rows,
-                                 size_t capacity, size_t *count, uint64_t *total)
-{
-    static const char *const names[COLUMN_COUNT] = {
-        ADMIN_COLUMN_ID,          ADMIN_COLUMN_STATE,       ADMIN_COLUMN_STARTED,
-        ADMIN_COLUMN_CLIENT,      ADMIN_COLUMN_DESTINATION, ADMIN_COLUMN_DESTINATION_ADDRESS,
-        ADMIN_COLUMN_BYTES_UP,    ADMIN_COLUMN_BYTES_DOWN,  ADMIN_COLUMN_STATUS,
-        ADMIN_COLUMN_DURATION_MS,
-    };
-    *count = 0;
-    struct admin_table table;
-    if (!admin_record_get_u64(body, length, ADMIN_KEY_TOTAL, total) ||
-        !admin_table_open(&table, body, length))
-        return false;
-    long columns[COLUMN_COUNT];
-    for (size_t i = 0; i < COLUMN_COUNT; i++)
-        columns[i] = admin_table_column(&table, names[i]);
-    if (columns[COLUMN_ID] < 0)
-        return false;
-    struct admin_row row;
-    while (*count < capacity && admin_table_next_row(&table, &row))
-        parse_connection_row(&row, columns, &rows[(*count)++]);
-    return true;
-}
-
 /* ---- Updating ---- */
 
 static void sample_totals(struct dashboard_model *model, uint64_t connections, uint64_t up,

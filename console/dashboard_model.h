@@ -7,11 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "connection_columns.h"
 #include "rates.h"
 
 #define DASHBOARD_USER_NAME_SIZE 256   /* 255 bytes and a NUL, unescaped */
-#define DASHBOARD_ADDRESS_SIZE 64      /* "[v6-address]:port", escaped */
-#define DASHBOARD_DESTINATION_SIZE 300 /* as the client sent it, escaped; cut if longer */
 
 /* server-info (admin only): what the header needs of it. */
 struct dashboard_server_info {
@@ -57,23 +56,6 @@ struct dashboard_usage {
     uint64_t connections_total;
     uint64_t bytes_up;
     uint64_t bytes_down;
-};
-
-/* One row of a connections table. Text fields keep the protocol's escaping, so they are safe
- * to print. */
-struct dashboard_connection {
-    uint64_t id;
-    bool live;
-    bool has_started;
-    bool has_status; /* false for a live connection not answered yet */
-    int64_t started_ms;
-    uint64_t status;
-    uint64_t bytes_up;
-    uint64_t bytes_down;
-    uint64_t duration_ms;
-    char client[DASHBOARD_ADDRESS_SIZE];
-    char destination[DASHBOARD_DESTINATION_SIZE];
-    char destination_address[DASHBOARD_ADDRESS_SIZE];
 };
 
 struct dashboard_user {
@@ -123,9 +105,6 @@ void dashboard_model_reset_rates(struct dashboard_model *model);
 bool dashboard_parse_server_info(const char *body, size_t length, struct dashboard_server_info *info);
 bool dashboard_parse_metrics(const char *body, size_t length, struct dashboard_metrics *metrics);
 bool dashboard_parse_usage(const char *body, size_t length, struct dashboard_usage *usage);
-/* Reads up to capacity rows, in the table's order; *total is the table's `total`. */
-bool dashboard_parse_connections(const char *body, size_t length, struct dashboard_connection *rows,
-                                 size_t capacity, size_t *count, uint64_t *total);
 
 /* ---- Updating ---- */
 

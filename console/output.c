@@ -9,22 +9,25 @@
 
 #include "admin_commands.h"
 #include "admin_text.h"
+#include "connection_columns.h"
+#include "user_columns.h"
 
 #define COLUMN_GAP 2
 #define NUMBER_TEXT_SIZE 64
 
 /* ---- What a key or column holds ---- */
 
-/* Keys and columns the protocol types as text (PROTOCOL.md 8.6-8.10): JSON keeps them strings
- * even when they look like numbers (a user may be called "42" or "-"). */
+/* Record keys the protocol types as text (PROTOCOL.md 8.6-8.10): JSON keeps them strings even
+ * when they look like numbers (a user may be called "42" or "-"). Table columns are typed by
+ * their tables (connection_columns, user_columns); these lists cover the columns no table
+ * describes. */
 static const char *const text_names[] = {
-    ADMIN_KEY_SERVER,        ADMIN_KEY_STARTED,     ADMIN_KEY_SOCKS_LISTENERS,
+    ADMIN_KEY_SERVER,          ADMIN_KEY_STARTED,   ADMIN_KEY_SOCKS_LISTENERS,
     ADMIN_KEY_ADMIN_LISTENERS, ADMIN_KEY_AUTH_MODE, ADMIN_KEY_USER,
-    ADMIN_KEY_ROLE,          ADMIN_COLUMN_STATE,    ADMIN_COLUMN_CLIENT,
-    ADMIN_COLUMN_DESTINATION, ADMIN_COLUMN_DESTINATION_ADDRESS,
+    ADMIN_KEY_ROLE,
 };
 
-/* Values in bytes: shown with human units too. */
+/* Record values in bytes: shown with human units too. */
 static const char *const byte_names[] = {
     ADMIN_KEY_BYTES_UP,         ADMIN_KEY_BYTES_DOWN,        ADMIN_KEY_BUFFER_SIZE,
     ADMIN_KEY_REQUEST_BODY_MAX, ADMIN_KEY_RESPONSE_BODY_MAX,
@@ -53,6 +56,24 @@ static bool ends_with(struct admin_span name, const char *suffix)
     size_t length = strlen(suffix);
     return name.length >= length &&
            memcmp(name.data + name.length - length, suffix, length) == 0;
+}
+
+/* The column as the console's tables describe it (a name in both has one type), or NULL. */
+static const struct table_column *described_column(struct admin_span name)
+{
+    const struct table_column *column =
+        table_column_find(connection_columns, connection_column_count, name.data, name.length);
+    if (column == NULL)
+        column = table_column_find(user_columns, user_column_count, name.data, name.length);
+    return column;
+}
+
+static bool is_text_column(struct admin_span name)
+{
+    const struct table_column *column = described_column(name);
+    if (column == NULL)
+        return is_text_name(name);
+    return column->type == COLUMN_TEXT || column->type == COLUMN_TIME;
 }
 
 static bool is_none(struct admin_span value)
@@ -254,6 +275,11 @@ struct column {
 
 static enum cell_kind column_kind(struct admin_span name)
 {
+    const struct table_column *column = described_column(name);
+    if (column != NULL)
+        return column->type == COLUMN_BYTES         ? CELL_BYTES
+               : column->type == COLUMN_DURATION_MS ? CELL_DURATION
+                                                    : CELL_TEXT;
     if (is_bytes_name(name))
         return CELL_BYTES;
     if (ends_with(name, "_ms"))
@@ -299,7 +325,7 @@ static void measure_columns(struct admin_table table, struct column *columns,
     for (size_t i = 0; i < table.column_count; i++) {
         admin_table_column_name(&table, i, &name);
         /* Text columns stay left-aligned even when every value happens to be "-". */
-        columns[i] = (struct column){column_kind(name), !is_text_name(name),
+        columns[i] = (struct column){column_kind(name), !is_text_column(name),
                                      append_display(cell, name)};
         scratch_clear(cell);
     }
@@ -415,14 +441,14 @@ void output_json_string(FILE *out, const char *text, size_t length)
     fputc('"', out);
 }
 
-static void print_json_value(FILE *out, struct admin_span name, struct admin_span value)
+static void print_json_value(FILE *out, bool is_text, struct admin_span value)
 {
     uint64_t number;
-    if (!is_text_name(name) && admin_span_to_u64(value, &number)) {
+    if (!is_text && admin_span_to_u64(value, &number)) {
         fprintf(out, "%" PRIu64, number);
         return;
     }
-    if (!is_text_name(name) && is_none(value)) {
+    if (!is_text && is_none(value)) {
         fputs("null", out);
         return;
     }
@@ -434,7 +460,7 @@ static void print_json_value(FILE *out, struct admin_span name, struct admin_spa
     free(text);
 }
 
-static void print_json_member(FILE *out, bool *first, struct admin_span name,
+static void print_json_member(FILE *out, bool *first, struct admin_span name, bool is_text,
                               struct admin_span value)
 {
     if (!*first)
@@ -442,7 +468,7 @@ static void print_json_member(FILE *out, bool *first, struct admin_span name,
     *first = false;
     output_json_string(out, name.data, name.length);
     fputc(':', out);
-    print_json_value(out, name, value);
+    print_json_value(out, is_text, value);
 }
 
 static void print_json_rows(FILE *out, struct admin_table table)
@@ -459,7 +485,7 @@ static void print_json_rows(FILE *out, struct admin_table table)
             admin_table_column_name(&table, i, &name);
             if (!admin_row_field(&row, i, &field))
                 field = (struct admin_span){"", 0};
-            print_json_member(out, &first, name, field);
+            print_json_member(out, &first, name, is_text_column(name), field);
         }
         fputc('}', out);
     }
@@ -479,7 +505,7 @@ static void print_json(FILE *out, const char *command, const char *body, size_t 
         fputs(",\"record\":{", out);
         admin_record_cursor_init(&cursor, body, length);
         while (admin_record_cursor_next(&cursor, &key, &value))
-            print_json_member(out, &first, key, value);
+            print_json_member(out, &first, key, is_text_name(key), value);
         fputc('}', out);
     }
     if (is_table)

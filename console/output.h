@@ -7,7 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "console.h"
+/* The forms a command's result can be printed in (socks5ctl -o). */
+enum console_format { CONSOLE_FORMAT_TABLE, CONSOLE_FORMAT_TSV, CONSOLE_FORMAT_JSON };
 
 /* Prints the body of a successful response to command.
  * TABLE: the record part as aligned "key: value" lines, exact numbers with human units in

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_text.h"
+#include "connection_columns.h"
 #include "output.h"
+#include "user_columns.h"
 
 /* The example bodies of PROTOCOL.md 12.5. */
 static const char user_metrics_body[] = "user: alice\n"
@@ -202,6 +205,26 @@ START_TEST(unknown_keys_and_columns_pass_through)
 }
 END_TEST
 
+/* Every column name of body's table is one of columns: the listing is typed by the table. */
+static void check_described(const char *body, const struct table_column *columns, size_t count)
+{
+    struct admin_table table;
+    ck_assert(admin_table_open(&table, body, strlen(body)));
+    struct admin_span name;
+    for (size_t i = 0; i < table.column_count; i++) {
+        ck_assert(admin_table_column_name(&table, i, &name));
+        ck_assert_msg(table_column_find(columns, count, name.data, name.length) != NULL,
+                      "column %.*s is not in the console's table", (int)name.length, name.data);
+    }
+}
+
+START_TEST(listings_are_typed_by_the_column_tables)
+{
+    check_described(connections_body, connection_columns, connection_column_count);
+    check_described(users_body, user_columns, user_column_count);
+}
+END_TEST
+
 START_TEST(human_bytes)
 {
     static const struct {
@@ -258,6 +281,7 @@ static Suite *console_output_suite(void)
     tcase_add_test(formats, table_escapes_what_could_drive_a_terminal);
     tcase_add_test(formats, json_replaces_bytes_that_are_not_utf8);
     tcase_add_test(formats, unknown_keys_and_columns_pass_through);
+    tcase_add_test(formats, listings_are_typed_by_the_column_tables);
     suite_add_tcase(suite, formats);
 
     TCase *units = tcase_create("units");

@@ -1,5 +1,6 @@
-/* test_dashboard_view: checks the dashboard's screen text without a terminal — formats, cutting
- * to the width (ASCII and UTF-8), header, user and connection rows, tree lines, cursor, scrolling. */
+/* test_dashboard_view: checks the dashboard's screen text without a terminal — compact units,
+ * cutting to the width (ASCII and UTF-8), header fields, user and connection rows by the column
+ * tables, tree lines, cursor, scrolling, key hints, help and connection details. */
 #include <check.h>
 #include <locale.h>
 #include <stdio.h>
@@ -7,17 +8,23 @@
 #include <string.h>
 #include <wchar.h>
 
+#include "command_line.h"
+#include "compact_units.h"
+#include "connection_tree.h"
+#include "dashboard_header.h"
 #include "dashboard_model.h"
-#include "dashboard_view.h"
+#include "popup.h"
+#include "screen_text.h"
+#include "user_list.h"
 
-static const struct view_style ascii80 = { 80, false };
-static const struct view_style ascii100 = { 100, false };
+static const struct screen_style ascii80 = { 80, false };
+static const struct screen_style ascii100 = { 100, false };
 
 /* Screen columns of a UTF-8 string (the test runs under C.UTF-8 where it can). */
 static int columns_of(const char *text)
 {
-    wchar_t wide[VIEW_LINE_SIZE];
-    size_t count = mbstowcs(wide, text, VIEW_LINE_SIZE);
+    wchar_t wide[SCREEN_LINE_SIZE];
+    size_t count = mbstowcs(wide, text, SCREEN_LINE_SIZE);
     ck_assert_msg(count != (size_t)-1, "not valid in this locale: %s", text);
     return wcswidth(wide, count);
 }
@@ -25,7 +32,7 @@ static int columns_of(const char *text)
 /* text is expected, padded with spaces to width columns. */
 static void assert_padded(const char *text, const char *expected, size_t width)
 {
-    char padded[VIEW_LINE_SIZE];
+    char padded[SCREEN_LINE_SIZE];
     snprintf(padded, sizeof(padded), "%-*s", (int)width, expected);
     ck_assert_str_eq(text, padded);
 }
@@ -43,23 +50,23 @@ static bool has_control_bytes(const char *text)
 START_TEST(formats_bytes)
 {
     char out[16];
-    view_format_bytes(0, out, sizeof(out));
+    compact_bytes(0, out, sizeof(out));
     ck_assert_str_eq(out, "0");
-    view_format_bytes(1023, out, sizeof(out));
+    compact_bytes(1023, out, sizeof(out));
     ck_assert_str_eq(out, "1023");
-    view_format_bytes(1024, out, sizeof(out));
+    compact_bytes(1024, out, sizeof(out));
     ck_assert_str_eq(out, "1.0K");
-    view_format_bytes(1536, out, sizeof(out));
+    compact_bytes(1536, out, sizeof(out));
     ck_assert_str_eq(out, "1.5K");
-    view_format_bytes(48213, out, sizeof(out));
+    compact_bytes(48213, out, sizeof(out));
     ck_assert_str_eq(out, "47K");
-    view_format_bytes(9912844, out, sizeof(out));
+    compact_bytes(9912844, out, sizeof(out));
     ck_assert_str_eq(out, "9.5M");
-    view_format_bytes(73400320, out, sizeof(out));
+    compact_bytes(73400320, out, sizeof(out));
     ck_assert_str_eq(out, "70M");
-    view_format_bytes(1048575, out, sizeof(out)); /* 1023.999K rounds up into the next unit */
+    compact_bytes(1048575, out, sizeof(out)); /* 1023.999K rounds up into the next unit */
     ck_assert_str_eq(out, "1.0M");
-    view_format_bytes(UINT64_MAX, out, sizeof(out));
+    compact_bytes(UINT64_MAX, out, sizeof(out));
     ck_assert_str_eq(out, "16E");
 }
 END_TEST
@@ -67,36 +74,36 @@ END_TEST
 START_TEST(formats_rates_and_durations)
 {
     char out[16];
-    view_format_rate(0.2, out, sizeof(out));
+    compact_rate(0.2, out, sizeof(out));
     ck_assert_str_eq(out, "0");
-    view_format_rate(999.4, out, sizeof(out));
+    compact_rate(999.4, out, sizeof(out));
     ck_assert_str_eq(out, "999");
-    view_format_rate(2048.0, out, sizeof(out));
+    compact_rate(2048.0, out, sizeof(out));
     ck_assert_str_eq(out, "2.0K");
-    view_format_count_rate(0.0, out, sizeof(out));
+    compact_count_rate(0.0, out, sizeof(out));
     ck_assert_str_eq(out, "0");
-    view_format_count_rate(2.25, out, sizeof(out));
+    compact_count_rate(2.25, out, sizeof(out));
     ck_assert_str_eq(out, "2.2");
-    view_format_count_rate(1500.0, out, sizeof(out));
+    compact_count_rate(1500.0, out, sizeof(out));
     ck_assert_str_eq(out, "1500");
-    view_format_duration(42, out, sizeof(out));
+    compact_duration(42, out, sizeof(out));
     ck_assert_str_eq(out, "42s");
-    view_format_duration(306, out, sizeof(out));
+    compact_duration(306, out, sizeof(out));
     ck_assert_str_eq(out, "5m06s");
-    view_format_duration(3 * 3600 + 4 * 60 + 5, out, sizeof(out));
+    compact_duration(3 * 3600 + 4 * 60 + 5, out, sizeof(out));
     ck_assert_str_eq(out, "3h04m");
-    view_format_duration(12 * 86400 + 3 * 3600, out, sizeof(out));
+    compact_duration(12 * 86400 + 3 * 3600, out, sizeof(out));
     ck_assert_str_eq(out, "12d03h");
-    view_format_duration_ms(350, out, sizeof(out));
+    compact_duration_ms(350, out, sizeof(out));
     ck_assert_str_eq(out, "350ms");
-    view_format_duration_ms(61250, out, sizeof(out));
+    compact_duration_ms(61250, out, sizeof(out));
     ck_assert_str_eq(out, "1m01s");
-    view_format_clock(1795598401123LL, out, sizeof(out)); /* TZ=UTC, set in main */
+    compact_clock(1795598401123LL, out, sizeof(out)); /* TZ=UTC, set in main */
     ck_assert_str_eq(out, "09:20:01");
-    ck_assert_str_eq(view_reply_short_name(0), "ok");
-    ck_assert_str_eq(view_reply_short_name(5), "refused");
-    ck_assert_str_eq(view_reply_short_name(200), "other");
-    ck_assert_str_eq(view_reply_name(4), "host unreachable");
+    ck_assert_str_eq(reply_short_name(0), "ok");
+    ck_assert_str_eq(reply_short_name(5), "refused");
+    ck_assert_str_eq(reply_short_name(200), "other");
+    ck_assert_str_eq(reply_name(4), "host unreachable");
 }
 END_TEST
 
@@ -105,20 +112,20 @@ END_TEST
 START_TEST(fits_ascii)
 {
     char out[64];
-    ck_assert_int_eq(view_fit("alice", 8, true, false, out, sizeof(out)), 8);
+    ck_assert_int_eq(text_fit("alice", 8, true, false, out, sizeof(out)), 8);
     ck_assert_str_eq(out, "alice   ");
-    ck_assert_int_eq(view_fit("alice", 8, false, false, out, sizeof(out)), 5);
+    ck_assert_int_eq(text_fit("alice", 8, false, false, out, sizeof(out)), 5);
     ck_assert_str_eq(out, "alice");
-    ck_assert_int_eq(view_fit("example.org:443", 8, true, false, out, sizeof(out)), 8);
+    ck_assert_int_eq(text_fit("example.org:443", 8, true, false, out, sizeof(out)), 8);
     ck_assert_str_eq(out, "example~");
-    ck_assert_int_eq(view_fit("abc", 0, true, false, out, sizeof(out)), 0);
+    ck_assert_int_eq(text_fit("abc", 0, true, false, out, sizeof(out)), 0);
     ck_assert_str_eq(out, "");
     /* What the terminal must not receive becomes '?'. */
-    view_fit("a\x1b[2J\tb\xc3\xa9", 20, false, false, out, sizeof(out));
+    text_fit("a\x1b[2J\tb\xc3\xa9", 20, false, false, out, sizeof(out));
     ck_assert_str_eq(out, "a?[2J?b??");
     /* A small output buffer cuts, still NUL-terminated. */
     char small[4];
-    view_fit("abcdef", 10, true, false, small, sizeof(small));
+    text_fit("abcdef", 10, true, false, small, sizeof(small));
     ck_assert_str_eq(small, "abc");
 }
 END_TEST
@@ -126,20 +133,24 @@ END_TEST
 START_TEST(fits_utf8)
 {
     char out[64];
-    ck_assert_int_eq(view_fit("jos\xc3\xa9", 6, true, true, out, sizeof(out)), 6);
+    ck_assert_int_eq(text_fit("jos\xc3\xa9", 6, true, true, out, sizeof(out)), 6);
     ck_assert_str_eq(out, "jos\xc3\xa9  ");
     /* Wide characters take two columns and are never split. */
-    ck_assert_int_eq(view_fit("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 4, false, true, out,
+    ck_assert_int_eq(text_fit("\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e", 4, false, true, out,
                               sizeof(out)), 3);
     ck_assert_str_eq(out, "\xe6\x97\xa5\xe2\x80\xa6");
     ck_assert_int_eq(columns_of(out), 3);
     /* Broken sequences and C1 controls are replaced. */
-    view_fit("a\xc3(b\xc2\x9b", 10, false, true, out, sizeof(out));
+    text_fit("a\xc3(b\xc2\x9b", 10, false, true, out, sizeof(out));
     ck_assert_str_eq(out, "a?(b?");
 }
 END_TEST
 
 /* ---- a model to draw ---- */
+
+#define CONNECTION_COLUMNS                                                                     \
+    "id\tstate\tstarted\tuser\tclient\tdestination\tdestination_address\tbytes_up\t"          \
+    "bytes_down\tstatus\tduration_ms\n"
 
 static struct dashboard_model model;
 
@@ -165,20 +176,23 @@ static void model_setup(void)
 
     struct dashboard_user *user = dashboard_model_find(&model, "alice");
     user->expanded = true;
-    struct dashboard_connection live[2] = {
-        { .id = 17, .live = true, .has_started = true, .started_ms = 1795598401123LL,
-          .has_status = true, .bytes_up = 5120, .bytes_down = 204800, .duration_ms = 61250,
-          .client = "192.0.2.7:50000", .destination = "example.org:443",
-          .destination_address = "[2001:db8::10]:443" },
-        { .id = 18, .live = true, .client = "[2001:db8::7]:50022", .destination = "-",
-          .destination_address = "-" },
-    };
-    struct dashboard_connection recent[1] = {
-        { .id = 15, .has_started = true, .started_ms = 1795598398500LL, .has_status = true,
-          .status = 5, .client = "192.0.2.7:41000",
-          .destination = "a-very-long-destination-name.example.org:8080",
-          .destination_address = "-" },
-    };
+    /* Connections come as the server lists them (fields it leaves out as "-"). */
+    static const char live_body[] =
+        "total: 2\noffset: 0\n\n" CONNECTION_COLUMNS
+        "17\tlive\t2026-11-25T09:20:01.123Z\talice\t192.0.2.7:50000\texample.org:443\t"
+        "[2001:db8::10]:443\t5120\t204800\t0\t61250\n"
+        "18\tlive\t-\talice\t[2001:db8::7]:50022\t-\t-\t0\t0\t-\t0\n";
+    static const char recent_body[] =
+        "total: 30\noffset: 29\n\n" CONNECTION_COLUMNS
+        "15\tclosed\t2026-11-25T09:19:58.500Z\talice\t192.0.2.7:41000\t"
+        "a-very-long-destination-name.example.org:8080\t-\t0\t0\t5\t0\n";
+    struct dashboard_connection live[2], recent[1];
+    size_t count;
+    uint64_t total;
+    ck_assert(connections_parse(live_body, strlen(live_body), live, 2, &count, &total));
+    ck_assert_uint_eq(count, 2);
+    ck_assert(connections_parse(recent_body, strlen(recent_body), recent, 1, &count, &total));
+    ck_assert_uint_eq(count, 1);
     ck_assert(dashboard_user_set_connections(user, live, 2, 2, recent, 1, 30));
     dashboard_model_find(&model, "carol")->expanded = true; /* not fetched yet */
 }
@@ -188,30 +202,30 @@ static void model_teardown(void)
     dashboard_model_free(&model);
 }
 
-static size_t build(struct view_line *lines, size_t capacity)
+static size_t build(struct list_line *lines, size_t capacity)
 {
     size_t order[8];
     size_t count = dashboard_model_order(&model, DASHBOARD_SORT_NAME, NULL, order);
-    return view_build_lines(&model, order, count, lines, capacity);
+    return user_list_build(&model, order, count, lines, capacity);
 }
 
 START_TEST(builds_tree_lines)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
     /* alice, columns, 18, 17, 15, note (28 more recent), bob, carol, note (loading). */
     ck_assert_uint_eq(count, 9);
-    ck_assert_int_eq(lines[0].kind, VIEW_LINE_USER);
-    ck_assert_int_eq(lines[1].kind, VIEW_LINE_COLUMNS);
-    ck_assert_int_eq(lines[2].kind, VIEW_LINE_CONNECTION);
+    ck_assert_int_eq(lines[0].kind, LIST_LINE_USER);
+    ck_assert_int_eq(lines[1].kind, LIST_LINE_TREE_TITLES);
+    ck_assert_int_eq(lines[2].kind, LIST_LINE_CONNECTION);
     ck_assert_uint_eq(model.users[lines[2].user].connections[lines[2].connection].id, 18);
     ck_assert_uint_eq(model.users[lines[3].user].connections[lines[3].connection].id, 17);
     ck_assert_uint_eq(model.users[lines[4].user].connections[lines[4].connection].id, 15);
     ck_assert(!lines[4].last);
-    ck_assert_int_eq(lines[5].kind, VIEW_LINE_NOTE);
+    ck_assert_int_eq(lines[5].kind, LIST_LINE_NOTE);
     ck_assert(lines[5].last);
-    ck_assert_int_eq(lines[6].kind, VIEW_LINE_USER);
-    ck_assert_int_eq(lines[8].kind, VIEW_LINE_NOTE);
+    ck_assert_int_eq(lines[6].kind, LIST_LINE_USER);
+    ck_assert_int_eq(lines[8].kind, LIST_LINE_NOTE);
     /* A short array is filled as far as it goes; the count is still the whole. */
     ck_assert_uint_eq(build(lines, 3), 9);
 }
@@ -219,67 +233,67 @@ END_TEST
 
 START_TEST(lines_fit_80_columns)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
-    char text[VIEW_LINE_SIZE];
-    view_users_columns(&ascii80, text, sizeof(text));
+    char text[SCREEN_LINE_SIZE];
+    user_list_titles(&ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
     ck_assert_str_eq(text, "   USER                     ROLE    LIVE   TOTAL      UP    DOWN    UP/s  DOWN/s");
     for (size_t i = 0; i < count; i++) {
-        view_line_text(&model, &lines[i], &ascii80, text, sizeof(text));
+        user_list_line_text(&model, &lines[i], &ascii80, text, sizeof(text));
         ck_assert_msg(strlen(text) == 80, "line %zu is %zu wide: '%s'", i, strlen(text), text);
         ck_assert(!has_control_bytes(text));
     }
-    view_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, " - alice                    admin      2      57     49K    9.5M    2.0K       0");
-    view_line_text(&model, &lines[1], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[1], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "     TIME     ORIGIN                DESTINATION            STATUS      UP   DOWN");
-    view_line_text(&model, &lines[3], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- 09:20:01 192.0.2.7:50000       example.org:443        live      5.0K   200K");
-    view_line_text(&model, &lines[2], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[2], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- -        [2001:db8::7]:50022   -                      opening      0      0");
-    view_line_text(&model, &lines[4], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[4], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- 09:19:58 192.0.2.7:41000       a-very-long-destinati~ refused      0      0");
-    view_line_text(&model, &lines[5], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[5], &ascii80, text, sizeof(text));
     assert_padded(text, "  `- 29 more recent not shown", 80);
     /* The name holding ESC [2J is shown escaped. */
-    view_line_text(&model, &lines[6], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[6], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, " + bob\\x1b[2J               user       0       3       0       0       0       0");
-    view_line_text(&model, &lines[8], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[8], &ascii80, text, sizeof(text));
     assert_padded(text, "  `- loading...", 80);
 }
 END_TEST
 
 START_TEST(lines_fit_other_widths)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
-    char text[VIEW_LINE_SIZE];
-    static const int widths[] = { 20, 60, 100, 131, 200, VIEW_WIDTH_MAX };
+    char text[SCREEN_LINE_SIZE];
+    static const int widths[] = { 20, 60, 100, 131, 200, SCREEN_WIDTH_MAX };
     for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
-        struct view_style ascii = { widths[w], false }, utf8 = { widths[w], true };
+        struct screen_style ascii = { widths[w], false }, utf8 = { widths[w], true };
         for (size_t i = 0; i < count; i++) {
-            view_line_text(&model, &lines[i], &ascii, text, sizeof(text));
+            user_list_line_text(&model, &lines[i], &ascii, text, sizeof(text));
             ck_assert_msg((int)strlen(text) == widths[w], "width %d line %zu: '%s'", widths[w], i,
                           text);
-            view_line_text(&model, &lines[i], &utf8, text, sizeof(text));
+            user_list_line_text(&model, &lines[i], &utf8, text, sizeof(text));
             ck_assert_int_eq(columns_of(text), widths[w]);
         }
-        view_users_columns(&utf8, text, sizeof(text));
+        user_list_titles(&utf8, text, sizeof(text));
         ck_assert_int_eq(columns_of(text), widths[w]);
     }
     /* 100 columns add the duration; 130 the connected address. */
-    view_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "1m01s"));
     ck_assert_ptr_null(strstr(text, "2001:db8::10"));
-    struct view_style wide = { 140, false };
-    view_line_text(&model, &lines[3], &wide, text, sizeof(text));
+    struct screen_style wide = { 140, false };
+    user_list_line_text(&model, &lines[3], &wide, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "[2001:db8::10]:443"));
     /* Tree lines in UTF-8. */
-    struct view_style utf8 = { 80, true };
-    view_line_text(&model, &lines[3], &utf8, text, sizeof(text));
+    struct screen_style utf8 = { 80, true };
+    user_list_line_text(&model, &lines[3], &utf8, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "\xe2\x94\x9c\xe2\x94\x80 09:20:01"));
-    view_line_text(&model, &lines[0], &utf8, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], &utf8, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "\xe2\x96\xbe alice"));
 }
 END_TEST
@@ -299,84 +313,84 @@ START_TEST(header_admin_and_user)
                                                  .socks_listeners = "127.0.0.1:1080",
                                                  .auth_mode = "password", .buffer_size = 16384,
                                                  .admin_sessions = 1, .admin_max_sessions = 64 };
-    struct view_session session = { "root", true, "127.0.0.1:8080", 1.0 };
-    struct view_header_line lines[VIEW_HEADER_LINES];
-    view_header(&model, &session, lines);
-    char text[VIEW_LINE_SIZE];
-    const char *expected[VIEW_HEADER_LINES] = {
+    struct header_viewer viewer = { "root", true, "127.0.0.1:8080" };
+    struct header_line lines[HEADER_LINES];
+    header_fields(&model, &viewer, lines);
+    char text[SCREEN_LINE_SIZE];
+    const char *expected[HEADER_LINES] = {
         "socks5d 0.1.0  up 1h02m  auth password  admin root@127.0.0.1:8080  socks 127.0.0.1:1080",
         "Conns 12 live  5128 total  4.0/s  IPv4 0  IPv6 0  DNS 0",
         "Up 1.0M  0/s  Down 70M  2.0K/s  Users 3  buffer 16K  sessions 1/64",
         "Errors 12  0/s  send 3 recv 0 dns 0 auth 9 input 0 server 0  Refused 1  Unreachable 0",
     };
-    struct view_style wide = { 120, false };
-    for (size_t i = 0; i < VIEW_HEADER_LINES; i++) {
-        view_header_line_text(&lines[i], &wide, text, sizeof(text));
+    struct screen_style wide = { 120, false };
+    for (size_t i = 0; i < HEADER_LINES; i++) {
+        header_line_text(&lines[i], &wide, text, sizeof(text));
         ck_assert_int_eq(strncmp(text, expected[i], strlen(expected[i])), 0);
-        view_header_line_text(&lines[i], &ascii80, text, sizeof(text));
+        header_line_text(&lines[i], &ascii80, text, sizeof(text));
         ck_assert_uint_eq(strlen(text), 80);
     }
 
-    session.admin = false;
-    session.user = "alice";
-    view_header(&model, &session, lines);
-    view_header_line_text(&lines[0], &ascii80, text, sizeof(text));
+    viewer.admin = false;
+    viewer.user = "alice";
+    header_fields(&model, &viewer, lines);
+    header_line_text(&lines[0], &ascii80, text, sizeof(text));
     ck_assert_int_eq(strncmp(text, "socks5ctl  user alice@127.0.0.1:8080 ", 37), 0);
-    view_header_line_text(&lines[3], &ascii80, text, sizeof(text));
+    header_line_text(&lines[3], &ascii80, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "admin role"));
 }
 END_TEST
 
 START_TEST(cursor_and_scrolling)
 {
-    struct view_line lines[16];
+    struct list_line lines[16];
     size_t count = build(lines, 16);
     /* Column and note lines are skipped. */
-    ck_assert_uint_eq(view_next_selectable(lines, count, 1, +1), 2);
-    ck_assert_uint_eq(view_next_selectable(lines, count, 1, -1), 0);
-    ck_assert_uint_eq(view_next_selectable(lines, count, 5, +1), 6);
-    ck_assert_uint_eq(view_next_selectable(lines, count, 8, +1), 7); /* none below: go up */
-    ck_assert_uint_eq(view_next_selectable(lines, count, 100, +1), 7);
-    ck_assert_uint_eq(view_next_selectable(lines, 0, 0, +1), 0);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 1, +1), 2);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 1, -1), 0);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 5, +1), 6);
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 8, +1), 7); /* none below: go up */
+    ck_assert_uint_eq(user_list_next_selectable(lines, count, 100, +1), 7);
+    ck_assert_uint_eq(user_list_next_selectable(lines, 0, 0, +1), 0);
 
-    ck_assert_uint_eq(view_locate(&model, lines, count, "alice", false, 0, 0), 0);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "alice", true, 15, 0), 4);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "alice", true, 99, 0), 0);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "carol", false, 0, 0), 7);
-    ck_assert_uint_eq(view_locate(&model, lines, count, "zed", false, 0, 5), 4);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", false, 0, 0), 0);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 15, 0), 4);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 99, 0), 0);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "carol", false, 0, 0), 7);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "zed", false, 0, 5), 4);
 
-    ck_assert_uint_eq(view_scroll_top(0, 0, 10, 5), 0);
-    ck_assert_uint_eq(view_scroll_top(12, 0, 10, 30), 3);
-    ck_assert_uint_eq(view_scroll_top(4, 8, 10, 30), 4);
-    ck_assert_uint_eq(view_scroll_top(29, 25, 10, 30), 20);
-    ck_assert_uint_eq(view_scroll_top(5, 25, 10, 12), 2); /* the list shrank under the window */
-    ck_assert_uint_eq(view_scroll_top(3, 0, 0, 12), 0);
+    ck_assert_uint_eq(user_list_scroll_top(0, 0, 10, 5), 0);
+    ck_assert_uint_eq(user_list_scroll_top(12, 0, 10, 30), 3);
+    ck_assert_uint_eq(user_list_scroll_top(4, 8, 10, 30), 4);
+    ck_assert_uint_eq(user_list_scroll_top(29, 25, 10, 30), 20);
+    ck_assert_uint_eq(user_list_scroll_top(5, 25, 10, 12), 2); /* the list shrank under the window */
+    ck_assert_uint_eq(user_list_scroll_top(3, 0, 0, 12), 0);
 }
 END_TEST
 
 START_TEST(hints_help_details)
 {
-    char text[VIEW_LINE_SIZE];
-    view_key_hints(DASHBOARD_SORT_LIVE, "ali", &ascii80, text, sizeof(text));
+    char text[SCREEN_LINE_SIZE];
+    command_line_hints(DASHBOARD_SORT_LIVE, "ali", &ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
     ck_assert_int_eq(strncmp(text, "filter \"ali\"  q quit  ? help", 28), 0);
     ck_assert_ptr_nonnull(strstr(text, "sort:live"));
-    const char *const *help = view_help_lines();
+    const char *const *help = popup_help_lines();
     size_t count = 0;
     for (; help[count] != NULL; count++)
         ck_assert_uint_le(strlen(help[count]), 76); /* fits a popup in 80 columns */
     ck_assert_uint_le(count, 20);                    /* and in 24 lines */
 
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
-    char details[12][VIEW_DETAIL_SIZE];
-    size_t lines = view_connection_details(alice, &alice->connections[2], details, 12);
+    char details[12][DETAIL_LINE_SIZE];
+    size_t lines = connection_details(alice, &alice->connections[2], details, 12);
     ck_assert_uint_eq(lines, 10);
     ck_assert_str_eq(details[0], "connection   15 (closed)");
     ck_assert_str_eq(details[2], "started      2026-11-25T09:19:58.500Z  09:19:58");
     ck_assert_str_eq(details[6], "status       5 (connection refused)");
-    ck_assert_uint_eq(view_connection_details(alice, &alice->connections[0], details, 3), 3);
+    ck_assert_uint_eq(connection_details(alice, &alice->connections[0], details, 3), 3);
     struct dashboard_user *bob = dashboard_model_find(&model, "bob\x1b[2J");
-    view_connection_details(bob, &alice->connections[0], details, 12);
+    connection_details(bob, &alice->connections[0], details, 12);
     ck_assert_str_eq(details[1], "user         bob\\x1b[2J");
     ck_assert_str_eq(details[6], "status       - (not answered yet)");
 }

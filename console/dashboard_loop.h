@@ -1,0 +1,17 @@
+/* dashboard_loop: the dashboard's full-screen session — owns the terminal, the refresh timer
+ * and the signals, places the panes, draws them and hands each key to the pane in focus. */
+#ifndef DASHBOARD_LOOP_H
+#define DASHBOARD_LOOP_H
+
+#include <stdbool.h>
+
+#include "command_line.h"
+
+struct admin_client;
+
+/* Runs until q, a quit command, SIGINT/SIGTERM/SIGHUP or the terminal going away; the terminal
+ * is restored as it was. False (with nothing changed) when the terminal cannot be driven. */
+bool dashboard_loop_run(struct admin_client *client, const struct command_runner *runner,
+                        double interval);
+
+#endif
