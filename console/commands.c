@@ -12,7 +12,6 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 #include "confirmations.h"
-#include "dashboard.h"
 #include "output.h"
 #include "terminal.h"
 
@@ -36,13 +35,10 @@ static void report(struct console_context *context, const char *name, const char
     va_end(arguments);
 }
 
-/* A usage error: the problem, then the command's synopsis from the table. */
-static int usage(char *error, size_t error_size, const char *name, const char *problem)
+/* A usage error: the problem (console_check adds the command's synopsis from its table). */
+static int usage(char *error, size_t error_size, const char *problem)
 {
-    const struct console_command *command = console_command_find(name);
-    const char *arguments = command != NULL ? command->arguments : "";
-    snprintf(error, error_size, "%s (usage: %s%s%s)", problem, name,
-             arguments[0] != '\0' ? " " : "", arguments);
+    snprintf(error, error_size, "%s", problem);
     return CONSOLE_EXIT_USAGE;
 }
 
@@ -218,12 +214,11 @@ void commands_plain_synopsis(const struct admin_command_info *info, char *out, s
         out[size - 1] = '\0';
 }
 
-static int validate(const struct admin_request *request, const char *name, char *error,
-                    size_t error_size)
+static int validate(const struct admin_request *request, char *error, size_t error_size)
 {
     const char *problem = NULL;
     if (admin_request_validate(request, &problem) != ADMIN_STATUS_OK)
-        return usage(error, error_size, name, problem);
+        return usage(error, error_size, problem);
     return CONSOLE_EXIT_OK;
 }
 
@@ -233,23 +228,23 @@ static int build_protocol_request(int argc, char **argv, struct admin_request *r
 {
     const struct admin_command_info *info = admin_command_find(argv[0]);
     if (info == NULL)
-        return usage(error, error_size, argv[0], "not a protocol command");
+        return usage(error, error_size, "not a protocol command");
     admin_request_init(request, info->code);
     size_t words = (size_t)argc - 1;
     if (words > info->field_count)
-        return usage(error, error_size, argv[0], "too many arguments");
+        return usage(error, error_size, "too many arguments");
     for (size_t i = 0; i < info->field_count; i++) {
         const struct admin_field *field = &info->fields[i];
         if (i >= words) {
             if (field_optional(field))
                 continue;
-            return usage(error, error_size, argv[0], "missing argument");
+            return usage(error, error_size, "missing argument");
         }
         const char *problem = parse_field(field, argv[1 + i], request);
         if (problem != NULL)
-            return usage(error, error_size, argv[0], problem);
+            return usage(error, error_size, problem);
     }
-    return validate(request, argv[0], error, error_size);
+    return validate(request, error, error_size);
 }
 
 /* ---- Results ---- */
@@ -313,8 +308,9 @@ int commands_run_protocol(struct console_context *context, int argc, char **argv
 
 int commands_check_no_arguments(int argc, char **argv, char *error, size_t error_size)
 {
+    (void)argv; /* a check function: the table calls every one alike */
     if (argc > 1)
-        return usage(error, error_size, argv[0], "takes no arguments");
+        return usage(error, error_size, "takes no arguments");
     return CONSOLE_EXIT_OK;
 }
 
@@ -354,9 +350,9 @@ static int build_connections(int argc, char **argv, struct admin_request *reques
         uint64_t number;
         if (options_done || word[0] != '-' || word[1] != '-') {
             if (have_user)
-                return usage(error, error_size, argv[0], "too many arguments");
+                return usage(error, error_size, "too many arguments");
             if (!admin_str8_set(&args->user, word))
-                return usage(error, error_size, argv[0], "user names are at most 255 bytes");
+                return usage(error, error_size, "user names are at most 255 bytes");
             have_user = true;
         } else if (strcmp(word, "--") == 0) {
             options_done = true;
@@ -372,16 +368,16 @@ static int build_connections(int argc, char **argv, struct admin_request *reques
             if (!parse_number(value, UINT32_MAX, &number)) {
                 snprintf(problem, sizeof(problem), "%s takes a whole number",
                          is_limit ? "--limit" : "--offset");
-                return usage(error, error_size, argv[0], problem);
+                return usage(error, error_size, problem);
             }
             *(is_limit ? &args->limit : &args->offset) = (uint32_t)number;
         } else {
             snprintf(problem, sizeof(problem), missing ? "%s needs a number" : "unknown option %s",
                      word);
-            return usage(error, error_size, argv[0], problem);
+            return usage(error, error_size, problem);
         }
     }
-    return validate(request, argv[0], error, error_size);
+    return validate(request, error, error_size);
 }
 
 int commands_check_connections(int argc, char **argv, char *error, size_t error_size)
@@ -403,12 +399,12 @@ int commands_run_connections(struct console_context *context, int argc, char **a
 
 /* Checks the request with a stand-in for a password still to be asked. */
 static int validate_without_password(struct admin_request *request, struct admin_str8 *password,
-                                     const char *name, char *error, size_t error_size)
+                                     char *error, size_t error_size)
 {
     bool missing = password->length == 0;
     if (missing)
         admin_str8_set(password, "?");
-    int code = validate(request, name, error, error_size);
+    int code = validate(request, error, error_size);
     if (missing)
         admin_str8_set(password, "");
     return code;
@@ -420,17 +416,17 @@ static int build_add_user(int argc, char **argv, struct admin_request *request, 
     admin_request_init(request, ADMIN_CMD_ADD_USER);
     struct admin_args_add_user *args = &request->args.add_user;
     if (argc < 2)
-        return usage(error, error_size, argv[0], "missing the user's name");
+        return usage(error, error_size, "missing the user's name");
     if (argc > 4)
-        return usage(error, error_size, argv[0], "too many arguments");
+        return usage(error, error_size, "too many arguments");
     if (!admin_str8_set(&args->user, argv[1]) ||
         !admin_str8_set(&args->password, argc > 2 ? argv[2] : ""))
-        return usage(error, error_size, argv[0], "names and passwords are at most 255 bytes");
+        return usage(error, error_size, "names and passwords are at most 255 bytes");
     args->role = ADMIN_ROLE_USER;
     const char *problem = argc > 3 ? parse_choice(ADMIN_CHECK_ROLE, argv[3], &args->role) : NULL;
     if (problem != NULL)
-        return usage(error, error_size, argv[0], problem);
-    return validate_without_password(request, &args->password, argv[0], error, error_size);
+        return usage(error, error_size, problem);
+    return validate_without_password(request, &args->password, error, error_size);
 }
 
 static int build_set_password(int argc, char **argv, struct admin_request *request, char *error,
@@ -439,11 +435,11 @@ static int build_set_password(int argc, char **argv, struct admin_request *reque
     admin_request_init(request, ADMIN_CMD_SET_PASSWORD);
     struct admin_args_set_password *args = &request->args.set_password;
     if (argc > 3)
-        return usage(error, error_size, argv[0], "too many arguments");
+        return usage(error, error_size, "too many arguments");
     if (!admin_str8_set(&args->user, argc > 1 ? argv[1] : "") ||
         !admin_str8_set(&args->password, argc > 2 ? argv[2] : ""))
-        return usage(error, error_size, argv[0], "names and passwords are at most 255 bytes");
-    return validate_without_password(request, &args->password, argv[0], error, error_size);
+        return usage(error, error_size, "names and passwords are at most 255 bytes");
+    return validate_without_password(request, &args->password, error, error_size);
 }
 
 /* Fills a missing password from the terminal; false (reported) when it cannot. */
@@ -546,30 +542,4 @@ int commands_run_whoami(struct console_context *context, int argc, char **argv)
     struct admin_request request;
     admin_request_init(&request, ADMIN_CMD_USER_METRICS); /* empty user: the session's own */
     return call_and_print(context, argv[0], &request);
-}
-
-/* A `:` line typed in the dashboard: a console command with its output and errors to out; curses
- * owns the terminal, so nothing may prompt there. */
-static bool run_dashboard_line(void *data, const char *line, FILE *out, bool *quit)
-{
-    struct console_context *context = data;
-    struct console_context saved = *context;
-    context->out = out;
-    context->err = out;
-    context->may_prompt = false;
-    context->quit = false;
-    int code = console_execute_line(context, line);
-    *quit = context->quit;
-    context->out = saved.out;
-    context->err = saved.err;
-    context->may_prompt = saved.may_prompt;
-    context->quit = saved.quit;
-    return code == CONSOLE_EXIT_OK;
-}
-
-int commands_run_dashboard(struct console_context *context, int argc, char **argv)
-{
-    struct command_runner runner = { run_dashboard_line, context };
-    return dashboard_run(context->client, &runner, context->err, argc, argv) ? CONSOLE_EXIT_OK
-                                                                             : CONSOLE_EXIT_USAGE;
 }

@@ -8,7 +8,7 @@
 
 #include "admin_client.h"
 #include "admin_commands.h"
-#include "console.h"
+#include "command_context.h"
 
 /* Every handler pair: check_X(argc, argv, error, size) reads the words without I/O and
  * returns CONSOLE_EXIT_OK or CONSOLE_EXIT_USAGE (error set, without the command's name);
@@ -39,9 +39,6 @@ int commands_run_set_password(struct console_context *context, int argc, char **
 
 /* allow-no-auth and require-auth: set-no-auth 1 and 0. */
 int commands_run_no_auth(struct console_context *context, int argc, char **argv);
-
-/* dashboard [SECONDS]: the full-screen view, its ':' line running the console's commands. */
-int commands_run_dashboard(struct console_context *context, int argc, char **argv);
 
 /* whoami: user-metrics for the session's own user. */
 int commands_run_whoami(struct console_context *context, int argc, char **argv);

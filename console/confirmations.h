@@ -4,7 +4,7 @@
 #define CONFIRMATIONS_H
 
 #include "admin_commands.h"
-#include "console.h"
+#include "command_context.h"
 
 /* One line to context->out for request, answered after milliseconds (TABLE format only). */
 void confirmation_print(struct console_context *context, const struct admin_request *request,

@@ -9,6 +9,7 @@
 #include "admin_commands.h"
 #include "admin_protocol.h"
 #include "commands.h"
+#include "dashboard.h"
 
 #define ERROR_SIZE 512
 #define HELP_SYNOPSIS_WIDTH 36
@@ -17,6 +18,7 @@ static int run_help(struct console_context *context, int argc, char **argv);
 static int run_quit(struct console_context *context, int argc, char **argv);
 static int check_help(int argc, char **argv, char *error, size_t error_size);
 static int check_dashboard(int argc, char **argv, char *error, size_t error_size);
+static int run_dashboard(struct console_context *context, int argc, char **argv);
 
 /* A command and its argument check. The check lives beside the public struct so that batch
  * mode can refuse bad words before the first command changes anything. */
@@ -58,7 +60,7 @@ static const struct console_entry own_entries[] = {
       .run = commands_run_no_auth, .sends = ADMIN_CMD_SET_NO_AUTH},
      .check = commands_check_no_arguments, .replaces_plain_form = true},
     {{.name = "dashboard", .arguments = "[SECONDS]", .help = "live full-screen view (q quits)",
-      .role = CONSOLE_ROLE_ANY, .run = commands_run_dashboard},
+      .role = CONSOLE_ROLE_ANY, .run = run_dashboard},
      .check = check_dashboard},
     {{.name = "help", .arguments = "[COMMAND]", .help = "list the commands, or explain one",
       .role = CONSOLE_ROLE_ANY, .run = run_help},
@@ -181,21 +183,6 @@ const char *const *console_command_options(const struct console_command *command
     return entry_of(command)->options;
 }
 
-int console_exit_for_status(unsigned status)
-{
-    switch (status) {
-    case ADMIN_STATUS_OK: return CONSOLE_EXIT_OK;
-    case ADMIN_STATUS_BAD_REQUEST:
-    case ADMIN_STATUS_NOT_FOUND:
-    case ADMIN_STATUS_ALREADY_EXISTS:
-    case ADMIN_STATUS_CONFLICT:
-    case ADMIN_STATUS_UNSUPPORTED_COMMAND: return CONSOLE_EXIT_REFUSED;
-    case ADMIN_STATUS_FORBIDDEN: return CONSOLE_EXIT_FORBIDDEN;
-    case ADMIN_STATUS_UNAUTHENTICATED: return CONSOLE_EXIT_LOGIN_FAILED; /* user removed */
-    default: return CONSOLE_EXIT_SERVER_ERROR; /* 0x01, 0x07, and codes we do not know */
-    }
-}
-
 /* ---- Words ---- */
 
 struct words {
@@ -312,19 +299,24 @@ int console_check(int argc, char **argv, char *error, size_t error_size)
         return CONSOLE_EXIT_USAGE;
     }
     const struct console_entry *entry = entry_of(command);
-    return entry->check != NULL ? entry->check(argc, argv, error, error_size) : CONSOLE_EXIT_OK;
+    if (entry->check == NULL || entry->check(argc, argv, error, error_size) == CONSOLE_EXIT_OK)
+        return CONSOLE_EXIT_OK;
+    size_t length = strlen(error);
+    snprintf(error + length, error_size - length, " (usage: %s%s%s)", command->name,
+             command->arguments[0] != '\0' ? " " : "", command->arguments);
+    return CONSOLE_EXIT_USAGE;
 }
 
 int console_execute(struct console_context *context, int argc, char **argv)
 {
     if (argc < 1)
         return CONSOLE_EXIT_OK;
-    const struct console_command *command = console_command_find(argv[0]);
-    if (command == NULL) {
-        fprintf(context->err, "%s: unknown command (try help)\n", argv[0]);
+    char error[512];
+    if (console_check(argc, argv, error, sizeof(error)) != CONSOLE_EXIT_OK) {
+        fprintf(context->err, "%s: %s\n", argv[0], error);
         return CONSOLE_EXIT_USAGE;
     }
-    return command->run(context, argc, argv);
+    return console_command_find(argv[0])->run(context, argc, argv);
 }
 
 int console_execute_line(struct console_context *context, const char *line)
@@ -366,11 +358,11 @@ int console_execute_own_activity(struct console_context *context)
 static int check_help(int argc, char **argv, char *error, size_t error_size)
 {
     if (argc > 2) {
-        snprintf(error, error_size, "too many arguments (usage: help [COMMAND])");
+        snprintf(error, error_size, "too many arguments");
         return CONSOLE_EXIT_USAGE;
     }
     if (argc == 2 && console_command_find(argv[1]) == NULL) {
-        snprintf(error, error_size, "no command %s (try help)", argv[1]);
+        snprintf(error, error_size, "no command named %s", argv[1]);
         return CONSOLE_EXIT_USAGE;
     }
     return CONSOLE_EXIT_OK;
@@ -380,7 +372,7 @@ static int check_dashboard(int argc, char **argv, char *error, size_t error_size
 {
     (void)argv;
     if (argc > 2) {
-        snprintf(error, error_size, "too many arguments (usage: dashboard [SECONDS])");
+        snprintf(error, error_size, "too many arguments");
         return CONSOLE_EXIT_USAGE;
     }
     return CONSOLE_EXIT_OK;
@@ -442,4 +434,30 @@ static int run_quit(struct console_context *context, int argc, char **argv)
     }
     context->quit = true;
     return CONSOLE_EXIT_OK;
+}
+
+/* A `:` line typed in the dashboard: a console command with its output and errors to out; curses
+ * owns the terminal, so nothing may prompt there. */
+static bool run_dashboard_line(void *data, const char *line, FILE *out, bool *quit)
+{
+    struct console_context *context = data;
+    struct console_context saved = *context;
+    context->out = out;
+    context->err = out;
+    context->may_prompt = false;
+    context->quit = false;
+    int code = console_execute_line(context, line);
+    *quit = context->quit;
+    context->out = saved.out;
+    context->err = saved.err;
+    context->may_prompt = saved.may_prompt;
+    context->quit = saved.quit;
+    return code == CONSOLE_EXIT_OK;
+}
+
+static int run_dashboard(struct console_context *context, int argc, char **argv)
+{
+    struct command_runner runner = { run_dashboard_line, context };
+    return dashboard_run(context->client, &runner, context->err, argc, argv) ? CONSOLE_EXIT_OK
+                                                                             : CONSOLE_EXIT_USAGE;
 }

@@ -8,31 +8,11 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "command_context.h"
 #include "output.h"
 
 struct admin_client;
 struct admin_field;
-
-/* Exit codes (documented in --help, the man page and the README). */
-enum console_exit {
-    CONSOLE_EXIT_OK = 0,
-    CONSOLE_EXIT_SERVER_ERROR = 1,   /* STATUS 0x01, or a reply that is not protocol v2 */
-    CONSOLE_EXIT_REFUSED = 2,        /* bad request, not found, already exists, conflict */
-    CONSOLE_EXIT_FORBIDDEN = 3,      /* STATUS 0x04: needs the admin role */
-    CONSOLE_EXIT_USAGE = 64,         /* EX_USAGE: bad flags or command arguments */
-    CONSOLE_EXIT_UNAVAILABLE = 69,   /* EX_UNAVAILABLE: cannot connect, or the session broke */
-    CONSOLE_EXIT_LOGIN_FAILED = 77,  /* EX_NOPERM: wrong user name or password */
-};
-
-struct console_context {
-    struct admin_client *client;
-    enum console_format format;
-    FILE *out; /* command output */
-    FILE *err; /* one-line error messages */
-    /* Zero is the safe default for both: */
-    bool may_prompt; /* add-user/set-password may ask a missing password on the terminal */
-    bool quit;       /* set by quit/exit: the prompt or a stdin batch stops after this line */
-};
 
 enum console_role { CONSOLE_ROLE_ANY, CONSOLE_ROLE_ADMIN };
 
@@ -83,8 +63,5 @@ int console_check(int argc, char **argv, char *error, size_t error_size);
 int console_split_line(const char *line, int *argc, char ***argv, char *error,
                        size_t error_size);
 void console_free_words(int argc, char **argv);
-
-/* The exit code for a response status (PROTOCOL.md section 6). */
-int console_exit_for_status(unsigned status);
 
 #endif

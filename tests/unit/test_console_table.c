@@ -255,7 +255,7 @@ static const struct {
      "[--limit N] [--offset N])"},
     {"allow-no-auth please", "takes no arguments (usage: allow-no-auth)"},
     {"help me now", "too many arguments (usage: help [COMMAND])"},
-    {"help frobnicate", "no command frobnicate (try help)"},
+    {"help frobnicate", "no command named frobnicate (usage: help [COMMAND])"},
     {"dashboard 1 2", "too many arguments (usage: dashboard [SECONDS])"},
     {"quit now", "takes no arguments (usage: quit)"},
 };
