@@ -55,7 +55,7 @@ enum admin_client_result admin_client_call(struct admin_client *client,
                                            size_t error_size);
 void admin_reply_free(struct admin_reply *reply);
 
-/* ---- Added for the prompt ---- */
+/* ---- the session's life, for the prompt and the dashboard ---- */
 
 /* Closes the session (if any); the next call logs in again. */
 void admin_client_disconnect(struct admin_client *client);

@@ -1,5 +1,5 @@
-/* batch: socks5ctl's command line — login and output flags, and the original report's action
- * flags turned into a list of console commands — parsed with no I/O, so it can be unit-tested. */
+/* batch: socks5ctl's command line — login and output flags, and the one-letter action flags
+ * (-u, -r, -m, -G, ...) turned into a list of console commands, parsed with no I/O. */
 #include "batch.h"
 
 #include <getopt.h>
