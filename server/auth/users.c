@@ -559,11 +559,11 @@ static bool user_password_cached(const struct users *users, const struct user *u
     return user->verified && user->verified_digest == password_digest(users, password, length);
 }
 
-enum users_check_result users_check(struct users *users, struct work_pool *crypt_pool,
-                                    const char *name, size_t name_length,
-                                    const char *password, size_t password_length,
-                                    users_check_callback callback, void *owner,
-                                    struct user **user_out, struct users_check **pending)
+enum users_check_result users_check_password(struct users *users, struct work_pool *crypt_pool,
+                                             const char *name, size_t name_length,
+                                             const char *password, size_t password_length,
+                                             users_check_callback callback, void *owner,
+                                             struct user **user_out, struct users_check **pending)
 {
     users_lock(users);
     struct user *user = find_locked(users, name, name_length);

@@ -454,9 +454,10 @@ static bool session_on_auth(struct session *session)
         return false;
     }
     struct user *user = NULL;
-    switch (users_check(session->proxy->users, session->proxy->crypt_pool, parser->username,
-                        parser->username_length, parser->password, parser->password_length,
-                        session_on_auth_checked, session, &user, &session->check)) {
+    switch (users_check_password(session->proxy->users, session->proxy->crypt_pool,
+                                 parser->username, parser->username_length, parser->password,
+                                 parser->password_length, session_on_auth_checked, session, &user,
+                                 &session->check)) {
     case USERS_CHECK_PASSED:
         session_on_auth_result(session, user);
         return session->state == SESSION_REQUEST;
