@@ -1,38 +1,54 @@
 /* socks5_failure: why a SOCKS5 request is refused, and what each cause answers on the wire
- * (its RFC 1928 REP code) and counts in the metrics — both decided in one table. */
+ * (its RFC 1928 REP code) and counts in the metrics — both decided in one function. */
 #include "socks5_failure.h"
 
 #include <errno.h>
 
+static struct socks5_failure_outcome answered(enum socks5_reply_code reply,
+                                              enum metric_counter counter,
+                                              enum metric_counter also)
+{
+    return (struct socks5_failure_outcome){reply, {counter, also}};
+}
+
 /* Counters follow the cause: a failed lookup counts as a DNS error and as an unreachable host
  * (PROTOCOL.md's host_unreachable: unreachable, resolution failed, or timed out), whatever
- * REP code it is answered with. */
-static const struct socks5_failure_outcome outcomes[SOCKS5_FAILURE_COUNT] = {
-    [SOCKS5_FAILURE_NONE] = {SOCKS5_REPLY_SUCCEEDED, {METRIC_NONE}},
-    [SOCKS5_FAILURE_GENERAL] = {SOCKS5_REPLY_GENERAL_FAILURE, {METRIC_NONE}},
-    [SOCKS5_FAILURE_LOCAL_RESOURCES] = {SOCKS5_REPLY_GENERAL_FAILURE, {METRIC_SERVER_ERRORS}},
-    [SOCKS5_FAILURE_REFUSED] = {SOCKS5_REPLY_CONNECTION_REFUSED, {METRIC_CONNECTION_REFUSED}},
-    [SOCKS5_FAILURE_NETWORK_UNREACHABLE] = {SOCKS5_REPLY_NETWORK_UNREACHABLE, {METRIC_NONE}},
-    [SOCKS5_FAILURE_HOST_UNREACHABLE] = {SOCKS5_REPLY_HOST_UNREACHABLE, {METRIC_HOST_UNREACHABLE}},
-    [SOCKS5_FAILURE_LOOKUP_FAILED] = {SOCKS5_REPLY_HOST_UNREACHABLE,
-                                       {METRIC_DNS_ERRORS, METRIC_HOST_UNREACHABLE}},
-    [SOCKS5_FAILURE_LOOKUP_TIMEOUT] = {SOCKS5_REPLY_HOST_UNREACHABLE,
-                                        {METRIC_DNS_ERRORS, METRIC_HOST_UNREACHABLE}},
-    [SOCKS5_FAILURE_CONNECT_TIMEOUT] = {SOCKS5_REPLY_HOST_UNREACHABLE, {METRIC_HOST_UNREACHABLE}},
-    [SOCKS5_FAILURE_FORBIDDEN_BY_KERNEL] = {SOCKS5_REPLY_NOT_ALLOWED, {METRIC_NONE}},
-    [SOCKS5_FAILURE_NOT_ALLOWED_BY_POLICY] = {SOCKS5_REPLY_NOT_ALLOWED, {METRIC_NONE}},
-    [SOCKS5_FAILURE_OVER_USER_LIMIT] = {SOCKS5_REPLY_NOT_ALLOWED, {METRIC_NONE}},
-    [SOCKS5_FAILURE_COMMAND_UNSUPPORTED] = {SOCKS5_REPLY_COMMAND_NOT_SUPPORTED,
-                                             {METRIC_UNSUPPORTED_INPUT}},
-    [SOCKS5_FAILURE_ADDRESS_TYPE_UNSUPPORTED] = {SOCKS5_REPLY_ADDRESS_TYPE_NOT_SUPPORTED,
-                                                  {METRIC_UNSUPPORTED_INPUT}},
-    [SOCKS5_FAILURE_MALFORMED_REQUEST] = {SOCKS5_REPLY_GENERAL_FAILURE, {METRIC_UNSUPPORTED_INPUT}},
-};
-
+ * REP code it is answered with. No default: a new cause without its line does not compile. */
 struct socks5_failure_outcome socks5_failure_outcome(enum socks5_failure cause)
 {
-    unsigned index = (unsigned)cause;
-    return outcomes[index < SOCKS5_FAILURE_COUNT ? index : SOCKS5_FAILURE_GENERAL];
+    switch (cause) {
+    case SOCKS5_FAILURE_NONE:
+        return answered(SOCKS5_REPLY_SUCCEEDED, METRIC_NONE, METRIC_NONE);
+    case SOCKS5_FAILURE_GENERAL:
+        return answered(SOCKS5_REPLY_GENERAL_FAILURE, METRIC_NONE, METRIC_NONE);
+    case SOCKS5_FAILURE_LOCAL_RESOURCES:
+        return answered(SOCKS5_REPLY_GENERAL_FAILURE, METRIC_SERVER_ERRORS, METRIC_NONE);
+    case SOCKS5_FAILURE_REFUSED:
+        return answered(SOCKS5_REPLY_CONNECTION_REFUSED, METRIC_CONNECTION_REFUSED, METRIC_NONE);
+    case SOCKS5_FAILURE_NETWORK_UNREACHABLE:
+        return answered(SOCKS5_REPLY_NETWORK_UNREACHABLE, METRIC_NONE, METRIC_NONE);
+    case SOCKS5_FAILURE_HOST_UNREACHABLE:
+        return answered(SOCKS5_REPLY_HOST_UNREACHABLE, METRIC_HOST_UNREACHABLE, METRIC_NONE);
+    case SOCKS5_FAILURE_LOOKUP_FAILED:
+    case SOCKS5_FAILURE_LOOKUP_TIMEOUT:
+        return answered(SOCKS5_REPLY_HOST_UNREACHABLE, METRIC_DNS_ERRORS, METRIC_HOST_UNREACHABLE);
+    case SOCKS5_FAILURE_CONNECT_TIMEOUT:
+        return answered(SOCKS5_REPLY_HOST_UNREACHABLE, METRIC_HOST_UNREACHABLE, METRIC_NONE);
+    case SOCKS5_FAILURE_FORBIDDEN_BY_KERNEL:
+    case SOCKS5_FAILURE_NOT_ALLOWED_BY_POLICY:
+    case SOCKS5_FAILURE_OVER_USER_LIMIT:
+        return answered(SOCKS5_REPLY_NOT_ALLOWED, METRIC_NONE, METRIC_NONE);
+    case SOCKS5_FAILURE_COMMAND_UNSUPPORTED:
+        return answered(SOCKS5_REPLY_COMMAND_NOT_SUPPORTED, METRIC_UNSUPPORTED_INPUT, METRIC_NONE);
+    case SOCKS5_FAILURE_ADDRESS_TYPE_UNSUPPORTED:
+        return answered(SOCKS5_REPLY_ADDRESS_TYPE_NOT_SUPPORTED, METRIC_UNSUPPORTED_INPUT,
+                        METRIC_NONE);
+    case SOCKS5_FAILURE_MALFORMED_REQUEST:
+        return answered(SOCKS5_REPLY_GENERAL_FAILURE, METRIC_UNSUPPORTED_INPUT, METRIC_NONE);
+    case SOCKS5_FAILURE_COUNT:
+        break;
+    }
+    return answered(SOCKS5_REPLY_GENERAL_FAILURE, METRIC_NONE, METRIC_NONE);
 }
 
 enum socks5_failure socks5_failure_of_connect_error(int error)

@@ -1,5 +1,5 @@
 /* socks5_failure: why a SOCKS5 request is refused, and what each cause answers on the wire
- * (its RFC 1928 REP code) and counts in the metrics — both decided in one table. */
+ * (its RFC 1928 REP code) and counts in the metrics — both decided in one function. */
 #ifndef SOCKS5_FAILURE_H
 #define SOCKS5_FAILURE_H
 
@@ -24,7 +24,7 @@ enum socks5_failure {
     SOCKS5_FAILURE_COMMAND_UNSUPPORTED, /* a command with no handler (BIND, UDP ASSOCIATE, ...) */
     SOCKS5_FAILURE_ADDRESS_TYPE_UNSUPPORTED,
     SOCKS5_FAILURE_MALFORMED_REQUEST,   /* not a request this server can decode */
-    SOCKS5_FAILURE_COUNT,
+    SOCKS5_FAILURE_COUNT, /* not a cause: how many there are */
 };
 
 #define SOCKS5_FAILURE_MAX_COUNTERS 2
