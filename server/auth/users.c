@@ -582,8 +582,6 @@ enum users_check_result users_check_password(struct users *users, struct work_po
         free(hash);
         return USERS_CHECK_FAILED;
     }
-    check->item.run = check_run;
-    check->item.done = check_done;
     check->users = users;
     check->callback = callback;
     check->owner = owner;
@@ -593,7 +591,8 @@ enum users_check_result users_check_password(struct users *users, struct work_po
     check->password_length = password_length;
     check->name_length = name_length < USERS_NAME_MAX ? name_length : USERS_NAME_MAX;
     memcpy(check->name, name, check->name_length);
-    if (check->hash == NULL || !work_pool_submit(crypt_pool, &check->item)) {
+    if (check->hash == NULL ||
+        !work_pool_submit(crypt_pool, &check->item, check_run, check_done)) {
         check_free(check);
         return USERS_CHECK_FAILED;
     }
@@ -637,12 +636,10 @@ struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const ch
     struct users_hashing *hashing = calloc(1, sizeof(*hashing));
     if (hashing == NULL)
         return NULL;
-    hashing->item.run = hashing_run;
-    hashing->item.done = hashing_done;
     hashing->callback = callback;
     hashing->owner = owner;
     strcpy(hashing->password, password);
-    if (!work_pool_submit(crypt_pool, &hashing->item)) {
+    if (!work_pool_submit(crypt_pool, &hashing->item, hashing_run, hashing_done)) {
         explicit_bzero(hashing->password, sizeof(hashing->password));
         free(hashing);
         return NULL;
