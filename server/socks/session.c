@@ -219,7 +219,8 @@ static void session_finish_reply(struct session *session)
     }
     if (relay_pending(&session->downstream) > 0) {
         if (!event_timer_armed(&session->timer))
-            event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.handshake_timeout_ms);
+            event_loop_timer_start(proxy->loop, &session->timer,
+                                   proxy->settings.handshake_timeout_ms);
         session_update_interest(session);
         return;
     }

@@ -53,7 +53,6 @@ struct session_stage {
 /* One SOCKS5 command (RFC 1928 CMD). A command with no handler is answered "command not
  * supported". */
 struct session_command {
-    uint8_t code;
     /* Takes over once the request passed every check and hook: the setup's addresses are the
      * destination's, every one of them allowed by the destination policy. */
     void (*start)(struct session *session);
@@ -64,7 +63,6 @@ struct session_command {
  * read). It takes the client's first bytes as a parser does: MORE (all taken, not done yet),
  * DONE (what follows is the greeting) or ERROR (close without an answer). */
 struct session_prelude {
-    const char *name;
     /* Once, before any byte: clears what it keeps in the setup's parser union. */
     void (*begin)(struct session *session);
     enum socks5_parse_result (*consume)(struct session *session, const uint8_t *data,

@@ -44,8 +44,9 @@ static void connect_on_connected(struct session *session)
 
     uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
     session_record_status(session, SOCKS5_REPLY_SUCCEEDED, true);
-    session_queue_reply(session, reply,
-                        socks5_reply_encode(reply, SOCKS5_REPLY_SUCCEEDED, (struct sockaddr *)&local));
+    size_t length =
+        socks5_reply_encode(reply, SOCKS5_REPLY_SUCCEEDED, (const struct sockaddr *)&local);
+    session_queue_reply(session, reply, length);
     session_free_setup(session);
     session->command_step = CONNECT_STEP_TUNNEL;
     session_tunnel_start(session);
@@ -153,7 +154,6 @@ static void connect_interest(const struct session *session, unsigned *client_mas
 }
 
 const struct session_command session_connect_command = {
-    .code = SOCKS5_CMD_CONNECT,
     .start = connect_start,
     .stage = {
         .on_client = connect_on_client,

@@ -58,13 +58,15 @@ static bool handshake_on_greeting(struct session *session, enum socks5_parse_res
     if (parser->offers_userpass) {
         session->state = SESSION_AUTH;
         socks5_auth_parser_init(&session->setup->parser.auth);
-        session_queue_reply(session, reply, socks5_method_reply_encode(reply, SOCKS5_METHOD_USERPASS));
+        session_queue_reply(session, reply,
+                            socks5_method_reply_encode(reply, SOCKS5_METHOD_USERPASS));
         return true;
     }
     if (parser->offers_no_auth && proxy->settings.no_auth_allowed) {
         session_record_user(session, user_ref(users_anonymous(proxy->users)));
         session_request_begin(session);
-        session_queue_reply(session, reply, socks5_method_reply_encode(reply, SOCKS5_METHOD_NO_AUTH));
+        session_queue_reply(session, reply,
+                            socks5_method_reply_encode(reply, SOCKS5_METHOD_NO_AUTH));
         return true;
     }
     counter_add(&proxy->metrics.auth_errors, 1);
@@ -105,7 +107,8 @@ static void handshake_on_auth_result(struct session *session, struct user *user)
     login_throttle_success(session->proxy->throttle, (struct sockaddr *)&session->setup->peer);
     session_record_user(session, user); /* the check handed us a reference */
     session_request_begin(session);
-    session_queue_reply(session, reply, socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_SUCCESS));
+    session_queue_reply(session, reply,
+                        socks5_auth_reply_encode(reply, SOCKS5_AUTH_STATUS_SUCCESS));
 }
 
 static void handshake_on_auth_checked(void *owner, struct user *user)

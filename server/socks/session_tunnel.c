@@ -119,7 +119,8 @@ void session_tunnel_on_timeout(struct session *session)
     struct proxy *proxy = session->proxy;
     uint64_t idle = event_loop_now_ms(proxy->loop) - session->last_activity_ms;
     if (idle < proxy->settings.idle_timeout_ms) {
-        event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.idle_timeout_ms - idle);
+        event_loop_timer_start(proxy->loop, &session->timer,
+                               proxy->settings.idle_timeout_ms - idle);
         return;
     }
     log_message(LOG_DEBUG, "connection %llu: idle for %llu ms, closing",

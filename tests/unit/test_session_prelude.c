@@ -53,7 +53,6 @@ static enum socks5_parse_result line_prelude_consume(struct session *session,
 }
 
 static const struct session_prelude line_prelude = {
-    .name = "test line",
     .begin = line_prelude_begin,
     .consume = line_prelude_consume,
 };
