@@ -61,9 +61,11 @@ struct session_command {
 
 /* A stage before the SOCKS5 greeting, set per proxy (where a PROXY protocol header will be
  * read). It takes the client's first bytes as a parser does: MORE (all taken, not done yet),
- * DONE (what follows is the greeting) or ERROR (close without an answer). */
+ * DONE (what follows is the greeting) or ERROR (closed without an answer, counted as
+ * unsupported input). */
 struct session_prelude {
-    /* Once, before any byte: clears what it keeps in the setup's parser union. */
+    /* Once, before any byte. Its decoder's state belongs in the setup's parser union (a
+     * member of its own there), which the greeting's decoder reuses once it is DONE. */
     void (*begin)(struct session *session);
     enum socks5_parse_result (*consume)(struct session *session, const uint8_t *data,
                                         size_t length, size_t *consumed);
