@@ -26,8 +26,8 @@ struct metrics {
     uint64_t accept_paused; /* times accepting paused for lack of descriptors or slots */
 };
 
-/* The counters a refused SOCKS5 request can bump, named so that a table can say which one a
- * failure cause counts as (socks5_failure). */
+/* The counters a refused SOCKS5 request can bump, named so that socks5_failure can say which
+ * one each failure cause counts as. */
 enum metric_counter {
     METRIC_NONE, /* counted nowhere */
     METRIC_HOST_UNREACHABLE,
