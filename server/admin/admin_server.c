@@ -256,10 +256,11 @@ static void admin_session_on_login(struct admin_session *session)
 {
     struct admin_login_decoder *login = &session->login;
     struct user *user = NULL;
-    switch (users_check(session->server->proxy->users, session->server->proxy->crypt_pool,
-                        login->username, login->username_length,
-                        login->password, login->password_length, admin_session_on_login_checked,
-                        session, &user, &session->check)) {
+    switch (users_check_password(session->server->proxy->users,
+                                 session->server->proxy->crypt_pool, login->username,
+                                 login->username_length, login->password,
+                                 login->password_length, admin_session_on_login_checked, session,
+                                 &user, &session->check)) {
     case USERS_CHECK_PASSED:
         admin_login_decoder_wipe(login);
         admin_session_on_login_checked(session, user);

@@ -559,11 +559,11 @@ static bool user_password_cached(const struct users *users, const struct user *u
     return user->verified && user->verified_digest == password_digest(users, password, length);
 }
 
-enum users_check_result users_check(struct users *users, struct work_pool *crypt_pool,
-                                    const char *name, size_t name_length,
-                                    const char *password, size_t password_length,
-                                    users_check_callback callback, void *owner,
-                                    struct user **user_out, struct users_check **pending)
+enum users_check_result users_check_password(struct users *users, struct work_pool *crypt_pool,
+                                             const char *name, size_t name_length,
+                                             const char *password, size_t password_length,
+                                             users_check_callback callback, void *owner,
+                                             struct user **user_out, struct users_check **pending)
 {
     users_lock(users);
     struct user *user = find_locked(users, name, name_length);
@@ -582,8 +582,6 @@ enum users_check_result users_check(struct users *users, struct work_pool *crypt
         free(hash);
         return USERS_CHECK_FAILED;
     }
-    check->item.run = check_run;
-    check->item.done = check_done;
     check->users = users;
     check->callback = callback;
     check->owner = owner;
@@ -593,7 +591,8 @@ enum users_check_result users_check(struct users *users, struct work_pool *crypt
     check->password_length = password_length;
     check->name_length = name_length < USERS_NAME_MAX ? name_length : USERS_NAME_MAX;
     memcpy(check->name, name, check->name_length);
-    if (check->hash == NULL || !work_pool_submit(crypt_pool, &check->item)) {
+    if (check->hash == NULL ||
+        !work_pool_submit(crypt_pool, &check->item, check_run, check_done)) {
         check_free(check);
         return USERS_CHECK_FAILED;
     }
@@ -637,12 +636,10 @@ struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const ch
     struct users_hashing *hashing = calloc(1, sizeof(*hashing));
     if (hashing == NULL)
         return NULL;
-    hashing->item.run = hashing_run;
-    hashing->item.done = hashing_done;
     hashing->callback = callback;
     hashing->owner = owner;
     strcpy(hashing->password, password);
-    if (!work_pool_submit(crypt_pool, &hashing->item)) {
+    if (!work_pool_submit(crypt_pool, &hashing->item, hashing_run, hashing_done)) {
         explicit_bzero(hashing->password, sizeof(hashing->password));
         free(hashing);
         return NULL;

@@ -108,11 +108,11 @@ enum users_check_result { USERS_CHECK_PASSED, USERS_CHECK_FAILED, USERS_CHECK_PE
  * referenced); anything else is hashed on the work pool (PENDING: the callback comes later,
  * *pending is set so the caller can cancel). Unknown names cost a hash too, so that timing
  * does not tell which names exist. FAILED only when the check could not even be queued. */
-enum users_check_result users_check(struct users *users, struct work_pool *crypt_pool,
-                                    const char *name, size_t name_length,
-                                    const char *password, size_t password_length,
-                                    users_check_callback callback, void *owner,
-                                    struct user **user, struct users_check **pending);
+enum users_check_result users_check_password(struct users *users, struct work_pool *crypt_pool,
+                                             const char *name, size_t name_length,
+                                             const char *password, size_t password_length,
+                                             users_check_callback callback, void *owner,
+                                             struct user **user, struct users_check **pending);
 void users_check_cancel(struct users_check *check);
 
 /* ---- hashing off the loop (a new password costs ~70 ms of crypt) ---- */

@@ -150,8 +150,11 @@ void work_pool_destroy(struct work_pool *pool)
     free(pool);
 }
 
-bool work_pool_submit(struct work_pool *pool, struct work_item *item)
+bool work_pool_submit(struct work_pool *pool, struct work_item *item,
+                      void (*run)(struct work_item *item), void (*done)(struct work_item *item))
 {
+    item->run = run;
+    item->done = done;
     pthread_mutex_lock(&pool->lock);
     bool accepted = !pool->stopping;
     if (accepted) {

@@ -19,6 +19,9 @@ struct work_item {
 struct work_pool *work_pool_create(struct event_loop *loop, unsigned threads);
 /* Joins the threads; jobs not yet delivered get their done() called (so they are freed). */
 void work_pool_destroy(struct work_pool *pool);
-bool work_pool_submit(struct work_pool *pool, struct work_item *item);
+/* Queues item to run(item) on a pool thread, then done(item) on the loop thread. false when
+ * the pool is stopping: item was not queued and neither will be called. */
+bool work_pool_submit(struct work_pool *pool, struct work_item *item,
+                      void (*run)(struct work_item *item), void (*done)(struct work_item *item));
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "metrics.h"
 #include "relay.h"
+#include "users_auth.h"
 
 struct event_loop;
 struct work_pool;
@@ -17,6 +18,8 @@ struct users;
 struct buffer_pool;
 struct session;
 struct login_throttle;
+struct auth_backend;
+struct session_prelude;
 
 struct proxy_settings {
     uint32_t handshake_timeout_ms;
@@ -50,6 +53,11 @@ struct proxy {
     struct work_pool *crypt_pool;
     struct users *users;             /* shared->users */
     struct login_throttle *throttle; /* shared->throttle */
+    /* Checks SOCKS5 logins; NULL until the first one, then users_auth unless set before. */
+    struct auth_backend *auth;
+    struct users_auth users_auth;
+    /* Runs on every new connection before the greeting; NULL: straight to the greeting. */
+    const struct session_prelude *pre_greeting;
     struct relay_resources relay; /* buffer and pipe pools, this worker's own */
     struct proxy_settings settings;
     struct metrics metrics;

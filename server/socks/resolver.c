@@ -54,14 +54,12 @@ struct resolver_query *resolver_lookup(struct work_pool *pool, const char *name,
     struct resolver_query *query = calloc(1, sizeof(*query) + name_length + 1);
     if (query == NULL)
         return NULL;
-    query->item.run = resolver_run;
-    query->item.done = resolver_done;
     query->callback = callback;
     query->owner = owner;
     query->error = EAI_SYSTEM; /* what a query that never ran reports */
     snprintf(query->port, sizeof(query->port), "%u", port);
     memcpy(query->name, name, name_length + 1);
-    if (!work_pool_submit(pool, &query->item)) {
+    if (!work_pool_submit(pool, &query->item, resolver_run, resolver_done)) {
         free(query);
         return NULL;
     }

@@ -270,22 +270,11 @@ enum socks5_parse_result socks5_request_parser_feed(struct socks5_request_parser
     return request_result(parser);
 }
 
-enum socks5_reply_code socks5_request_check(const struct socks5_request *request)
+bool socks5_request_domain_usable(const struct socks5_request *request)
 {
-    if (request->command != SOCKS5_CMD_CONNECT)
-        return SOCKS5_REPLY_COMMAND_NOT_SUPPORTED;
-    if (request->address_type == SOCKS5_ATYP_DOMAIN &&
-        (request->domain_length == 0 ||
-         memchr(request->domain, '\0', request->domain_length) != NULL))
-        return SOCKS5_REPLY_HOST_UNREACHABLE;
-    return SOCKS5_REPLY_SUCCEEDED;
-}
-
-enum socks5_reply_code socks5_request_error_reply(enum socks5_parse_error error)
-{
-    if (error == SOCKS5_ERROR_BAD_ADDRESS_TYPE)
-        return SOCKS5_REPLY_ADDRESS_TYPE_NOT_SUPPORTED;
-    return SOCKS5_REPLY_GENERAL_FAILURE;
+    return request->address_type != SOCKS5_ATYP_DOMAIN ||
+           (request->domain_length > 0 &&
+            memchr(request->domain, '\0', request->domain_length) == NULL);
 }
 
 /* ---- Encoders ---- */

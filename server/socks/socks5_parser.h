@@ -115,15 +115,9 @@ enum socks5_parse_result socks5_request_parser_feed(struct socks5_request_parser
                                                     const uint8_t *data, size_t length,
                                                     size_t *consumed);
 
-/* The reply code a complete request earns before any connection is tried:
- * SUCCEEDED when it can be served, COMMAND_NOT_SUPPORTED for anything but CONNECT,
- * HOST_UNREACHABLE for a domain name that is empty or holds a NUL byte (such a name is
- * never truncated and resolved as something else). */
-enum socks5_reply_code socks5_request_check(const struct socks5_request *request);
-
-/* The reply code for a parse error: ADDRESS_TYPE_NOT_SUPPORTED for a bad ATYP,
- * GENERAL_FAILURE otherwise. */
-enum socks5_reply_code socks5_request_error_reply(enum socks5_parse_error error);
+/* false for a domain name that is empty or holds a NUL byte (such a name is never truncated
+ * and resolved as something else); true for every other complete request. */
+bool socks5_request_domain_usable(const struct socks5_request *request);
 
 /* ---- Encoders ---- */
 

@@ -1,5 +1,5 @@
-/* socks5_session: one SOCKS5 client connection as an explicit state machine — greeting,
- * RFC 1929 auth, request, resolve, connect, relay — one handler per state. */
+/* socks5_session: a worker's SOCKS5 sessions as the rest of the server sees them — starting
+ * one, the live list the admin reads, closing one, a user's or all. */
 #ifndef SOCKS5_SESSION_H
 #define SOCKS5_SESSION_H
 

@@ -23,3 +23,26 @@ uint64_t metrics_value(const struct metrics *metrics, size_t index)
 {
     return counter_read(&((const uint64_t *)metrics)[index]);
 }
+
+void metrics_count(struct metrics *metrics, enum metric_counter counter)
+{
+    switch (counter) {
+    case METRIC_NONE:
+        return;
+    case METRIC_HOST_UNREACHABLE:
+        counter_add(&metrics->host_unreachable, 1);
+        return;
+    case METRIC_CONNECTION_REFUSED:
+        counter_add(&metrics->connection_refused, 1);
+        return;
+    case METRIC_DNS_ERRORS:
+        counter_add(&metrics->dns_errors, 1);
+        return;
+    case METRIC_SERVER_ERRORS:
+        counter_add(&metrics->server_errors, 1);
+        return;
+    case METRIC_UNSUPPORTED_INPUT:
+        counter_add(&metrics->unsupported_input, 1);
+        return;
+    }
+}

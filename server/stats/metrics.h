@@ -17,6 +17,20 @@ struct metrics {
 #undef METRICS_FIELD
 };
 
+/* The counters a refused SOCKS5 request can bump, named so that socks5_failure can say which
+ * one each failure cause counts as. */
+enum metric_counter {
+    METRIC_NONE, /* counted nowhere */
+    METRIC_HOST_UNREACHABLE,
+    METRIC_CONNECTION_REFUSED,
+    METRIC_DNS_ERRORS,
+    METRIC_SERVER_ERRORS,
+    METRIC_UNSUPPORTED_INPUT,
+};
+
+/* Adds one to counter (nothing for METRIC_NONE); on the worker's thread, like counter_add. */
+void metrics_count(struct metrics *metrics, enum metric_counter counter);
+
 /* total += part, field by field, reading part with relaxed atomics: each figure is exact as
  * of some moment during the call (the sum is not one instant across workers). */
 void metrics_add_up(struct metrics *total, const struct metrics *part);

@@ -1,6 +1,8 @@
 /* fuzz_socks5_request: libFuzzer harness for the SOCKS5 request decoder, its checks and the
  * reply encoder — chunked feeding must agree with a whole feed and with RFC 1928 section 4. */
 #include "fuzz_feed.h"
+#include "session_request.h"
+#include "socks5_failure.h"
 #include "socks5_parser.h"
 
 #include <netinet/in.h>
@@ -61,7 +63,10 @@ static void check_fields(const struct socks5_request *request, const uint8_t *ms
         want = SOCKS5_REPLY_COMMAND_NOT_SUPPORTED;
     else if (msg[3] == SOCKS5_ATYP_DOMAIN && (msg[4] == 0 || memchr(msg + 5, 0, msg[4]) != NULL))
         want = SOCKS5_REPLY_HOST_UNREACHABLE;
-    FUZZ_CHECK(socks5_request_check(request) == want);
+    bool domain_usable = !(msg[3] == SOCKS5_ATYP_DOMAIN &&
+                           (msg[4] == 0 || memchr(msg + 5, 0, msg[4]) != NULL));
+    FUZZ_CHECK(socks5_request_domain_usable(request) == domain_usable);
+    FUZZ_CHECK(socks5_failure_outcome(session_request_check(request)).reply == want);
 }
 
 static void check_against_model(enum socks5_parse_result result, size_t consumed,
@@ -73,7 +78,7 @@ static void check_against_model(enum socks5_parse_result result, size_t consumed
     FUZZ_CHECK(parser->error == error);
     if (error != SOCKS5_ERROR_NONE) {
         FUZZ_CHECK(result == SOCKS5_PARSE_ERROR && consumed == end);
-        FUZZ_CHECK(socks5_request_error_reply(error) ==
+        FUZZ_CHECK(socks5_failure_outcome(socks5_failure_of_parse_error(error)).reply ==
                    (error == SOCKS5_ERROR_BAD_ADDRESS_TYPE ? SOCKS5_REPLY_ADDRESS_TYPE_NOT_SUPPORTED
                                                            : SOCKS5_REPLY_GENERAL_FAILURE));
         return;

@@ -1,6 +1,7 @@
 """Every RFC 1928 reply socks5d can give, provoked with a raw client against loopback upstreams:
 success (BND = the proxy's outbound address), refused, host unreachable, unsupported command,
-unsupported address type, bad version; and the access line's status for each."""
+unsupported address type, bad version; the access line's status for each, and the counters
+each failure's cause bumps."""
 
 import errno
 import socket
@@ -138,6 +139,54 @@ class Replies(harness.ServerTestCase):
                                             request("127.0.0.1", harness.closed_port()))
         sock.close()
         self.assertIn(reply[3], (ATYP_IPV4, ATYP_IPV6))
+
+
+class FailureCounters(harness.ServerTestCase):
+    """Counters follow the cause of a refusal, not the REP byte: an unreachable host counts in
+    host_unreachable whether it was a name that failed to resolve or one no host can have; a
+    failed lookup counts as a DNS error too; refusals for other causes leave it alone."""
+
+    COUNTERS = ("host_unreachable", "connection_refused", "dns_errors", "unsupported_input",
+                "server_errors")
+
+    def counted(self, raw_request, expected_rep):
+        with harness.AdminClient(self.server) as admin:
+            before = admin.metrics()
+            reply, sock = harness.request_reply(self.server, raw_request)
+            with sock:
+                self.assertEqual(reply[1], expected_rep, "REP for %s" % raw_request.hex(" "))
+                self.assertTrue(peer_closed(sock))
+            after = admin.metrics()
+        return {name: after[name] - before[name] for name in self.COUNTERS}
+
+    def expect_counted(self, raw_request, expected_rep, **expected):
+        deltas = self.counted(raw_request, expected_rep)
+        wanted = {name: expected.get(name, 0) for name in self.COUNTERS}
+        self.assertEqual(deltas, wanted)
+
+    def test_lookup_failure_counts_dns_and_unreachable_host(self):
+        self.expect_counted(request(harness.UNRESOLVABLE_NAME, 80), REP_HOST_UNREACHABLE,
+                            host_unreachable=1, dns_errors=1)
+
+    def test_unusable_name_counts_unreachable_host_only(self):
+        self.expect_counted(request_domain(b"", 80), REP_HOST_UNREACHABLE, host_unreachable=1)
+        self.expect_counted(request_domain(b"local\x00host", 80), REP_HOST_UNREACHABLE,
+                            host_unreachable=1)
+
+    def test_refused_counts_refused_only(self):
+        self.expect_counted(request("127.0.0.1", harness.closed_port()), REP_CONNECTION_REFUSED,
+                            connection_refused=1)
+
+    def test_unsupported_command_counts_unsupported_input_only(self):
+        self.expect_counted(request("127.0.0.1", self.echo.port, command=harness.CMD_BIND),
+                            REP_COMMAND_NOT_SUPPORTED, unsupported_input=1)
+
+    def test_malformed_requests_count_unsupported_input_only(self):
+        self.expect_counted(bytes([5, 1, 0, 0x05]), REP_ADDRESS_TYPE_NOT_SUPPORTED,
+                            unsupported_input=1)
+        raw = bytearray(request("127.0.0.1", self.echo.port))
+        raw[0] = 4
+        self.expect_counted(bytes(raw), REP_GENERAL_FAILURE, unsupported_input=1)
 
 
 class RepliesNoAuth(harness.ServerTestCase):

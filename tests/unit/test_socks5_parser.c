@@ -1,5 +1,7 @@
 /* test_socks5_parser: Check suite for server/socks5_parser — the greeting, RFC 1929 and request
  * decoders fed whole, byte by byte, split anywhere and with random garbage, and the encoders. */
+#include "session_request.h"
+#include "socks5_failure.h"
 #include "socks5_parser.h"
 
 #include <check.h>
@@ -9,6 +11,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* The REP code a complete request earns before any connection is tried, and the one a request
+ * the decoder rejected earns: the request stage's checks through the failure table. */
+static enum socks5_reply_code request_reply(const struct socks5_request *request)
+{
+    return socks5_failure_outcome(session_request_check(request)).reply;
+}
+
+static enum socks5_reply_code parse_error_reply(enum socks5_parse_error error)
+{
+    return socks5_failure_outcome(socks5_failure_of_parse_error(error)).reply;
+}
 
 /* ---- One generic view of the three decoders, so every feeding pattern is written once ---- */
 
@@ -608,7 +622,7 @@ START_TEST(request_connect_ipv4)
     ck_assert_mem_eq(p.request.request.ipv4, address, 4);
     ck_assert_uint_eq(p.request.request.port, 8080);
     ck_assert_int_eq(p.request.error, SOCKS5_ERROR_NONE);
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
 }
 END_TEST
 
@@ -623,7 +637,7 @@ START_TEST(request_connect_domain)
     ck_assert_uint_eq(p.request.request.domain_length, 9);
     ck_assert_str_eq(p.request.request.domain, "localhost");
     ck_assert_uint_eq(p.request.request.port, 80);
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
 }
 END_TEST
 
@@ -638,7 +652,7 @@ START_TEST(request_connect_ipv6)
     ck_assert_uint_eq(p.request.request.address_type, SOCKS5_ATYP_IPV6);
     ck_assert_mem_eq(p.request.request.ipv6, address, 16);
     ck_assert_uint_eq(p.request.request.port, 443);
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
 }
 END_TEST
 
@@ -663,7 +677,7 @@ START_TEST(request_other_commands_parse_and_are_refused)
                     BYTES(0x05, commands[i], 0x00, 0x01, 192, 0, 2, 1, 0x00, 0x35));
         ck_assert_uint_eq(p.request.request.command, commands[i]);
         ck_assert_uint_eq(p.request.request.port, 53);
-        ck_assert_int_eq(socks5_request_check(&p.request.request),
+        ck_assert_int_eq(request_reply(&p.request.request),
                          SOCKS5_REPLY_COMMAND_NOT_SUPPORTED);
     }
 }
@@ -676,7 +690,7 @@ START_TEST(request_udp_associate_with_domain)
                 BYTES(0x05, 0x03, 0x00, 0x03, 0x01, 'x', 0x00, 0x00));
     ck_assert_uint_eq(p.request.request.command, SOCKS5_CMD_UDP_ASSOCIATE);
     ck_assert_str_eq(p.request.request.domain, "x");
-    ck_assert_int_eq(socks5_request_check(&p.request.request),
+    ck_assert_int_eq(request_reply(&p.request.request),
                      SOCKS5_REPLY_COMMAND_NOT_SUPPORTED);
 }
 END_TEST
@@ -687,7 +701,7 @@ START_TEST(request_nonzero_reserved_byte_is_ignored)
     /* A documented choice of the parser (RFC 1928 gives the server no rule for RSV != 0). */
     expect_done(&request_kind, &p, BYTES(0x05, 0x01, 0xFF, 0x01, 127, 0, 0, 1, 0x00, 0x16));
     ck_assert_uint_eq(p.request.request.port, 22);
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
 }
 END_TEST
 
@@ -699,7 +713,7 @@ START_TEST(request_empty_domain)
     ck_assert_uint_eq(p.request.request.domain_length, 0);
     ck_assert_str_eq(p.request.request.domain, "");
     ck_assert_uint_eq(p.request.request.port, 80);
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
 }
 END_TEST
 
@@ -712,14 +726,14 @@ START_TEST(request_domain_with_nul)
                       0x00, '.', 'e', 'v', 'i', 'l', 0x00, 0x50));
     ck_assert_uint_eq(p.request.request.domain_length, 15);
     ck_assert_mem_eq(p.request.request.domain, "localhost\0.evil", 16);
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
 
     expect_done(&request_kind, &p, BYTES(0x05, 0x01, 0x00, 0x03, 0x02, 0x00, 'a', 0x00, 0x50));
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
     expect_done(&request_kind, &p, BYTES(0x05, 0x01, 0x00, 0x03, 0x02, 'a', 0x00, 0x00, 0x50));
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
     expect_done(&request_kind, &p, BYTES(0x05, 0x01, 0x00, 0x03, 0x01, 0x00, 0x00, 0x50));
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_HOST_UNREACHABLE);
 }
 END_TEST
 
@@ -739,7 +753,7 @@ START_TEST(request_domain_of_255_bytes)
     ck_assert_uint_eq(p.request.request.domain_length, 255);
     ck_assert_mem_eq(p.request.request.domain, name, 256); /* including the NUL */
     ck_assert_uint_eq(p.request.request.port, 0x1234);
-    ck_assert_int_eq(socks5_request_check(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
 }
 END_TEST
 
@@ -816,32 +830,34 @@ START_TEST(request_check_on_built_requests)
     request.address_type = SOCKS5_ATYP_DOMAIN;
     request.domain_length = 3;
     memcpy(request.domain, "abc", 4);
-    ck_assert_int_eq(socks5_request_check(&request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert(socks5_request_domain_usable(&request));
     request.domain[2] = '\0'; /* NUL at the last position of the name */
-    ck_assert_int_eq(socks5_request_check(&request), SOCKS5_REPLY_HOST_UNREACHABLE);
+    ck_assert(!socks5_request_domain_usable(&request));
+    ck_assert_int_eq(request_reply(&request), SOCKS5_REPLY_HOST_UNREACHABLE);
     request.domain_length = 2; /* "ab" followed by its terminator: fine */
-    ck_assert_int_eq(socks5_request_check(&request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&request), SOCKS5_REPLY_SUCCEEDED);
     request.domain_length = 0;
-    ck_assert_int_eq(socks5_request_check(&request), SOCKS5_REPLY_HOST_UNREACHABLE);
+    ck_assert_int_eq(request_reply(&request), SOCKS5_REPLY_HOST_UNREACHABLE);
 
     memset(&request, 0, sizeof(request)); /* the all-zero IPv4 address is the caller's call */
     request.command = SOCKS5_CMD_CONNECT;
     request.address_type = SOCKS5_ATYP_IPV4;
-    ck_assert_int_eq(socks5_request_check(&request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&request), SOCKS5_REPLY_SUCCEEDED);
     request.address_type = SOCKS5_ATYP_IPV6;
-    ck_assert_int_eq(socks5_request_check(&request), SOCKS5_REPLY_SUCCEEDED);
+    ck_assert_int_eq(request_reply(&request), SOCKS5_REPLY_SUCCEEDED);
     request.command = SOCKS5_CMD_BIND;
-    ck_assert_int_eq(socks5_request_check(&request), SOCKS5_REPLY_COMMAND_NOT_SUPPORTED);
+    ck_assert_int_eq(request_reply(&request), SOCKS5_REPLY_COMMAND_NOT_SUPPORTED);
 }
 END_TEST
 
 START_TEST(request_error_reply_codes)
 {
-    ck_assert_int_eq(socks5_request_error_reply(SOCKS5_ERROR_BAD_ADDRESS_TYPE),
+    ck_assert_int_eq(parse_error_reply(SOCKS5_ERROR_BAD_ADDRESS_TYPE),
                      SOCKS5_REPLY_ADDRESS_TYPE_NOT_SUPPORTED);
-    ck_assert_int_eq(socks5_request_error_reply(SOCKS5_ERROR_BAD_VERSION),
+    ck_assert_int_eq(parse_error_reply(SOCKS5_ERROR_BAD_VERSION),
                      SOCKS5_REPLY_GENERAL_FAILURE);
-    ck_assert_int_eq(socks5_request_error_reply(SOCKS5_ERROR_NONE), SOCKS5_REPLY_GENERAL_FAILURE);
+    ck_assert_int_eq(parse_error_reply(SOCKS5_ERROR_NONE), SOCKS5_REPLY_GENERAL_FAILURE);
     ck_assert_int_eq(SOCKS5_REPLY_ADDRESS_TYPE_NOT_SUPPORTED, 0x08);
     ck_assert_int_eq(SOCKS5_REPLY_GENERAL_FAILURE, 0x01);
 }

@@ -1,0 +1,26 @@
+/* session_policy: where a deployment's rules decide about a request — admission (may this
+ * user open one more connection) and the destination policy (may it reach these addresses). */
+#ifndef SESSION_POLICY_H
+#define SESSION_POLICY_H
+
+#include "socks5_failure.h"
+
+#include <netdb.h>
+
+struct proxy;
+struct connection_record;
+
+/* Once the request is complete and well-formed, before anything is looked up: record->owner
+ * is the authenticated user (per-user limits go here). SOCKS5_FAILURE_NONE admits. */
+enum socks5_failure session_admission(struct proxy *proxy, const struct connection_record *record,
+                                      const struct socks5_request *request);
+
+/* Once the destination's addresses are known (resolved, or the literal the client sent) and
+ * before any of them is connected: the request is refused unless every address is allowed, so
+ * that a name cannot smuggle a forbidden address in among allowed ones. */
+enum socks5_failure session_destination_policy(struct proxy *proxy,
+                                               const struct connection_record *record,
+                                               const struct socks5_request *request,
+                                               const struct addrinfo *addresses);
+
+#endif
