@@ -10,6 +10,7 @@
 #include "net.h"
 #include "counter.h"
 #include "proxy.h"
+#include "transport.h"
 #include "users.h"
 
 #include <errno.h>
@@ -42,7 +43,8 @@ struct admin_session {
     struct admin_session *previous;
     struct admin_session *next;
     enum admin_session_state state;
-    struct event_watcher watcher;
+    struct transport *transport; /* every byte in and out goes through it */
+    struct event_watcher watcher; /* on the transport's descriptor */
     struct event_timer timer; /* login deadline, idle deadline, or penalty */
     struct sockaddr_storage peer;
     char peer_text[NET_ADDRESS_TEXT_MAX];
@@ -97,7 +99,7 @@ static void admin_session_close(struct admin_session *session)
         session->server->hooks.handler.cancel(session->pending);
     event_loop_timer_stop(server->loop, &session->timer);
     event_loop_unwatch(server->loop, &session->watcher);
-    close(session->watcher.fd);
+    transport_close(session->transport);
     admin_login_decoder_wipe(&session->login);
     explicit_bzero(&session->request, sizeof(session->request)); /* may hold a password */
     explicit_bzero(session->input, sizeof(session->input));
@@ -144,15 +146,11 @@ static void admin_session_update_interest(struct admin_session *session)
 static bool admin_session_flush(struct admin_session *session)
 {
     while (session->output_sent < session->output_length) {
-        ssize_t written = send(session->watcher.fd, session->output_data + session->output_sent,
-                               session->output_length - session->output_sent, MSG_NOSIGNAL);
-        if (written < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
+        ssize_t written = transport_write(session->transport,
+                                          session->output_data + session->output_sent,
+                                          session->output_length - session->output_sent);
+        if (written < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK;
         session->output_sent += (size_t)written;
     }
     return true;
@@ -173,7 +171,7 @@ static void admin_session_send(struct admin_session *session)
     if (admin_session_output_done(session) && session->state == ADMIN_SESSION_CLOSING) {
         /* Closing with unread input would send RST, which can destroy the answer before the
          * client reads it: send FIN and drain instead (PROTOCOL.md, limits). */
-        shutdown(session->watcher.fd, SHUT_WR);
+        transport_end_writes(session->transport);
         session->state = ADMIN_SESSION_DRAINING;
         event_loop_timer_start(session->server->loop, &session->timer, ADMIN_DRAIN_TIMEOUT_MS);
     }
@@ -410,10 +408,10 @@ static void admin_session_on_drain_readable(struct admin_session *session)
 {
     uint8_t discard[4096];
     for (int reads = 0; reads < 16; reads++) {
-        ssize_t received = recv(session->watcher.fd, discard, sizeof(discard), 0);
+        ssize_t received = transport_read(session->transport, discard, sizeof(discard));
         if (received > 0)
             continue;
-        if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         break;
     }
@@ -431,14 +429,14 @@ static void admin_session_on_readable(struct admin_session *session)
         admin_session_update_interest(session);
         return;
     }
-    ssize_t received = recv(session->watcher.fd, session->input + session->input_end,
-                            sizeof(session->input) - session->input_end, 0);
+    ssize_t received = transport_read(session->transport, session->input + session->input_end,
+                                      sizeof(session->input) - session->input_end);
     if (received == 0) {
         admin_session_close(session);
         return;
     }
     if (received < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             admin_session_close(session);
         return;
     }
@@ -500,19 +498,28 @@ static void admin_server_on_accept(void *context, int fd, const struct sockaddr_
         close(fd);
         return;
     }
+    session->transport = server->hooks.open_transport != NULL
+                             ? server->hooks.open_transport(server->hooks.context, fd)
+                             : transport_tcp_create(fd);
+    if (session->transport == NULL) {
+        free(session);
+        return;
+    }
     session->server = server;
     session->peer = *peer;
     net_format_address((const struct sockaddr *)peer, session->peer_text);
     session->state = ADMIN_SESSION_LOGIN;
     admin_login_decoder_init(&session->login);
     admin_text_init(&session->output, ADMIN_RESPONSE_HEADER_SIZE, ADMIN_RESPONSE_BODY_MAX);
-    event_watcher_init(&session->watcher, fd, admin_session_on_event, session);
+    event_watcher_init(&session->watcher, session->transport->fd, admin_session_on_event, session);
     event_timer_init(&session->timer, admin_session_on_timeout, session);
     session->next = server->sessions;
     if (server->sessions != NULL)
         server->sessions->previous = session;
     server->sessions = session;
     server->connection_count++;
+    log_message(LOG_DEBUG, "admin %s: connected over %s", session->peer_text,
+                transport_name(session->transport));
     event_loop_timer_start(server->loop, &session->timer, server->settings.auth_timeout_ms);
     admin_session_update_interest(session);
 }

@@ -14,6 +14,7 @@
 
 struct event_loop;
 struct proxy;
+struct transport;
 struct user;
 struct admin_server;
 struct admin_session;
@@ -38,6 +39,9 @@ struct admin_server_hooks {
     struct admin_command_handler handler;
     /* Persists the users table; false when the write failed (the change must be undone). */
     bool (*save_users)(void *context);
+    /* The stream an accepted connection speaks over (takes fd; NULL when it cannot, fd then
+     * closed). NULL: plain TCP. */
+    struct transport *(*open_transport)(void *context, int fd);
     void *context;
     const char *socks_listeners; /* "127.0.0.1:1080 [::1]:1080" */
     const char *admin_listeners;
