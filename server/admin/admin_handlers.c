@@ -2,7 +2,6 @@
  * pages, user changes persisted before they are acknowledged, settings. */
 #include "admin_handlers.h"
 
-#include "buffer_pool.h"
 #include "connection_history.h"
 #include "counter.h"
 #include "event_loop.h"
@@ -10,6 +9,7 @@
 #include "connection_record.h"
 #include "metrics.h"
 #include "proxy.h"
+#include "settings_store.h"
 #include "socks5_session.h"
 #include "users.h"
 
@@ -89,7 +89,6 @@ struct close_request {
 struct worker_call {
     struct proxy *proxy;
     struct close_request *request;
-    const struct proxy_settings *settings;
 };
 
 static void close_id_call(void *argument)
@@ -105,20 +104,12 @@ static void close_user_call(void *argument)
     call->request->closed += session_close_user(call->proxy, call->request->user);
 }
 
-static void apply_settings_call(void *argument)
-{
-    struct worker_call *call = argument;
-    if (call->proxy->settings.buffer_size != call->settings->buffer_size)
-        buffer_pool_set_block_size(call->proxy->relay.buffers, call->settings->buffer_size);
-    call->proxy->settings = *call->settings;
-}
-
 static void on_every_worker(struct admin_server *server, void (*function)(void *argument),
-                            struct close_request *request, const struct proxy_settings *settings)
+                            struct close_request *request)
 {
     struct proxy_shared *shared = shared_of(server);
     for (size_t i = 0; i < shared->worker_count; i++) {
-        struct worker_call call = { shared->workers[i], request, settings };
+        struct worker_call call = { shared->workers[i], request };
         event_loop_call(shared->workers[i]->loop, function, &call);
     }
 }
@@ -126,23 +117,21 @@ static void on_every_worker(struct admin_server *server, void (*function)(void *
 static bool close_connection_everywhere(struct admin_server *server, uint64_t id)
 {
     struct close_request request = { .id = id };
-    on_every_worker(server, close_id_call, &request, NULL);
+    on_every_worker(server, close_id_call, &request);
     return request.closed > 0;
 }
 
 static size_t close_user_everywhere(struct admin_server *server, const struct user *user)
 {
     struct close_request request = { .user = user };
-    on_every_worker(server, close_user_call, &request, NULL);
+    on_every_worker(server, close_user_call, &request);
     return request.closed;
 }
 
-/* Settings live in each worker's proxy: callers change a copy of worker 0's (the admin's own)
- * and this puts it in every worker's. */
-static void apply_settings_everywhere(struct admin_server *server,
-                                      const struct proxy_settings *settings)
+/* The settings' owner publishes each change to every worker before it returns. */
+static struct settings_store *settings_of(struct admin_server *server)
 {
-    on_every_worker(server, apply_settings_call, NULL, settings);
+    return admin_server_hooks(server)->proxy_settings;
 }
 
 /* ---- records ---- */
@@ -150,6 +139,8 @@ static void apply_settings_everywhere(struct admin_server *server,
 static bool handle_server_info(struct admin_server *server, struct admin_response *response)
 {
     struct proxy *proxy = admin_server_proxy(server);
+    struct proxy_settings current;
+    settings_store_read(settings_of(server), &current);
     const struct admin_server_hooks *hooks = admin_server_hooks(server);
     const struct admin_server_settings *settings = admin_server_settings(server);
     struct admin_text *body = &response->body;
@@ -160,15 +151,15 @@ static bool handle_server_info(struct admin_server *server, struct admin_respons
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)(now - hooks->started_ms) / 1000);
     admin_text_put_str(body, ADMIN_KEY_SOCKS_LISTENERS, hooks->socks_listeners);
     admin_text_put_str(body, ADMIN_KEY_ADMIN_LISTENERS, hooks->admin_listeners);
-    admin_text_put_str(body, ADMIN_KEY_AUTH_MODE, proxy->settings.no_auth_allowed
+    admin_text_put_str(body, ADMIN_KEY_AUTH_MODE, current.no_auth_allowed
                                                       ? ADMIN_TEXT_AUTH_PASSWORD_OR_NONE
                                                       : ADMIN_TEXT_AUTH_PASSWORD);
-    admin_text_put_u64(body, ADMIN_KEY_BUFFER_SIZE, proxy->settings.buffer_size);
-    admin_text_put_u64(body, ADMIN_KEY_MAX_CONNECTIONS, proxy->settings.max_connections);
-    admin_text_put_u64(body, ADMIN_KEY_HANDSHAKE_TIMEOUT, proxy->settings.handshake_timeout_ms / 1000);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECT_TIMEOUT, proxy->settings.connect_timeout_ms / 1000);
-    admin_text_put_u64(body, ADMIN_KEY_IDLE_TIMEOUT, proxy->settings.idle_timeout_ms / 1000);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECTION_HISTORY, proxy->settings.history_per_user);
+    admin_text_put_u64(body, ADMIN_KEY_BUFFER_SIZE, current.buffer_size);
+    admin_text_put_u64(body, ADMIN_KEY_MAX_CONNECTIONS, current.max_connections);
+    admin_text_put_u64(body, ADMIN_KEY_HANDSHAKE_TIMEOUT, current.handshake_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECT_TIMEOUT, current.connect_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_IDLE_TIMEOUT, current.idle_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTION_HISTORY, current.history_per_user);
     admin_text_put_u64(body, ADMIN_KEY_USERS, users_count(proxy->users));
     admin_text_put_u64(body, ADMIN_KEY_ADMIN_SESSIONS, admin_server_session_count(server));
     admin_text_put_u64(body, ADMIN_KEY_ADMIN_MAX_SESSIONS, settings->max_sessions);
@@ -690,9 +681,8 @@ static bool handle_set_buffer_size(struct admin_server *server, const struct adm
                              RELAY_BUFFER_SIZE_MAX);
         return true;
     }
-    struct proxy_settings settings = admin_server_proxy(server)->settings;
-    settings.buffer_size = size;
-    apply_settings_everywhere(server, &settings);
+    settings_store_begin_change(settings_of(server))->buffer_size = size;
+    settings_store_commit_change(settings_of(server));
     return true;
 }
 
@@ -713,7 +703,7 @@ bool admin_handle_request(struct admin_server *server, struct admin_session *ses
                           struct admin_request *request, struct admin_response *response,
                           struct admin_pending **pending)
 {
-    struct proxy *proxy = admin_server_proxy(server);
+    struct proxy_settings current;
     switch (request->command) {
     case ADMIN_CMD_PING:
         return true;
@@ -735,14 +725,14 @@ bool admin_handle_request(struct admin_server *server, struct admin_session *ses
         return handle_set_role(server, session, request, response);
     case ADMIN_CMD_SET_PASSWORD:
         return handle_set_password(server, session, request, response, pending);
-    case ADMIN_CMD_SET_NO_AUTH: {
-        struct proxy_settings settings = proxy->settings;
-        settings.no_auth_allowed = request->args.set_no_auth.allowed != 0;
-        apply_settings_everywhere(server, &settings);
+    case ADMIN_CMD_SET_NO_AUTH:
+        settings_store_begin_change(settings_of(server))->no_auth_allowed =
+            request->args.set_no_auth.allowed != 0;
+        settings_store_commit_change(settings_of(server));
         return true;
-    }
     case ADMIN_CMD_GET_BUFFER_SIZE:
-        admin_text_put_u64(&response->body, ADMIN_KEY_BUFFER_SIZE, proxy->settings.buffer_size);
+        settings_store_read(settings_of(server), &current);
+        admin_text_put_u64(&response->body, ADMIN_KEY_BUFFER_SIZE, current.buffer_size);
         return true;
     case ADMIN_CMD_SET_BUFFER_SIZE:
         return handle_set_buffer_size(server, request, response);

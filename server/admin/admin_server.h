@@ -14,6 +14,7 @@
 
 struct event_loop;
 struct proxy;
+struct settings_store;
 struct transport;
 struct user;
 struct admin_server;
@@ -37,6 +38,8 @@ struct admin_command_handler {
 /* What the command handlers may reach besides the proxy. */
 struct admin_server_hooks {
     struct admin_command_handler handler;
+    /* The settings' one owner: read and changed here, published to every worker from there. */
+    struct settings_store *proxy_settings;
     /* Persists the users table; false when the write failed (the change must be undone). */
     bool (*save_users)(void *context);
     /* The stream an accepted connection speaks over (takes fd; NULL when it cannot, fd then

@@ -1,6 +1,6 @@
 /* server: socks5d's process from start to exit — the workers (one event loop per CPU), the
- * admin port and systemd's notifications set up in order, then signals (SIGTERM's graceful
- * stop, SIGHUP's reload) until the process ends. */
+ * admin port, the settings' owner and systemd's notifications set up in order, then signals
+ * (SIGTERM's graceful stop, SIGHUP's reload) until the process ends. */
 #include "server.h"
 
 #include "admin_handlers.h"
@@ -14,6 +14,7 @@
 #include "process_setup.h"
 #include "proxy.h"
 #include "service_notify.h"
+#include "settings_store.h"
 #include "user_store.h"
 #include "users.h"
 #include "worker.h"
@@ -36,6 +37,7 @@
 struct server {
     struct event_loop *loop; /* worker 0's, run by the main thread: also signals and admin */
     struct proxy_shared shared;
+    struct settings_store *settings;
     struct worker **workers;
     size_t worker_count;
     bool listening;
@@ -174,6 +176,7 @@ static bool server_listen_admin(struct server *server, const struct server_optio
     };
     struct admin_server_hooks hooks = {
         .handler = { .handle = admin_handle_request, .cancel = admin_pending_cancel },
+        .proxy_settings = server->settings,
         .save_users = server_save_users,
         .context = server,
         .socks_listeners = server->socks_listen_text,
@@ -254,25 +257,35 @@ static struct proxy_settings settings_from(const struct server_options *options)
     return settings;
 }
 
+/* The settings store's publisher: every worker has the new version before the change is
+ * acknowledged. */
+static void server_publish_settings(void *context)
+{
+    struct server *server = context;
+    for (size_t i = 0; i < server->worker_count; i++)
+        worker_refresh_settings(server->workers[i]);
+}
+
 static bool server_create_workers(struct server *server, const struct server_options *options)
 {
     struct proxy_shared *shared = &server->shared;
+    struct proxy_settings initial = settings_from(options);
+    server->settings = settings_store_create(&initial, server_publish_settings, server);
     shared->users = users_create();
     shared->throttle = login_throttle_create();
     server->worker_count = choose_worker_count(options->workers);
     server->workers = calloc(server->worker_count, sizeof(*server->workers));
     shared->workers = calloc(server->worker_count, sizeof(*shared->workers));
-    if (shared->users == NULL || shared->throttle == NULL || server->workers == NULL ||
-        shared->workers == NULL)
+    if (server->settings == NULL || shared->users == NULL || shared->throttle == NULL ||
+        server->workers == NULL || shared->workers == NULL)
         return false;
     users_set_history_capacity(shared->users, options->history_per_user);
     shared->worker_count = server->worker_count;
-    struct proxy_settings settings = settings_from(options);
     unsigned crypt_threads = CRYPT_THREADS / (unsigned)server->worker_count;
     for (size_t i = 0; i < server->worker_count; i++) {
         struct worker_config config = {
             .shared = shared,
-            .settings = settings,
+            .settings = server->settings,
             .index = (unsigned)i,
             .resolver_threads = options->resolver_threads,
             .crypt_threads = crypt_threads > 0 ? crypt_threads : 1,
@@ -340,10 +353,11 @@ struct server *server_create(const struct server_options *options)
     server->listening = true;
     if (user_store_path(server->user_store) == NULL)
         log_message(LOG_WARN, "no users file (-f off): user changes will not survive a restart");
+    struct proxy_settings settings;
+    settings_store_read(server->settings, &settings);
     log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections, %zu worker%s",
-                users_count(server->shared.users),
-                options->no_auth_allowed ? "optional" : "required",
-                worker_proxy(server->workers[0])->settings.max_connections, server->worker_count,
+                users_count(server->shared.users), settings.no_auth_allowed ? "optional" : "required",
+                settings.max_connections, server->worker_count,
                 server->worker_count == 1 ? "" : "s");
     return server;
 }
@@ -391,6 +405,7 @@ void server_destroy(struct server *server)
         worker_destroy(server->workers[i]);
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
+    settings_store_destroy(server->settings);
     free(server->workers);
     free(server->shared.workers);
     log_close_access();
