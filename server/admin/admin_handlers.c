@@ -73,11 +73,11 @@ static const char *role_text(struct admin_server *server, struct user *user)
     return user_role(user) == USER_ROLE_ADMIN ? ADMIN_TEXT_ROLE_ADMIN : ADMIN_TEXT_ROLE_USER;
 }
 
-/* ---- every worker: the admin runs on worker 0's thread; the others are asked in turn ---- */
+/* ---- every worker: the admin has a thread of its own; each worker is asked in turn ---- */
 
 static struct proxy_shared *shared_of(struct admin_server *server)
 {
-    return admin_server_proxy(server)->shared;
+    return admin_server_proxy(server);
 }
 
 struct close_request {
@@ -138,7 +138,7 @@ static struct settings_store *settings_of(struct admin_server *server)
 
 static bool handle_server_info(struct admin_server *server, struct admin_response *response)
 {
-    struct proxy *proxy = admin_server_proxy(server);
+    struct proxy_shared *proxy = admin_server_proxy(server);
     struct proxy_settings current;
     settings_store_read(settings_of(server), &current);
     const struct admin_server_hooks *hooks = admin_server_hooks(server);
@@ -176,6 +176,7 @@ static bool handle_metrics(struct admin_server *server, struct admin_response *r
     struct metrics sum = { 0 };
     for (size_t i = 0; i < shared->worker_count; i++)
         metrics_add_up(&sum, &shared->workers[i]->metrics);
+    metrics_add_up(&sum, admin_server_metrics(server));
     const struct metrics *metrics = &sum;
     struct admin_text *body = &response->body;
     int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
@@ -393,7 +394,7 @@ static bool handle_connections(struct admin_server *server, struct admin_session
                                const struct admin_request *request, struct admin_response *response)
 {
     const struct admin_args_connections *args = &request->args.connections;
-    struct proxy *proxy = admin_server_proxy(server);
+    struct proxy_shared *proxy = admin_server_proxy(server);
     struct row_list list = { 0 };
     bool everyone = args->user.length == 0 && user_role(admin_session_user(session)) == USER_ROLE_ADMIN;
     if (!everyone) {
@@ -575,7 +576,7 @@ static bool start_hashing(struct admin_server *server, struct admin_session *ses
     pending->role = role;
     snprintf(pending->user, sizeof(pending->user), "%s", user);
     snprintf(pending->password, sizeof(pending->password), "%s", password);
-    pending->hashing = users_hash_password(admin_server_proxy(server)->crypt_pool, password,
+    pending->hashing = users_hash_password(admin_server_crypt_pool(server), password,
                                            on_password_hashed, pending);
     if (pending->hashing == NULL) {
         pending_free(pending);
@@ -624,7 +625,7 @@ static bool handle_remove_user(struct admin_server *server, struct admin_session
                                const struct admin_request *request, struct admin_response *response)
 {
     const char *name = request->args.remove_user.user.text;
-    struct proxy *proxy = admin_server_proxy(server);
+    struct proxy_shared *proxy = admin_server_proxy(server);
     struct user *user = users_find(proxy->users, name, strlen(name));
     if (user == NULL)
         return respond_users_error(response, USERS_ERROR_NOT_FOUND, name);

@@ -7,11 +7,13 @@
 #include "listener.h"
 #include "log.h"
 #include "login_throttle.h"
+#include "metrics.h"
 #include "net.h"
 #include "counter.h"
 #include "proxy.h"
 #include "transport.h"
 #include "users.h"
+#include "work_pool.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -66,14 +68,22 @@ struct admin_session {
 
 struct admin_server {
     struct event_loop *loop;
-    struct proxy *proxy;
+    struct proxy_shared *proxy;
+    struct work_pool *crypt_pool; /* the admin's own: its results come back on loop */
+    struct metrics metrics;       /* bumped on the admin's thread only */
     struct listener *listener;
     struct admin_server_settings settings;
     struct admin_server_hooks hooks;
     struct admin_session *sessions;
     size_t connection_count; /* every admin connection, logged in or not */
-    size_t session_count;    /* logged in */
+    size_t session_count;    /* logged in; atomic: other threads read it */
 };
+
+static void admin_server_count_session(struct admin_server *server, bool logged_in)
+{
+    size_t count = server->session_count + (logged_in ? 1 : (size_t)-1);
+    __atomic_store_n(&server->session_count, count, __ATOMIC_RELAXED);
+}
 
 static void admin_session_process(struct admin_session *session);
 
@@ -115,7 +125,7 @@ static void admin_session_close(struct admin_session *session)
         session->next->previous = session->previous;
     server->connection_count--;
     if (was_logged_in)
-        server->session_count--;
+        admin_server_count_session(server, false);
     log_message(LOG_DEBUG, "admin %s: closed", session->peer_text);
     event_loop_defer_free(server->loop, admin_session_free, session);
     listener_resume(server->listener);
@@ -208,7 +218,7 @@ static void admin_session_send_login_reply(struct admin_session *session, uint8_
 static void admin_session_login_refused(struct admin_session *session)
 {
     struct admin_server *server = session->server;
-    counter_add(&server->proxy->metrics.auth_errors, 1);
+    counter_add(&server->metrics.auth_errors, 1);
     uint32_t delay = login_throttle_failure(server->proxy->throttle,
                                             (struct sockaddr *)&session->peer,
                                             event_loop_now_ms(server->loop));
@@ -237,7 +247,7 @@ static void admin_session_on_login_checked(void *owner, struct user *user)
         return;
     }
     session->user = user;
-    server->session_count++;
+    admin_server_count_session(server, true);
     session->state = ADMIN_SESSION_READY;
     admin_request_decoder_init(&session->request);
     log_message(LOG_INFO, "admin %s: logged in as %s (%s)", session->peer_text, user_name(user),
@@ -254,7 +264,7 @@ static void admin_session_on_login(struct admin_session *session)
 {
     struct admin_login_decoder *login = &session->login;
     struct user *user = NULL;
-    switch (users_check(session->server->proxy->users, session->server->proxy->crypt_pool,
+    switch (users_check(session->server->proxy->users, session->server->crypt_pool,
                         login->username, login->username_length,
                         login->password, login->password_length, admin_session_on_login_checked,
                         session, &user, &session->check)) {
@@ -524,7 +534,7 @@ static void admin_server_on_accept(void *context, int fd, const struct sockaddr_
     admin_session_update_interest(session);
 }
 
-struct admin_server *admin_server_create(struct event_loop *loop, struct proxy *proxy,
+struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_shared *proxy,
                                          int listening_fd,
                                          const struct admin_server_settings *settings,
                                          const struct admin_server_hooks *hooks)
@@ -538,10 +548,13 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy *
     server->proxy = proxy;
     server->settings = *settings;
     server->hooks = *hooks;
-    server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
-                                       admin_server_has_capacity, server, NULL);
+    server->crypt_pool = work_pool_create(loop, settings->crypt_threads);
+    if (server->crypt_pool != NULL)
+        server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
+                                           admin_server_has_capacity, server, NULL);
     if (server->listener == NULL) {
         close(listening_fd);
+        work_pool_destroy(server->crypt_pool);
         free(server);
         return NULL;
     }
@@ -555,12 +568,14 @@ void admin_server_destroy(struct admin_server *server)
     while (server->sessions != NULL)
         admin_session_close(server->sessions);
     listener_destroy(server->listener);
+    /* After the sessions: the jobs they leave are cancelled, and their ends come back here. */
+    work_pool_destroy(server->crypt_pool);
     free(server);
 }
 
 size_t admin_server_session_count(const struct admin_server *server)
 {
-    return server->session_count;
+    return __atomic_load_n(&server->session_count, __ATOMIC_RELAXED);
 }
 
 const struct admin_server_settings *admin_server_settings(const struct admin_server *server)
@@ -573,7 +588,20 @@ const struct admin_server_hooks *admin_server_hooks(const struct admin_server *s
     return &server->hooks;
 }
 
-struct proxy *admin_server_proxy(const struct admin_server *server) { return server->proxy; }
+struct proxy_shared *admin_server_proxy(const struct admin_server *server)
+{
+    return server->proxy;
+}
+
+struct work_pool *admin_server_crypt_pool(const struct admin_server *server)
+{
+    return server->crypt_pool;
+}
+
+const struct metrics *admin_server_metrics(const struct admin_server *server)
+{
+    return &server->metrics;
+}
 
 struct user *admin_session_user(const struct admin_session *session) { return session->user; }
 

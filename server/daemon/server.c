@@ -1,10 +1,9 @@
 /* server: socks5d's process from start to exit — the workers (one event loop per CPU), the
- * admin port, the settings' owner and systemd's notifications set up in order, then signals
- * (SIGTERM's graceful stop, SIGHUP's reload) until the process ends. */
+ * admin thread, the settings' owner and systemd's notifications set up, then the main thread's
+ * loop: signals (SIGTERM's graceful stop, SIGHUP's reload) until the process ends. */
 #include "server.h"
 
-#include "admin_handlers.h"
-#include "admin_server.h"
+#include "admin_thread.h"
 #include "event_loop.h"
 #include "initial_users.h"
 #include "log.h"
@@ -35,16 +34,18 @@
 #define DRAIN_CHECK_MS 50
 
 struct server {
-    struct event_loop *loop; /* worker 0's, run by the main thread: also signals and admin */
+    /* The main thread's: signals, the graceful stop and systemd's timers. It serves no client,
+     * so a burst of traffic never delays a signal or the watchdog's check. */
+    struct event_loop *loop;
     struct proxy_shared shared;
     struct settings_store *settings;
     struct worker **workers;
     size_t worker_count;
     bool listening;
-    struct admin_server *admin;
+    struct admin_thread *admin;
+    struct user_store *user_store;
     struct service_notify *notify;
     struct event_watcher signals;
-    struct user_store *user_store;
     struct event_timer grace_timer; /* SIGTERM: how long live tunnels may still finish */
     struct event_timer drain_timer; /* SIGTERM: looks for the last tunnel's end */
     uint32_t grace_ms;
@@ -54,12 +55,12 @@ struct server {
     int64_t started_ms;
 };
 
-static void server_reload_users(struct server *server);
-
 static size_t server_live_sessions(const struct server *server)
 {
     return __atomic_load_n(&server->shared.live_sessions, __ATOMIC_RELAXED);
 }
+
+/* ---- signals: the graceful stop and the reload ---- */
 
 static void server_stop_listening(struct server *server)
 {
@@ -107,6 +108,40 @@ static void server_on_drain_check(struct event_loop *loop, struct event_timer *t
     event_loop_stop(loop);
 }
 
+struct users_reload {
+    struct user_store *store;
+    bool applied;
+    char error[256];
+};
+
+static void reread_users_call(void *argument)
+{
+    struct users_reload *reload = argument;
+    reload->applied = user_store_reread(reload->store, reload->error, sizeof(reload->error));
+}
+
+static void server_reload_users(struct server *server)
+{
+    const char *path = user_store_path(server->user_store);
+    struct users_reload reload = { .store = server->user_store };
+    service_notify_reloading(server->notify);
+    /* On the admin's thread, where every change to the users is saved: a reload never lands
+     * between an admin's change and its save. */
+    event_loop_call(admin_thread_loop(server->admin), reread_users_call, &reload);
+    if (!reload.applied) {
+        if (path == NULL)
+            log_message(LOG_WARN, "SIGHUP: no users file to reload");
+        else
+            log_message(LOG_ERROR, "SIGHUP: users file %s: %s; keeping the %zu users in memory",
+                        path, reload.error, users_count(server->shared.users));
+        service_notify_reloaded(server->notify, reload.error);
+        return;
+    }
+    log_message(LOG_INFO, "SIGHUP: users file %s reloaded: %zu users", path,
+                users_count(server->shared.users));
+    service_notify_reloaded(server->notify, NULL);
+}
+
 static void server_on_signal(struct event_loop *loop, struct event_watcher *watcher,
                              unsigned events)
 {
@@ -133,68 +168,32 @@ static bool server_watch_signals(struct server *server)
     return event_loop_watch(server->loop, &server->signals, EVENT_READ) == 0;
 }
 
-static void server_reload_users(struct server *server)
-{
-    char error[256];
-    const char *path = user_store_path(server->user_store);
-    service_notify_reloading(server->notify);
-    if (!user_store_reread(server->user_store, error, sizeof(error))) {
-        if (path == NULL)
-            log_message(LOG_WARN, "SIGHUP: no users file to reload");
-        else
-            log_message(LOG_ERROR, "SIGHUP: users file %s: %s; keeping the %zu users in memory",
-                        path, error, users_count(server->shared.users));
-        service_notify_reloaded(server->notify, error);
-        return;
-    }
-    log_message(LOG_INFO, "SIGHUP: users file %s reloaded: %zu users", path,
-                users_count(server->shared.users));
-    service_notify_reloaded(server->notify, NULL);
-}
+/* ---- the admin thread and systemd ---- */
 
-/* On the worker's thread: a slot freed, so its listeners may accept again. */
-static void server_on_session_closed(void *context)
-{
-    worker_resume_listening(context);
-}
-
-/* After each change to the users. */
+/* On the admin's thread, after each change to the users. */
 static bool server_save_users(void *server)
 {
     return user_store_save(((struct server *)server)->user_store);
 }
 
-static bool server_listen_admin(struct server *server, const struct server_options *options)
+static bool server_start_admin(struct server *server, const struct server_options *options)
 {
     int fd = ports_listen_admin(options, server->admin_listen_text);
     if (fd < 0)
         return false;
-    struct admin_server_settings settings = {
-        .max_sessions = options->admin_max_sessions,
-        .auth_timeout_ms = ADMIN_AUTH_TIMEOUT_SECONDS * 1000,
-        .idle_timeout_ms = ADMIN_IDLE_TIMEOUT_SECONDS * 1000,
-    };
-    struct admin_server_hooks hooks = {
-        .handler = { .handle = admin_handle_request, .cancel = admin_pending_cancel },
+    struct admin_thread_config config = {
+        .proxy = &server->shared,
         .proxy_settings = server->settings,
+        .listening_fd = fd,
+        .max_sessions = options->admin_max_sessions,
         .save_users = server_save_users,
         .context = server,
         .socks_listeners = server->socks_listen_text,
         .admin_listeners = server->admin_listen_text,
         .started_ms = server->started_ms,
     };
-    server->admin = admin_server_create(server->loop, worker_proxy(server->workers[0]), fd,
-                                        &settings, &hooks);
-    if (server->admin == NULL)
-        return false;
-    log_message(LOG_INFO, "listening for admin on %s", server->admin_listen_text);
-    return true;
-}
-
-static struct event_loop *server_worker_loop(void *context, size_t index)
-{
-    struct server *server = context;
-    return worker_loop(server->workers[index]);
+    server->admin = admin_thread_create(&config);
+    return server->admin != NULL;
 }
 
 /* On the main loop's thread, about once a second under systemd. */
@@ -203,23 +202,36 @@ static void server_read_counts(void *context, struct service_counts *counts)
     struct server *server = context;
     counts->tunnels = server_live_sessions(server);
     counts->users = users_count(server->shared.users);
-    counts->admin_sessions = admin_server_session_count(server->admin);
+    counts->admin_sessions = admin_thread_session_count(server->admin);
 }
 
 static bool server_prepare_notify(struct server *server)
 {
-    struct service_notify_config config = {
-        .main_loop = server->loop,
-        .worker_count = server->worker_count,
-        .worker_loop = server_worker_loop,
-        .read_counts = server_read_counts,
-        .context = server,
-    };
-    server->notify = service_notify_create(&config);
+    size_t count = server->worker_count + 1;
+    struct service_watched_loop *watched = calloc(count, sizeof(*watched));
+    if (watched != NULL) {
+        for (size_t i = 0; i < server->worker_count; i++) {
+            watched[i].loop = worker_loop(server->workers[i]);
+            snprintf(watched[i].name, sizeof(watched[i].name), "worker %zu", i);
+        }
+        watched[server->worker_count].loop = admin_thread_loop(server->admin);
+        snprintf(watched[server->worker_count].name, sizeof(watched->name), "admin");
+        struct service_notify_config config = {
+            .main_loop = server->loop,
+            .watched = watched,
+            .watched_count = count,
+            .read_counts = server_read_counts,
+            .context = server,
+        };
+        server->notify = service_notify_create(&config);
+        free(watched);
+    }
     if (server->notify == NULL)
         log_message(LOG_ERROR, "cannot set up systemd notifications: out of memory");
     return server->notify != NULL;
 }
+
+/* ---- the workers and their settings ---- */
 
 /* One worker per CPU this process may run on (taskset, cgroups), unless told otherwise. */
 static size_t choose_worker_count(unsigned requested)
@@ -266,6 +278,12 @@ static void server_publish_settings(void *context)
         worker_refresh_settings(server->workers[i]);
 }
 
+/* On the worker's thread: a slot freed, so its listeners may accept again. */
+static void server_on_session_closed(void *context)
+{
+    worker_resume_listening(context);
+}
+
 static bool server_create_workers(struct server *server, const struct server_options *options)
 {
     struct proxy_shared *shared = &server->shared;
@@ -273,16 +291,16 @@ static bool server_create_workers(struct server *server, const struct server_opt
     server->settings = settings_store_create(&initial, server_publish_settings, server);
     shared->users = users_create();
     shared->throttle = login_throttle_create();
-    server->worker_count = choose_worker_count(options->workers);
-    server->workers = calloc(server->worker_count, sizeof(*server->workers));
-    shared->workers = calloc(server->worker_count, sizeof(*shared->workers));
+    size_t worker_count = choose_worker_count(options->workers);
+    server->workers = calloc(worker_count, sizeof(*server->workers));
+    shared->workers = calloc(worker_count, sizeof(*shared->workers));
     if (server->settings == NULL || shared->users == NULL || shared->throttle == NULL ||
         server->workers == NULL || shared->workers == NULL)
         return false;
     users_set_history_capacity(shared->users, options->history_per_user);
-    shared->worker_count = server->worker_count;
-    unsigned crypt_threads = CRYPT_THREADS / (unsigned)server->worker_count;
-    for (size_t i = 0; i < server->worker_count; i++) {
+    shared->worker_count = worker_count;
+    unsigned crypt_threads = CRYPT_THREADS / (unsigned)worker_count;
+    for (size_t i = 0; i < worker_count; i++) {
         struct worker_config config = {
             .shared = shared,
             .settings = server->settings,
@@ -296,13 +314,15 @@ static bool server_create_workers(struct server *server, const struct server_opt
         server->workers[i] = worker_create(&config);
         if (server->workers[i] == NULL)
             return false;
+        server->worker_count = i + 1;
         /* The callback gets its own worker: set once the worker exists. */
         worker_proxy(server->workers[i])->on_session_closed_context = server->workers[i];
         shared->workers[i] = worker_proxy(server->workers[i]);
     }
-    server->loop = worker_loop(server->workers[0]);
     return true;
 }
+
+/* ---- the process ---- */
 
 static bool server_load_users(struct server *server, const struct server_options *options)
 {
@@ -335,8 +355,8 @@ struct server *server_create(const struct server_options *options)
     server->grace_ms = options->shutdown_grace_s * 1000u;
     event_timer_init(&server->grace_timer, server_on_grace_over, server);
     event_timer_init(&server->drain_timer, server_on_drain_check, server);
-    if (!process_block_signals() || !server_create_workers(server, options) ||
-        !server_watch_signals(server)) {
+    if (!process_block_signals() || (server->loop = event_loop_create()) == NULL ||
+        !server_create_workers(server, options) || !server_watch_signals(server)) {
         log_message(LOG_ERROR, "cannot set up the event loops and their threads: %s",
                     strerror(errno));
         server_destroy(server);
@@ -345,7 +365,7 @@ struct server *server_create(const struct server_options *options)
     if (!server_load_users(server, options) ||
         !ports_listen_socks(options, server->workers, server->worker_count,
                             server->socks_listen_text) ||
-        !server_listen_admin(server, options) || !process_drop_privileges(options->run_as_user) ||
+        !server_start_admin(server, options) || !process_drop_privileges(options->run_as_user) ||
         !process_check_tcp_congestion(options->tcp_congestion) || !server_prepare_notify(server)) {
         server_destroy(server);
         return NULL;
@@ -364,13 +384,16 @@ struct server *server_create(const struct server_options *options)
 
 int server_run(struct server *server)
 {
-    /* Worker 0 is the main thread's loop; the others get their threads now that everything
-     * they serve (listeners, users) is in place. */
-    for (size_t i = 1; i < server->worker_count; i++) {
+    /* Now that everything they serve (listeners, users) is in place. */
+    for (size_t i = 0; i < server->worker_count; i++) {
         if (!worker_start_thread(server->workers[i])) {
             log_message(LOG_ERROR, "cannot start worker thread %zu: %s", i, strerror(errno));
             return 1;
         }
+    }
+    if (!admin_thread_start(server->admin)) {
+        log_message(LOG_ERROR, "cannot start the admin thread: %s", strerror(errno));
+        return 1;
     }
     service_notify_ready(server->notify);
     if (event_loop_run(server->loop) < 0) {
@@ -388,27 +411,27 @@ void server_destroy(struct server *server)
         event_loop_timer_stop(server->loop, &server->grace_timer);
         event_loop_timer_stop(server->loop, &server->drain_timer);
     }
-    /* Admin sessions first: their pending hashing jobs run on worker 0's crypt pool. */
-    admin_server_destroy(server->admin);
-    for (size_t i = 1; server->workers != NULL && i < server->worker_count; i++) {
-        if (server->workers[i] != NULL)
-            worker_stop_thread(server->workers[i]);
-    }
+    /* The admin first: its commands call into the workers, never the other way round. */
+    admin_thread_stop(server->admin);
+    for (size_t i = 0; i < server->worker_count; i++)
+        worker_stop_thread(server->workers[i]);
     service_notify_destroy(server->notify);
     if (server->signals.fd >= 0) {
         event_loop_unwatch(server->loop, &server->signals);
         close(server->signals.fd);
     }
+    admin_thread_destroy(server->admin);
     /* Workers (and their pools) go before the users table: a crypt job finishing late
      * still reads it, and closing sessions records them in users' histories. */
-    for (size_t i = 0; server->workers != NULL && i < server->worker_count; i++)
+    for (size_t i = 0; i < server->worker_count; i++)
         worker_destroy(server->workers[i]);
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
     settings_store_destroy(server->settings);
+    user_store_destroy(server->user_store);
     free(server->workers);
     free(server->shared.workers);
+    event_loop_destroy(server->loop);
     log_close_access();
-    user_store_destroy(server->user_store);
     free(server);
 }

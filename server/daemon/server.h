@@ -1,6 +1,6 @@
 /* server: socks5d's process from start to exit — the workers (one event loop per CPU), the
- * admin port and systemd's notifications set up in order, then signals (SIGTERM's graceful
- * stop, SIGHUP's reload) until the process ends. */
+ * admin thread, the settings' owner and systemd's notifications set up, then the main thread's
+ * loop: signals (SIGTERM's graceful stop, SIGHUP's reload) until the process ends. */
 #ifndef SERVER_H
 #define SERVER_H
 

@@ -31,8 +31,7 @@ bool worker_listen(struct worker *worker, int listening_fd);
 struct proxy *worker_proxy(struct worker *worker);
 struct event_loop *worker_loop(struct worker *worker);
 
-/* Runs the worker's loop on a new thread (every worker but the first, whose loop the main
- * thread runs). */
+/* Runs the worker's loop on a new thread ("socks5d-wN"). */
 bool worker_start_thread(struct worker *worker);
 /* From any thread: the worker takes the settings store's current version, for the sessions
  * it starts from then on and the relay buffers it hands out; returns once it has. */
