@@ -376,9 +376,9 @@ struct server *server_create(const struct server_options *options)
     struct proxy_settings settings;
     settings_store_read(server->settings, &settings);
     log_message(LOG_INFO, "socks5d ready: %zu users, auth %s, max %zu connections, %zu worker%s",
-                users_count(server->shared.users), settings.no_auth_allowed ? "optional" : "required",
-                settings.max_connections, server->worker_count,
-                server->worker_count == 1 ? "" : "s");
+                users_count(server->shared.users),
+                settings.no_auth_allowed ? "optional" : "required", settings.max_connections,
+                server->worker_count, server->worker_count == 1 ? "" : "s");
     return server;
 }
 
