@@ -134,6 +134,16 @@ static struct settings_store *settings_of(struct admin_server *server)
     return admin_server_hooks(server)->proxy_settings;
 }
 
+static void between_events(void *argument) { (void)argument; }
+
+/* Returns once every worker has finished the event it was handling. A worker counts the bytes
+ * it relays just after the send that passes them on, so a client may already hold bytes its
+ * worker has not counted yet: read after this, the counters include whatever a client saw. */
+static void settle_workers(struct admin_server *server)
+{
+    on_every_worker(server, between_events, NULL);
+}
+
 /* ---- records ---- */
 
 static bool handle_server_info(struct admin_server *server, struct admin_response *response)
@@ -172,6 +182,7 @@ static bool handle_server_info(struct admin_server *server, struct admin_respons
 
 static bool handle_metrics(struct admin_server *server, struct admin_response *response)
 {
+    settle_workers(server);
     struct proxy_shared *shared = shared_of(server);
     struct metrics sum = { 0 };
     for (size_t i = 0; i < shared->worker_count; i++)
@@ -203,6 +214,7 @@ static bool handle_metrics(struct admin_server *server, struct admin_response *r
 static bool handle_user_metrics(struct admin_server *server, struct admin_session *session,
                                 const struct admin_request *request, struct admin_response *response)
 {
+    settle_workers(server);
     struct user *user = find_target(server, session, &request->args.user_metrics.user);
     if (user == NULL) {
         admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "no such user");
@@ -393,6 +405,7 @@ static void put_connection_page(struct admin_text *body, const struct admin_args
 static bool handle_connections(struct admin_server *server, struct admin_session *session,
                                const struct admin_request *request, struct admin_response *response)
 {
+    settle_workers(server);
     const struct admin_args_connections *args = &request->args.connections;
     struct proxy_shared *proxy = admin_server_proxy(server);
     struct row_list list = { 0 };
@@ -468,6 +481,7 @@ static int compare_user_names(const void *left, const void *right)
 /* Rows ordered by name (PROTOCOL.md): the table itself keeps no order. */
 static bool handle_users(struct admin_server *server, struct admin_response *response)
 {
+    settle_workers(server);
     struct users *users = admin_server_proxy(server)->users;
     size_t capacity = users_count(users) + 1;
     struct user_list list = { calloc(capacity, sizeof(struct user *)), 0, capacity };
