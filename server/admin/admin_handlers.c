@@ -2,7 +2,6 @@
  * pages, user changes persisted before they are acknowledged, settings. */
 #include "admin_handlers.h"
 
-#include "buffer_pool.h"
 #include "connection_pages.h"
 #include "counter.h"
 #include "event_loop.h"
@@ -10,6 +9,7 @@
 #include "metrics.h"
 #include "relay.h"
 #include "proxy.h"
+#include "settings_store.h"
 #include "socks5_session.h"
 #include "users.h"
 
@@ -86,11 +86,11 @@ static const char *role_text(struct admin_server *server, struct user *user)
     return user_role(user) == USER_ROLE_ADMIN ? ADMIN_TEXT_ROLE_ADMIN : ADMIN_TEXT_ROLE_USER;
 }
 
-/* ---- every worker: the admin runs on worker 0's thread; the others are asked in turn ---- */
+/* ---- every worker: the admin has a thread of its own; each worker is asked in turn ---- */
 
 static struct proxy_shared *shared_of(struct admin_server *server)
 {
-    return admin_server_proxy(server)->shared;
+    return admin_server_proxy(server);
 }
 
 struct close_request {
@@ -102,7 +102,6 @@ struct close_request {
 struct worker_call {
     struct proxy *proxy;
     struct close_request *request;
-    const struct proxy_settings *settings;
 };
 
 static void close_id_call(void *argument)
@@ -118,20 +117,12 @@ static void close_user_call(void *argument)
     call->request->closed += session_close_user(call->proxy, call->request->user);
 }
 
-static void apply_settings_call(void *argument)
-{
-    struct worker_call *call = argument;
-    if (call->proxy->settings.buffer_size != call->settings->buffer_size)
-        buffer_pool_set_block_size(call->proxy->relay.buffers, call->settings->buffer_size);
-    call->proxy->settings = *call->settings;
-}
-
 static void on_every_worker(struct admin_server *server, void (*function)(void *argument),
-                            struct close_request *request, const struct proxy_settings *settings)
+                            struct close_request *request)
 {
     struct proxy_shared *shared = shared_of(server);
     for (size_t i = 0; i < shared->worker_count; i++) {
-        struct worker_call call = { shared->workers[i], request, settings };
+        struct worker_call call = { shared->workers[i], request };
         event_loop_call(shared->workers[i]->loop, function, &call);
     }
 }
@@ -139,23 +130,31 @@ static void on_every_worker(struct admin_server *server, void (*function)(void *
 static bool close_connection_everywhere(struct admin_server *server, uint64_t id)
 {
     struct close_request request = { .id = id };
-    on_every_worker(server, close_id_call, &request, NULL);
+    on_every_worker(server, close_id_call, &request);
     return request.closed > 0;
 }
 
 static size_t close_user_everywhere(struct admin_server *server, const struct user *user)
 {
     struct close_request request = { .user = user };
-    on_every_worker(server, close_user_call, &request, NULL);
+    on_every_worker(server, close_user_call, &request);
     return request.closed;
 }
 
-/* Settings live in each worker's proxy: callers change a copy of worker 0's (the admin's own)
- * and this puts it in every worker's. */
-static void apply_settings_everywhere(struct admin_server *server,
-                                      const struct proxy_settings *settings)
+/* The settings' owner publishes each change to every worker before it returns. */
+static struct settings_store *settings_of(struct admin_server *server)
 {
-    on_every_worker(server, apply_settings_call, NULL, settings);
+    return admin_server_hooks(server)->proxy_settings;
+}
+
+static void between_events(void *argument) { (void)argument; }
+
+/* Returns once every worker has finished the event it was handling. A worker counts the bytes
+ * it relays just after the send that passes them on, so a client may already hold bytes its
+ * worker has not counted yet: read after this, the counters include whatever a client saw. */
+static void settle_workers(struct admin_server *server)
+{
+    on_every_worker(server, between_events, NULL);
 }
 
 /* ---- records ---- */
@@ -169,7 +168,9 @@ static bool handle_ping(const struct admin_call *call)
 static bool handle_server_info(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
-    struct proxy *proxy = admin_server_proxy(server);
+    struct proxy_shared *proxy = admin_server_proxy(server);
+    struct proxy_settings current;
+    settings_store_read(settings_of(server), &current);
     const struct admin_server_hooks *hooks = admin_server_hooks(server);
     const struct admin_server_settings *settings = admin_server_settings(server);
     struct admin_text *body = &call->response->body;
@@ -180,15 +181,15 @@ static bool handle_server_info(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)(now - hooks->started_ms) / 1000);
     admin_text_put_str(body, ADMIN_KEY_SOCKS_LISTENERS, hooks->socks_listeners);
     admin_text_put_str(body, ADMIN_KEY_ADMIN_LISTENERS, hooks->admin_listeners);
-    admin_text_put_str(body, ADMIN_KEY_AUTH_MODE, proxy->settings.no_auth_allowed
+    admin_text_put_str(body, ADMIN_KEY_AUTH_MODE, current.no_auth_allowed
                                                       ? ADMIN_TEXT_AUTH_PASSWORD_OR_NONE
                                                       : ADMIN_TEXT_AUTH_PASSWORD);
-    admin_text_put_u64(body, ADMIN_KEY_BUFFER_SIZE, proxy->settings.buffer_size);
-    admin_text_put_u64(body, ADMIN_KEY_MAX_CONNECTIONS, proxy->settings.max_connections);
-    admin_text_put_u64(body, ADMIN_KEY_HANDSHAKE_TIMEOUT, proxy->settings.handshake_timeout_ms / 1000);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECT_TIMEOUT, proxy->settings.connect_timeout_ms / 1000);
-    admin_text_put_u64(body, ADMIN_KEY_IDLE_TIMEOUT, proxy->settings.idle_timeout_ms / 1000);
-    admin_text_put_u64(body, ADMIN_KEY_CONNECTION_HISTORY, proxy->settings.history_per_user);
+    admin_text_put_u64(body, ADMIN_KEY_BUFFER_SIZE, current.buffer_size);
+    admin_text_put_u64(body, ADMIN_KEY_MAX_CONNECTIONS, current.max_connections);
+    admin_text_put_u64(body, ADMIN_KEY_HANDSHAKE_TIMEOUT, current.handshake_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECT_TIMEOUT, current.connect_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_IDLE_TIMEOUT, current.idle_timeout_ms / 1000);
+    admin_text_put_u64(body, ADMIN_KEY_CONNECTION_HISTORY, current.history_per_user);
     admin_text_put_u64(body, ADMIN_KEY_USERS, users_count(proxy->users));
     admin_text_put_u64(body, ADMIN_KEY_ADMIN_SESSIONS, admin_server_session_count(server));
     admin_text_put_u64(body, ADMIN_KEY_ADMIN_MAX_SESSIONS, settings->max_sessions);
@@ -202,10 +203,12 @@ static bool handle_server_info(const struct admin_call *call)
 static bool handle_metrics(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
+    settle_workers(server);
     struct proxy_shared *shared = shared_of(server);
     struct metrics sum = { 0 };
     for (size_t i = 0; i < shared->worker_count; i++)
         metrics_add_up(&sum, &shared->workers[i]->metrics);
+    metrics_add_up(&sum, admin_server_metrics(server));
     struct admin_text *body = &call->response->body;
     int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)uptime_ms / 1000);
@@ -217,6 +220,7 @@ static bool handle_metrics(const struct admin_call *call)
 static bool handle_user_metrics(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
+    settle_workers(server);
     struct user *user = find_target(server, call->session, &call->request->args.user_metrics.user);
     if (user == NULL) {
         admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no such user");
@@ -237,6 +241,7 @@ static bool handle_user_metrics(const struct admin_call *call)
 
 static bool handle_connections(const struct admin_call *call)
 {
+    settle_workers(call->server);
     const struct admin_args_connections *args = &call->request->args.connections;
     bool admin = user_role(admin_session_user(call->session)) == USER_ROLE_ADMIN;
     struct user *only = NULL; /* everybody's */
@@ -287,6 +292,7 @@ static int compare_user_names(const void *left, const void *right)
 static bool handle_users(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
+    settle_workers(call->server);
     struct admin_response *response = call->response;
     struct users *users = admin_server_proxy(server)->users;
     size_t capacity = users_count(users) + 1;
@@ -396,7 +402,7 @@ static bool start_hashing(const struct admin_call *call, const char *user, const
     pending->role = role;
     snprintf(pending->user, sizeof(pending->user), "%s", user);
     snprintf(pending->password, sizeof(pending->password), "%s", password);
-    pending->hashing = users_hash_password(admin_server_proxy(server)->crypt_pool, password,
+    pending->hashing = users_hash_password(admin_server_crypt_pool(server), password,
                                            on_password_hashed, pending);
     if (pending->hashing == NULL) {
         pending_free(pending);
@@ -443,7 +449,7 @@ static bool handle_remove_user(const struct admin_call *call)
     struct admin_session *session = call->session;
     struct admin_response *response = call->response;
     const char *name = call->request->args.remove_user.user.text;
-    struct proxy *proxy = admin_server_proxy(server);
+    struct proxy_shared *proxy = admin_server_proxy(server);
     struct user *user = users_find(proxy->users, name, strlen(name));
     if (user == NULL)
         return respond_users_error(response, USERS_ERROR_NOT_FOUND, name);
@@ -493,16 +499,17 @@ static bool handle_set_role(const struct admin_call *call)
 
 static bool handle_set_no_auth(const struct admin_call *call)
 {
-    struct proxy_settings settings = admin_server_proxy(call->server)->settings;
-    settings.no_auth_allowed = call->request->args.set_no_auth.allowed != 0;
-    apply_settings_everywhere(call->server, &settings);
+    struct settings_store *store = settings_of(call->server);
+    settings_store_begin_change(store)->no_auth_allowed = call->request->args.set_no_auth.allowed != 0;
+    settings_store_commit_change(store);
     return true;
 }
 
 static bool handle_get_buffer_size(const struct admin_call *call)
 {
-    admin_text_put_u64(&call->response->body, ADMIN_KEY_BUFFER_SIZE,
-                       admin_server_proxy(call->server)->settings.buffer_size);
+    struct proxy_settings current;
+    settings_store_read(settings_of(call->server), &current);
+    admin_text_put_u64(&call->response->body, ADMIN_KEY_BUFFER_SIZE, current.buffer_size);
     return true;
 }
 
@@ -515,9 +522,8 @@ static bool handle_set_buffer_size(const struct admin_call *call)
                              RELAY_BUFFER_SIZE_MAX);
         return true;
     }
-    struct proxy_settings settings = admin_server_proxy(call->server)->settings;
-    settings.buffer_size = size;
-    apply_settings_everywhere(call->server, &settings);
+    settings_store_begin_change(settings_of(call->server))->buffer_size = size;
+    settings_store_commit_change(settings_of(call->server));
     return true;
 }
 

@@ -7,10 +7,13 @@
 #include "listener.h"
 #include "log.h"
 #include "login_throttle.h"
+#include "metrics.h"
 #include "net.h"
 #include "counter.h"
 #include "proxy.h"
+#include "transport.h"
 #include "users.h"
+#include "work_pool.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -42,7 +45,8 @@ struct admin_session {
     struct admin_session *previous;
     struct admin_session *next;
     enum admin_session_state state;
-    struct event_watcher watcher;
+    struct transport *transport; /* every byte in and out goes through it */
+    struct event_watcher watcher; /* on the transport's descriptor */
     struct event_timer timer; /* login deadline, idle deadline, or penalty */
     struct sockaddr_storage peer;
     char peer_text[NET_ADDRESS_TEXT_MAX];
@@ -64,14 +68,22 @@ struct admin_session {
 
 struct admin_server {
     struct event_loop *loop;
-    struct proxy *proxy;
+    struct proxy_shared *proxy;
+    struct work_pool *crypt_pool; /* the admin's own: its results come back on loop */
+    struct metrics metrics;       /* bumped on the admin's thread only */
     struct listener *listener;
     struct admin_server_settings settings;
     struct admin_server_hooks hooks;
     struct admin_session *sessions;
     size_t connection_count; /* every admin connection, logged in or not */
-    size_t session_count;    /* logged in */
+    size_t session_count;    /* logged in; atomic: other threads read it */
 };
+
+static void admin_server_count_session(struct admin_server *server, bool logged_in)
+{
+    size_t count = server->session_count + (logged_in ? 1 : (size_t)-1);
+    __atomic_store_n(&server->session_count, count, __ATOMIC_RELAXED);
+}
 
 static void admin_session_process(struct admin_session *session);
 
@@ -97,7 +109,7 @@ static void admin_session_close(struct admin_session *session)
         session->server->hooks.handler.cancel(session->pending);
     event_loop_timer_stop(server->loop, &session->timer);
     event_loop_unwatch(server->loop, &session->watcher);
-    close(session->watcher.fd);
+    transport_close(session->transport);
     admin_login_decoder_wipe(&session->login);
     explicit_bzero(&session->request, sizeof(session->request)); /* may hold a password */
     explicit_bzero(session->input, sizeof(session->input));
@@ -113,7 +125,7 @@ static void admin_session_close(struct admin_session *session)
         session->next->previous = session->previous;
     server->connection_count--;
     if (was_logged_in)
-        server->session_count--;
+        admin_server_count_session(server, false);
     log_message(LOG_DEBUG, "admin %s: closed", session->peer_text);
     event_loop_defer_free(server->loop, admin_session_free, session);
     listener_resume(server->listener);
@@ -144,15 +156,11 @@ static void admin_session_update_interest(struct admin_session *session)
 static bool admin_session_flush(struct admin_session *session)
 {
     while (session->output_sent < session->output_length) {
-        ssize_t written = send(session->watcher.fd, session->output_data + session->output_sent,
-                               session->output_length - session->output_sent, MSG_NOSIGNAL);
-        if (written < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK)
-                return true;
-            if (errno == EINTR)
-                continue;
-            return false;
-        }
+        ssize_t written = transport_write(session->transport,
+                                          session->output_data + session->output_sent,
+                                          session->output_length - session->output_sent);
+        if (written < 0)
+            return errno == EAGAIN || errno == EWOULDBLOCK;
         session->output_sent += (size_t)written;
     }
     return true;
@@ -173,7 +181,7 @@ static void admin_session_send(struct admin_session *session)
     if (admin_session_output_done(session) && session->state == ADMIN_SESSION_CLOSING) {
         /* Closing with unread input would send RST, which can destroy the answer before the
          * client reads it: send FIN and drain instead (PROTOCOL.md, limits). */
-        shutdown(session->watcher.fd, SHUT_WR);
+        transport_end_writes(session->transport);
         session->state = ADMIN_SESSION_DRAINING;
         event_loop_timer_start(session->server->loop, &session->timer, ADMIN_DRAIN_TIMEOUT_MS);
     }
@@ -210,7 +218,7 @@ static void admin_session_send_login_reply(struct admin_session *session, uint8_
 static void admin_session_login_refused(struct admin_session *session)
 {
     struct admin_server *server = session->server;
-    counter_add(&server->proxy->metrics.auth_errors, 1);
+    counter_add(&server->metrics.auth_errors, 1);
     uint32_t delay = login_throttle_failure(server->proxy->throttle,
                                             (struct sockaddr *)&session->peer,
                                             event_loop_now_ms(server->loop));
@@ -239,7 +247,7 @@ static void admin_session_on_login_checked(void *owner, struct user *user)
         return;
     }
     session->user = user;
-    server->session_count++;
+    admin_server_count_session(server, true);
     session->state = ADMIN_SESSION_READY;
     admin_request_decoder_init(&session->request);
     log_message(LOG_INFO, "admin %s: logged in as %s (%s)", session->peer_text, user_name(user),
@@ -256,9 +264,8 @@ static void admin_session_on_login(struct admin_session *session)
 {
     struct admin_login_decoder *login = &session->login;
     struct user *user = NULL;
-    switch (users_check_password(session->server->proxy->users,
-                                 session->server->proxy->crypt_pool, login->username,
-                                 login->username_length, login->password,
+    switch (users_check_password(session->server->proxy->users, session->server->crypt_pool,
+                                 login->username, login->username_length, login->password,
                                  login->password_length, admin_session_on_login_checked, session,
                                  &user, &session->check)) {
     case USERS_CHECK_PASSED:
@@ -411,10 +418,10 @@ static void admin_session_on_drain_readable(struct admin_session *session)
 {
     uint8_t discard[4096];
     for (int reads = 0; reads < 16; reads++) {
-        ssize_t received = recv(session->watcher.fd, discard, sizeof(discard), 0);
+        ssize_t received = transport_read(session->transport, discard, sizeof(discard));
         if (received > 0)
             continue;
-        if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+        if (received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         break;
     }
@@ -432,14 +439,14 @@ static void admin_session_on_readable(struct admin_session *session)
         admin_session_update_interest(session);
         return;
     }
-    ssize_t received = recv(session->watcher.fd, session->input + session->input_end,
-                            sizeof(session->input) - session->input_end, 0);
+    ssize_t received = transport_read(session->transport, session->input + session->input_end,
+                                      sizeof(session->input) - session->input_end);
     if (received == 0) {
         admin_session_close(session);
         return;
     }
     if (received < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             admin_session_close(session);
         return;
     }
@@ -501,24 +508,33 @@ static void admin_server_on_accept(void *context, int fd, const struct sockaddr_
         close(fd);
         return;
     }
+    session->transport = server->hooks.open_transport != NULL
+                             ? server->hooks.open_transport(server->hooks.context, fd)
+                             : transport_tcp_create(fd);
+    if (session->transport == NULL) {
+        free(session);
+        return;
+    }
     session->server = server;
     session->peer = *peer;
     net_format_address((const struct sockaddr *)peer, session->peer_text);
     session->state = ADMIN_SESSION_LOGIN;
     admin_login_decoder_init(&session->login);
     admin_text_init(&session->output, ADMIN_RESPONSE_HEADER_SIZE, ADMIN_RESPONSE_BODY_MAX);
-    event_watcher_init(&session->watcher, fd, admin_session_on_event, session);
+    event_watcher_init(&session->watcher, session->transport->fd, admin_session_on_event, session);
     event_timer_init(&session->timer, admin_session_on_timeout, session);
     session->next = server->sessions;
     if (server->sessions != NULL)
         server->sessions->previous = session;
     server->sessions = session;
     server->connection_count++;
+    log_message(LOG_DEBUG, "admin %s: connected over %s", session->peer_text,
+                transport_name(session->transport));
     event_loop_timer_start(server->loop, &session->timer, server->settings.auth_timeout_ms);
     admin_session_update_interest(session);
 }
 
-struct admin_server *admin_server_create(struct event_loop *loop, struct proxy *proxy,
+struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_shared *proxy,
                                          int listening_fd,
                                          const struct admin_server_settings *settings,
                                          const struct admin_server_hooks *hooks)
@@ -532,10 +548,13 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy *
     server->proxy = proxy;
     server->settings = *settings;
     server->hooks = *hooks;
-    server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
-                                       admin_server_has_capacity, server, NULL);
+    server->crypt_pool = work_pool_create(loop, settings->crypt_threads);
+    if (server->crypt_pool != NULL)
+        server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
+                                           admin_server_has_capacity, server, NULL);
     if (server->listener == NULL) {
         close(listening_fd);
+        work_pool_destroy(server->crypt_pool);
         free(server);
         return NULL;
     }
@@ -549,12 +568,14 @@ void admin_server_destroy(struct admin_server *server)
     while (server->sessions != NULL)
         admin_session_close(server->sessions);
     listener_destroy(server->listener);
+    /* After the sessions: the jobs they leave are cancelled, and their ends come back here. */
+    work_pool_destroy(server->crypt_pool);
     free(server);
 }
 
 size_t admin_server_session_count(const struct admin_server *server)
 {
-    return server->session_count;
+    return __atomic_load_n(&server->session_count, __ATOMIC_RELAXED);
 }
 
 const struct admin_server_settings *admin_server_settings(const struct admin_server *server)
@@ -567,7 +588,20 @@ const struct admin_server_hooks *admin_server_hooks(const struct admin_server *s
     return &server->hooks;
 }
 
-struct proxy *admin_server_proxy(const struct admin_server *server) { return server->proxy; }
+struct proxy_shared *admin_server_proxy(const struct admin_server *server)
+{
+    return server->proxy;
+}
+
+struct work_pool *admin_server_crypt_pool(const struct admin_server *server)
+{
+    return server->crypt_pool;
+}
+
+const struct metrics *admin_server_metrics(const struct admin_server *server)
+{
+    return &server->metrics;
+}
 
 struct user *admin_session_user(const struct admin_session *session) { return session->user; }
 

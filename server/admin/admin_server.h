@@ -13,7 +13,11 @@
 #include "admin_text.h"
 
 struct event_loop;
-struct proxy;
+struct metrics;
+struct proxy_shared;
+struct settings_store;
+struct transport;
+struct work_pool;
 struct user;
 struct admin_server;
 struct admin_session;
@@ -36,8 +40,13 @@ struct admin_command_handler {
 /* What the command handlers may reach besides the proxy. */
 struct admin_server_hooks {
     struct admin_command_handler handler;
+    /* The settings' one owner: read and changed here, published to every worker from there. */
+    struct settings_store *proxy_settings;
     /* Persists the users table; false when the write failed (the change must be undone). */
     bool (*save_users)(void *context);
+    /* The stream an accepted connection speaks over (takes fd; NULL when it cannot, fd then
+     * closed). NULL: plain TCP. */
+    struct transport *(*open_transport)(void *context, int fd);
     void *context;
     const char *socks_listeners; /* "127.0.0.1:1080 [::1]:1080" */
     const char *admin_listeners;
@@ -48,20 +57,30 @@ struct admin_server_settings {
     size_t max_sessions;
     uint32_t auth_timeout_ms;
     uint32_t idle_timeout_ms;
+    unsigned crypt_threads; /* the admin's own password hashing, off its loop */
 };
 
-/* Takes ownership of listening_fd. */
-struct admin_server *admin_server_create(struct event_loop *loop, struct proxy *proxy,
+/* Serves on loop, which runs on a thread of the admin's own: the workers are reached only
+ * through what proxy shares (locked tables, atomic counters) and event_loop_call. Takes
+ * ownership of listening_fd. */
+struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_shared *proxy,
                                          int listening_fd,
                                          const struct admin_server_settings *settings,
                                          const struct admin_server_hooks *hooks);
-/* Closes every admin session and the listening socket. */
+/* Closes every admin session and the listening socket; on the loop's thread, or once the loop
+ * no longer runs. */
 void admin_server_destroy(struct admin_server *server);
 
+/* Logged-in sessions; from any thread (systemd's STATUS line reads it on the main thread). */
 size_t admin_server_session_count(const struct admin_server *server);
 const struct admin_server_settings *admin_server_settings(const struct admin_server *server);
 const struct admin_server_hooks *admin_server_hooks(const struct admin_server *server);
-struct proxy *admin_server_proxy(const struct admin_server *server);
+/* The proxy as a whole: users, login throttle, every worker. */
+struct proxy_shared *admin_server_proxy(const struct admin_server *server);
+/* Hashing for passwords the admin sets; its results come back on the admin's loop. */
+struct work_pool *admin_server_crypt_pool(const struct admin_server *server);
+/* What the admin port counted itself (failed logins), for the server's figures. */
+const struct metrics *admin_server_metrics(const struct admin_server *server);
 /* Ends every admin session logged in as user (it was removed). Returns how many. */
 size_t admin_server_close_user(struct admin_server *server, const struct user *user,
                                const struct admin_session *except);

@@ -219,7 +219,7 @@ static void put_connection_page(struct admin_text *body, const struct admin_args
     }
 }
 
-bool connection_page_write(struct proxy *proxy, const struct user *only,
+bool connection_page_write(struct proxy_shared *shared, const struct user *only,
                            const struct admin_args_connections *args, struct admin_text *body)
 {
     struct row_list list = { .only = only, .now = log_realtime_ms() };
@@ -227,8 +227,7 @@ bool connection_page_write(struct proxy *proxy, const struct user *only,
     /* The users lock for the whole listing makes it one snapshot: a connection moves from a
      * worker's live list to its user's history under that lock (session_close). Each worker's
      * list lock is only held while its live records are copied out. */
-    struct proxy_shared *shared = proxy->shared;
-    users_lock(proxy->users);
+    users_lock(shared->users);
     if (args->which != ADMIN_CONNECTIONS_RECENT) {
         for (size_t i = 0; i < shared->worker_count; i++) {
             session_list_lock(shared->workers[i]);
@@ -238,8 +237,8 @@ bool connection_page_write(struct proxy *proxy, const struct user *only,
     }
     if (args->which != ADMIN_CONNECTIONS_LIVE) {
         if (only == NULL) {
-            users_for_each(proxy->users, collect_history, &list);
-            collect_history_of(users_anonymous(proxy->users), &list);
+            users_for_each(shared->users, collect_history, &list);
+            collect_history_of(users_anonymous(shared->users), &list);
         } else {
             collect_history_of((struct user *)only, &list);
         }
@@ -247,7 +246,7 @@ bool connection_page_write(struct proxy *proxy, const struct user *only,
     bool written = !list.failed;
     if (written)
         put_connection_page(body, args, &list);
-    users_unlock(proxy->users);
+    users_unlock(shared->users);
     free(list.rows);
     admin_text_free(&list.cells);
     return written;

@@ -8,12 +8,12 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 
-struct proxy;
+struct proxy_shared;
 struct user;
 
 /* Writes the page args asks for of only's connections (NULL = everybody's, anonymous
  * included) to body. False when out of memory: body then holds nothing to send. */
-bool connection_page_write(struct proxy *proxy, const struct user *only,
+bool connection_page_write(struct proxy_shared *shared, const struct user *only,
                            const struct admin_args_connections *args, struct admin_text *body);
 
 /* Whether this module's column table has every column the protocol library promises its

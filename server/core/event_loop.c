@@ -17,10 +17,21 @@ struct deferred_free {
     void *pointer;
 };
 
+/* Where a thread waiting in event_loop_call sleeps until its call is done. A loop's thread uses
+ * its loop's (so that calls made to that loop wake it too and run meanwhile); any other thread
+ * one of its own on its stack, which nobody calls into. */
+struct call_mailbox {
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    struct loop_call *calls; /* queued for the loop, newest first; always NULL on a stack */
+    bool owner_sleeping;     /* its thread waits on wake inside event_loop_call */
+};
+
 /* A call from another thread, on that thread's stack until done is set. */
 struct loop_call {
     void (*call)(void *argument);
     void *argument;
+    struct call_mailbox *reply_to; /* the caller's: done is set under its lock */
     bool done;
     struct loop_call *next;
 };
@@ -28,11 +39,9 @@ struct loop_call {
 struct event_loop {
     int epoll_fd;
     bool stopping;
-    /* Cross-thread calls: queued under calls_lock, announced on the eventfd. */
-    pthread_mutex_t calls_lock;
-    pthread_cond_t calls_done;
-    struct loop_call *calls;
-    bool running;
+    /* Cross-thread calls: queued under mailbox.lock, announced on the eventfd. */
+    struct call_mailbox mailbox;
+    bool running; /* under mailbox.lock: calls are queued for the loop's thread, not run inline */
     bool own_thread; /* started by event_loop_start_thread, to be joined */
     void (*on_thread_failure)(void *context);
     void *on_thread_failure_context;
@@ -50,6 +59,10 @@ struct event_loop {
     size_t deferred_capacity;
 };
 
+/* The loop whose event_loop_run is on this thread's stack: a call to it runs at once, and a
+ * call from it to another loop keeps running the calls made to it while it waits. */
+static _Thread_local struct event_loop *current_loop;
+
 static uint64_t monotonic_ms(void)
 {
     struct timespec now;
@@ -64,21 +77,54 @@ static uint64_t monotonic_ns(void)
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
-static void run_queued_calls(struct event_loop *loop)
+static void mailbox_init(struct call_mailbox *mailbox)
 {
-    pthread_mutex_lock(&loop->calls_lock);
-    struct loop_call *calls = loop->calls;
-    loop->calls = NULL;
-    pthread_mutex_unlock(&loop->calls_lock);
-    for (struct loop_call *call = calls; call != NULL;) {
+    pthread_mutex_init(&mailbox->lock, NULL);
+    pthread_cond_init(&mailbox->wake, NULL);
+    mailbox->calls = NULL;
+    mailbox->owner_sleeping = false;
+}
+
+static void mailbox_destroy(struct call_mailbox *mailbox)
+{
+    pthread_mutex_destroy(&mailbox->lock);
+    pthread_cond_destroy(&mailbox->wake);
+}
+
+/* Queued calls run oldest first: the list is built newest first, so it is reversed. */
+static struct loop_call *in_call_order(struct loop_call *newest_first)
+{
+    struct loop_call *ordered = NULL;
+    while (newest_first != NULL) {
+        struct loop_call *next = newest_first->next;
+        newest_first->next = ordered;
+        ordered = newest_first;
+        newest_first = next;
+    }
+    return ordered;
+}
+
+static void run_calls(struct loop_call *calls)
+{
+    for (struct loop_call *call = in_call_order(calls); call != NULL;) {
         struct loop_call *next = call->next; /* the caller may return once done is set */
+        struct call_mailbox *reply_to = call->reply_to;
         call->call(call->argument);
-        pthread_mutex_lock(&loop->calls_lock);
+        pthread_mutex_lock(&reply_to->lock);
         call->done = true;
-        pthread_cond_broadcast(&loop->calls_done);
-        pthread_mutex_unlock(&loop->calls_lock);
+        pthread_cond_broadcast(&reply_to->wake);
+        pthread_mutex_unlock(&reply_to->lock);
         call = next;
     }
+}
+
+static void run_queued_calls(struct event_loop *loop)
+{
+    pthread_mutex_lock(&loop->mailbox.lock);
+    struct loop_call *calls = loop->mailbox.calls;
+    loop->mailbox.calls = NULL;
+    pthread_mutex_unlock(&loop->mailbox.lock);
+    run_calls(calls);
 }
 
 static void loop_on_wake(struct event_loop *loop, struct event_watcher *watcher, unsigned events)
@@ -95,8 +141,7 @@ struct event_loop *event_loop_create(void)
     struct event_loop *loop = calloc(1, sizeof(*loop));
     if (loop == NULL)
         return NULL;
-    pthread_mutex_init(&loop->calls_lock, NULL);
-    pthread_cond_init(&loop->calls_done, NULL);
+    mailbox_init(&loop->mailbox);
     loop->now_ms = monotonic_ms();
     loop->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
     int wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -108,23 +153,62 @@ struct event_loop *event_loop_create(void)
     return loop;
 }
 
+/* Sleeps in mailbox until call is done. A loop's own mailbox also receives the calls made to
+ * that loop: they run here meanwhile, which is what keeps two loops calling each other (or
+ * any circle of them) from waiting on each other for ever. */
+static void wait_until_done(struct call_mailbox *mailbox, struct loop_call *call)
+{
+    pthread_mutex_lock(&mailbox->lock);
+    for (;;) {
+        if (mailbox->calls != NULL) {
+            struct loop_call *calls = mailbox->calls;
+            mailbox->calls = NULL;
+            pthread_mutex_unlock(&mailbox->lock);
+            run_calls(calls);
+            pthread_mutex_lock(&mailbox->lock);
+            continue;
+        }
+        if (call->done)
+            break;
+        mailbox->owner_sleeping = true;
+        pthread_cond_wait(&mailbox->wake, &mailbox->lock);
+        mailbox->owner_sleeping = false;
+    }
+    pthread_mutex_unlock(&mailbox->lock);
+}
+
 void event_loop_call(struct event_loop *loop, void (*call)(void *argument), void *argument)
 {
-    pthread_mutex_lock(&loop->calls_lock);
-    if (!loop->running || pthread_equal(loop->thread, pthread_self())) {
-        pthread_mutex_unlock(&loop->calls_lock);
+    struct event_loop *caller = current_loop;
+    pthread_mutex_lock(&loop->mailbox.lock);
+    if (!loop->running || loop == caller) {
+        pthread_mutex_unlock(&loop->mailbox.lock);
         call(argument);
         return;
     }
-    struct loop_call queued = { call, argument, false, loop->calls };
-    loop->calls = &queued;
-    uint64_t one = 1;
-    if (write(loop->wake.fd, &one, sizeof(one)) < 0) {
-        /* Only EAGAIN is possible (the counter is full): the loop is awake already. */
+    struct call_mailbox own;
+    struct call_mailbox *reply_to = caller != NULL ? &caller->mailbox : &own;
+    if (caller == NULL)
+        mailbox_init(&own);
+    struct loop_call queued = { call, argument, reply_to, false, loop->mailbox.calls };
+    bool was_empty = loop->mailbox.calls == NULL;
+    loop->mailbox.calls = &queued;
+    /* The loop's thread may itself be waiting on a call of its own rather than in epoll. */
+    if (loop->mailbox.owner_sleeping)
+        pthread_cond_broadcast(&loop->mailbox.wake);
+    pthread_mutex_unlock(&loop->mailbox.lock);
+    /* One wake-up per batch: whoever takes the queue takes all of it. A batch taken by a
+     * waiting thread leaves the count set, which costs one empty wake-up later, never a
+     * lost one. */
+    if (was_empty) {
+        uint64_t one = 1;
+        if (write(loop->wake.fd, &one, sizeof(one)) < 0) {
+            /* Only EAGAIN is possible (the counter is full): the loop is awake already. */
+        }
     }
-    while (!queued.done)
-        pthread_cond_wait(&loop->calls_done, &loop->calls_lock);
-    pthread_mutex_unlock(&loop->calls_lock);
+    wait_until_done(reply_to, &queued);
+    if (caller == NULL)
+        mailbox_destroy(&own);
 }
 
 static void run_deferred_frees(struct event_loop *loop)
@@ -144,8 +228,7 @@ void event_loop_destroy(struct event_loop *loop)
         close(loop->wake.fd);
     if (loop->epoll_fd >= 0)
         close(loop->epoll_fd);
-    pthread_mutex_destroy(&loop->calls_lock);
-    pthread_cond_destroy(&loop->calls_done);
+    mailbox_destroy(&loop->mailbox);
     free(loop->heap);
     free(loop->deferred);
     free(loop);
@@ -350,13 +433,31 @@ static unsigned events_from_epoll(uint32_t epoll_events)
     return events;
 }
 
-static void loop_set_running(struct event_loop *loop, bool running)
+static void loop_set_running(struct event_loop *loop)
 {
-    pthread_mutex_lock(&loop->calls_lock);
-    loop->running = running;
-    if (running && !loop->own_thread)
+    pthread_mutex_lock(&loop->mailbox.lock);
+    loop->running = true;
+    if (!loop->own_thread)
         loop->thread = pthread_self(); /* event_loop_start_thread has set it otherwise */
-    pthread_mutex_unlock(&loop->calls_lock);
+    pthread_mutex_unlock(&loop->mailbox.lock);
+}
+
+/* Calls queued while stopping still run, here: their callers are waiting. Only once none is
+ * left does the loop stop counting as running, so that no call ever runs inline on its
+ * caller's thread while this thread may still be running another. */
+static void loop_set_stopped(struct event_loop *loop)
+{
+    for (;;) {
+        pthread_mutex_lock(&loop->mailbox.lock);
+        struct loop_call *calls = loop->mailbox.calls;
+        loop->mailbox.calls = NULL;
+        if (calls == NULL)
+            loop->running = false;
+        pthread_mutex_unlock(&loop->mailbox.lock);
+        if (calls == NULL)
+            return;
+        run_calls(calls);
+    }
 }
 
 static void *loop_thread_main(void *argument)
@@ -374,11 +475,11 @@ bool event_loop_start_thread(struct event_loop *loop, void (*on_failure)(void *c
     loop->on_thread_failure_context = context;
     /* Running from this moment, not from when the thread gets going: a call made before
      * then is queued for the thread instead of racing it on the caller's. */
-    pthread_mutex_lock(&loop->calls_lock);
+    pthread_mutex_lock(&loop->mailbox.lock);
     bool started = pthread_create(&loop->thread, NULL, loop_thread_main, loop) == 0;
     loop->running = started;
     loop->own_thread = started;
-    pthread_mutex_unlock(&loop->calls_lock);
+    pthread_mutex_unlock(&loop->mailbox.lock);
     return started;
 }
 
@@ -424,7 +525,9 @@ int event_loop_run(struct event_loop *loop)
 {
     struct epoll_event events[EVENTS_PER_WAIT];
     int status = 0;
-    loop_set_running(loop, true);
+    struct event_loop *outer = current_loop;
+    current_loop = loop;
+    loop_set_running(loop);
     while (!loop->stopping) {
         int ready = wait_for_events(loop, events);
         if (ready < 0 && errno != EINTR) {
@@ -449,8 +552,7 @@ int event_loop_run(struct event_loop *loop)
         run_due_timers(loop);
         run_deferred_frees(loop);
     }
-    /* Calls queued while stopping still run: their callers are waiting. */
-    loop_set_running(loop, false);
-    run_queued_calls(loop);
+    loop_set_stopped(loop);
+    current_loop = outer;
     return status;
 }

@@ -55,10 +55,21 @@ bool event_loop_start_thread(struct event_loop *loop, void (*on_failure)(void *c
                              void *context);
 void event_loop_join_thread(struct event_loop *loop);
 
-/* Runs call(argument) on the loop's thread and returns once it has run — at once when the
- * caller is that thread or the loop is not running. For rare control work across threads
- * (an admin closing a tunnel another worker owns). Deadlock-free only while a single thread
- * makes such calls and no loop waits on that thread. */
+/* Runs call(argument) on the loop's thread and returns once it has run — at once, on the
+ * caller's thread, when the caller is that thread or the loop is not running (not started
+ * yet, or stopped: a call queued while it stops still runs on its thread first). For control
+ * work across threads (an admin closing a tunnel another worker owns); any number of threads
+ * may call into any number of loops at once, and each call runs exactly once.
+ *
+ * The rule that keeps it free of deadlock: while a loop's thread waits here, it runs the calls
+ * other threads make to its own loop (nothing else: no descriptor events, no timers), so loops
+ * that call each other, directly or round a circle, all go on. In exchange:
+ * - a call may run while a handler of its loop waits in event_loop_call, so a handler must not
+ *   expect its loop's state to be as it left it across such a wait;
+ * - a caller must not hold a lock that a call on the target loop may take;
+ * - a thread that runs no loop is never called into, so it simply waits;
+ * - event_loop_join_thread waits for the thread without running calls: join from a thread
+ *   whose loop the joined one never calls, or no longer runs (calls to it then run inline). */
 void event_loop_call(struct event_loop *loop, void (*call)(void *argument), void *argument);
 
 /* Monotonic milliseconds, cached once per iteration: cheap enough for the per-byte path. */

@@ -1,5 +1,6 @@
-/* server: socks5d's process — descriptor limit, signals, users from flags and environment,
- * the workers (one event loop per CPU) and the admin port — started and torn down cleanly. */
+/* server: socks5d's process from start to exit — the workers (one event loop per CPU), the
+ * admin thread, the settings' owner and systemd's notifications set up, then the main thread's
+ * loop: signals (SIGTERM's graceful stop, SIGHUP's reload) until the process ends. */
 #ifndef SERVER_H
 #define SERVER_H
 
@@ -13,7 +14,5 @@ struct server *server_create(const struct server_options *options);
 /* Runs until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int server_run(struct server *server);
 void server_destroy(struct server *server);
-/* Writes the users table to the users file, atomically. False (and logged) on failure. */
-bool server_save_users(struct server *server);
 
 #endif

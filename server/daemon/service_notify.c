@@ -1,5 +1,5 @@
 /* service_notify: socks5d's side of systemd's notify protocol — READY, RELOADING, STOPPING, a
- * STATUS line kept current, and watchdog pings sent only while every worker's loop runs. */
+ * STATUS line kept current, and watchdog pings sent only while every event loop runs. */
 #include "service_notify.h"
 
 #include "event_loop.h"
@@ -15,18 +15,18 @@
 
 /* The STATUS line is compared with the last one sent this often, never per connection. */
 #define STATUS_PERIOD_MS 1000
-/* Heartbeats each worker loop counts per ping interval: a loop late by a few beats (a long
+/* Heartbeats each watched loop counts per ping interval: a loop late by a few beats (a long
  * batch of events, a busy machine) has still beaten by the time of the next ping. */
 #define BEATS_PER_PING 4
 
-/* A worker loop's proof of life: a timer of its own that counts on its own thread. A loop
+/* A watched loop's proof of life: a timer of its own that counts on its own thread. A loop
  * that hangs stops counting, and the main loop, seeing no new beat, withholds the ping. */
 struct heartbeat {
     struct service_notify *notify;
     struct event_loop *loop;
     struct event_timer timer;
-    size_t worker_index;
-    uint64_t beats;              /* atomic: written by the worker's thread */
+    char name[SERVICE_LOOP_NAME_MAX];
+    uint64_t beats;              /* atomic: written by the watched loop's thread */
     uint64_t beats_seen;         /* the main thread's: read at this ping's check */
     uint64_t beats_at_last_ping; /* the main thread's */
 };
@@ -44,9 +44,9 @@ struct service_notify {
     uint64_t ping_ms;         /* half the watchdog interval; 0 = no watchdog */
     uint64_t beat_ms;
     struct event_timer ping_timer;
-    struct heartbeat *heartbeats; /* every worker loop but the main one */
+    struct heartbeat *heartbeats; /* one per watched loop */
     size_t heartbeat_count;
-    size_t stalled_worker; /* the worker whose loop held the ping back; SIZE_MAX = none */
+    size_t stalled; /* the heartbeat that held the ping back; SIZE_MAX = none */
 };
 
 static uint64_t monotonic_us(void)
@@ -124,15 +124,15 @@ static void heartbeat_stop(void *argument)
     event_loop_timer_stop(heartbeat->loop, &heartbeat->timer);
 }
 
-/* Returns the index of a worker whose loop has not beaten since the last ping, or SIZE_MAX.
+/* Returns the index of a heartbeat that has not beaten since the last ping, or SIZE_MAX.
  * The main loop needs no heartbeat: this check runs on it. */
-static size_t find_stalled_worker(struct service_notify *notify)
+static size_t find_stalled_loop(struct service_notify *notify)
 {
     for (size_t i = 0; i < notify->heartbeat_count; i++) {
         struct heartbeat *heartbeat = &notify->heartbeats[i];
         heartbeat->beats_seen = __atomic_load_n(&heartbeat->beats, __ATOMIC_RELAXED);
         if (heartbeat->beats_seen == heartbeat->beats_at_last_ping)
-            return heartbeat->worker_index;
+            return i;
     }
     return SIZE_MAX;
 }
@@ -141,19 +141,19 @@ static void on_ping_timer(struct event_loop *loop, struct event_timer *timer)
 {
     struct service_notify *notify = timer->data;
     event_loop_timer_start(loop, timer, notify->ping_ms);
-    size_t stalled = find_stalled_worker(notify);
+    size_t stalled = find_stalled_loop(notify);
     if (stalled != SIZE_MAX) {
-        if (notify->stalled_worker != stalled)
-            log_message(LOG_ERROR, "watchdog: worker %zu's event loop has not run for %llu ms: "
+        if (notify->stalled != stalled)
+            log_message(LOG_ERROR, "watchdog: %s's event loop has not run for %llu ms: "
                                    "no ping to systemd until it does",
-                        stalled, (unsigned long long)notify->ping_ms);
-        notify->stalled_worker = stalled;
+                        notify->heartbeats[stalled].name, (unsigned long long)notify->ping_ms);
+        notify->stalled = stalled;
         return;
     }
-    if (notify->stalled_worker != SIZE_MAX) {
-        log_message(LOG_WARN, "watchdog: worker %zu's event loop runs again",
-                    notify->stalled_worker);
-        notify->stalled_worker = SIZE_MAX;
+    if (notify->stalled != SIZE_MAX) {
+        log_message(LOG_WARN, "watchdog: %s's event loop runs again",
+                    notify->heartbeats[notify->stalled].name);
+        notify->stalled = SIZE_MAX;
     }
     for (size_t i = 0; i < notify->heartbeat_count; i++)
         notify->heartbeats[i].beats_at_last_ping = notify->heartbeats[i].beats_seen;
@@ -166,23 +166,20 @@ static bool start_watchdog(struct service_notify *notify, const struct service_n
     /* Half the interval, as sd_watchdog_enabled(3) advises: one late ping is not yet fatal. */
     notify->ping_ms = interval_us / 2000 > 0 ? interval_us / 2000 : 1;
     notify->beat_ms = notify->ping_ms / BEATS_PER_PING > 0 ? notify->ping_ms / BEATS_PER_PING : 1;
-    notify->heartbeats = calloc(config->worker_count, sizeof(*notify->heartbeats));
-    if (notify->heartbeats == NULL)
+    notify->heartbeats = calloc(config->watched_count, sizeof(*notify->heartbeats));
+    if (notify->heartbeats == NULL && config->watched_count > 0)
         return false;
-    for (size_t i = 0; i < config->worker_count; i++) {
-        struct event_loop *loop = config->worker_loop(config->context, i);
-        if (loop == notify->main_loop)
-            continue;
+    for (size_t i = 0; i < config->watched_count; i++) {
         struct heartbeat *heartbeat = &notify->heartbeats[notify->heartbeat_count++];
         heartbeat->notify = notify;
-        heartbeat->loop = loop;
-        heartbeat->worker_index = i;
+        heartbeat->loop = config->watched[i].loop;
+        memcpy(heartbeat->name, config->watched[i].name, sizeof(heartbeat->name));
         event_timer_init(&heartbeat->timer, on_heartbeat, heartbeat);
-        event_loop_call(loop, heartbeat_start, heartbeat);
+        event_loop_call(heartbeat->loop, heartbeat_start, heartbeat);
     }
     event_loop_timer_start(notify->main_loop, &notify->ping_timer, notify->ping_ms);
     log_message(LOG_INFO, "watchdog: pinging systemd every %llu ms while all %zu event loops run",
-                (unsigned long long)notify->ping_ms, config->worker_count);
+                (unsigned long long)notify->ping_ms, config->watched_count + 1);
     return true;
 }
 
@@ -196,7 +193,7 @@ struct service_notify *service_notify_create(const struct service_notify_config 
     notify->main_loop = config->main_loop;
     notify->read_counts = config->read_counts;
     notify->context = config->context;
-    notify->stalled_worker = SIZE_MAX;
+    notify->stalled = SIZE_MAX;
     event_timer_init(&notify->status_timer, on_status_timer, notify);
     event_timer_init(&notify->ping_timer, on_ping_timer, notify);
     const char *notify_socket = getenv("NOTIFY_SOCKET");

@@ -1,5 +1,5 @@
 /* service_notify: socks5d's side of systemd's notify protocol — READY, RELOADING, STOPPING, a
- * STATUS line kept current, and watchdog pings sent only while every worker's loop runs. */
+ * STATUS line kept current, and watchdog pings sent only while every event loop runs. */
 #ifndef SERVICE_NOTIFY_H
 #define SERVICE_NOTIFY_H
 
@@ -15,25 +15,33 @@ struct service_counts {
     size_t admin_sessions;
 };
 
+#define SERVICE_LOOP_NAME_MAX 32
+
+/* A loop the watchdog vouches for, and what the log calls it ("worker 1", "admin"). */
+struct service_watched_loop {
+    struct event_loop *loop;
+    char name[SERVICE_LOOP_NAME_MAX];
+};
+
 struct service_notify_config {
     /* Runs the status and watchdog timers; every call below is made on its thread. */
     struct event_loop *main_loop;
-    /* Every worker's loop (main_loop among them): the watchdog is pinged only while each of
-     * them keeps running its timers. */
-    size_t worker_count;
-    struct event_loop *(*worker_loop)(void *context, size_t index);
+    /* Every other loop: the watchdog is pinged only while each of them keeps running its
+     * timers (main_loop does, or there would be no ping). Copied. */
+    const struct service_watched_loop *watched;
+    size_t watched_count;
     /* Called on main_loop's thread, at most about once a second. */
     void (*read_counts)(void *context, struct service_counts *counts);
     void *context;
 };
 
 /* Not started by systemd (NOTIFY_SOCKET unset): nothing is armed and every call below returns
- * at once. The workers' loops may already run on their threads. NULL only when out of memory. */
+ * at once. The watched loops may already run on their threads. NULL only when out of memory. */
 struct service_notify *service_notify_create(const struct service_notify_config *config);
 /* Before any of the loops is destroyed. */
 void service_notify_destroy(struct service_notify *notify);
 
-/* READY=1: listeners bound, users loaded, privileges dropped, workers running. */
+/* READY=1: listeners bound, users loaded, privileges dropped, workers and admin running. */
 void service_notify_ready(struct service_notify *notify);
 /* RELOADING=1 with the time it began, before the users file is read again. */
 void service_notify_reloading(struct service_notify *notify);

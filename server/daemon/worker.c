@@ -8,6 +8,7 @@
 #include "log.h"
 #include "options.h"
 #include "pipe_pool.h"
+#include "settings_store.h"
 #include "socks5_session.h"
 #include "work_pool.h"
 
@@ -28,6 +29,7 @@
 
 struct worker {
     struct proxy proxy;
+    struct settings_store *settings;
     struct listener *listeners[OPTIONS_MAX_LISTEN];
     size_t listener_count;
 };
@@ -49,7 +51,8 @@ struct worker *worker_create(const struct worker_config *config)
     proxy->worker_index = config->index;
     proxy->users = config->shared->users;
     proxy->throttle = config->shared->throttle;
-    proxy->settings = config->settings;
+    worker->settings = config->settings;
+    settings_store_read(config->settings, &proxy->settings);
     proxy->on_session_closed = config->on_session_closed;
     proxy->on_session_closed_context = config->on_session_closed_context;
     proxy->loop = event_loop_create();
@@ -62,7 +65,7 @@ struct worker *worker_create(const struct worker_config *config)
     proxy->resolver_pool = work_pool_create(proxy->loop, config->resolver_threads);
     proxy->crypt_pool = work_pool_create(proxy->loop, config->crypt_threads);
     proxy->relay.buffers =
-        buffer_pool_create(config->settings.buffer_size, share_of(CACHED_BUFFERS, workers));
+        buffer_pool_create(proxy->settings.buffer_size, share_of(CACHED_BUFFERS, workers));
     if (config->splice)
         proxy->relay.pipes = pipe_pool_create(share_of(CACHED_PIPES, workers), SPLICE_PIPE_SIZE);
     if (proxy->resolver_pool == NULL || proxy->crypt_pool == NULL || proxy->relay.buffers == NULL ||
@@ -123,6 +126,24 @@ bool worker_start_thread(struct worker *worker)
         return false;
     event_loop_call(worker->proxy.loop, worker_name_thread, worker);
     return true;
+}
+
+/* On the worker's thread: sessions read proxy->settings there, so the copy never changes
+ * under one of them in the middle of an event. */
+static void worker_take_settings(void *argument)
+{
+    struct worker *worker = argument;
+    struct proxy *proxy = &worker->proxy;
+    struct proxy_settings current;
+    settings_store_read(worker->settings, &current);
+    if (current.buffer_size != proxy->settings.buffer_size)
+        buffer_pool_set_block_size(proxy->relay.buffers, current.buffer_size);
+    proxy->settings = current;
+}
+
+void worker_refresh_settings(struct worker *worker)
+{
+    event_loop_call(worker->proxy.loop, worker_take_settings, worker);
 }
 
 static void worker_close_listeners(void *argument)

@@ -8,11 +8,12 @@
 
 #include "proxy.h"
 
+struct settings_store;
 struct worker;
 
 struct worker_config {
     struct proxy_shared *shared;
-    struct proxy_settings settings;
+    struct settings_store *settings; /* where the worker takes its copy from */
     unsigned index;
     unsigned resolver_threads;
     unsigned crypt_threads;
@@ -30,9 +31,11 @@ bool worker_listen(struct worker *worker, int listening_fd);
 struct proxy *worker_proxy(struct worker *worker);
 struct event_loop *worker_loop(struct worker *worker);
 
-/* Runs the worker's loop on a new thread (every worker but the first, whose loop the main
- * thread runs). */
+/* Runs the worker's loop on a new thread ("socks5d-wN"). */
 bool worker_start_thread(struct worker *worker);
+/* From any thread: the worker takes the settings store's current version, for the sessions
+ * it starts from then on and the relay buffers it hands out; returns once it has. */
+void worker_refresh_settings(struct worker *worker);
 /* From the main thread: closes the worker's listening sockets; its sessions go on. */
 void worker_stop_listening(struct worker *worker);
 /* Resumes listeners paused at the connection limit (on the worker's thread). */

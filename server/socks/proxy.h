@@ -44,7 +44,7 @@ struct proxy_shared {
 
 /* One per worker. Only the worker's thread writes it, but for what other threads may read:
  * metrics (relaxed atomics, counter.h) and the live sessions (under sessions_lock). Settings
- * are changed on the worker's thread (event_loop_call). */
+ * are the worker's copy of settings_store's, replaced on its thread when a change is published. */
 struct proxy {
     struct event_loop *loop;
     struct proxy_shared *shared;

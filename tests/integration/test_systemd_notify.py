@@ -4,9 +4,9 @@ the test binds and reads): READY=1 once both ports serve; a STATUS line that fol
 users and admin sessions; RELOADING=1 (with MONOTONIC_USEC) and READY=1 around SIGHUP, also
 when the users file is refused; STOPPING=1 when SIGTERM begins the graceful stop; watchdog
 pings at half WATCHDOG_USEC, none when WATCHDOG_PID names another process, and none while one
-worker thread is frozen (ptrace), resuming once it runs again. Also: journal priority prefixes
-when JOURNAL_STREAM names stderr, and the first admin's password kept out of a log that is not
-a terminal."""
+worker thread or the admin thread is frozen (ptrace), resuming once it runs again. Also:
+journal priority prefixes when JOURNAL_STREAM names stderr, and the first admin's password kept
+out of a log that is not a terminal."""
 
 import contextlib
 import ctypes
@@ -349,21 +349,22 @@ class Watchdog(NotifyTestCase):
         self.assertEqual(notify.pings(), [], notify.transcript())
         check_stopped_cleanly(self, server)
 
-    def test_a_frozen_worker_loop_stops_the_pings_until_it_runs_again(self):
+    def freeze_and_thaw(self, thread, log_name, while_frozen):
+        """Freezes the server's thread named thread for 10 pings' time, during which no ping may
+        come (but for one earned just before) and while_frozen(server) runs; then the pings
+        resume, and the log named the loop (log_name) both ways."""
         server, notify = self.start_watched("--workers", "2")
         notify.wait_for(lambda m: m.get("WATCHDOG") == "1", READY_TIMEOUT)
-        # Worker 0 is the main thread, which sends the pings; worker 1 has its own thread.
-        tid = thread_named(server.process.pid, "socks5d-w1")
+        # The main thread sends the pings; every worker and the admin have threads of their own.
+        tid = thread_named(server.process.pid, thread)
         self.assertNotEqual(tid, server.process.pid)
         with frozen_thread(tid) as frozen_at:
             time.sleep(10 * PING_S)
             # A beat just before the freeze may still earn one ping; none after that.
             late = notify.pings(since=frozen_at + 3 * PING_S)
-            self.assertEqual(late, [], "pings while worker 1 was frozen:\n"
+            self.assertEqual(late, [], "pings while %s was frozen:\n" % thread
                              + notify.transcript())
-            # The rest of the process runs on: the main loop still serves the admin port.
-            with AdminClient(server) as admin:
-                admin.ping()
+            while_frozen(server)
             thawed_at = time.monotonic()
         resumed, _ = notify.wait_for(lambda m: m.get("WATCHDOG") == "1", 3 * PING_S + 1.0,
                                      since=thawed_at)
@@ -371,14 +372,29 @@ class Watchdog(NotifyTestCase):
         notify.wait_for(lambda m: m.get("WATCHDOG") == "1", 3 * PING_S + 1.0,
                         since=resumed + 0.001)
         text = server.stderr_text()
-        self.assertIn("watchdog: worker 1's event loop has not run", text)
-        self.assertIn("watchdog: worker 1's event loop runs again", text)
+        self.assertIn("watchdog: %s's event loop has not run" % log_name, text)
+        self.assertIn("watchdog: %s's event loop runs again" % log_name, text)
         for _ in range(4):  # whichever worker the kernel hands them to
             self.assertEqual(echo_roundtrip(server, self.echo, b"thawed\n"), b"thawed\n")
         check_stopped_cleanly(self, server)
         self.print_transcript(notify)
         print("  frozen at %.3f, thawed at %.3f" % (frozen_at - notify.created,
                                                    thawed_at - notify.created), file=sys.stderr)
+
+    def test_a_frozen_worker_loop_stops_the_pings_until_it_runs_again(self):
+        def admin_still_serves(server):
+            # The rest of the process runs on: the admin's own loop still serves its port.
+            with AdminClient(server) as admin:
+                admin.ping()
+        self.freeze_and_thaw("socks5d-w1", "worker 1", admin_still_serves)
+
+    def test_a_frozen_admin_loop_stops_the_pings_until_it_runs_again(self):
+        def workers_still_serve(server):
+            # The workers run on: SOCKS clients are served while the admin port is not.
+            for _ in range(4):
+                self.assertEqual(echo_roundtrip(server, self.echo, b"frozen admin\n"),
+                                 b"frozen admin\n")
+        self.freeze_and_thaw("socks5d-admin", "admin", workers_still_serve)
 
 
 # ---------------------------------------------------------------------------------------------

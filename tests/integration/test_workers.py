@@ -1,13 +1,15 @@
 """Workers (--workers N, one event loop per thread, each with its own SO_REUSEPORT listener) with
 the count given explicitly, so the cross-worker paths are exercised whatever the machine's CPU
 count: tunnels spread over the workers; the admin's connections listing, metrics,
-close-connection and close-user-connections reach every worker; a second socks5d cannot share
-the port; --workers 0 and bad values."""
+close-connection and close-user-connections reach every worker, and so do its setting changes
+(allow-no-auth, require-auth, set-buffer-size), seen per worker thread with strace; a second
+socks5d cannot share the port; --workers 0 and bad values."""
 
 import os
 import re
 import selectors
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -31,6 +33,8 @@ USAGE_ERROR_TIMEOUT = 10.0
 
 CMD_USER_METRICS = 0x04
 CMD_CONNECTIONS = 0x05
+CMD_SET_NO_AUTH = 0x0B
+CMD_SET_BUFFER_SIZE = 0x0D
 CMD_CLOSE_CONNECTION = 0x0E
 CMD_CLOSE_USER_CONNECTIONS = 0x0F
 WHICH_LIVE, WHICH_RECENT = 0x00, 0x01
@@ -38,6 +42,16 @@ STATUS_NOT_FOUND = 0x05
 EXIT_USAGE = 64
 
 READY_RE = re.compile(r"socks5d ready: .*\b(\d+) workers?\s*$", re.MULTILINE)
+# strace -f -o FILE: "123 recvfrom(9, ""..., 4099, 0, NULL, NULL) = 3" (123: the thread), or the
+# call split in an "<unfinished ...>" line and a "<... recvfrom resumed>" one with the length.
+RECVFROM_RE = re.compile(r"^(\d+) +(?:recvfrom\(|<\.\.\. recvfrom resumed>)"
+                         r".*, (\d+), \d+, NULL, NULL\)", re.MULTILINE)
+STRACE_ATTACHED_RE = re.compile(r"Process \d+ attached")
+# After refusing a client the session drains what it still sends into a fixed buffer of this
+# size, not a relay buffer (socks5_session.c): the one other length a worker's recvfrom asks for.
+REFUSAL_DRAIN_READ = 4096
+GREETINGS_PER_ROUND = 16
+GREETING_ROUNDS = 8
 EPOLL_TARGET_RE = re.compile(r"^tfd:\s*\d+\s.*\bino:([0-9a-f]+)", re.MULTILINE)
 TCP_LISTEN_STATE = "0A"
 
@@ -172,6 +186,89 @@ def worker_spread(server, socks_port, client_ports):
 def listening_sockets_on(pid, port):
     return sum(1 for local, _, state in _tcp_sockets(pid).values()
                if local == port and state == TCP_LISTEN_STATE)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which worker did what: strace on every thread of the server, each thread known by its name
+# (socks5d-wN). Every read a worker makes from a SOCKS client goes into a relay buffer and asks
+# for that buffer's whole size (handshakes included), so the lengths its recvfrom calls ask for
+# are the buffer size that worker uses.
+
+def thread_names(pid):
+    names = {}
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/comm" % (pid, tid)) as comm:
+                names[int(tid)] = comm.read().strip()
+        except FileNotFoundError:
+            continue
+    return names
+
+
+class ThreadTrace:
+    """strace -f on the server while the with-block runs; reads() then gives, per thread name,
+    the set of lengths its recvfrom calls asked for."""
+
+    def __init__(self, server):
+        self.server = server
+        self.directory = tempfile.mkdtemp(prefix="socks5d-strace-")
+        self.output = os.path.join(self.directory, "trace")
+        self.messages = os.path.join(self.directory, "messages")
+
+    def __enter__(self):
+        pid = self.server.process.pid
+        self.names = thread_names(pid)
+        with open(self.messages, "w") as messages:
+            self.process = subprocess.Popen(
+                [harness.require_tool("strace"), "-f", "-p", str(pid), "-e", "trace=recvfrom",
+                 "-e", "signal=none", "-s", "0", "-o", self.output],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=messages)
+        deadline = time.monotonic() + USAGE_ERROR_TIMEOUT
+        while not STRACE_ATTACHED_RE.search(self.read_messages()):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("strace did not attach:\n" + self.read_messages())
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.process.send_signal(signal.SIGINT)  # detaches, the server runs on
+        self.process.wait(timeout=USAGE_ERROR_TIMEOUT)
+
+    def read_messages(self):
+        with open(self.messages) as messages:
+            return messages.read()
+
+    def reads(self):
+        with open(self.output) as trace:
+            text = trace.read()
+        lengths = {}
+        for tid, length in RECVFROM_RE.findall(text):
+            name = self.names.get(int(tid), "?")
+            lengths.setdefault(name, set()).add(int(length))
+        shutil.rmtree(self.directory, ignore_errors=True)
+        return lengths
+
+
+def greet(server, method):
+    """A greeting offering only method; the method the server chose (0xFF: none)."""
+    with harness.connect_proxy(server) as sock:
+        sock.sendall(harness.greeting(method))
+        return harness.recv_exact(sock, 2)
+
+
+def greet_every_worker(server, method):
+    """Greetings (each on a new connection) until every worker thread has read one: the replies
+    and, per worker thread, the recvfrom lengths it asked for."""
+    replies, lengths = [], {}
+    workers = {"socks5d-w%d" % i for i in range(WORKERS)}
+    for _ in range(GREETING_ROUNDS):
+        with ThreadTrace(server) as trace:
+            replies += [greet(server, method) for _ in range(GREETINGS_PER_ROUND)]
+        for name, seen in trace.reads().items():
+            lengths.setdefault(name, set()).update(seen)
+        if workers <= set(lengths):
+            break
+    return replies, lengths
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,6 +456,31 @@ class FortyTunnelsOverFourWorkers(WorkersTestCase):
             still_open = [sock.getsockname()[1] for sock in tunnels if not seen_closed(sock)]
             self.assertEqual(still_open, [], "client ports of tunnels left open")
             self.assertEqual(connections(admin, WHICH_LIVE), (0, []))
+        check_stopped_cleanly(self, server)
+
+
+class SettingsOnEveryWorker(WorkersTestCase):
+    def test_admin_setting_changes_apply_on_every_worker(self):
+        server = self.start_server("--workers", str(WORKERS))
+        wait_ready(server)
+        workers = ["socks5d-w%d" % i for i in range(WORKERS)]
+        with AdminClient(server) as admin:
+            # Sizes no default has, each change acknowledged before the first client comes.
+            for allowed, size in ((1, 4099), (0, 2053)):
+                with self.subTest(no_auth=allowed, buffer_size=size):
+                    status, body = admin.request(CMD_SET_NO_AUTH, bytes([allowed]))
+                    self.assertEqual(status, ADMIN_STATUS_OK, body)
+                    status, body = admin.request(CMD_SET_BUFFER_SIZE, struct.pack("!I", size))
+                    self.assertEqual(status, ADMIN_STATUS_OK, body)
+                    replies, lengths = greet_every_worker(server, harness.METHOD_NO_AUTH)
+                    method = harness.METHOD_NO_AUTH if allowed else harness.METHOD_NONE_ACCEPTABLE
+                    self.assertEqual(set(replies), {bytes([5, method])},
+                                     "greetings offering no authentication only")
+                    self.assertEqual({name: (lengths.get(name, set()) - {REFUSAL_DRAIN_READ})
+                                      for name in workers},
+                                     {name: {size} for name in workers},
+                                     "buffer sizes each worker thread read with: %r" % lengths)
+        self.assertEqual(echo_roundtrip(server, self.echo), b"still serving?\n")
         check_stopped_cleanly(self, server)
 
 
