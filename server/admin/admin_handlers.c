@@ -20,7 +20,7 @@
 
 struct admin_pending {
     struct admin_server *server;
-    struct admin_session *session; /* NULL once the session closed */
+    struct admin_session *session; /* the pending work is cancelled when the session closes */
     struct users_hashing *hashing;
     uint8_t command;
     char user[USERS_NAME_MAX + 1];
@@ -544,8 +544,12 @@ static bool handle_close_user_connections(const struct admin_call *call)
         admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no such user");
         return true;
     }
+    /* Held while the workers are asked: the admin loop runs other calls meanwhile (a reread
+     * of the users file among them), which may remove the user. */
+    user_ref(user);
     admin_text_put_u64(&call->response->body, ADMIN_KEY_CLOSED,
                        close_user_everywhere(call->server, user));
+    user_unref(user);
     return true;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,7 +19,8 @@
     .offset = offsetof(struct server_options, member),                                         \
     .size = sizeof(((struct server_options *)0)->member)
 
-#define SECONDS_MAX (86400ull * 365)
+/* Timeouts are kept in milliseconds in 32 bits: about 49 days at most. */
+#define SECONDS_MAX (UINT32_MAX / 1000u)
 #define TEXT_OF(number) #number
 #define DECIMAL(number) TEXT_OF(number)
 

@@ -43,10 +43,16 @@ static void connect_on_connected(struct session *session)
         counter_add(&proxy->metrics.ipv4_connections, 1);
 
     uint8_t reply[SOCKS5_REPLY_MAX_LENGTH];
-    session_record_status(session, SOCKS5_REPLY_SUCCEEDED, true);
     size_t length =
         socks5_reply_encode(reply, SOCKS5_REPLY_SUCCEEDED, (const struct sockaddr *)&local);
-    session_queue_reply(session, reply, length);
+    if (!session_queue_reply(session, reply, length)) {
+        /* No buffer for the reply: the client must not be left waiting on a tunnel it was
+         * never told about. */
+        counter_add(&proxy->metrics.server_errors, 1);
+        session_close(session, false, true);
+        return;
+    }
+    session_record_status(session, SOCKS5_REPLY_SUCCEEDED, true);
     session_free_setup(session);
     session->command_step = CONNECT_STEP_TUNNEL;
     session_tunnel_start(session);

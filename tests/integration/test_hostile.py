@@ -204,7 +204,7 @@ FLOOD_CHUNK = b"\xa5" * 65536
 FLOOD_CAP = 256 * 1024 * 1024   # what an unbounded proxy would let the upstream push
 STALL_SECONDS = 1.5             # no progress for this long = the upstream's send is stalled
 RSS_GROWTH_BOUND_KIB = 4 * 1024
-SPLICE_PIPE_BYTES = 256 * 1024  # server.c SPLICE_PIPE_SIZE
+SPLICE_PIPE_BYTES = 256 * 1024  # daemon/worker.c SPLICE_PIPE_SIZE
 
 
 def push_bound():

@@ -48,7 +48,7 @@ RECVFROM_RE = re.compile(r"^(\d+) +(?:recvfrom\(|<\.\.\. recvfrom resumed>)"
                          r".*, (\d+), \d+, NULL, NULL\)", re.MULTILINE)
 STRACE_ATTACHED_RE = re.compile(r"Process \d+ attached")
 # After refusing a client the session drains what it still sends into a fixed buffer of this
-# size, not a relay buffer (socks5_session.c): the one other length a worker's recvfrom asks for.
+# size, not a relay buffer (socks/session.c): the one other length a worker's recvfrom asks for.
 REFUSAL_DRAIN_READ = 4096
 GREETINGS_PER_ROUND = 16
 GREETING_ROUNDS = 8

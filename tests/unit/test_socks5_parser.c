@@ -1,4 +1,4 @@
-/* test_socks5_parser: Check suite for server/socks5_parser — the greeting, RFC 1929 and request
+/* test_socks5_parser: Check suite for server/socks/socks5_parser — the greeting, RFC 1929 and request
  * decoders fed whole, byte by byte, split anywhere and with random garbage, and the encoders. */
 #include "session_request.h"
 #include "socks5_failure.h"
