@@ -22,11 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
-from harness import (AdminClient, EchoTestCase, Socks5dProcess, check_stopped_cleanly,
+from harness import (NotifySocket, assignments, AdminClient, EchoTestCase, Socks5dProcess, check_stopped_cleanly,
                      echo_roundtrip, isolated_env, negotiate, connect_proxy, open_tunnel,
                      recv_exact, server_binary, START_TIMEOUT, STOP_TIMEOUT, TIMESTAMP_RE,
                      TEST_USER, ADMIN_ROLE_ADMIN, ADMIN_ROLE_USER, ADMIN_STATUS_OK,
@@ -45,74 +44,6 @@ CMD_ADD_USER = 0x07  # PROTOCOL.md 7.8
 def str8(text):
     data = text.encode()
     return bytes([len(data)]) + data
-
-
-def assignments(message):
-    """A notify datagram ("KEY=VALUE" lines) as a dict."""
-    return dict(line.split("=", 1) for line in message.split("\n") if "=" in line)
-
-
-class NotifySocket:
-    """What systemd listens on: an AF_UNIX datagram socket in a temporary directory. A thread
-    keeps every datagram with the monotonic time it arrived."""
-
-    def __init__(self):
-        self.directory = tempfile.mkdtemp(prefix="socks5d-notify-")
-        self.path = os.path.join(self.directory, "notify")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.05)
-        self.created = time.monotonic()
-        self.lock = threading.Lock()
-        self.messages = []  # (arrival time, text)
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        while not self.stopping.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.messages.append((time.monotonic(), data.decode("utf-8", "replace")))
-
-    def received(self):
-        with self.lock:
-            return list(self.messages)
-
-    def wait_for(self, predicate, timeout, since=0.0):
-        """The first (time, text) that arrived at or after since and satisfies
-        predicate(assignments); fails after timeout."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for arrived, text in self.received():
-                if arrived >= since and predicate(assignments(text)):
-                    return arrived, text
-            if time.monotonic() >= deadline:
-                raise AssertionError("no matching notify message within %.1f s; received:\n%s"
-                                     % (timeout, self.transcript()))
-            time.sleep(0.01)
-
-    def pings(self, since=0.0):
-        return [arrived for arrived, text in self.received()
-                if arrived >= since and assignments(text).get("WATCHDOG") == "1"]
-
-    def transcript(self, since=None):
-        """Every datagram from since on, with its arrival in seconds after since (by default,
-        after this socket was made)."""
-        since = self.created if since is None else since
-        return "\n".join("%8.3f %r" % (arrived - since, text)
-                         for arrived, text in self.received() if arrived >= since)
-
-    def close(self):
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
-        shutil.rmtree(self.directory, ignore_errors=True)
 
 
 def server_under_systemd(*args, notify=None, env=None):

@@ -21,7 +21,7 @@ import threading
 import time
 import unittest
 
-from harness import (ADMIN_CMD_METRICS, ADMIN_ROLE_ADMIN, ADMIN_STATUS_OK, REP_SUCCESS,
+from harness import (NotifySocket, ADMIN_CMD_METRICS, ADMIN_ROLE_ADMIN, ADMIN_STATUS_OK, REP_SUCCESS,
                      SANITIZER_MARKERS, SOCKET_TIMEOUT, STOP_TIMEOUT, AdminClient,
                      EchoTestCase, Socks5dProcess, connect_proxy, negotiate, open_tunnel,
                      read_reply, recv_exact, request, require_tool, server_binary)
@@ -336,55 +336,6 @@ def sandbox_findings(trace, settings, state_dir):
     return findings
 
 
-class NotifySocket:
-    """systemd's end of sd_notify: a datagram socket, read by a thread so that socks5d's
-    messages never fill it."""
-
-    def __init__(self, directory):
-        self.path = os.path.join(directory, "notify")
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.05)
-        self.messages = []
-        self.lock = threading.Lock()
-        self.stopping = threading.Event()
-        self.thread = threading.Thread(target=self._read, daemon=True)
-        self.thread.start()
-
-    def _read(self):
-        while not self.stopping.is_set():
-            try:
-                data = self.sock.recv(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            with self.lock:
-                self.messages.append(data.decode("utf-8", "replace"))
-
-    def wait_for(self, line, after=0, timeout=10.0):
-        """Index of the first message from index after on that has line among its own."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                for index in range(after, len(self.messages)):
-                    if line in self.messages[index].split("\n"):
-                        return index
-            time.sleep(0.02)
-        with self.lock:
-            raise AssertionError("no %s from socks5d on NOTIFY_SOCKET; got %r"
-                                 % (line, self.messages))
-
-    def count(self):
-        with self.lock:
-            return len(self.messages)
-
-    def close(self):
-        self.stopping.set()
-        self.thread.join(timeout=5)
-        self.sock.close()
-
-
 def children_of(pid):
     children = []
     for entry in os.listdir("/proc"):
@@ -445,7 +396,7 @@ class Sandbox(EchoTestCase):
 
         directory = tempfile.mkdtemp(prefix="socks5d-syscalls-")
         self.addCleanup(shutil.rmtree, directory, ignore_errors=True)
-        notify = NotifySocket(directory)
+        notify = NotifySocket()
         self.addCleanup(notify.close)
         trace = os.path.join(directory, "trace")
 
@@ -469,7 +420,7 @@ class Sandbox(EchoTestCase):
         children = children_of(strace_pid)
         self.assertEqual(len(children), 1, "socks5d under strace %d: %r" % (strace_pid, children))
         pid = children[0]
-        ready = notify.wait_for("READY=1")
+        notify.wait_for(lambda message: message.get("READY") == "1", 10.0)
 
         self.assertTrue(bulk_echo(server, self.echo.port, BULK_BYTES), "bulk echo differs")
         open_tunnel(server, "localhost", self.echo.port)[0].close()
@@ -489,11 +440,12 @@ class Sandbox(EchoTestCase):
             self.assertEqual(status, ADMIN_STATUS_OK, body)
             self.assertEqual(admin.request(ADMIN_CMD_METRICS)[0], ADMIN_STATUS_OK)
 
+        reload_sent = time.monotonic()
         os.kill(pid, signal.SIGHUP)
         wait_log(server, "SIGHUP: users file %s reloaded" % users_file)
-        notify.wait_for("READY=1", after=ready + 1)
-        pings = notify.count()
-        notify.wait_for("WATCHDOG=1", after=pings)
+        notify.wait_for(lambda message: message.get("READY") == "1", 10.0, since=reload_sent)
+        notify.wait_for(lambda message: message.get("WATCHDOG") == "1", 10.0,
+                        since=time.monotonic())
 
         tunnel, _ = open_tunnel(server, "127.0.0.1", self.echo.port, "bob", "bob-password")
         with tunnel:
