@@ -1,4 +1,4 @@
-"""socks5ctl in batch mode against the real socks5d: every command, the original report's
+"""socks5ctl in batch mode against the real socks5d: every command, the one-letter
 action flags, commands on stdin, the output formats, a server restart between two commands,
 and every exit code (including the ones only a misbehaving server can cause, from a fake one).
 Last, the prompt in a real terminal (tmux): completion, history, and a server restart."""
@@ -332,7 +332,7 @@ class StdinTest(ConsoleTestCase):
         self.assertNotIn("bob", self.users())
 
     def test_empty_stdin_prints_own_metrics(self):
-        """The original report: logging in with no command showed the user's own metrics."""
+        """Logging in with no command shows the user's own usage first."""
         result = self.ctl.run(user=TEST_USER, password=TEST_PASSWORD, expect=EXIT_OK)
         self.assertRegex(result.out, r"^user: +alice\nrole: +user\n")
         objects = self.ctl.json(user=TEST_USER, password=TEST_PASSWORD, stdin="")

@@ -1,41 +1,17 @@
-/* test_console_batch: socks5ctl's command line — login and output flags, the original
- * report's action flags as console commands in order, usage errors, and password hygiene. */
+/* test_console_batch: socks5ctl's command line — login and output flags, the one-letter action
+ * flags as console commands in order, usage errors, and password hygiene. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "batch.h"
-
-#define MAX_ARGS 32
-
-/* getopt permutes and keeps pointers into argv: give it writable copies. */
-struct command_line {
-    int argc;
-    char *argv[MAX_ARGS + 1];
-};
-
-static void make_line(struct command_line *line, const char *const *words)
-{
-    line->argc = 0;
-    line->argv[line->argc++] = strdup("socks5ctl");
-    for (; *words != NULL && line->argc < MAX_ARGS; words++)
-        line->argv[line->argc++] = strdup(*words);
-    line->argv[line->argc] = NULL;
-}
-
-static void free_line(struct command_line *line)
-{
-    for (int i = 0; i < line->argc; i++)
-        free(line->argv[i]);
-}
-
-#define WORDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#include "command_line.h"
 
 static int parse(const char *const *words, struct batch_options *options, char *error,
                  size_t error_size, struct command_line *line)
 {
-    make_line(line, words);
+    make_line(line, "socks5ctl", words);
     error[0] = '\0';
     return batch_parse(line->argc, line->argv, options, error, error_size);
 }

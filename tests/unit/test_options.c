@@ -7,37 +7,14 @@
 #include <string.h>
 
 #include "options.h"
+#include "command_line.h"
 
-#define MAX_ARGS 32
 #define ERROR_SIZE 512
-
-/* getopt permutes and keeps pointers into argv: give it writable copies. */
-struct command_line {
-    int argc;
-    char *argv[MAX_ARGS + 1];
-};
-
-static void make_line(struct command_line *line, const char *const *words)
-{
-    line->argc = 0;
-    line->argv[line->argc++] = strdup("socks5d");
-    for (; *words != NULL && line->argc < MAX_ARGS; words++)
-        line->argv[line->argc++] = strdup(*words);
-    line->argv[line->argc] = NULL;
-}
-
-static void free_line(struct command_line *line)
-{
-    for (int i = 0; i < line->argc; i++)
-        free(line->argv[i]);
-}
-
-#define WORDS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static bool parse(struct command_line *line, const char *const *words,
                   struct server_options *options, char *error)
 {
-    make_line(line, words);
+    make_line(line, "socks5d", words);
     error[0] = '\0';
     return options_parse(line->argc, line->argv, options, error, ERROR_SIZE);
 }
