@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
-#include "command_line.h"
+#include "test_argv.h"
 
 static int parse(const char *const *words, struct batch_options *options, char *error,
                  size_t error_size, struct command_line *line)

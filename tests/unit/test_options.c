@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "options.h"
-#include "command_line.h"
+#include "test_argv.h"
 
 #define ERROR_SIZE 512
 

@@ -1,7 +1,7 @@
-/* command_line: argv for the option parsers under test, as writable copies (getopt permutes
+/* test_argv: argv for the option parsers under test, as writable copies (getopt permutes
  * argv and keeps pointers into it), shared by the Check suites of socks5d's and socks5ctl's flags. */
-#ifndef TEST_COMMAND_LINE_H
-#define TEST_COMMAND_LINE_H
+#ifndef TEST_ARGV_H
+#define TEST_ARGV_H
 
 #include <stdlib.h>
 #include <string.h>
