@@ -9,6 +9,7 @@
 #include "log.h"
 #include "login_throttle.h"
 #include "options.h"
+#include "policy.h"
 #include "ports.h"
 #include "process_setup.h"
 #include "proxy.h"
@@ -39,6 +40,7 @@ struct server {
     struct event_loop *loop;
     struct proxy_shared shared;
     struct settings_store *settings;
+    struct policy *policy; /* the one the settings point to */
     struct worker **workers;
     size_t worker_count;
     bool listening;
@@ -288,6 +290,10 @@ static bool server_create_workers(struct server *server, const struct server_opt
 {
     struct proxy_shared *shared = &server->shared;
     struct proxy_settings initial = settings_from(options);
+    server->policy = policy_create();
+    if (server->policy == NULL)
+        return false;
+    initial.policy = server->policy;
     server->settings = settings_store_create(&initial, server_publish_settings, server);
     shared->users = users_create();
     shared->throttle = login_throttle_create();
@@ -428,6 +434,7 @@ void server_destroy(struct server *server)
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
     settings_store_destroy(server->settings);
+    policy_destroy(server->policy);
     user_store_destroy(server->user_store);
     free(server->workers);
     free(server->shared.workers);

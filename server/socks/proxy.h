@@ -20,6 +20,7 @@ struct session;
 struct login_throttle;
 struct auth_backend;
 struct session_prelude;
+struct policy;
 
 struct proxy_settings {
     uint32_t handshake_timeout_ms;
@@ -30,6 +31,9 @@ struct proxy_settings {
     size_t max_connections;
     size_t history_per_user; /* finished connections each user keeps for the admin */
     char tcp_congestion[16]; /* TCP_CA_NAME_MAX; "" = the system's default */
+    /* Rules and limits: replaced whole by a reload, freed by whoever replaced it once every
+     * worker has taken the new one (settings_store's publish returns). */
+    const struct policy *policy;
 };
 
 /* One per server, shared by every worker. */

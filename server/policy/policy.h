@@ -1,0 +1,23 @@
+/* policy: one version of the deployment's rules and limits, built whole (from the config file
+ * and the command line) and then only read, by every worker, until a reload replaces it. */
+#ifndef POLICY_H
+#define POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct rule_set;
+struct limits_table;
+
+struct policy {
+    struct rule_set *rules;      /* none: only the safe defaults decide */
+    struct limits_table *limits; /* the configured per-user limits */
+    bool allow_loopback;         /* lifts the safe defaults' loopback denial */
+    size_t max_connections_per_address; /* client connections from one address; 0 = no limit */
+};
+
+/* No rules, no limits, loopback denied. NULL when out of memory. */
+struct policy *policy_create(void);
+void policy_destroy(struct policy *policy);
+
+#endif
