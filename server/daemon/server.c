@@ -271,6 +271,13 @@ static struct proxy_settings settings_from(const struct server_options *options)
     return settings;
 }
 
+/* The rules and limits the options ask for (a config file's sections add to them). */
+static struct policy *policy_from_options(const struct server_options *options)
+{
+    (void)options;
+    return policy_create();
+}
+
 /* The settings store's publisher: every worker has the new version before the change is
  * acknowledged. */
 static void server_publish_settings(void *context)
@@ -290,7 +297,7 @@ static bool server_create_workers(struct server *server, const struct server_opt
 {
     struct proxy_shared *shared = &server->shared;
     struct proxy_settings initial = settings_from(options);
-    server->policy = policy_create();
+    server->policy = policy_from_options(options);
     if (server->policy == NULL)
         return false;
     initial.policy = server->policy;
