@@ -107,6 +107,9 @@ static const struct admin_command_info commands[] = {
              .meaning = ADMIN_MEANING_USER_OR_ANONYMOUS,
              .offset = ARG(close_user_connections.user), .placeholder = "NAME",
              .help = "user name"})},
+    {.code = ADMIN_CMD_RELOAD, .name = "reload",
+     .summary = "re-read the config and users files; new connections get them",
+     .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_RECORD},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -25,6 +25,7 @@ enum admin_command {
     ADMIN_CMD_SET_BUFFER_SIZE = 0x0D,
     ADMIN_CMD_CLOSE_CONNECTION = 0x0E,
     ADMIN_CMD_CLOSE_USER_CONNECTIONS = 0x0F,
+    ADMIN_CMD_RELOAD = 0x12,
 };
 
 /* CONNECTIONS "which" argument. */
@@ -254,6 +255,9 @@ const char *admin_command_name(uint8_t code);
 
 /* GET_BUFFER_SIZE: buffer_size as above. CLOSE_USER_CONNECTIONS: */
 #define ADMIN_KEY_CLOSED "closed"
+
+/* RELOAD: the changed keys a reload left for a restart, comma-separated; "" = none */
+#define ADMIN_KEY_RESTART_NEEDED "restart_needed"
 
 /* CONNECTIONS columns, in this order */
 #define ADMIN_COLUMN_ID "id"

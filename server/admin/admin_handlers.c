@@ -553,6 +553,23 @@ static bool handle_close_user_connections(const struct admin_call *call)
     return true;
 }
 
+/* On the admin's thread, like every change to the users: a reload never lands between an
+ * admin's change and its save. */
+static bool handle_reload(const struct admin_call *call)
+{
+    const struct admin_server_hooks *hooks = admin_server_hooks(call->server);
+    char message[sizeof(call->response->message)];
+    if (hooks->reload == NULL) {
+        admin_response_error(call->response, ADMIN_STATUS_SERVER_ERROR,
+                             "this server cannot reload");
+    } else if (!hooks->reload(hooks->context, message, sizeof(message))) {
+        admin_response_error(call->response, ADMIN_STATUS_INVALID_CONFIG, "%s", message);
+    } else {
+        admin_text_put_str(&call->response->body, ADMIN_KEY_RESTART_NEEDED, message);
+    }
+    return true;
+}
+
 /* ---- dispatch ---- */
 
 /* One line per command the protocol defines (admin_commands.c). A command without a line is
@@ -576,6 +593,7 @@ static const struct {
     {ADMIN_CMD_SET_BUFFER_SIZE, handle_set_buffer_size},
     {ADMIN_CMD_CLOSE_CONNECTION, handle_close_connection},
     {ADMIN_CMD_CLOSE_USER_CONNECTIONS, handle_close_user_connections},
+    {ADMIN_CMD_RELOAD, handle_reload},
 };
 
 #define HANDLER_COUNT (sizeof(handlers) / sizeof(handlers[0]))

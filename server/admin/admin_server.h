@@ -44,6 +44,10 @@ struct admin_server_hooks {
     struct settings_store *proxy_settings;
     /* Persists the users table; false when the write failed (the change must be undone). */
     bool (*save_users)(void *context);
+    /* Re-reads the configuration and users files and applies them whole: true with the keys
+     * left for a restart in message ("" when none), false with why nothing changed. NULL:
+     * the server cannot reload. */
+    bool (*reload)(void *context, char *message, size_t message_size);
     /* The stream an accepted connection speaks over (takes fd; NULL when it cannot, fd then
      * closed). NULL: plain TCP. */
     struct transport *(*open_transport)(void *context, int fd);

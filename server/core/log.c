@@ -34,8 +34,15 @@ bool log_level_from_name(const char *name, enum log_level *level)
     return false;
 }
 
-void log_set_level(enum log_level level) { current_level = level; }
-bool log_enabled(enum log_level level) { return level <= current_level; }
+/* Relaxed atomics: a reload sets the level while every thread logs. */
+void log_set_level(enum log_level level)
+{
+    __atomic_store_n(&current_level, level, __ATOMIC_RELAXED);
+}
+bool log_enabled(enum log_level level)
+{
+    return level <= __atomic_load_n(&current_level, __ATOMIC_RELAXED);
+}
 
 int64_t log_realtime_ms(void)
 {

@@ -44,6 +44,7 @@ struct admin_thread *admin_thread_create(const struct admin_thread_config *confi
         .handler = { .handle = admin_handle_request, .cancel = admin_pending_cancel },
         .proxy_settings = config->proxy_settings,
         .save_users = config->save_users,
+        .reload = config->reload,
         .context = config->context,
         .socks_listeners = config->socks_listeners,
         .admin_listeners = config->admin_listeners,

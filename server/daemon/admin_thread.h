@@ -19,6 +19,8 @@ struct admin_thread_config {
     size_t max_sessions;
     /* Called on the admin's thread after each change to the users; false = undo it. */
     bool (*save_users)(void *context);
+    /* The admin's reload command, on the admin's thread (admin_server_hooks.reload). */
+    bool (*reload)(void *context, char *message, size_t message_size);
     void *context;
     const char *socks_listeners; /* both kept by reference, for server-info */
     const char *admin_listeners;

@@ -33,6 +33,14 @@ const struct option_spec option_specs[] = {
       .help = "show this help and exit" },
     { .name = "version", .short_name = 'v', .kind = OPTION_ENABLE, FIELD(show_version),
       .help = "show the version and exit" },
+    { .name = "config", .short_name = 'C', .argument = "PATH", .kind = OPTION_TEXT,
+      FIELD(config_path),
+      .help = "read settings from this file (libconfig syntax, one\n"
+              "key per long option, plus rules and limits); the\n"
+              "command line overrides it; SIGHUP reloads it" },
+    { .name = "check-config", .kind = OPTION_ENABLE, FIELD(check_config),
+      .help = "load the configuration (file, rules, limits, users\n"
+              "file), print what is wrong, exit 0 if nothing, else 1" },
     { .name = "listen", .short_name = 'l', .argument = "ADDR", .kind = OPTION_ADDRESS,
       .default_value = "127.0.0.1", FIELD(socks_address_count), .append = append_socks_address,
       .help = "SOCKS listen address, IPv4 or IPv6 literal; repeat for\n"
@@ -53,7 +61,8 @@ const struct option_spec option_specs[] = {
       FIELD(user_count), .append = append_admin,
       .help = "add an admin user (repeatable)" },
     { .name = "no-auth", .short_name = 'n', .kind = OPTION_ENABLE, FIELD(no_auth_allowed),
-      .help = "also accept clients that offer no authentication" },
+      .help = "also accept clients that offer no authentication",
+      .reloadable = true },
     { .name = "users-file", .short_name = 'f', .argument = "PATH", .kind = OPTION_TEXT,
       FIELD(users_file),
       .help = "users file, one 'name:role:crypt-hash' per line, kept\n"
@@ -62,22 +71,27 @@ const struct option_spec option_specs[] = {
               "~/.local/state/socks5d/users); SIGHUP reloads it" },
     { .name = "handshake-timeout", .short_name = 't', .argument = "S", .kind = OPTION_SECONDS,
       .min = 1, .max = SECONDS_MAX, .default_value = "10", FIELD(handshake_timeout_s),
-      .help = "seconds allowed for greeting, auth and request (10)" },
+      .help = "seconds allowed for greeting, auth and request (10)",
+      .reloadable = true },
     { .name = "connect-timeout", .argument = "S", .kind = OPTION_SECONDS,
       .min = 1, .max = SECONDS_MAX, .default_value = "10", FIELD(connect_timeout_s),
       .help = "seconds allowed to resolve, and per address to\n"
-              "connect (10)" },
+              "connect (10)",
+      .reloadable = true },
     { .name = "idle-timeout", .argument = "S", .kind = OPTION_SECONDS,
       .max = SECONDS_MAX, .default_value = "3600", FIELD(idle_timeout_s),
-      .help = "close tunnels idle this long; 0 = never (3600)" },
+      .help = "close tunnels idle this long; 0 = never (3600)",
+      .reloadable = true },
     { .name = "buffer-size", .short_name = 'b', .argument = "BYTES", .kind = OPTION_BYTES,
       .min = OPTIONS_BUFFER_MIN, .max = OPTIONS_BUFFER_MAX, .default_value = "16384",
       FIELD(buffer_size),
-      .help = "relay buffer per direction, 512-16777216 (16384)" },
+      .help = "relay buffer per direction, 512-16777216 (16384)",
+      .reloadable = true },
     { .name = "max-connections", .short_name = 'c', .argument = "N", .kind = OPTION_COUNT,
       .min = 1, .max = 10000000, FIELD(max_connections),
       .help = "most client connections at once (default: what the\n"
-              "descriptor limit allows)" },
+              "descriptor limit allows)",
+      .reloadable = true },
     { .name = "workers", .argument = "N", .kind = OPTION_COUNT,
       .max = OPTIONS_MAX_WORKERS, .default_value = "0", FIELD(workers),
       .help = "event loops (threads) serving SOCKS clients; 0 = one\n"
@@ -113,7 +127,8 @@ const struct option_spec option_specs[] = {
               "account (the users file must be writable by it)" },
     { .name = "log-level", .short_name = 'd', .argument = "LEVEL", .kind = OPTION_LOG_LEVEL,
       .default_value = "info", FIELD(log_level),
-      .help = "error, warn, info or debug (info)" },
+      .help = "error, warn, info or debug (info)",
+      .reloadable = true },
     { .name = "access-log", .argument = "PATH", .kind = OPTION_TEXT,
       .default_value = "-", FIELD(access_log),
       .help = "access lines: '-' = stderr (default), 'off', or a file" },
@@ -444,15 +459,18 @@ static void build_getopt_tables(struct option long_options[SPEC_COUNT + 1],
     short_options[length] = '\0';
 }
 
-bool options_parse(int argc, char **argv, struct server_options *options, char *error,
-                   size_t error_size)
+/* getopt_long over argv with the table; stops at the first usage error (false, in error).
+ * each is called with every option found and its value (NULL for the kinds without). */
+static bool for_each_argv_option(int argc, char **argv,
+                                 bool (*each)(const struct option_spec *spec, char *value,
+                                              void *context, char *error, size_t error_size),
+                                 void *context, char *error, size_t error_size)
 {
     struct option long_options[SPEC_COUNT + 1];
     char short_options[2 + 2 * SPEC_COUNT + 1];
     build_getopt_tables(long_options, short_options);
-    options_init(options);
     opterr = 0; /* we word our own messages */
-    optind = 0; /* GNU: start over, so that tests can parse several command lines */
+    optind = 0; /* GNU: start over, so that argv can be parsed again (tests, reloads) */
     int value;
     while ((value = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {
         if (value == '?') {
@@ -467,12 +485,79 @@ bool options_parse(int argc, char **argv, struct server_options *options, char *
         }
         if (value == ':')
             return fail(error, error_size, "option '%s' needs a value", argv[optind - 1]);
-        const struct option_spec *spec = spec_of_getopt_value(value);
-        if (!set_spec(options, spec, optarg, error, error_size))
+        if (!each(spec_of_getopt_value(value), optarg, context, error, error_size))
             return false;
     }
     if (optind < argc)
         return fail(error, error_size, "unexpected argument '%s' (see -h)", argv[optind]);
+    return true;
+}
+
+struct argv_application {
+    struct server_options *options;
+    bool with_credentials;
+    bool listed[SPEC_COUNT]; /* a repeatable option argv has given already */
+};
+
+static bool apply_argv_option(const struct option_spec *spec, char *value, void *context,
+                              char *error, size_t error_size)
+{
+    struct argv_application *application = context;
+    if (spec->kind == OPTION_CREDENTIALS) {
+        if (!application->with_credentials)
+            return true;
+    } else if (spec->append != NULL && !application->listed[spec - option_specs]) {
+        /* The command line's list replaces a config file's rather than adding to it. */
+        application->listed[spec - option_specs] = true;
+        memset(field_of(application->options, spec), 0, spec->size);
+    }
+    return set_spec(application->options, spec, value, error, error_size);
+}
+
+struct config_request {
+    const char *path;
+    bool check;
+};
+
+static bool note_config_request(const struct option_spec *spec, char *value, void *context,
+                                char *error, size_t error_size)
+{
+    (void)error;
+    (void)error_size;
+    struct config_request *request = context;
+    if (strcmp(spec->name, "config") == 0)
+        request->path = value;
+    else if (strcmp(spec->name, "check-config") == 0)
+        request->check = true;
+    return true;
+}
+
+bool options_find_config(int argc, char **argv, const char **config_path, bool *check_config,
+                         char *error, size_t error_size)
+{
+    struct config_request request = { NULL, false };
+    bool parsed =
+        for_each_argv_option(argc, argv, note_config_request, &request, error, error_size);
+    *config_path = request.path;
+    *check_config = request.check;
+    return parsed;
+}
+
+bool options_apply_argv(int argc, char **argv, bool with_credentials,
+                        struct server_options *options, char *error, size_t error_size)
+{
+    struct argv_application application = { .options = options,
+                                             .with_credentials = with_credentials };
+    return for_each_argv_option(argc, argv, apply_argv_option, &application, error,
+                                error_size);
+}
+
+bool options_parse(int argc, char **argv, struct server_options *options, char *error,
+                   size_t error_size)
+{
+    options_init(options);
+    if (!options_apply_argv(argc, argv, true, options, error, error_size))
+        return false;
     options_finish(options);
     return true;
 }

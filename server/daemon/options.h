@@ -53,6 +53,8 @@ struct server_options {
     const char *access_log;
     bool show_help;
     bool show_version;
+    const char *config_path; /* -C: read first, the command line overriding it; NULL = none */
+    bool check_config;       /* --check-config: load everything, report, start nothing */
 };
 
 /* What a value must look like; each kind has one wording for its usage errors. */
@@ -87,6 +89,9 @@ struct option_spec {
     size_t size;
     option_append_fn append; /* NULL = a single value, stored at offset */
     const char *help;        /* '\n' starts a continuation line */
+    /* A reload (SIGHUP, the admin's reload) applies it to new connections; the others are
+     * kept as they are until a restart. */
+    bool reloadable;
 };
 
 /* Every option, in --help order; the entry after the last has a NULL name. */
@@ -115,6 +120,17 @@ void options_finish(struct server_options *options);
  * returns false with a one-line message in error. argv must outlive options. */
 bool options_parse(int argc, char **argv, struct server_options *options, char *error,
                    size_t error_size);
+
+/* The first of options_parse's steps apart, for a config file read between defaults and the
+ * command line: the value of argv's last -C (*config_path NULL when none) and whether it asks
+ * for --check-config, with argv's usage errors reported as options_parse does (values
+ * themselves are checked when applied). */
+bool options_find_config(int argc, char **argv, const char **config_path, bool *check_config,
+                         char *error, size_t error_size);
+/* options_set for each of argv's options, over what options holds. with_credentials false
+ * skips -u and -a: a reload parses argv again, after their values were split and wiped. */
+bool options_apply_argv(int argc, char **argv, bool with_credentials,
+                        struct server_options *options, char *error, size_t error_size);
 void options_free(struct server_options *options);
 
 void options_write_help(FILE *out, const char *program);

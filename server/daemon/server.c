@@ -13,10 +13,12 @@
 #include "ports.h"
 #include "process_setup.h"
 #include "proxy.h"
+#include "server_config.h"
 #include "service_notify.h"
 #include "settings_store.h"
 #include "user_store.h"
 #include "users.h"
+#include "users_file.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -35,6 +37,12 @@
 #define DRAIN_CHECK_MS 50
 
 struct server {
+    /* What the server started with: a reload loads argv (over the config file it names) again
+     * and compares with config for the keys only a restart applies. */
+    struct server_config config;
+    int argc;
+    char **argv;
+    size_t derived_max_connections; /* what the descriptor limit allows, for -c unset */
     /* The main thread's: signals, the graceful stop and systemd's timers. It serves no client,
      * so a burst of traffic never delays a signal or the watchdog's check. */
     struct event_loop *loop;
@@ -110,38 +118,142 @@ static void server_on_drain_check(struct event_loop *loop, struct event_timer *t
     event_loop_stop(loop);
 }
 
-struct users_reload {
-    struct user_store *store;
-    bool applied;
-    char error[256];
-};
+/* ---- the reload: config file, command line and users file, whole or not at all ---- */
 
-static void reread_users_call(void *argument)
+static void log_problems(const char *trigger, const char *problems, size_t users)
 {
-    struct users_reload *reload = argument;
-    reload->applied = user_store_reread(reload->store, reload->error, sizeof(reload->error));
+    for (const char *line = problems; *line != '\0';) {
+        size_t length = strcspn(line, "\n");
+        log_message(LOG_ERROR, "%s: %.*s", trigger, (int)length, line);
+        line += length + (line[length] == '\n');
+    }
+    log_message(LOG_ERROR, "%s: refused; keeping the running configuration and the %zu users "
+                           "in memory", trigger, users);
 }
 
-static void server_reload_users(struct server *server)
+/* The first line of problems (an admin answer is one line), and how many more there are. */
+static void first_problem(const char *problems, char *message, size_t message_size)
+{
+    size_t length = strcspn(problems, "\n");
+    size_t more = 0;
+    for (const char *c = problems + length; *c != '\0'; c++)
+        more += *c == '\n';
+    if (more > 0)
+        snprintf(message, message_size, "%.*s (and %zu more, see the log)", (int)length,
+                 problems, more);
+    else
+        snprintf(message, message_size, "%.*s", (int)length, problems);
+}
+
+static struct policy *policy_from_options(const struct server_options *options,
+                                          struct policy *configured);
+
+/* The users file again into contents; false with why. No file (-f off): nothing to read. */
+static bool server_read_users(struct server *server, struct users_file_contents *contents,
+                              bool *have, char *error, size_t error_size)
 {
     const char *path = user_store_path(server->user_store);
-    struct users_reload reload = { .store = server->user_store };
-    service_notify_reloading(server->notify);
-    /* On the admin's thread, where every change to the users is saved: a reload never lands
-     * between an admin's change and its save. */
-    event_loop_call(admin_thread_loop(server->admin), reread_users_call, &reload);
-    if (!reload.applied) {
-        if (path == NULL)
-            log_message(LOG_WARN, "SIGHUP: no users file to reload");
-        else
-            log_message(LOG_ERROR, "SIGHUP: users file %s: %s; keeping the %zu users in memory",
-                        path, reload.error, users_count(server->shared.users));
-        service_notify_reloaded(server->notify, reload.error);
-        return;
+    bool missing;
+    *have = false;
+    if (path == NULL)
+        return true;
+    char reason[512];
+    if (!users_file_read(path, contents, &missing, reason, sizeof(reason))) {
+        snprintf(error, error_size, "users file %s: %s", path, reason);
+        return false;
     }
-    log_message(LOG_INFO, "SIGHUP: users file %s reloaded: %zu users", path,
-                users_count(server->shared.users));
-    service_notify_reloaded(server->notify, NULL);
+    if (missing) {
+        snprintf(error, error_size, "users file %s: file is missing", path);
+        return false;
+    }
+    *have = true;
+    return true;
+}
+
+/* On the admin's thread, where every change to the users is saved: a reload never lands
+ * between an admin's change and its save, nor between two admin commands. Everything is
+ * loaded and checked before anything is applied; then the users, and the settings (with the
+ * policy) are published to every worker in one change. */
+static bool server_reload(struct server *server, const char *trigger, char *message,
+                          size_t message_size)
+{
+    struct server_config loaded;
+    char problems[4096];
+    if (server_config_load(server->argc, server->argv, false, &loaded, problems,
+                           sizeof(problems)) != SERVER_CONFIG_LOADED) {
+        log_problems(trigger, problems, users_count(server->shared.users));
+        first_problem(problems, message, message_size);
+        return false;
+    }
+    struct users_file_contents contents = { NULL, 0 };
+    bool have_users;
+    struct policy *policy = policy_from_options(&loaded.options, loaded.policy);
+    loaded.policy = NULL; /* taken, also on failure */
+    bool good = policy != NULL;
+    if (!good)
+        snprintf(problems, sizeof(problems), "out of memory");
+    good = good && server_read_users(server, &contents, &have_users, problems, sizeof(problems));
+    good = good && (!have_users || users_file_apply(server->shared.users, &contents, problems,
+                                                    sizeof(problems)));
+    users_file_contents_free(&contents);
+    if (!good) {
+        log_problems(trigger, problems, users_count(server->shared.users));
+        first_problem(problems, message, message_size);
+        policy_destroy(policy);
+        server_config_free(&loaded);
+        return false;
+    }
+    const struct server_options *options = &loaded.options;
+    struct proxy_settings *settings = settings_store_begin_change(server->settings);
+    settings->handshake_timeout_ms = options->handshake_timeout_s * 1000u;
+    settings->connect_timeout_ms = options->connect_timeout_s * 1000u;
+    settings->idle_timeout_ms = options->idle_timeout_s * 1000u;
+    settings->buffer_size = options->buffer_size;
+    settings->no_auth_allowed = options->no_auth_allowed;
+    settings->max_connections =
+        options->max_connections ? options->max_connections : server->derived_max_connections;
+    settings->policy = policy;
+    settings_store_commit_change(server->settings);
+    /* Every worker holds the new policy now: nothing reads the old one any more. */
+    policy_destroy(server->policy);
+    server->policy = policy;
+    log_set_level(options->log_level);
+    server_config_restart_keys(&server->config.options, options, message, message_size);
+    if (message[0] != '\0')
+        log_message(LOG_WARN, "%s: changed, but kept until a restart: %s", trigger, message);
+    if (user_store_path(server->user_store) != NULL)
+        log_message(LOG_INFO, "%s: users file %s reloaded: %zu users", trigger,
+                    user_store_path(server->user_store), users_count(server->shared.users));
+    log_message(LOG_INFO, "%s: configuration %s reloaded; new connections get it", trigger,
+                options->config_path != NULL ? options->config_path : "(command line only)");
+    server_config_free(&loaded);
+    return true;
+}
+
+static bool server_admin_reload(void *server, char *message, size_t message_size)
+{
+    return server_reload(server, "reload", message, message_size);
+}
+
+struct reload_call {
+    struct server *server;
+    bool applied;
+    char message[512];
+};
+
+static void reload_call(void *argument)
+{
+    struct reload_call *call = argument;
+    call->applied = server_reload(call->server, "SIGHUP", call->message, sizeof(call->message));
+}
+
+/* SIGHUP, on the main thread: the reload itself runs on the admin's (see server_reload). */
+static void server_on_sighup(struct server *server)
+{
+    struct reload_call call = { .server = server };
+    service_notify_reloading(server->notify);
+    event_loop_call(admin_thread_loop(server->admin), reload_call, &call);
+    service_notify_reloaded(server->notify, call.applied ? NULL : call.message);
 }
 
 static void server_on_signal(struct event_loop *loop, struct event_watcher *watcher,
@@ -154,7 +266,7 @@ static void server_on_signal(struct event_loop *loop, struct event_watcher *watc
         if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
             server_begin_shutdown(watcher->data, (int)info.ssi_signo);
         } else if (info.ssi_signo == SIGHUP) {
-            server_reload_users(watcher->data);
+            server_on_sighup(watcher->data);
         }
     }
 }
@@ -189,6 +301,7 @@ static bool server_start_admin(struct server *server, const struct server_option
         .listening_fd = fd,
         .max_sessions = options->admin_max_sessions,
         .save_users = server_save_users,
+        .reload = server_admin_reload,
         .context = server,
         .socks_listeners = server->socks_listen_text,
         .admin_listeners = server->admin_listen_text,
@@ -247,10 +360,12 @@ static size_t choose_worker_count(unsigned requested)
     return online > 0 ? (size_t)online : 1;
 }
 
-static struct proxy_settings settings_from(const struct server_options *options)
+static struct proxy_settings settings_from(struct server *server,
+                                          const struct server_options *options)
 {
     rlim_t descriptors = process_raise_descriptor_limit();
     size_t fit = descriptors > 2 * RESERVED_FDS ? (size_t)(descriptors - RESERVED_FDS) / 2 : 16;
+    server->derived_max_connections = fit;
     if (options->max_connections > fit)
         log_message(LOG_WARN, "-c %zu: the descriptor limit (%llu) allows about %zu tunnels",
                     options->max_connections, (unsigned long long)descriptors, fit);
@@ -271,11 +386,13 @@ static struct proxy_settings settings_from(const struct server_options *options)
     return settings;
 }
 
-/* The rules and limits the options ask for (a config file's sections add to them). */
-static struct policy *policy_from_options(const struct server_options *options)
+/* The rules and limits the options ask for, over the config file's sections (configured:
+ * taken, also on failure). */
+static struct policy *policy_from_options(const struct server_options *options,
+                                          struct policy *configured)
 {
     (void)options;
-    return policy_create();
+    return configured;
 }
 
 /* The settings store's publisher: every worker has the new version before the change is
@@ -296,8 +413,9 @@ static void server_on_session_closed(void *context)
 static bool server_create_workers(struct server *server, const struct server_options *options)
 {
     struct proxy_shared *shared = &server->shared;
-    struct proxy_settings initial = settings_from(options);
-    server->policy = policy_from_options(options);
+    struct proxy_settings initial = settings_from(server, options);
+    server->policy = policy_from_options(options, server->config.policy);
+    server->config.policy = NULL;
     if (server->policy == NULL)
         return false;
     initial.policy = server->policy;
@@ -353,16 +471,24 @@ static bool server_load_users(struct server *server, const struct server_options
            user_store_save(server->user_store);
 }
 
-struct server *server_create(const struct server_options *options)
+struct server *server_create(struct server_config *config, int argc, char **argv)
 {
+    struct server *server = calloc(1, sizeof(*server));
+    if (server == NULL) {
+        server_config_free(config);
+        return NULL;
+    }
+    server->config = *config;
+    server->argc = argc;
+    server->argv = argv;
+    const struct server_options *options = &server->config.options;
     log_set_level(options->log_level);
     if (!log_open_access(options->access_log)) {
         log_message(LOG_ERROR, "cannot open access log %s: %s", options->access_log, strerror(errno));
+        server_config_free(&server->config);
+        free(server);
         return NULL;
     }
-    struct server *server = calloc(1, sizeof(*server));
-    if (server == NULL)
-        return NULL;
     server->signals.fd = -1;
     server->started_ms = log_realtime_ms();
     server->grace_ms = options->shutdown_grace_s * 1000u;
@@ -443,6 +569,7 @@ void server_destroy(struct server *server)
     settings_store_destroy(server->settings);
     policy_destroy(server->policy);
     user_store_destroy(server->user_store);
+    server_config_free(&server->config);
     free(server->workers);
     free(server->shared.workers);
     event_loop_destroy(server->loop);

@@ -6,11 +6,13 @@
 
 #include <stdbool.h>
 
-struct server_options;
+struct server_config;
 struct server;
 
-/* Returns NULL after logging why the server cannot start. */
-struct server *server_create(const struct server_options *options);
+/* Takes config (what server_config_load gave: kept, for reloads to compare with) and keeps
+ * argv, which a reload parses again over the config file. Returns NULL after logging why the
+ * server cannot start. */
+struct server *server_create(struct server_config *config, int argc, char **argv);
 /* Runs until SIGTERM or SIGINT. Returns 0 on a clean stop. */
 int server_run(struct server *server);
 void server_destroy(struct server *server);
