@@ -606,7 +606,8 @@ void options_write_help(FILE *out, const char *program)
           "users file, or SOCKS5D_ADMIN=user:pass in the environment. With no admin at all,\n"
           "an 'admin' user is created with a random password, printed once on stderr when\n"
           "it is a terminal, else written to initial-admin-password beside the users file.\n"
-          "Exit codes: 0 clean shutdown, 64 bad usage, 1 failure to start.\n",
+          "Exit codes: 0 clean shutdown, 64 bad usage, 78 bad config file, 1 failure to\n"
+          "start; --check-config: 0 good, 1 not.\n",
           out);
 }
 
