@@ -117,6 +117,11 @@ static void problem(struct parse *parse, unsigned line, const char *format, ...)
     va_start(arguments, format);
     vsnprintf(text + prefix, sizeof(text) - (size_t)prefix, format, arguments);
     va_end(arguments);
+    /* A value quoted in the message may hold a newline or a terminal escape: one problem stays
+     * one line, in the log and in an admin's answer. */
+    for (char *c = text; *c != '\0'; c++)
+        if ((unsigned char)*c < ' ' || *c == 0x7f)
+            *c = '?';
     int written = snprintf(parse->problems + parse->problems_length,
                            parse->problems_size - parse->problems_length, "%s%s",
                            parse->problems_length > 0 ? "\n" : "", text);

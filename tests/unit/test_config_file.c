@@ -249,6 +249,18 @@ START_TEST(every_problem_is_listed_one_a_line)
 }
 END_TEST
 
+START_TEST(a_quoted_value_cannot_break_the_line)
+{
+    struct applied applied;
+    apply_text(&applied, "listen = \"a\nb\x1b[2J\";");
+    ck_assert_uint_eq(applied.problem_count, 1);
+    ck_assert_msg(strchr(applied.problems, '\n') == NULL, "%s", applied.problems);
+    ck_assert_msg(strchr(applied.problems, '\x1b') == NULL, "%s", applied.problems);
+    ck_assert_ptr_nonnull(strstr(applied.problems, "'a?b?[2J'"));
+    release(&applied);
+}
+END_TEST
+
 START_TEST(problems_are_cut_to_the_buffer)
 {
     struct server_options options;
@@ -439,6 +451,7 @@ static Suite *config_file_suite(void)
     tcase_add_test(problems, each_kind_of_problem_names_its_line);
     tcase_add_test(problems, a_nul_byte_is_refused_on_its_line);
     tcase_add_test(problems, every_problem_is_listed_one_a_line);
+    tcase_add_test(problems, a_quoted_value_cannot_break_the_line);
     tcase_add_test(problems, problems_are_cut_to_the_buffer);
     suite_add_tcase(suite, problems);
     TCase *garbage = tcase_create("garbage");
