@@ -78,7 +78,7 @@ def expected_files(unit_dir):
     return {
         "usr/sbin/socks5d", "usr/bin/socks5ctl",
         "usr/share/man/man8/socks5d.8.gz", "usr/share/man/man1/socks5ctl.1.gz",
-        unit_dir + "socks5d.service", "etc/default/socks5d",
+        unit_dir + "socks5d.service", "etc/default/socks5d", "etc/socks5d/socks5d.conf",
         DOC + "copyright", DOC + "changelog.gz", DOC + "examples/users.example",
     }
 
@@ -272,6 +272,7 @@ class InstallFromSource(unittest.TestCase):
             base + "sbin/socks5d", base + "bin/socks5ctl",
             base + "share/man/man8/socks5d.8.gz", base + "share/man/man1/socks5ctl.1.gz",
             unit_dir + "socks5d.service", etc + "/default/socks5d",
+            etc + "/socks5d/socks5d.conf",
             base + "share/doc/socks5d/copyright", base + "share/doc/socks5d/changelog.gz",
             base + "share/doc/socks5d/examples/users.example",
         })
@@ -281,6 +282,7 @@ class InstallFromSource(unittest.TestCase):
                          os.path.join(prefix, "sbin", "socks5d"))
         self.assertEqual(unit_setting(unit, "EnvironmentFile"),
                          "-/" + etc + "/default/socks5d")
+        self.assertIn(" -C /%s/socks5d/socks5d.conf " % etc, unit_setting(unit, "ExecStart"))
 
     def test_reinstall_keeps_the_edited_options_file(self):
         self.install()
