@@ -152,7 +152,8 @@ class Reload(NotifyTestCase):
                                           since=sent)
         _, ready = notify.wait_for(is_ready, READY_TIMEOUT, since=reloading_at)
         self.assertRegex(assignments(ready)["STATUS"],
-                         r"^reload failed: line 1: .*; 0 tunnels, 2 users, 0 admin sessions$")
+                         r"^reload failed: users file .*/users: line 1: .*; 0 tunnels, 2 users, "
+                         r"0 admin sessions$")
         # The users in memory still serve.
         self.assertEqual(echo_roundtrip(server, self.echo, b"kept\n"), b"kept\n")
 
