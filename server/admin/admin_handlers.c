@@ -330,7 +330,7 @@ static bool handle_rules(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_TOTAL, count);
     rule_set_describe_defaults(text, sizeof(text));
     admin_text_put_str(body, ADMIN_KEY_SAFE_DEFAULTS, text);
-    admin_text_put_u64(body, ADMIN_KEY_ALLOW_LOOPBACK, policy != NULL && policy->allow_loopback);
+    admin_text_put_bool(body, ADMIN_KEY_ALLOW_LOOPBACK, policy != NULL && policy->allow_loopback);
     admin_text_begin_table(body, admin_rules_columns, ADMIN_RULES_COLUMN_COUNT);
     for (size_t i = 0; i < count; i++) {
         rule_set_describe(rules, i, text, sizeof(text));
