@@ -142,6 +142,20 @@ class ReadCommandsTest(ConsoleTestCase):
             "user": ADMIN_USER, "role": "admin", "connections_live": 0, "connections_total": 0,
             "bytes_up": 0, "bytes_down": 0, "rule_denials": 0}})
 
+    def test_rules_lists_the_safe_defaults(self):
+        (rules,) = self.ctl.json("rules")
+        self.assertEqual(rules["command"], "rules")
+        self.assertEqual(rules["record"]["total"], 0)
+        self.assertEqual(rules["record"]["allow_loopback"], "yes")
+        self.assertTrue(rules["record"]["safe_defaults"].startswith("loopback 127.0.0.0/8 ::1/128"))
+        self.assertEqual(rules["rows"], [])
+        text = self.ctl.run("rules", expect=EXIT_OK).out
+        self.assertRegex(text, r"(?m)^allow_loopback: +yes$")
+        self.assertRegex(text, r"(?m)^number +name +action +rule +hits$")
+        refused = self.ctl.run("rules", user=TEST_USER, password=TEST_PASSWORD)
+        self.assertNotEqual(refused.code, EXIT_OK)
+        self.assertIn("admin", refused.err)
+
     def test_server_info_metrics_and_buffer_size(self):
         (info,) = self.ctl.json("server-info")
         self.assertEqual(info["record"]["protocol_version"], 2)
