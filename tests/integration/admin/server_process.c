@@ -1,4 +1,4 @@
-/* server_process: one socks5d under test — started with -p 0 -P 0 -f <directory>/users --allow-loopback, its
+/* server_process: one socks5d under test (-p 0 -P 0 -f <directory>/users --allow-loopback), its
  * ports read from its log, stopped with SIGTERM (checked clean) or killed with SIGKILL. */
 #include "server_process.h"
 
