@@ -52,7 +52,8 @@ size_t rule_set_count(const struct rule_set *rules);
 
 /* Building, as a config file gives it: a new rule at the end (NULL when out of memory), then
  * each of its fields as text. Keys: action (allow|deny), name, user, role (user|admin), from
- * (client network), to (destination network), domain (exact or *.suffix), port (N or N-M),
+ * (client network), to (destination network), domain (exact, or *.suffix for its sub-domains
+ * but not the bare suffix; only requests that name a domain match it), port (N or N-M),
  * command (connect|bind|udp); every key but action and name may be given several times, a
  * rule matching when each key given matches one of its values. On error returns false with a
  * message saying what was expected. */
