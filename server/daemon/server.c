@@ -391,8 +391,10 @@ static struct proxy_settings settings_from(struct server *server,
 static struct policy *policy_from_options(const struct server_options *options,
                                           struct policy *configured)
 {
-    (void)options;
-    return configured;
+    struct policy *policy = configured;
+    if (policy != NULL)
+        policy->allow_loopback = options->allow_loopback;
+    return policy;
 }
 
 /* The settings store's publisher: every worker has the new version before the change is
