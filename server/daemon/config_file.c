@@ -296,6 +296,7 @@ static void apply_rule(struct parse *parse, const config_setting_t *group, size_
         problem(parse, line_of(group), "rule %zu: cannot add it (out of memory)", number);
         return;
     }
+    size_t problems_before = parse->problem_count;
     for (int i = 0; i < config_setting_length(group); i++) {
         const config_setting_t *field = config_setting_get_elem(group, (unsigned)i);
         if (!is_sequence(field)) {
@@ -306,8 +307,10 @@ static void apply_rule(struct parse *parse, const config_setting_t *group, size_
             apply_rule_value(parse, rule, number, field,
                              config_setting_get_elem(field, (unsigned)j));
     }
+    /* A field refused already says what is wrong with the rule (a bad action is no action). */
     char error[256];
-    if (!destination_rule_finish(rule, error, sizeof(error)))
+    if (parse->problem_count == problems_before &&
+        !destination_rule_finish(rule, error, sizeof(error)))
         problem(parse, line_of(group), "rule %zu: %s", number, error);
 }
 

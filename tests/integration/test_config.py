@@ -12,7 +12,8 @@ import time
 import unittest
 
 from harness import (ADMIN_STATUS_OK, AdminClient, EchoTestCase, Socks5dProcess, check_stopped_cleanly, echo_roundtrip,
-                     open_tunnel, parse_admin_record, recv_exact, server_binary)
+                     open_tunnel, parse_admin_record, recv_exact, request, request_reply,
+                     server_binary)
 
 SOURCE_DIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 PACKAGED_CONFIG = os.path.join(SOURCE_DIR, "packaging", "socks5d.conf")
@@ -21,6 +22,7 @@ ADMIN_CMD_SERVER_INFO = 0x02
 ADMIN_CMD_GET_BUFFER_SIZE = 0x0C
 ADMIN_CMD_RELOAD = 0x12
 ADMIN_STATUS_INVALID_CONFIG = 0x0A
+REP_NOT_ALLOWED = 0x02  # RFC 1928: connection not allowed by ruleset
 LOG_TIMEOUT = 10.0
 
 STARTING_CONFIG = """// what the server starts with
@@ -218,6 +220,41 @@ class ConfiguredServer(ConfigDirectoryTest):
         line = self.sighup("SIGHUP: configuration %s reloaded" % self.path)
         self.assertEqual(self.settings(), (32768, 7))
         print("\n  " + line, end="")
+        check_stopped_cleanly(self, self.server)
+
+    def connect_reply(self):
+        reply, sock = request_reply(self.server, request("127.0.0.1", self.echo.port))
+        sock.close()
+        return reply[1]
+
+    def test_rules_apply_to_new_connections_and_a_bad_rule_keeps_them(self):
+        tunnel, _ = open_tunnel(self.server, "127.0.0.1", self.echo.port)
+        with tunnel:
+            deny_echo = STARTING_CONFIG + (
+                'rules = (\n  { name = "no-echo"; action = "deny"; to = "127.0.0.0/8";\n'
+                '    port = %d; }\n);\n' % self.echo.port)
+            self.write(deny_echo)
+            status, record = self.reload()
+            self.assertEqual(status, ADMIN_STATUS_OK, record)
+            self.assertEqual(self.connect_reply(), REP_NOT_ALLOWED)
+            # The tunnel opened before the rule runs on.
+            tunnel.sendall(b"still\n")
+            self.assertEqual(recv_exact(tunnel, 6), b"still\n")
+
+        # A bad rule (line 9) is refused whole: the buffer size and the rule stay.
+        self.write(deny_echo.replace("32768", "65536").replace(
+            "port = %d; }" % self.echo.port, "port = %d;\n    from = \"10.0.0.0/40\"; }"
+            % self.echo.port))
+        status, message = self.reload()
+        self.assertEqual(status, ADMIN_STATUS_INVALID_CONFIG, message)
+        self.assertTrue(message.startswith("%s:9: rule 1: from:" % self.path), message)
+        self.assertEqual(self.settings()[0], 32768)
+        self.assertEqual(self.connect_reply(), REP_NOT_ALLOWED)
+
+        # Back to no rules, by SIGHUP.
+        self.write(STARTING_CONFIG)
+        self.sighup("SIGHUP: configuration %s reloaded" % self.path)
+        self.assertEqual(self.connect_reply(), 0)
         check_stopped_cleanly(self, self.server)
 
     def test_a_key_only_a_restart_applies_is_kept_and_named(self):

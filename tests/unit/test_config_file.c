@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config_file.h"
+#include "destination_rules.h"
 #include "options.h"
 #include "policy.h"
 #include "server_config.h"
@@ -133,6 +134,50 @@ START_TEST(false_flags_and_a_single_listen_string)
     ck_assert_uint_eq(applied.options.socks_address_count, 1);
     ck_assert_str_eq(applied.options.socks_addresses[0], "::1");
     release(&applied);
+}
+END_TEST
+
+START_TEST(rules_are_built_in_order_from_every_value_shape)
+{
+    struct applied applied;
+    apply_text(&applied,
+               "rules = (\n"
+               "  { action = \"deny\"; to = [ \"10.0.0.0/8\", \"fd00::/8\" ]; port = 22;\n"
+               "    name = \"no-ssh\"; },\n"
+               "  { action = \"allow\"; user = ( \"alice\", \"bob\" ); port = \"80-443\";\n"
+               "    domain = \"*.example.com\"; command = \"connect\"; }\n"
+               ");\n"
+               "allow-loopback = true;\n");
+    ck_assert_msg(applied.problem_count == 0, "%s", applied.problems);
+    ck_assert_uint_eq(rule_set_count(applied.policy->rules), 2);
+    ck_assert_str_eq(rule_set_rule_name(applied.policy->rules, 0), "no-ssh");
+    char text[256];
+    rule_set_describe(applied.policy->rules, 0, text, sizeof(text));
+    ck_assert_msg(strstr(text, "deny") != NULL && strstr(text, "10.0.0.0/8") != NULL &&
+                      strstr(text, "fd00::/8") != NULL && strstr(text, "22") != NULL,
+                  "%s", text);
+    rule_set_describe(applied.policy->rules, 1, text, sizeof(text));
+    ck_assert_msg(strstr(text, "alice") != NULL && strstr(text, "bob") != NULL &&
+                      strstr(text, "80-443") != NULL,
+                  "%s", text);
+    ck_assert(applied.options.allow_loopback);
+    release(&applied);
+}
+END_TEST
+
+START_TEST(rule_problems_name_the_line_of_the_value)
+{
+    assert_problem("rules = (\n { action = \"deny\";\n   to = \"10.0.0.0/33\"; }\n);", 3,
+                   "rule 1: to:");
+    assert_problem("rules = ( { action = \"deny\"; port = 22; },\n"
+                   "  { action = \"permit\"; } );", 2, "rule 2: action:");
+    assert_problem("rules = ( { action = \"deny\"; },\n  { port = 22; }\n);", 2, "rule 2:");
+    assert_problem("rules = ( { action = \"deny\";\n  colour = \"red\"; } );", 2,
+                   "rule 1: colour:");
+    assert_problem("rules = ( { action = \"deny\";\n  port = true; } );", 2,
+                   "rule 1: port: expected a string or a number");
+    assert_problem("rules = ( { action = \"deny\"; to = [\n \"10.0.0.0/8\",\n \"x\" ]; } );",
+                   3, "rule 1: to:");
 }
 END_TEST
 
@@ -446,6 +491,8 @@ static Suite *config_file_suite(void)
     tcase_add_test(values, false_flags_and_a_single_listen_string);
     tcase_add_test(values, every_option_is_a_key_and_the_others_are_refused);
     tcase_add_test(values, passwords_are_refused_with_where_they_belong);
+    tcase_add_test(values, rules_are_built_in_order_from_every_value_shape);
+    tcase_add_test(values, rule_problems_name_the_line_of_the_value);
     suite_add_tcase(suite, values);
     TCase *problems = tcase_create("problems");
     tcase_add_test(problems, each_kind_of_problem_names_its_line);
