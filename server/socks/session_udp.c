@@ -26,6 +26,9 @@
 #define UDP_DATAGRAM_ROOM 65536
 /* Batches read per readiness event, so one busy association cannot hold the loop. */
 #define UDP_BATCHES_PER_EVENT 4
+/* Each UDP socket's receive buffer (the kernel caps it at net.core.rmem_max): what a burst
+ * can queue while the loop is busy. Memory is taken only by datagrams actually queued. */
+#define UDP_RECEIVE_BUFFER (2 << 20)
 /* Destinations whose policy verdict an association remembers (most recent ones). */
 #define UDP_DESTINATIONS_REMEMBERED 8
 
@@ -104,6 +107,15 @@ static void udp_count_relayed(struct session *session, bool up, uint64_t datagra
 
 /* ---- sockets and addresses ---- */
 
+static int udp_socket(int family)
+{
+    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int size = UDP_RECEIVE_BUFFER;
+    if (fd >= 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)); /* best effort */
+    return fd;
+}
+
 static void udp_on_remote_readable(struct event_loop *loop, struct event_watcher *watcher,
                                    unsigned events);
 
@@ -115,7 +127,7 @@ static int udp_remote_socket(struct udp_association *association, int family)
     if (watcher->fd >= 0)
         return watcher->fd;
     struct proxy *proxy = association->session->proxy;
-    int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = udp_socket(family);
     if (fd < 0) {
         counter_add(&proxy->metrics.server_errors, 1);
         return -1;
@@ -546,7 +558,7 @@ static int udp_open_relay(struct session *session, union udp_address *bound)
         bound->in4.sin_port = 0;
     else
         bound->in6.sin6_port = 0;
-    int fd = socket(bound->sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = udp_socket(bound->sa.sa_family);
     if (fd < 0)
         return -1;
     length = sizeof(*bound);
