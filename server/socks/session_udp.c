@@ -578,7 +578,6 @@ static void udp_start(struct session *session)
     if (udp_batch_ready(proxy))
         association = session->command_data = udp_association_create(session);
     if (association == NULL) {
-        counter_add(&proxy->metrics.server_errors, 1);
         session_refuse(session, SOCKS5_FAILURE_LOCAL_RESOURCES);
         return;
     }
