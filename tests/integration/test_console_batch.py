@@ -140,7 +140,7 @@ class ReadCommandsTest(ConsoleTestCase):
         (me,) = self.ctl.json("whoami")
         self.assertEqual(me, {"command": "whoami", "record": {
             "user": ADMIN_USER, "role": "admin", "connections_live": 0, "connections_total": 0,
-            "bytes_up": 0, "bytes_down": 0}})
+            "bytes_up": 0, "bytes_down": 0, "datagrams_up": 0, "datagrams_down": 0}})
 
     def test_server_info_metrics_and_buffer_size(self):
         (info,) = self.ctl.json("server-info")
@@ -452,7 +452,8 @@ class OwnActivityTest(ConsoleTestCase):
                     usage, page = result.out.split("\n\n", 1)
                     self.assertRegex(usage, r"^user: +%s\nrole: +%s\nconnections_live: +1\n"
                                             r"connections_total: +2\nbytes_up: +\d+\n"
-                                            r"bytes_down: +\d+$" % (user, role))
+                                            r"bytes_down: +\d+\ndatagrams_up: +0\n"
+                                            r"datagrams_down: +0$" % (user, role))
                     self.assertRegex(page, r"^total: +2\noffset: +0\n\nid +state +started ")
                     rows = table_rows(page)
                     self.assertEqual({(int(r["id"]), r["state"], r["user"], r["destination"])
