@@ -190,8 +190,11 @@ static bool udp_destination_allowed(struct udp_association *association,
         .ai_addrlen = udp_address_length(&copy),
         .ai_addr = &copy.sa,
     };
-    bool allowed = session_destination_policy(session->proxy, session->record, named, &entry) ==
-                   SOCKS5_FAILURE_NONE;
+    bool allowed = session_destination_policy(session->proxy, session->record, named,
+                                              &association->client.sa,
+                                              &entry) == SOCKS5_FAILURE_NONE;
+    if (!allowed)
+        counter_add(&session->proxy->metrics.rule_denials, 1);
     struct udp_destination *slot =
         &association->destinations[association->next_destination++ % UDP_DESTINATIONS_REMEMBERED];
     slot->address = *address;
@@ -530,7 +533,8 @@ static struct udp_association *udp_association_create(struct session *session)
     association->session = session;
     event_watcher_init(&association->remote4, -1, udp_on_remote_readable, association);
     event_watcher_init(&association->remote6, -1, udp_on_remote_readable, association);
-    udp_names_init(&association->names, session, udp_on_name_answer, association);
+    udp_names_init(&association->names, session, &association->client, udp_on_name_answer,
+                   association);
     return association;
 }
 

@@ -31,11 +31,12 @@ struct udp_waiting {
     uint8_t payload[];
 };
 
-void udp_names_init(struct udp_names *names, struct session *session, udp_names_send send,
-                    void *context)
+void udp_names_init(struct udp_names *names, struct session *session,
+                    const union udp_address *client, udp_names_send send, void *context)
 {
     memset(names, 0, sizeof(*names));
     names->session = session;
+    names->client = client;
     names->send = send;
     names->context = context;
     for (size_t i = 0; i < UDP_NAMES_REMEMBERED; i++)
@@ -83,9 +84,11 @@ static void udp_name_on_resolved(void *owner, struct addrinfo *result, int error
     } else {
         struct socks5_request request;
         udp_name_as_request(entry, &request);
-        if (session_destination_policy(session->proxy, session->record, &request, result) !=
-            SOCKS5_FAILURE_NONE)
+        if (session_destination_policy(session->proxy, session->record, &request,
+                                       &names->client->sa, result) != SOCKS5_FAILURE_NONE) {
+            counter_add(&udp_names_metrics(names)->rule_denials, 1);
             entry->state = UDP_NAME_REFUSED;
+        }
         for (const struct addrinfo *a = result; a != NULL && entry->state == UDP_NAME_FAILED;
              a = a->ai_next)
             if (udp_address_from_sockaddr(a->ai_addr, a->ai_addrlen, &entry->address))
@@ -147,9 +150,12 @@ static struct udp_name *udp_names_slot(struct udp_names *names, uint64_t now)
     return fallback;
 }
 
+/* Takes entry for destination's name: its lookup starts, unless a rule that needs no address
+ * refuses the name first (remembered as refused: never looked up). */
 static bool udp_names_lookup(struct udp_names *names, struct udp_name *entry,
                              const struct socks5_request *destination)
 {
+    struct session *session = names->session;
     udp_name_forget(entry);
     entry->name = malloc((size_t)destination->domain_length + 1);
     if (entry->name == NULL)
@@ -157,6 +163,13 @@ static bool udp_names_lookup(struct udp_names *names, struct udp_name *entry,
     memcpy(entry->name, destination->domain, (size_t)destination->domain_length + 1);
     entry->name_length = destination->domain_length;
     entry->port = destination->port;
+    if (session_destination_policy_before_lookup(session->proxy, session->record, destination,
+                                                 &names->client->sa) != SOCKS5_FAILURE_NONE) {
+        counter_add(&udp_names_metrics(names)->rule_denials, 1);
+        entry->state = UDP_NAME_REFUSED;
+        entry->expires_ms = udp_names_now(names) + UDP_NAME_FAILURE_LIFETIME_MS;
+        return true;
+    }
     entry->state = UDP_NAME_RESOLVING;
     entry->query = resolver_lookup(names->session->proxy->resolver_pool, entry->name,
                                    entry->port, udp_name_on_resolved, entry);
@@ -212,6 +225,10 @@ bool udp_names_route(struct udp_names *names, const struct socks5_request *desti
         if (entry == NULL || names->waiting_count >= UDP_WAITING_MAX ||
             !udp_names_lookup(names, entry, destination)) {
             counter_add(&metrics->udp_dropped_lookup, 1);
+            return false;
+        }
+        if (entry->state == UDP_NAME_REFUSED) {
+            counter_add(&metrics->udp_dropped_policy, 1);
             return false;
         }
     }

@@ -37,6 +37,7 @@ struct udp_name {
 
 struct udp_names {
     struct session *session; /* its proxy, its record (what the policy sees) */
+    const union udp_address *client; /* the association's client, for the policy */
     udp_names_send send;
     void *context;
     struct udp_name entries[UDP_NAMES_REMEMBERED];
@@ -45,8 +46,8 @@ struct udp_names {
     unsigned waiting_count;
 };
 
-void udp_names_init(struct udp_names *names, struct session *session, udp_names_send send,
-                    void *context);
+void udp_names_init(struct udp_names *names, struct session *session,
+                    const union udp_address *client, udp_names_send send, void *context);
 
 /* Where a datagram for destination (a domain) goes: true with *to when the name is known and
  * allowed; false when the datagram was kept until the name's lookup ends (a copy), or dropped

@@ -391,6 +391,45 @@ class DropTest(UdpTestCase):
         self.assertEqual(parse_udp_reply(datagram)[2], b"named port")
 
 
+class PolicyTest(harness.EchoTestCase):
+    """Each UDP destination goes through the destination policy once: here the safe default
+    that denies loopback (no --allow-loopback)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.udp_echo = UdpEchoServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.udp_echo.stop()
+        super().tearDownClass()
+
+    def test_loopback_destinations_are_denied_by_default(self):
+        server = harness.Socks5dProcess(allow_loopback=False).start()
+        self.addCleanup(server.kill)
+        association = Association(server)
+        self.addCleanup(association.close)
+        self.assertEqual(association.reply[1], REP_SUCCESS)
+        for _ in range(2):
+            association.send("127.0.0.1", self.udp_echo.port, b"denied")
+        association.send("::1", self.udp_echo.port, b"denied")
+        association.send(b"localhost", self.udp_echo.port, b"denied by name")
+        deadline = time.monotonic() + 5
+        while harness.metrics_of(server)["udp_dropped_policy"] < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        metrics = harness.metrics_of(server)
+        self.assertEqual(metrics["udp_dropped_policy"], 4)
+        # Judged once per destination: 127.0.0.1 twice is one denial.
+        self.assertEqual(metrics["rule_denials"], 3)
+        self.assertEqual(metrics["udp_datagrams_up"], 0)
+        self.assertTrue(association.nothing_arrives())
+        self.assertEqual(self.udp_echo.received, 0)
+        code, text = server.stop()
+        self.assertEqual(code, 0, text[-3000:])
+        self.assertIn("denied by default", text)
+
+
 class LifetimeTest(UdpTestCase):
     def test_association_ends_with_its_tcp_connection(self):
         baseline = self.server_fds()
