@@ -37,7 +37,8 @@ TIMESTAMP_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
 ACCESS_RE = re.compile(
     r"^(?P<time>" + TIMESTAMP_RE + r") access"
     r" user=(?P<user>\S+) client=(?P<client>\S+) dest=(?P<dest>\S+)"
-    r" dest_addr=(?P<dest_addr>\S+) up=(?P<up>\d+) down=(?P<down>\d+) status=(?P<status>\d+)$")
+    r" dest_addr=(?P<dest_addr>\S+) up=(?P<up>\d+) down=(?P<down>\d+) status=(?P<status>\d+)"
+    r"(?: datagrams_up=(?P<datagrams_up>\d+) datagrams_down=(?P<datagrams_down>\d+))?$")
 
 # SOCKS5 constants (RFC 1928 / RFC 1929)
 METHOD_NO_AUTH = 0x00
@@ -248,8 +249,9 @@ class Socks5dProcess:
                 entries.append({"malformed": line})
                 continue
             entry = match.groupdict()
-            for key in ("up", "down", "status"):
-                entry[key] = int(entry[key])
+            for key in ("up", "down", "status", "datagrams_up", "datagrams_down"):
+                if entry[key] is not None:
+                    entry[key] = int(entry[key])
             entry["line"] = line
             entries.append(entry)
         return entries
