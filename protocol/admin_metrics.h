@@ -30,7 +30,10 @@
     METRIC(connection_refused, COUNTER,                                                          \
            "requests answered \"connection refused\" (RFC 1928 `0x05`)")                         \
     METRIC(accept_paused, COUNTER,                                                               \
-           "times the server paused accepting for lack of descriptors or connection slots")
+           "times the server paused accepting for lack of descriptors or connection slots")       \
+    METRIC(limit_refusals, COUNTER,                                                              \
+           "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
+           "its connection limit")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

@@ -7,6 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "token_bucket.h"
+#include "user_limits.h"
+
 struct work_pool;
 struct connection_history;
 struct connection_record;
@@ -27,6 +30,7 @@ struct user_usage {
     uint64_t connections_live;
     uint64_t bytes_up;   /* client → remote */
     uint64_t bytes_down; /* remote → client */
+    uint64_t limit_refusals; /* requests refused: the user was at max-connections */
 };
 
 enum users_error {
@@ -95,6 +99,32 @@ void user_unref(struct user *user);
 /* A user as a connection record holds it (stats knows users only as record owners). */
 struct record_owner *user_as_owner(const struct user *user);
 struct user *user_from_owner(struct record_owner *owner);
+
+/* ---- limits ---- */
+
+/* What a user's limits are, given its run-time ones (set-limits): the policy layer's limits
+ * table answers (the auth layer knows no configuration). Called under the users lock. */
+typedef struct user_limits (*users_limits_resolver)(const void *context, const char *name,
+                                                    enum user_role role,
+                                                    const struct user_limits *runtime);
+/* Installs resolve (NULL: run-time limits alone, the rest unlimited) and recomputes every
+ * user's effective limits, the anonymous user's too. context must outlive the installation:
+ * a reload installs the new policy's table before freeing the old one. */
+void users_set_limits_resolver(struct users *users, users_limits_resolver resolve,
+                               const void *context);
+/* A user's run-time limits (unset fields: the configuration decides); its effective limits
+ * follow at once, and its tunnels' buckets take the new rates without being reset. */
+enum users_error users_set_runtime_limits(struct users *users, const char *name,
+                                          const struct user_limits *runtime);
+struct user_limits user_runtime_limits(struct users *users, const struct user *user);
+/* Resolved, no field unset; 0 = unlimited. Any thread. */
+struct user_limits user_effective_limits(const struct user *user);
+/* The user's budget for one direction (upload: client → remote), shared by all its tunnels. */
+struct token_bucket *user_bucket(struct user *user, bool upload);
+/* Takes one of the user's max-connections slots (atomically, any thread): false when the
+ * user is at its limit. Each true is given back by user_release_connection_slot. */
+bool user_take_connection_slot(struct user *user);
+void user_release_connection_slot(struct user *user);
 
 /* ---- password checks ---- */
 

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "net.h"
 #include "proxy.h"
+#include "session_policy.h"
 #include "users.h"
 
 #include <errno.h>
@@ -108,7 +109,9 @@ void session_close(struct session *session, bool reset_client, bool reset_remote
         return;
     session->state = SESSION_CLOSED;
     session_release_stage(session);
+    session_admission_release(session);
     event_loop_timer_stop(proxy->loop, &session->timer);
+    event_loop_timer_stop(proxy->loop, &session->budget_timer);
     session_close_socket(session, &session->client, reset_client);
     session_close_socket(session, &session->remote, reset_remote);
     session_free_setup(session);
@@ -382,6 +385,7 @@ struct session *session_create(struct proxy *proxy, int client_fd,
     event_watcher_init(&session->client, client_fd, session_on_client_event, session);
     event_watcher_init(&session->remote, -1, session_on_remote_event, session);
     event_timer_init(&session->timer, session_on_timeout, session);
+    event_timer_init(&session->budget_timer, NULL, session); /* the tunnel sets its handler */
 
     /* Appended: the list stays in ascending connection id order, as the admin pages it. */
     __atomic_add_fetch(&proxy->shared->live_sessions, 1, __ATOMIC_RELAXED);

@@ -44,5 +44,8 @@ void metrics_count(struct metrics *metrics, enum metric_counter counter)
     case METRIC_UNSUPPORTED_INPUT:
         counter_add(&metrics->unsupported_input, 1);
         return;
+    case METRIC_LIMIT_REFUSALS:
+        counter_add(&metrics->limit_refusals, 1);
+        return;
     }
 }
