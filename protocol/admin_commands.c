@@ -14,6 +14,8 @@ const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUNT] = {
 const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT] = {
     ADMIN_COLUMN_USER,           ADMIN_COLUMN_ROLE,     ADMIN_COLUMN_CONNECTIONS_LIVE,
     ADMIN_COLUMN_CONNECTIONS_TOTAL, ADMIN_COLUMN_BYTES_UP, ADMIN_COLUMN_BYTES_DOWN,
+    ADMIN_COLUMN_MAX_CONNECTIONS, ADMIN_COLUMN_UPLOAD_LIMIT, ADMIN_COLUMN_DOWNLOAD_LIMIT,
+    ADMIN_COLUMN_LIMIT_REFUSALS,
 };
 
 #define ARG(member) offsetof(struct admin_request, args.member)
@@ -107,6 +109,16 @@ static const struct admin_command_info commands[] = {
              .meaning = ADMIN_MEANING_USER_OR_ANONYMOUS,
              .offset = ARG(close_user_connections.user), .placeholder = "NAME",
              .help = "user name"})},
+    {.code = ADMIN_CMD_SET_LIMITS, .name = "set-limits",
+     .summary = "a user's connection and bandwidth limits, kept in the users file",
+     .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_RECORD,
+     FIELDS({.name = "user", .type = ADMIN_FIELD_STR8, .check = ADMIN_CHECK_NOT_EMPTY,
+             .meaning = ADMIN_MEANING_USER, .offset = ARG(set_limits.user),
+             .placeholder = "NAME", .help = "user name"},
+            {.name = "limits", .type = ADMIN_FIELD_STR8, .check = ADMIN_CHECK_NOT_EMPTY,
+             .offset = ARG(set_limits.limits), .placeholder = "KEY=VALUE...",
+             .help = "max-connections=N upload=RATE download=RATE (bytes/s, K/M/G = "
+                     "powers of 1024; 0 = unlimited; default = the configuration's)"})},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

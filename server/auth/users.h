@@ -9,6 +9,7 @@
 
 #include "token_bucket.h"
 #include "user_limits.h"
+#include "users_crypt.h"
 
 struct work_pool;
 struct connection_history;
@@ -22,7 +23,7 @@ enum user_role { USER_ROLE_USER = 0, USER_ROLE_ADMIN = 1 };
 
 #define USERS_ANONYMOUS_NAME "anonymous"
 #define USERS_NAME_MAX 255
-#define USERS_PASSWORD_MAX 255
+#define USERS_PASSWORD_MAX USERS_CRYPT_PASSWORD_MAX
 
 /* Bumped by every worker with relaxed atomics: read with counter_read (counter.h). */
 struct user_usage {
@@ -145,15 +146,7 @@ enum users_check_result users_check_password(struct users *users, struct work_po
                                              struct user **user, struct users_check **pending);
 void users_check_cancel(struct users_check *check);
 
-/* ---- hashing off the loop (a new password costs ~70 ms of crypt) ---- */
-
-struct users_hashing;
-/* hash is a crypt(3) hash the callee owns (free), or NULL when hashing failed. */
-typedef void (*users_hash_callback)(void *owner, char *hash);
-/* Hashes password on the work pool. NULL when it could not be queued. */
-struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const char *password,
-                                          users_hash_callback callback, void *owner);
-void users_hashing_cancel(struct users_hashing *hashing);
+/* Hashing off the loop: users_hash_password in users_crypt.h. */
 /* Checks what users_set_password would refuse. */
 bool users_password_valid(const char *password);
 

@@ -2,7 +2,6 @@
  * hash — and hashing on a work pool, off the caller's loop (~70 ms of yescrypt each). */
 #include "users_crypt.h"
 
-#include "users.h"
 #include "work_pool.h"
 
 #include <crypt.h>
@@ -43,7 +42,7 @@ struct users_hashing {
     users_hash_callback callback;
     void *owner; /* NULL once cancelled */
     char *hash;
-    char password[USERS_PASSWORD_MAX + 1];
+    char password[USERS_CRYPT_PASSWORD_MAX + 1];
 };
 
 static void hashing_run(struct work_item *item)
@@ -67,7 +66,7 @@ static void hashing_done(struct work_item *item)
 struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const char *password,
                                           users_hash_callback callback, void *owner)
 {
-    if (strlen(password) > USERS_PASSWORD_MAX)
+    if (strlen(password) > USERS_CRYPT_PASSWORD_MAX)
         return NULL;
     struct users_hashing *hashing = calloc(1, sizeof(*hashing));
     if (hashing == NULL)

@@ -2,12 +2,12 @@
  * timer, final reply, close — and the interfaces of the stages that drive it in between. */
 #include "session.h"
 
+#include "address_slots.h"
 #include "connection_record.h"
 #include "counter.h"
 #include "log.h"
 #include "net.h"
 #include "proxy.h"
-#include "session_policy.h"
 #include "users.h"
 
 #include <errno.h>
@@ -102,6 +102,17 @@ static void session_unlink(struct session *session)
     __atomic_sub_fetch(&proxy->shared->live_sessions, 1, __ATOMIC_RELAXED);
 }
 
+/* Gives back the slots admission took (session_policy), on every path that ends a session. */
+static void session_release_admission(struct session *session)
+{
+    if (session->holds_user_slot)
+        user_release_connection_slot(user_from_owner(session->record->owner));
+    session->holds_user_slot = false;
+    if (session->address_slot != NULL)
+        address_slots_release(session->proxy->shared->address_slots, session->address_slot);
+    session->address_slot = NULL;
+}
+
 void session_close(struct session *session, bool reset_client, bool reset_remote)
 {
     struct proxy *proxy = session->proxy;
@@ -109,7 +120,7 @@ void session_close(struct session *session, bool reset_client, bool reset_remote
         return;
     session->state = SESSION_CLOSED;
     session_release_stage(session);
-    session_admission_release(session);
+    session_release_admission(session);
     event_loop_timer_stop(proxy->loop, &session->timer);
     event_loop_timer_stop(proxy->loop, &session->budget_timer);
     session_close_socket(session, &session->client, reset_client);

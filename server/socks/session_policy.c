@@ -53,15 +53,6 @@ enum socks5_failure session_admission(struct session *session,
     return SOCKS5_FAILURE_NONE;
 }
 
-void session_admission_release(struct session *session)
-{
-    if (session->holds_user_slot && session->record->owner != NULL)
-        user_release_connection_slot(user_from_owner(session->record->owner));
-    session->holds_user_slot = false;
-    if (session->address_slot != NULL)
-        address_slots_release(session->proxy->shared->address_slots, session->address_slot);
-    session->address_slot = NULL;
-}
 
 /* No destination rules are configured yet: every address is allowed. */
 static bool destination_address_allowed(struct proxy *proxy,

@@ -13,12 +13,10 @@ struct session;
 
 /* Once the request is complete and well-formed, before anything is looked up: the session's
  * record->owner is the authenticated user. Takes a slot of the user's max-connections and,
- * under --max-connections-per-address, one of the client address's; refuses (counted and
- * logged) when either is full. SOCKS5_FAILURE_NONE admits. */
+ * under --max-connections-per-address, one of the client address's (session_close gives them
+ * back); refuses (counted and logged) when either is full. SOCKS5_FAILURE_NONE admits. */
 enum socks5_failure session_admission(struct session *session,
                                       const struct socks5_request *request);
-/* Gives back what admission took; every session's close calls it. */
-void session_admission_release(struct session *session);
 
 /* Once the destination's addresses are known (resolved, or the literal the client sent) and
  * before any of them is connected: the request is refused unless every address is allowed, so
