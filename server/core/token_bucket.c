@@ -84,10 +84,10 @@ void token_bucket_spend(struct token_bucket *bucket, size_t bytes, uint64_t now_
     if (bucket->rate != 0) {
         refill(bucket, now_ns);
         /* Debt is bounded by what threads may read at once (their allowances); the floor only
-         * keeps a corrupt count from wrapping. */
-        int64_t debt_floor = -(int64_t)bucket->burst * 64;
-        int64_t tokens = bucket->tokens - (int64_t)(bytes > INT64_MAX ? INT64_MAX : bytes);
-        bucket->tokens = tokens < debt_floor ? debt_floor : tokens;
+         * keeps an absurd spend from wrapping the count. */
+        __int128 debt_floor = -(__int128)bucket->burst * TOKEN_BUCKET_DEBT_BURSTS;
+        __int128 tokens = (__int128)bucket->tokens - bytes;
+        bucket->tokens = (int64_t)(tokens < debt_floor ? debt_floor : tokens);
     }
     pthread_mutex_unlock(&bucket->lock);
 }

@@ -14,6 +14,8 @@
  * while cannot exceed its rate by more than 0.1 s worth. */
 #define TOKEN_BUCKET_BURST_MIN (16u * 1024)
 #define TOKEN_BUCKET_BURST_DIVISOR 10
+/* The deepest debt, in bursts: far more than workers reading at once can run up. */
+#define TOKEN_BUCKET_DEBT_BURSTS 4
 
 struct token_bucket {
     pthread_mutex_t lock;  /* held for a few additions: never across a system call */
