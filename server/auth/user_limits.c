@@ -162,8 +162,9 @@ size_t user_limits_format(const struct user_limits *limits, char *out, size_t si
     for (size_t i = 0; i < USER_LIMIT_FIELD_COUNT; i++) {
         if (limits->value[i] == USER_LIMIT_UNSET)
             continue;
-        int written = snprintf(length < size ? out + length : NULL, length < size ? size - length : 0,
-                               "%s%s=%llu", length > 0 ? "," : "", field_names[i],
+        bool room = length < size;
+        int written = snprintf(room ? out + length : NULL, room ? size - length : 0, "%s%s=%llu",
+                               length > 0 ? "," : "", field_names[i],
                                (unsigned long long)limits->value[i]);
         length += (size_t)written;
     }

@@ -33,7 +33,8 @@ bool users_file_read(const char *path, struct users_file_contents *contents, boo
 void users_file_contents_free(struct users_file_contents *contents);
 
 /* Makes the table match contents: adds, updates and removes users, run-time limits included.
- * Usage counters of users that stay are kept. Returns false (table untouched) if contents has no admin. */
+ * Usage counters of users that stay are kept. Returns false (table untouched) if contents has
+ * no admin. */
 bool users_file_apply(struct users *users, const struct users_file_contents *contents,
                       char *error, size_t error_size);
 
