@@ -2,6 +2,7 @@
  * pages, user changes persisted before they are acknowledged, settings. */
 #include "admin_handlers.h"
 
+#include "admin_worker_calls.h"
 #include "connection_pages.h"
 #include "counter.h"
 #include "destination_rules.h"
@@ -88,75 +89,15 @@ static const char *role_text(struct admin_server *server, struct user *user)
     return user_role(user) == USER_ROLE_ADMIN ? ADMIN_TEXT_ROLE_ADMIN : ADMIN_TEXT_ROLE_USER;
 }
 
-/* ---- every worker: the admin has a thread of its own; each worker is asked in turn ---- */
-
 static struct proxy_shared *shared_of(struct admin_server *server)
 {
     return admin_server_proxy(server);
-}
-
-struct close_request {
-    uint64_t id;
-    const struct user *user;
-    size_t closed;
-};
-
-struct worker_call {
-    struct proxy *proxy;
-    struct close_request *request;
-};
-
-static void close_id_call(void *argument)
-{
-    struct worker_call *call = argument;
-    if (session_close_by_id(call->proxy, call->request->id))
-        call->request->closed++;
-}
-
-static void close_user_call(void *argument)
-{
-    struct worker_call *call = argument;
-    call->request->closed += session_close_user(call->proxy, call->request->user);
-}
-
-static void on_every_worker(struct admin_server *server, void (*function)(void *argument),
-                            struct close_request *request)
-{
-    struct proxy_shared *shared = shared_of(server);
-    for (size_t i = 0; i < shared->worker_count; i++) {
-        struct worker_call call = { shared->workers[i], request };
-        event_loop_call(shared->workers[i]->loop, function, &call);
-    }
-}
-
-static bool close_connection_everywhere(struct admin_server *server, uint64_t id)
-{
-    struct close_request request = { .id = id };
-    on_every_worker(server, close_id_call, &request);
-    return request.closed > 0;
-}
-
-static size_t close_user_everywhere(struct admin_server *server, const struct user *user)
-{
-    struct close_request request = { .user = user };
-    on_every_worker(server, close_user_call, &request);
-    return request.closed;
 }
 
 /* The settings' owner publishes each change to every worker before it returns. */
 static struct settings_store *settings_of(struct admin_server *server)
 {
     return admin_server_hooks(server)->proxy_settings;
-}
-
-static void between_events(void *argument) { (void)argument; }
-
-/* Returns once every worker has finished the event it was handling. A worker counts the bytes
- * it relays just after the send that passes them on, so a client may already hold bytes its
- * worker has not counted yet: read after this, the counters include whatever a client saw. */
-static void settle_workers(struct admin_server *server)
-{
-    on_every_worker(server, between_events, NULL);
 }
 
 /* ---- records ---- */
@@ -205,7 +146,7 @@ static bool handle_server_info(const struct admin_call *call)
 static bool handle_metrics(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
-    settle_workers(server);
+    admin_settle_workers(server);
     struct proxy_shared *shared = shared_of(server);
     struct metrics sum = { 0 };
     for (size_t i = 0; i < shared->worker_count; i++)
@@ -219,10 +160,27 @@ static bool handle_metrics(const struct admin_call *call)
     return true;
 }
 
+/* The user's effective limits, its refusals, and what set-limits gave it (user-metrics and
+ * set-limits answer the same keys). */
+static void put_limits(struct admin_text *body, struct users *users, struct user *user)
+{
+    struct user_limits effective = user_effective_limits(user);
+    struct user_limits runtime = user_runtime_limits(users, user);
+    char runtime_text[USER_LIMITS_TEXT_MAX];
+    user_limits_format(&runtime, runtime_text, sizeof(runtime_text));
+    admin_text_put_u64(body, ADMIN_KEY_USER_MAX_CONNECTIONS,
+                       effective.value[USER_LIMIT_MAX_CONNECTIONS]);
+    admin_text_put_u64(body, ADMIN_KEY_UPLOAD_LIMIT, effective.value[USER_LIMIT_UPLOAD]);
+    admin_text_put_u64(body, ADMIN_KEY_DOWNLOAD_LIMIT, effective.value[USER_LIMIT_DOWNLOAD]);
+    admin_text_put_u64(body, ADMIN_KEY_LIMIT_REFUSALS,
+                       counter_read(&user_usage(user)->limit_refusals));
+    admin_text_put_str(body, ADMIN_KEY_RUNTIME_LIMITS, runtime_text[0] ? runtime_text : "-");
+}
+
 static bool handle_user_metrics(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
-    settle_workers(server);
+    admin_settle_workers(server);
     struct user *user = find_target(server, call->session, &call->request->args.user_metrics.user);
     if (user == NULL) {
         admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no such user");
@@ -239,6 +197,7 @@ static bool handle_user_metrics(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_RULE_DENIALS, counter_read(&usage->rule_denials));
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_UP, counter_read(&usage->datagrams_up));
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_DOWN, counter_read(&usage->datagrams_down));
+    put_limits(body, admin_server_proxy(server)->users, user);
     return true;
 }
 
@@ -246,7 +205,7 @@ static bool handle_user_metrics(const struct admin_call *call)
 
 static bool handle_connections(const struct admin_call *call)
 {
-    settle_workers(call->server);
+    admin_settle_workers(call->server);
     const struct admin_args_connections *args = &call->request->args.connections;
     bool admin = user_role(admin_session_user(call->session)) == USER_ROLE_ADMIN;
     struct user *only = NULL; /* everybody's */
@@ -272,6 +231,11 @@ static void put_user_row(struct admin_text *body, struct admin_server *server, s
     admin_text_cell_u64(body, counter_read(&usage->connections_total));
     admin_text_cell_u64(body, counter_read(&usage->bytes_up));
     admin_text_cell_u64(body, counter_read(&usage->bytes_down));
+    struct user_limits limits = user_effective_limits(user);
+    admin_text_cell_u64(body, limits.value[USER_LIMIT_MAX_CONNECTIONS]);
+    admin_text_cell_u64(body, limits.value[USER_LIMIT_UPLOAD]);
+    admin_text_cell_u64(body, limits.value[USER_LIMIT_DOWNLOAD]);
+    admin_text_cell_u64(body, counter_read(&usage->limit_refusals));
     admin_text_end_row(body);
 }
 
@@ -297,7 +261,7 @@ static int compare_user_names(const void *left, const void *right)
 static bool handle_users(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
-    settle_workers(call->server);
+    admin_settle_workers(call->server);
     struct admin_response *response = call->response;
     struct users *users = admin_server_proxy(server)->users;
     size_t capacity = users_count(users) + 1;
@@ -497,7 +461,7 @@ static bool handle_remove_user(const struct admin_call *call)
     } else if (!save_users(server, response)) {
         users_add_hashed(proxy->users, name, hash, role);
     } else {
-        size_t tunnels = close_user_everywhere(server, user);
+        size_t tunnels = admin_close_user_everywhere(server, user);
         size_t sessions = admin_server_close_user(server, user, session);
         log_message(LOG_INFO, "admin %s: removed user %s (%zu tunnels and %zu admin sessions closed)",
                     user_name(admin_session_user(session)), name, tunnels, sessions);
@@ -527,6 +491,39 @@ static bool handle_set_role(const struct admin_call *call)
     }
     log_message(LOG_INFO, "admin %s: %s is now %s", user_name(admin_session_user(call->session)),
                 args->user.text, role == USER_ROLE_ADMIN ? "admin" : "user");
+    return true;
+}
+
+/* Fields not named keep their run-time value; "default" hands one back to the configuration.
+ * The new limits apply at once, to the user's live tunnels too (their buckets are kept). */
+static bool handle_set_limits(const struct admin_call *call)
+{
+    struct admin_response *response = call->response;
+    const struct admin_args_set_limits *args = &call->request->args.set_limits;
+    struct users *users = admin_server_proxy(call->server)->users;
+    struct user *user = users_find(users, args->user.text, args->user.length);
+    if (user == NULL)
+        return respond_users_error(response, USERS_ERROR_NOT_FOUND, args->user.text);
+    struct user_limits old = user_runtime_limits(users, user);
+    struct user_limits runtime = old;
+    char problem[160];
+    if (!user_limits_parse(args->limits.text, args->limits.length, true, &runtime, problem,
+                           sizeof(problem))) {
+        admin_response_error(response, ADMIN_STATUS_BAD_REQUEST, "limits: %s", problem);
+        return true;
+    }
+    users_set_runtime_limits(users, args->user.text, &runtime);
+    if (!save_users(call->server, response)) {
+        users_set_runtime_limits(users, args->user.text, &old);
+        return true;
+    }
+    char text[USER_LIMITS_TEXT_MAX];
+    user_limits_format(&runtime, text, sizeof(text));
+    log_message(LOG_INFO, "admin %s: run-time limits of %s: %s",
+                user_name(admin_session_user(call->session)), args->user.text,
+                text[0] != '\0' ? text : "none (the configuration's)");
+    admin_text_put_str(&response->body, ADMIN_KEY_USER, user_name(user));
+    put_limits(&response->body, users, user);
     return true;
 }
 
@@ -565,7 +562,7 @@ static bool handle_set_buffer_size(const struct admin_call *call)
 static bool handle_close_connection(const struct admin_call *call)
 {
     uint64_t id = call->request->args.close_connection.id;
-    if (!close_connection_everywhere(call->server, id))
+    if (!admin_close_connection_everywhere(call->server, id))
         admin_response_error(call->response, ADMIN_STATUS_NOT_FOUND, "no live connection %llu",
                              (unsigned long long)id);
     return true;
@@ -583,7 +580,7 @@ static bool handle_close_user_connections(const struct admin_call *call)
      * of the users file among them), which may remove the user. */
     user_ref(user);
     admin_text_put_u64(&call->response->body, ADMIN_KEY_CLOSED,
-                       close_user_everywhere(call->server, user));
+                       admin_close_user_everywhere(call->server, user));
     user_unref(user);
     return true;
 }
@@ -629,6 +626,7 @@ static const struct {
     {ADMIN_CMD_CLOSE_CONNECTION, handle_close_connection},
     {ADMIN_CMD_CLOSE_USER_CONNECTIONS, handle_close_user_connections},
     {ADMIN_CMD_RULES, handle_rules},
+    {ADMIN_CMD_SET_LIMITS, handle_set_limits},
     {ADMIN_CMD_RELOAD, handle_reload},
 };
 
