@@ -11,7 +11,7 @@ import tempfile
 import time
 import unittest
 
-from harness import (ADMIN_STATUS_OK, AdminClient, EchoTestCase, Socks5dProcess, check_stopped_cleanly, echo_roundtrip,
+from harness import (ADMIN_STATUS_OK, TEST_USER, AdminClient, EchoTestCase, Socks5dProcess, check_stopped_cleanly, echo_roundtrip,
                      open_tunnel, parse_admin_record, recv_exact, request, request_reply,
                      server_binary)
 
@@ -255,6 +255,29 @@ class ConfiguredServer(ConfigDirectoryTest):
         self.write(STARTING_CONFIG)
         self.sighup("SIGHUP: configuration %s reloaded" % self.path)
         self.assertEqual(self.connect_reply(), 0)
+        check_stopped_cleanly(self, self.server)
+
+    def test_limits_from_a_reload_hold_for_new_connections(self):
+        first, _ = open_tunnel(self.server, "127.0.0.1", self.echo.port)
+        second, _ = open_tunnel(self.server, "127.0.0.1", self.echo.port)
+        with first, second:
+            self.write(STARTING_CONFIG + 'limits = {\n  users = ( { name = "%s";\n'
+                       '    max-connections = 2; } );\n};\n' % TEST_USER)
+            status, record = self.reload()
+            self.assertEqual(status, ADMIN_STATUS_OK, record)
+            # Two live already: the third is over the new limit; the two run on.
+            self.assertEqual(self.connect_reply(), REP_NOT_ALLOWED)
+            for tunnel in (first, second):
+                tunnel.sendall(b"on\n")
+                self.assertEqual(recv_exact(tunnel, 3), b"on\n")
+        # Closed: a slot is free again (the server sees the ends in its own time).
+        self.assertTrue(wait_for(lambda: self.connect_reply() == 0, LOG_TIMEOUT))
+        self.write(STARTING_CONFIG + 'limits = { users = (\n { name = "%s"; '
+                   'max-connections = "two"; } ); };\n' % TEST_USER)
+        status, message = self.reload()
+        self.assertEqual(status, ADMIN_STATUS_INVALID_CONFIG, message)
+        self.assertTrue(message.startswith("%s:7: limits: user %s: max-connections:"
+                                           % (self.path, TEST_USER)), message)
         check_stopped_cleanly(self, self.server)
 
     def test_a_key_only_a_restart_applies_is_kept_and_named(self):

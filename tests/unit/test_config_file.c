@@ -8,6 +8,7 @@
 
 #include "config_file.h"
 #include "destination_rules.h"
+#include "limits_table.h"
 #include "options.h"
 #include "policy.h"
 #include "server_config.h"
@@ -178,6 +179,41 @@ START_TEST(rule_problems_name_the_line_of_the_value)
                    "rule 1: port: expected a string or a number");
     assert_problem("rules = ( { action = \"deny\"; to = [\n \"10.0.0.0/8\",\n \"x\" ]; } );",
                    3, "rule 1: to:");
+}
+END_TEST
+
+START_TEST(limits_resolve_user_then_role_then_default)
+{
+    struct applied applied;
+    apply_text(&applied, "limits = {\n"
+                         "  default = { max-connections = 64; };\n"
+                         "  roles = { user = { download = \"8M\"; }; admin = { upload = 0; }; };\n"
+                         "  users = ( { name = \"alice\"; max-connections = 4;\n"
+                         "              upload = 1024; } );\n"
+                         "};\n");
+    ck_assert_msg(applied.problem_count == 0, "%s", applied.problems);
+    struct user_limits unset = user_limits_unset();
+    struct user_limits alice =
+        limits_table_resolve(applied.policy->limits, "alice", USER_ROLE_USER, &unset);
+    ck_assert_uint_eq(alice.value[USER_LIMIT_MAX_CONNECTIONS], 4);
+    ck_assert_uint_eq(alice.value[USER_LIMIT_UPLOAD], 1024);
+    ck_assert_uint_eq(alice.value[USER_LIMIT_DOWNLOAD], 8u << 20);
+    struct user_limits root =
+        limits_table_resolve(applied.policy->limits, "root", USER_ROLE_ADMIN, &unset);
+    ck_assert_uint_eq(root.value[USER_LIMIT_MAX_CONNECTIONS], 64);
+    ck_assert_uint_eq(root.value[USER_LIMIT_DOWNLOAD], 0);
+    release(&applied);
+}
+END_TEST
+
+START_TEST(limit_problems_name_the_line_of_the_value)
+{
+    assert_problem("limits = { default = {\n max-connections = \"many\"; }; };", 2,
+                   "limits: default: max-connections:");
+    assert_problem("limits = { roles = { user = {\n download = \"8Q\"; }; }; };", 2,
+                   "limits: roles: user: download:");
+    assert_problem("limits = { users = ( { name = \"bob\";\n speed = 1; } ); };", 2,
+                   "limits: user bob: speed:");
 }
 END_TEST
 
@@ -493,6 +529,8 @@ static Suite *config_file_suite(void)
     tcase_add_test(values, passwords_are_refused_with_where_they_belong);
     tcase_add_test(values, rules_are_built_in_order_from_every_value_shape);
     tcase_add_test(values, rule_problems_name_the_line_of_the_value);
+    tcase_add_test(values, limits_resolve_user_then_role_then_default);
+    tcase_add_test(values, limit_problems_name_the_line_of_the_value);
     suite_add_tcase(suite, values);
     TCase *problems = tcase_create("problems");
     tcase_add_test(problems, each_kind_of_problem_names_its_line);
