@@ -19,6 +19,8 @@ const struct table_column connection_columns[] = {
     { .key = ADMIN_COLUMN_USER, .type = COLUMN_TEXT },
     { .key = ADMIN_COLUMN_STARTED, .type = COLUMN_TIME, .title = "TIME", .width = 8,
       .detail = "started" },
+    { .key = ADMIN_COLUMN_KIND, .type = COLUMN_TEXT, .title = "KIND", .width = 7,
+      .from_screen = 88, .detail = "kind" },
     { .key = ADMIN_COLUMN_CLIENT, .type = COLUMN_TEXT, .title = "ORIGIN", .width = 21,
       .detail = "origin" },
     { .key = ADMIN_COLUMN_DESTINATION, .type = COLUMN_TEXT, .title = "DESTINATION", .width = 10,

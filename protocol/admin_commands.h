@@ -267,7 +267,8 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_COLUMN_BYTES_DOWN "bytes_down"
 #define ADMIN_COLUMN_STATUS "status"
 #define ADMIN_COLUMN_DURATION_MS "duration_ms"
-#define ADMIN_CONNECTIONS_COLUMN_COUNT 11
+#define ADMIN_COLUMN_KIND "kind"
+#define ADMIN_CONNECTIONS_COLUMN_COUNT 12
 extern const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUNT];
 
 /* USERS columns, in this order */

@@ -83,6 +83,11 @@ static void put_status(struct admin_text *row, const struct connection_cells *ce
         admin_text_cell_u64(row, cells->record->status);
 }
 
+static void put_kind(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_str(row, connection_kind_name(cells->record->kind));
+}
+
 static void put_duration(struct admin_text *row, const struct connection_cells *cells)
 {
     const struct connection_record *record = cells->record;
@@ -104,6 +109,10 @@ static const struct connection_column columns[] = {
     { ADMIN_COLUMN_BYTES_DOWN, put_bytes_down },
     { ADMIN_COLUMN_STATUS, put_status },
     { ADMIN_COLUMN_DURATION_MS, put_duration },
+    /* Appended after the columns of the first release, so that even a client that wrongly
+     * counts columns instead of naming them reads those as before; a kind's own counts
+     * (datagrams for udp) follow it. */
+    { ADMIN_COLUMN_KIND, put_kind },
 };
 #define COLUMN_COUNT (sizeof(columns) / sizeof(columns[0]))
 

@@ -37,7 +37,8 @@ TIMESTAMP_RE = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
 ACCESS_RE = re.compile(
     r"^(?P<time>" + TIMESTAMP_RE + r") access"
     r" user=(?P<user>\S+) client=(?P<client>\S+) dest=(?P<dest>\S+)"
-    r" dest_addr=(?P<dest_addr>\S+) up=(?P<up>\d+) down=(?P<down>\d+) status=(?P<status>\d+)$")
+    r" dest_addr=(?P<dest_addr>\S+) up=(?P<up>\d+) down=(?P<down>\d+) status=(?P<status>\d+)"
+    r" kind=(?P<kind>connect|udp|bind)$")
 
 # SOCKS5 constants (RFC 1928 / RFC 1929)
 METHOD_NO_AUTH = 0x00

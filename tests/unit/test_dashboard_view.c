@@ -150,7 +150,7 @@ END_TEST
 
 #define CONNECTION_COLUMNS                                                                     \
     "id\tstate\tstarted\tuser\tclient\tdestination\tdestination_address\tbytes_up\t"          \
-    "bytes_down\tstatus\tduration_ms\n"
+    "bytes_down\tstatus\tduration_ms\tkind\n"
 
 static struct dashboard_model model;
 
@@ -180,12 +180,12 @@ static void model_setup(void)
     static const char live_body[] =
         "total: 2\noffset: 0\n\n" CONNECTION_COLUMNS
         "17\tlive\t2026-11-25T09:20:01.123Z\talice\t192.0.2.7:50000\texample.org:443\t"
-        "[2001:db8::10]:443\t5120\t204800\t0\t61250\n"
-        "18\tlive\t-\talice\t[2001:db8::7]:50022\t-\t-\t0\t0\t-\t0\n";
+        "[2001:db8::10]:443\t5120\t204800\t0\t61250\tbind\n"
+        "18\tlive\t-\talice\t[2001:db8::7]:50022\t-\t-\t0\t0\t-\t0\tconnect\n";
     static const char recent_body[] =
         "total: 30\noffset: 29\n\n" CONNECTION_COLUMNS
         "15\tclosed\t2026-11-25T09:19:58.500Z\talice\t192.0.2.7:41000\t"
-        "a-very-long-destination-name.example.org:8080\t-\t0\t0\t5\t0\n";
+        "a-very-long-destination-name.example.org:8080\t-\t0\t0\t5\t0\tconnect\n";
     struct dashboard_connection live[2], recent[1];
     size_t count;
     uint64_t total;
@@ -282,8 +282,9 @@ START_TEST(lines_fit_other_widths)
         user_list_titles(&utf8, text, sizeof(text));
         ck_assert_int_eq(columns_of(text), widths[w]);
     }
-    /* 100 columns add the duration; 130 the connected address. */
+    /* 100 columns add the kind (from 88) and the duration; 130 the connected address. */
     user_list_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
+    ck_assert_ptr_nonnull(strstr(text, " 09:20:01 bind    192.0.2.7:50000 "));
     ck_assert_ptr_nonnull(strstr(text, "1m01s"));
     ck_assert_ptr_null(strstr(text, "2001:db8::10"));
     struct screen_style wide = { 140, false };
@@ -384,15 +385,16 @@ START_TEST(hints_help_details)
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
     char details[12][DETAIL_LINE_SIZE];
     size_t lines = connection_details(alice, &alice->connections[2], details, 12);
-    ck_assert_uint_eq(lines, 10);
+    ck_assert_uint_eq(lines, 11);
     ck_assert_str_eq(details[0], "connection   15 (closed)");
     ck_assert_str_eq(details[2], "started      2026-11-25T09:19:58.500Z  09:19:58");
-    ck_assert_str_eq(details[6], "status       5 (connection refused)");
+    ck_assert_str_eq(details[3], "kind         connect");
+    ck_assert_str_eq(details[7], "status       5 (connection refused)");
     ck_assert_uint_eq(connection_details(alice, &alice->connections[0], details, 3), 3);
     struct dashboard_user *bob = dashboard_model_find(&model, "bob\x1b[2J");
     connection_details(bob, &alice->connections[0], details, 12);
     ck_assert_str_eq(details[1], "user         bob\\x1b[2J");
-    ck_assert_str_eq(details[6], "status       - (not answered yet)");
+    ck_assert_str_eq(details[7], "status       - (not answered yet)");
 }
 END_TEST
 
