@@ -184,6 +184,20 @@ class BindTest(harness.ServerTestCase):
         peer.close()
         self.assert_descriptors_back()
 
+    def test_name_rendezvous_takes_a_peer_from_its_address(self):
+        # "localhost" comes from /etc/hosts (no DNS query): 127.0.0.1 or ::1, whichever the
+        # system lists first; the listener and the expected peer follow it.
+        client, first = self.bind("localhost")
+        self.assertEqual(first[1], REP_SUCCESS)
+        self.assertIn(first[4], ("127.0.0.1", "::1"))
+        peer = self.peer(first, source=first[4])
+        self.expect_second_reply(client, peer)
+        entry_dest = "localhost:0"
+        client.close()
+        peer.close()
+        self.assertEqual(self.server.wait_access_line_for_client(client)["dest"], entry_dest)
+        self.assert_descriptors_back()
+
     @unittest.skipUnless(ipv6_loopback_usable(), "no IPv6 loopback")
     def test_ipv6_rendezvous(self):
         client, first = self.bind("::1")
