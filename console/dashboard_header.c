@@ -88,6 +88,7 @@ static void header_admin(const struct dashboard_model *model, const struct heade
               metrics->auth_errors, metrics->unsupported_input, metrics->server_errors);
     field_set(&lines[3], "Refused", "%" PRIu64, metrics->connection_refused);
     field_set(&lines[3], "Unreachable", "%" PRIu64, metrics->host_unreachable);
+    field_set(&lines[3], "Denied", "%" PRIu64, metrics->rule_denials);
 }
 
 static void header_user(const struct dashboard_model *model, const struct header_viewer *viewer,

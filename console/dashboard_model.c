@@ -110,6 +110,7 @@ bool dashboard_parse_metrics(const char *body, size_t length, struct dashboard_m
         { ADMIN_KEY_HOST_UNREACHABLE, offsetof(struct dashboard_metrics, host_unreachable), false },
         { ADMIN_KEY_CONNECTION_REFUSED, offsetof(struct dashboard_metrics, connection_refused), false },
         { ADMIN_KEY_ACCEPT_PAUSED, offsetof(struct dashboard_metrics, accept_paused), false },
+        { ADMIN_KEY_RULE_DENIALS, offsetof(struct dashboard_metrics, rule_denials), false },
     };
     *metrics = (struct dashboard_metrics){ 0 };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {

@@ -46,6 +46,7 @@ struct dashboard_metrics {
     uint64_t host_unreachable;
     uint64_t connection_refused;
     uint64_t accept_paused;
+    uint64_t rule_denials;
 };
 
 /* One row of users, or a user-metrics record. */

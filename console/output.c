@@ -17,14 +17,15 @@
 
 /* ---- What a key or column holds ---- */
 
-/* Record keys the protocol types as text (PROTOCOL.md 8.6-8.10): JSON keeps them strings even
+/* Record keys the protocol types as text (PROTOCOL.md 8.6-8.13): JSON keeps them strings even
  * when they look like numbers (a user may be called "42" or "-"). Table columns are typed by
  * their tables (connection_columns, user_columns); these lists cover the columns no table
  * describes. */
 static const char *const text_names[] = {
     ADMIN_KEY_SERVER,          ADMIN_KEY_STARTED,   ADMIN_KEY_SOCKS_LISTENERS,
     ADMIN_KEY_ADMIN_LISTENERS, ADMIN_KEY_AUTH_MODE, ADMIN_KEY_USER,
-    ADMIN_KEY_ROLE,
+    ADMIN_KEY_ROLE,            ADMIN_KEY_SAFE_DEFAULTS, ADMIN_KEY_ALLOW_LOOPBACK,
+    ADMIN_COLUMN_NAME,         ADMIN_COLUMN_ACTION, ADMIN_COLUMN_RULE,
 };
 
 /* Record values in bytes: shown with human units too. */

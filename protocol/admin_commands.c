@@ -16,6 +16,11 @@ const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT] = {
     ADMIN_COLUMN_CONNECTIONS_TOTAL, ADMIN_COLUMN_BYTES_UP, ADMIN_COLUMN_BYTES_DOWN,
 };
 
+const char *const admin_rules_columns[ADMIN_RULES_COLUMN_COUNT] = {
+    ADMIN_COLUMN_NUMBER, ADMIN_COLUMN_NAME, ADMIN_COLUMN_ACTION, ADMIN_COLUMN_RULE,
+    ADMIN_COLUMN_HITS,
+};
+
 #define ARG(member) offsetof(struct admin_request, args.member)
 /* Sets fields and field_count together, so no entry carries a count to keep in step. */
 #define FIELDS(...)                                                                              \
@@ -107,6 +112,9 @@ static const struct admin_command_info commands[] = {
              .meaning = ADMIN_MEANING_USER_OR_ANONYMOUS,
              .offset = ARG(close_user_connections.user), .placeholder = "NAME",
              .help = "user name"})},
+    {.code = ADMIN_CMD_RULES, .name = "rules",
+     .summary = "destination rules in order, with hit counts, and the safe defaults",
+     .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_TABLE},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

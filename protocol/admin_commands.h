@@ -25,6 +25,7 @@ enum admin_command {
     ADMIN_CMD_SET_BUFFER_SIZE = 0x0D,
     ADMIN_CMD_CLOSE_CONNECTION = 0x0E,
     ADMIN_CMD_CLOSE_USER_CONNECTIONS = 0x0F,
+    ADMIN_CMD_RULES = 0x10,
 };
 
 /* CONNECTIONS "which" argument. */
@@ -247,6 +248,7 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_KEY_USER "user"
 #define ADMIN_KEY_ROLE "role"
 #define ADMIN_KEY_CONNECTIONS_LIVE "connections_live"
+#define ADMIN_KEY_RULE_DENIALS "rule_denials"
 
 /* CONNECTIONS and USERS record part */
 #define ADMIN_KEY_TOTAL "total"
@@ -277,5 +279,16 @@ extern const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUN
 #define ADMIN_COLUMN_CONNECTIONS_TOTAL "connections_total"
 #define ADMIN_USERS_COLUMN_COUNT 6
 extern const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT];
+
+/* RULES record part (total as above), then its columns, in this order */
+#define ADMIN_KEY_SAFE_DEFAULTS "safe_defaults"
+#define ADMIN_KEY_ALLOW_LOOPBACK "allow_loopback"
+#define ADMIN_COLUMN_NUMBER "number"
+#define ADMIN_COLUMN_NAME "name"
+#define ADMIN_COLUMN_ACTION "action"
+#define ADMIN_COLUMN_RULE "rule"
+#define ADMIN_COLUMN_HITS "hits"
+#define ADMIN_RULES_COLUMN_COUNT 5
+extern const char *const admin_rules_columns[ADMIN_RULES_COLUMN_COUNT];
 
 #endif

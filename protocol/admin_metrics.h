@@ -30,7 +30,9 @@
     METRIC(connection_refused, COUNTER,                                                          \
            "requests answered \"connection refused\" (RFC 1928 `0x05`)")                         \
     METRIC(accept_paused, COUNTER,                                                               \
-           "times the server paused accepting for lack of descriptors or connection slots")
+           "times the server paused accepting for lack of descriptors or connection slots")     \
+    METRIC(rule_denials, COUNTER,                                                                \
+           "requests refused by a destination rule or a safe default (RFC 1928 `0x02`)")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

@@ -4,9 +4,11 @@
 
 #include "connection_pages.h"
 #include "counter.h"
+#include "destination_rules.h"
 #include "event_loop.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 #include "relay.h"
 #include "proxy.h"
 #include "settings_store.h"
@@ -234,6 +236,7 @@ static bool handle_user_metrics(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, counter_read(&usage->connections_total));
     admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, counter_read(&usage->bytes_up));
     admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, counter_read(&usage->bytes_down));
+    admin_text_put_u64(body, ADMIN_KEY_RULE_DENIALS, counter_read(&usage->rule_denials));
     return true;
 }
 
@@ -310,6 +313,36 @@ static bool handle_users(const struct admin_call *call)
     for (size_t i = 0; i < list.count; i++)
         put_user_row(body, server, list.users[i]);
     free(list.users);
+    return true;
+}
+
+/* The policy read here stays alive while the handler runs: a reload replaces it on this
+ * thread. Hits are relaxed atomics, each exact as of some moment during the listing. */
+static bool handle_rules(const struct admin_call *call)
+{
+    struct proxy_settings current;
+    settings_store_read(settings_of(call->server), &current);
+    const struct policy *policy = current.policy;
+    const struct rule_set *rules = policy != NULL ? policy->rules : NULL;
+    size_t count = rules != NULL ? rule_set_count(rules) : 0;
+    struct admin_text *body = &call->response->body;
+    char text[1024];
+    admin_text_put_u64(body, ADMIN_KEY_TOTAL, count);
+    rule_set_describe_defaults(text, sizeof(text));
+    admin_text_put_str(body, ADMIN_KEY_SAFE_DEFAULTS, text);
+    admin_text_put_bool(body, ADMIN_KEY_ALLOW_LOOPBACK, policy != NULL && policy->allow_loopback);
+    admin_text_begin_table(body, admin_rules_columns, ADMIN_RULES_COLUMN_COUNT);
+    for (size_t i = 0; i < count; i++) {
+        rule_set_describe(rules, i, text, sizeof(text));
+        const char *name = rule_set_rule_name(rules, i);
+        admin_text_cell_u64(body, i + 1);
+        admin_text_cell_str(body, name[0] != '\0' ? name : "-");
+        admin_text_cell_str(body,
+                            rule_set_rule_action(rules, i) == RULE_ALLOW ? "allow" : "deny");
+        admin_text_cell_str(body, text);
+        admin_text_cell_u64(body, rule_set_rule_hits(rules, i));
+        admin_text_end_row(body);
+    }
     return true;
 }
 
@@ -576,6 +609,7 @@ static const struct {
     {ADMIN_CMD_SET_BUFFER_SIZE, handle_set_buffer_size},
     {ADMIN_CMD_CLOSE_CONNECTION, handle_close_connection},
     {ADMIN_CMD_CLOSE_USER_CONNECTIONS, handle_close_user_connections},
+    {ADMIN_CMD_RULES, handle_rules},
 };
 
 #define HANDLER_COUNT (sizeof(handlers) / sizeof(handlers[0]))

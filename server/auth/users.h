@@ -27,6 +27,7 @@ struct user_usage {
     uint64_t connections_live;
     uint64_t bytes_up;   /* client → remote */
     uint64_t bytes_down; /* remote → client */
+    uint64_t rule_denials; /* requests a destination rule or a safe default refused */
 };
 
 enum users_error {

@@ -54,6 +54,10 @@ const struct option_spec option_specs[] = {
       .help = "add an admin user (repeatable)" },
     { .name = "no-auth", .short_name = 'n', .kind = OPTION_ENABLE, FIELD(no_auth_allowed),
       .help = "also accept clients that offer no authentication" },
+    { .name = "allow-loopback", .kind = OPTION_ENABLE, FIELD(allow_loopback),
+      .help = "let clients reach this host's loopback addresses\n"
+              "(127.0.0.0/8, ::1), denied by default; for local\n"
+              "testing" },
     { .name = "users-file", .short_name = 'f', .argument = "PATH", .kind = OPTION_TEXT,
       FIELD(users_file),
       .help = "users file, one 'name:role:crypt-hash' per line, kept\n"

@@ -34,6 +34,7 @@ struct server_options {
     struct option_user *users;
     size_t user_count;
     bool no_auth_allowed;
+    bool allow_loopback; /* lifts the safe defaults' loopback denial */
     const char *users_file; /* NULL = none */
     uint32_t handshake_timeout_s;
     uint32_t connect_timeout_s;

@@ -274,8 +274,10 @@ static struct proxy_settings settings_from(const struct server_options *options)
 /* The rules and limits the options ask for (a config file's sections add to them). */
 static struct policy *policy_from_options(const struct server_options *options)
 {
-    (void)options;
-    return policy_create();
+    struct policy *policy = policy_create();
+    if (policy != NULL)
+        policy->allow_loopback = options->allow_loopback;
+    return policy;
 }
 
 /* The settings store's publisher: every worker has the new version before the change is

@@ -52,7 +52,8 @@ size_t rule_set_count(const struct rule_set *rules);
 
 /* Building, as a config file gives it: a new rule at the end (NULL when out of memory), then
  * each of its fields as text. Keys: action (allow|deny), name, user, role (user|admin), from
- * (client network), to (destination network), domain (exact or *.suffix), port (N or N-M),
+ * (client network), to (destination network), domain (exact, or *.suffix for its sub-domains
+ * but not the bare suffix; only requests that name a domain match it), port (N or N-M),
  * command (connect|bind|udp); every key but action and name may be given several times, a
  * rule matching when each key given matches one of its values. On error returns false with a
  * message saying what was expected. */
@@ -62,20 +63,29 @@ bool destination_rule_set_field(struct destination_rule *rule, const char *key, 
 /* Once every field is set: false (with why) when the rule is incomplete (no action). */
 bool destination_rule_finish(const struct destination_rule *rule, char *error, size_t error_size);
 
-/* Deciding: destination is NULL before the lookup (the answer may then be NEEDS_ADDRESS),
- * else one of the destination's addresses, each of which must be allowed. An IPv4-mapped
- * IPv6 address is judged as the IPv4 address it carries. Loopback, unspecified, link-local,
- * multicast and broadcast destinations are denied unless a matching allow rule names a
- * destination network holding them (loopback: or allow_loopback). Counts the matched rule's
- * hit (relaxed atomics: any thread). */
+/* Deciding. destination is NULL before the lookup: the answer is DENY when a rule that needs
+ * no address denies (the name is then never resolved), NEEDS_ADDRESS when a rule naming
+ * destination networks comes first that could match, else ALLOW — and the addresses must still
+ * each be decided, for the safe defaults. Else destination is one of the addresses, each of
+ * which must be allowed; an IPv4-mapped IPv6 address is judged as the IPv4 address it carries.
+ * Loopback, unspecified, link-local, multicast and broadcast destinations are denied unless
+ * the first matching rule is an allow whose destination networks hold them (loopback: or
+ * allow_loopback); an allow rule without `to` does not open them. Counts nothing. */
 enum rule_verdict rule_set_decide(const struct rule_set *rules, const struct rule_facts *facts,
                                   const struct sockaddr *destination, bool allow_loopback,
                                   struct rule_decision *decision);
+/* Once per request, for the decision that settled it: one hit for its rule (none for a safe
+ * default or no match). Relaxed atomics: any thread. */
+void rule_set_count_hit(const struct rule_set *rules, const struct rule_decision *decision);
 
-/* Reading, for the admin's `rules` listing and the logs. */
+/* Reading, for the admin's `rules` listing and the logs. Rules are numbered from 1 there. */
 const char *rule_set_rule_name(const struct rule_set *rules, size_t index); /* "" when none */
+enum rule_action rule_set_rule_action(const struct rule_set *rules, size_t index);
+unsigned rule_set_rule_line(const struct rule_set *rules, size_t index); /* as given to add */
 uint64_t rule_set_rule_hits(const struct rule_set *rules, size_t index);
 /* The rule as one line of key=value text ("deny to=10.0.0.0/8 port=22"). */
 void rule_set_describe(const struct rule_set *rules, size_t index, char *text, size_t size);
+/* The safe defaults as one line ("loopback 127.0.0.0/8 ::1/128, unspecified ..."). */
+void rule_set_describe_defaults(char *text, size_t size);
 
 #endif

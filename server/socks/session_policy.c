@@ -2,6 +2,15 @@
  * user open one more connection) and the destination policy (may it reach these addresses). */
 #include "session_policy.h"
 
+#include "connection_record.h"
+#include "counter.h"
+#include "destination_rules.h"
+#include "log.h"
+#include "net.h"
+#include "policy.h"
+#include "proxy.h"
+#include "users.h"
+
 #include <stdbool.h>
 
 /* No limits are configured yet: every authenticated user is admitted. */
@@ -14,27 +23,94 @@ enum socks5_failure session_admission(struct proxy *proxy, const struct connecti
     return SOCKS5_FAILURE_NONE;
 }
 
-/* No destination rules are configured yet: every address is allowed. */
-static bool destination_address_allowed(struct proxy *proxy,
-                                        const struct connection_record *record,
-                                        const struct socks5_request *request,
-                                        const struct sockaddr *address)
+/* What the rules may ask of a request, from the session's record and request. */
+static struct rule_facts request_facts(const struct connection_record *record,
+                                       const struct socks5_request *request,
+                                       const struct sockaddr *client)
 {
-    (void)proxy;
-    (void)record;
-    (void)request;
-    (void)address;
-    return true;
+    struct user *user = record->owner != NULL ? user_from_owner(record->owner) : NULL;
+    enum rule_command command = RULE_COMMAND_CONNECT;
+    if (request->command == SOCKS5_CMD_BIND)
+        command = RULE_COMMAND_BIND;
+    else if (request->command == SOCKS5_CMD_UDP_ASSOCIATE)
+        command = RULE_COMMAND_UDP;
+    return (struct rule_facts){
+        .user_name = user != NULL ? user_name(user) : NULL,
+        .admin_role = user != NULL && user_role(user) == USER_ROLE_ADMIN,
+        .client = client,
+        .domain = request->address_type == SOCKS5_ATYP_DOMAIN ? request->domain : NULL,
+        .port = request->port,
+        .command = command,
+    };
+}
+
+/* A denial: the rule's hit, the user's count, and a log line saying what denied it. The
+ * global count follows the failure cause (socks5_failure_outcome). */
+static enum socks5_failure destination_denied(const struct rule_set *rules,
+                                              const struct connection_record *record,
+                                              const struct rule_facts *facts,
+                                              const struct sockaddr *address,
+                                              const struct rule_decision *decision)
+{
+    rule_set_count_hit(rules, decision);
+    if (record->owner != NULL)
+        counter_add_shared(&user_usage(user_from_owner(record->owner))->rule_denials, 1);
+    char address_text[NET_ADDRESS_TEXT_MAX] = "";
+    if (address != NULL)
+        net_format_address(address, address_text);
+    const char *destination = record->destination != NULL ? record->destination : "?";
+    const char *user = facts->user_name != NULL ? facts->user_name : "?";
+    if (decision->rule_index != RULE_INDEX_NONE) {
+        const char *name = rule_set_rule_name(rules, decision->rule_index);
+        log_message(LOG_INFO, "connection %llu: user %s to %s%s%s denied by rule %zu%s%s",
+                    (unsigned long long)record->id, user, destination,
+                    address != NULL ? " at " : "", address_text, decision->rule_index + 1,
+                    name[0] != '\0' ? " " : "", name);
+    } else {
+        log_message(LOG_INFO, "connection %llu: user %s to %s%s%s denied by default (%s)",
+                    (unsigned long long)record->id, user, destination,
+                    address != NULL ? " at " : "", address_text,
+                    decision->default_reason != NULL ? decision->default_reason : "no rule");
+    }
+    return SOCKS5_FAILURE_NOT_ALLOWED_BY_POLICY;
+}
+
+enum socks5_failure session_destination_policy_before_lookup(struct proxy *proxy,
+                                                             const struct connection_record *record,
+                                                             const struct socks5_request *request,
+                                                             const struct sockaddr *client)
+{
+    const struct policy *policy = proxy->settings.policy;
+    if (policy == NULL || rule_set_count(policy->rules) == 0)
+        return SOCKS5_FAILURE_NONE;
+    struct rule_facts facts = request_facts(record, request, client);
+    struct rule_decision decision;
+    if (rule_set_decide(policy->rules, &facts, NULL, policy->allow_loopback, &decision) ==
+        RULE_VERDICT_DENY)
+        return destination_denied(policy->rules, record, &facts, NULL, &decision);
+    return SOCKS5_FAILURE_NONE;
 }
 
 enum socks5_failure session_destination_policy(struct proxy *proxy,
                                                const struct connection_record *record,
                                                const struct socks5_request *request,
+                                               const struct sockaddr *client,
                                                const struct addrinfo *addresses)
 {
+    const struct policy *policy = proxy->settings.policy;
+    if (policy == NULL)
+        return SOCKS5_FAILURE_NONE;
+    struct rule_facts facts = request_facts(record, request, client);
+    /* The request's hit goes to what decided its first address, unless another is denied. */
+    struct rule_decision first = {RULE_VERDICT_ALLOW, RULE_INDEX_NONE, NULL};
     for (const struct addrinfo *address = addresses; address != NULL; address = address->ai_next) {
-        if (!destination_address_allowed(proxy, record, request, address->ai_addr))
-            return SOCKS5_FAILURE_NOT_ALLOWED_BY_POLICY;
+        struct rule_decision decision;
+        if (rule_set_decide(policy->rules, &facts, address->ai_addr, policy->allow_loopback,
+                            &decision) == RULE_VERDICT_DENY)
+            return destination_denied(policy->rules, record, &facts, address->ai_addr, &decision);
+        if (address == addresses)
+            first = decision;
     }
+    rule_set_count_hit(policy->rules, &first);
     return SOCKS5_FAILURE_NONE;
 }

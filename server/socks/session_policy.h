@@ -15,12 +15,21 @@ struct connection_record;
 enum socks5_failure session_admission(struct proxy *proxy, const struct connection_record *record,
                                       const struct socks5_request *request);
 
+/* Before a name is looked up: a destination rule that needs no address (user, domain, port,
+ * ...) and denies answers at once, so a denied name is never resolved. client is the
+ * client's address. */
+enum socks5_failure session_destination_policy_before_lookup(struct proxy *proxy,
+                                                             const struct connection_record *record,
+                                                             const struct socks5_request *request,
+                                                             const struct sockaddr *client);
+
 /* Once the destination's addresses are known (resolved, or the literal the client sent) and
  * before any of them is connected: the request is refused unless every address is allowed, so
  * that a name cannot smuggle a forbidden address in among allowed ones. */
 enum socks5_failure session_destination_policy(struct proxy *proxy,
                                                const struct connection_record *record,
                                                const struct socks5_request *request,
+                                               const struct sockaddr *client,
                                                const struct addrinfo *addresses);
 
 #endif

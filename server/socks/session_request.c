@@ -96,7 +96,8 @@ static void request_on_destination_known(struct session *session)
     struct session_setup *setup = session->setup;
     const struct socks5_request *request = &setup->parser.request.request;
     enum socks5_failure verdict =
-        session_destination_policy(session->proxy, session->record, request, setup->addresses);
+        session_destination_policy(session->proxy, session->record, request,
+                                   (const struct sockaddr *)&setup->peer, setup->addresses);
     if (verdict != SOCKS5_FAILURE_NONE) {
         session_refuse(session, verdict);
         return;
@@ -138,6 +139,12 @@ static void request_on_complete(struct session *session)
     if (request->address_type != SOCKS5_ATYP_DOMAIN) {
         request_use_literal(session->setup, request);
         request_on_destination_known(session);
+        return;
+    }
+    verdict = session_destination_policy_before_lookup(
+        proxy, session->record, request, (const struct sockaddr *)&session->setup->peer);
+    if (verdict != SOCKS5_FAILURE_NONE) {
+        session_refuse(session, verdict);
         return;
     }
     counter_add(&proxy->metrics.dns_connections, 1);

@@ -44,5 +44,8 @@ void metrics_count(struct metrics *metrics, enum metric_counter counter)
     case METRIC_UNSUPPORTED_INPUT:
         counter_add(&metrics->unsupported_input, 1);
         return;
+    case METRIC_RULE_DENIALS:
+        counter_add(&metrics->rule_denials, 1);
+        return;
     }
 }

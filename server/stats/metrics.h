@@ -26,6 +26,7 @@ enum metric_counter {
     METRIC_DNS_ERRORS,
     METRIC_SERVER_ERRORS,
     METRIC_UNSUPPORTED_INPUT,
+    METRIC_RULE_DENIALS,
 };
 
 /* Adds one to counter (nothing for METRIC_NONE); on the worker's thread, like counter_add. */

@@ -30,7 +30,7 @@ user=smoke
 pass=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 # The admin comes from the environment so no random password lands in the log.
 SOCKS5D_ADMIN="admin:$pass" "$server" -l 127.0.0.1 -p 0 -P 0 -f off -n -u "$user:$pass" \
-    --access-log off 2>"$work/server.log" &
+    --access-log off --allow-loopback 2>"$work/server.log" &
 server_pid=$!
 
 port=

@@ -110,12 +110,18 @@ def format_endpoint(host, port):
 # The server under test
 
 class Socks5dProcess:
-    """One socks5d child: started with -p 0 -P 0, stderr captured to a temporary file."""
+    """One socks5d child: started with -p 0 -P 0, stderr captured to a temporary file.
 
-    def __init__(self, *extra_args, listen=None, users=((TEST_USER, TEST_PASSWORD),), env=None):
+    allow_loopback (default on) passes --allow-loopback: the tests' echo and upstream servers
+    listen on loopback, which socks5d denies by default."""
+
+    def __init__(self, *extra_args, listen=None, users=((TEST_USER, TEST_PASSWORD),), env=None,
+                 allow_loopback=True):
         self.binary = server_binary()
         self.listen = list(listen) if listen else ["127.0.0.1"]
         self.args = [self.binary, "-p", "0", "-P", "0"]
+        if allow_loopback:
+            self.args.append("--allow-loopback")
         for address in self.listen:
             self.args += ["-l", address]
         for user, password in users:

@@ -140,7 +140,21 @@ class ReadCommandsTest(ConsoleTestCase):
         (me,) = self.ctl.json("whoami")
         self.assertEqual(me, {"command": "whoami", "record": {
             "user": ADMIN_USER, "role": "admin", "connections_live": 0, "connections_total": 0,
-            "bytes_up": 0, "bytes_down": 0}})
+            "bytes_up": 0, "bytes_down": 0, "rule_denials": 0}})
+
+    def test_rules_lists_the_safe_defaults(self):
+        (rules,) = self.ctl.json("rules")
+        self.assertEqual(rules["command"], "rules")
+        self.assertEqual(rules["record"]["total"], 0)
+        self.assertEqual(rules["record"]["allow_loopback"], "yes")
+        self.assertTrue(rules["record"]["safe_defaults"].startswith("loopback 127.0.0.0/8 ::1/128"))
+        self.assertEqual(rules["rows"], [])
+        text = self.ctl.run("rules", expect=EXIT_OK).out
+        self.assertRegex(text, r"(?m)^allow_loopback: +yes$")
+        self.assertRegex(text, r"(?m)^number +name +action +rule +hits$")
+        refused = self.ctl.run("rules", user=TEST_USER, password=TEST_PASSWORD)
+        self.assertNotEqual(refused.code, EXIT_OK)
+        self.assertIn("admin", refused.err)
 
     def test_server_info_metrics_and_buffer_size(self):
         (info,) = self.ctl.json("server-info")
@@ -454,7 +468,8 @@ class OwnActivityTest(ConsoleTestCase):
                     usage, page = result.out.split("\n\n", 1)
                     self.assertRegex(usage, r"^user: +%s\nrole: +%s\nconnections_live: +1\n"
                                             r"connections_total: +2\nbytes_up: +\d+\n"
-                                            r"bytes_down: +\d+$" % (user, role))
+                                            r"bytes_down: +\d+\nrule_denials: +0$"
+                                            % (user, role))
                     self.assertRegex(page, r"^total: +2\noffset: +0\n\nid +state +started ")
                     rows = table_rows(page)
                     self.assertEqual({(int(r["id"]), r["state"], r["user"], r["destination"])

@@ -303,6 +303,7 @@ static void body_user_metrics(struct admin_text *body)
     admin_text_put_u64(body, ADMIN_KEY_CONNECTIONS_TOTAL, 57);
     admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, 48213);
     admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, 9912844);
+    admin_text_put_u64(body, ADMIN_KEY_RULE_DENIALS, 1);
 }
 
 struct connection_row {
@@ -406,7 +407,7 @@ static void body_metrics(struct admin_text *body)
         {ADMIN_KEY_DNS_CONNECTIONS, 4000},    {ADMIN_KEY_IPV4_CONNECTIONS, 4900},
         {ADMIN_KEY_IPV6_CONNECTIONS, 200},    {ADMIN_KEY_AUTH_ERRORS, 9},
         {ADMIN_KEY_HOST_UNREACHABLE, 6},      {ADMIN_KEY_CONNECTION_REFUSED, 1},
-        {ADMIN_KEY_ACCEPT_PAUSED, 0},
+        {ADMIN_KEY_ACCEPT_PAUSED, 0},         {ADMIN_KEY_RULE_DENIALS, 3},
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         admin_text_put_u64(body, counters[i].key, counters[i].value);
@@ -415,6 +416,29 @@ static void body_metrics(struct admin_text *body)
 static void body_close_user_connections(struct admin_text *body)
 {
     admin_text_put_u64(body, ADMIN_KEY_CLOSED, 3);
+}
+
+static void body_rules(struct admin_text *body)
+{
+    admin_text_put_u64(body, ADMIN_KEY_TOTAL, 2);
+    admin_text_put_str(body, ADMIN_KEY_SAFE_DEFAULTS,
+                       "loopback 127.0.0.0/8 ::1/128, unspecified 0.0.0.0/8 ::/128, link-local "
+                       "169.254.0.0/16 fe80::/10, multicast 224.0.0.0/4 ff00::/8, broadcast "
+                       "255.255.255.255/32");
+    admin_text_put_bool(body, ADMIN_KEY_ALLOW_LOOPBACK, false);
+    admin_text_begin_table(body, admin_rules_columns, ADMIN_RULES_COLUMN_COUNT);
+    admin_text_cell_u64(body, 1);
+    admin_text_cell_str(body, "ssh");
+    admin_text_cell_str(body, "deny");
+    admin_text_cell_str(body, "deny name=ssh to=10.0.0.0/8 port=22");
+    admin_text_cell_u64(body, 4);
+    admin_text_end_row(body);
+    admin_text_cell_u64(body, 2);
+    admin_text_cell_str(body, "-");
+    admin_text_cell_str(body, "allow");
+    admin_text_cell_str(body, "allow user=alice to=169.254.169.254/32 port=80");
+    admin_text_cell_u64(body, 0);
+    admin_text_end_row(body);
 }
 
 struct body_example {
@@ -429,6 +453,7 @@ static const struct body_example body_examples[] = {
     {"server-info", body_server_info},
     {"metrics", body_metrics},
     {"close-user-connections", body_close_user_connections},
+    {"rules", body_rules},
 };
 #define BODY_EXAMPLE_COUNT (sizeof(body_examples) / sizeof(body_examples[0]))
 

@@ -31,7 +31,7 @@ static const struct {
     {SOCKS5_FAILURE_CONNECT_TIMEOUT, SOCKS5_REPLY_HOST_UNREACHABLE, {METRIC_HOST_UNREACHABLE}},
     {SOCKS5_FAILURE_BIND_TIMEOUT, SOCKS5_REPLY_TTL_EXPIRED, {METRIC_NONE}},
     {SOCKS5_FAILURE_FORBIDDEN_BY_KERNEL, SOCKS5_REPLY_NOT_ALLOWED, {METRIC_NONE}},
-    {SOCKS5_FAILURE_NOT_ALLOWED_BY_POLICY, SOCKS5_REPLY_NOT_ALLOWED, {METRIC_NONE}},
+    {SOCKS5_FAILURE_NOT_ALLOWED_BY_POLICY, SOCKS5_REPLY_NOT_ALLOWED, {METRIC_RULE_DENIALS}},
     {SOCKS5_FAILURE_OVER_USER_LIMIT, SOCKS5_REPLY_NOT_ALLOWED, {METRIC_NONE}},
     {SOCKS5_FAILURE_COMMAND_UNSUPPORTED, SOCKS5_REPLY_COMMAND_NOT_SUPPORTED,
      {METRIC_UNSUPPORTED_INPUT}},
@@ -92,10 +92,11 @@ START_TEST(each_metric_bumps_its_own_field)
     ck_assert_uint_eq(counted_once(METRIC_DNS_ERRORS).dns_errors, 1);
     ck_assert_uint_eq(counted_once(METRIC_SERVER_ERRORS).server_errors, 1);
     ck_assert_uint_eq(counted_once(METRIC_UNSUPPORTED_INPUT).unsupported_input, 1);
+    ck_assert_uint_eq(counted_once(METRIC_RULE_DENIALS).rule_denials, 1);
     /* and nothing else: one counter in all */
     const enum metric_counter all[] = {METRIC_HOST_UNREACHABLE, METRIC_CONNECTION_REFUSED,
                                        METRIC_DNS_ERRORS, METRIC_SERVER_ERRORS,
-                                       METRIC_UNSUPPORTED_INPUT};
+                                       METRIC_UNSUPPORTED_INPUT, METRIC_RULE_DENIALS};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         struct metrics metrics = counted_once(all[i]);
         const uint64_t *fields = (const uint64_t *)&metrics;

@@ -1,4 +1,4 @@
-/* server_process: one socks5d under test — started with -p 0 -P 0 -f <directory>/users, its
+/* server_process: one socks5d under test (-p 0 -P 0 -f <directory>/users --allow-loopback), its
  * ports read from its log, stopped with SIGTERM (checked clean) or killed with SIGKILL. */
 #include "server_process.h"
 
@@ -117,8 +117,10 @@ struct server_process *server_process_start(const char *directory, const char *c
     snprintf(users_path, sizeof(users_path), "%s/users", directory);
     snprintf(server->log_path, sizeof(server->log_path), "%s/socks5d-%u.log", directory,
              ++started_count);
-    const char *argv[ARGS_MAX] = { binary, "-p", "0", "-P", "0", "-f", users_path };
-    size_t count = 7;
+    /* The upstream servers the tests tunnel to listen on loopback, denied by default. */
+    const char *argv[ARGS_MAX] = { binary, "-p", "0", "-P", "0", "-f", users_path,
+                                   "--allow-loopback" };
+    size_t count = 8;
     for (size_t i = 0; args != NULL && args[i] != NULL && count < ARGS_MAX - 1; i++)
         argv[count++] = args[i];
     argv[count] = NULL;
