@@ -14,6 +14,7 @@ import unittest
 import harness
 from harness import recv_exact, read_reply, REP_SUCCESS, TEST_USER
 
+REP_NOT_ALLOWED = 0x02
 REP_TTL_EXPIRED = 0x06
 CONNECT_TIMEOUT_S = 2
 ADMIN_CMD_CONNECTIONS = 0x05
@@ -174,14 +175,15 @@ class BindTest(harness.ServerTestCase):
         right.close()
         self.assert_descriptors_back()
 
-    def test_zero_address_accepts_any_peer_on_the_clients_address(self):
+    def test_zero_address_any_peer_is_denied_by_the_safe_defaults(self):
+        # "Any peer" is the unspecified address to the destination policy: no rendezvous is
+        # opened for it unless a rule names that network.
         client, first = self.bind("0.0.0.0")
-        self.assertEqual(first[4], client.getpeername()[0],
-                         "no destination named: the address the client reached")
-        peer = self.peer(first, source="127.0.0.3")
-        self.expect_second_reply(client, peer)
+        self.assertEqual(first[1], REP_NOT_ALLOWED)
+        self.assertTrue(harness.peer_closed(client))
+        entry = self.server.wait_access_line_for_client(client)
+        self.assertEqual((entry["kind"], entry["status"]), ("bind", REP_NOT_ALLOWED))
         client.close()
-        peer.close()
         self.assert_descriptors_back()
 
     def test_name_rendezvous_takes_a_peer_from_its_address(self):
