@@ -61,9 +61,19 @@ class BindTest(harness.ServerTestCase):
 
     def setUp(self):
         super().setUp()
-        # The tunnels of earlier tests are gone, the admin's listener is open: from here every
-        # BIND must give back all it took.
-        self.baseline = open_descriptors(self.server.process.pid)
+        # Once the server is all up (the admin's thread opens its listener after the SOCKS
+        # ones are announced; a first tunnel fills what the worker sets up on first use) its
+        # descriptor count settles: from there every BIND must give back all it took.
+        self.server.wait_admin_listener()
+        harness.echo_roundtrip(self.server, self.echo)
+        pid = self.server.process.pid
+        counts = [open_descriptors(pid)]
+        deadline = time.monotonic() + 10
+        while len(set(counts[-3:])) != 1 or len(counts) < 3:
+            self.assertLess(time.monotonic(), deadline, "descriptors never settled: %r" % counts)
+            time.sleep(0.1)
+            counts.append(open_descriptors(pid))
+        self.baseline = counts[-1]
 
     def assert_descriptors_back(self):
         pid = self.server.process.pid
