@@ -249,6 +249,8 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_KEY_ROLE "role"
 #define ADMIN_KEY_CONNECTIONS_LIVE "connections_live"
 #define ADMIN_KEY_RULE_DENIALS "rule_denials"
+#define ADMIN_KEY_DATAGRAMS_UP "datagrams_up"     /* UDP, client → remote */
+#define ADMIN_KEY_DATAGRAMS_DOWN "datagrams_down" /* UDP, remote → client */
 
 /* CONNECTIONS and USERS record part */
 #define ADMIN_KEY_TOTAL "total"

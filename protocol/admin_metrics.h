@@ -32,7 +32,24 @@
     METRIC(accept_paused, COUNTER,                                                               \
            "times the server paused accepting for lack of descriptors or connection slots")     \
     METRIC(rule_denials, COUNTER,                                                                \
-           "requests refused by a destination rule or a safe default (RFC 1928 `0x02`)")
+           "requests (RFC 1928 `0x02`) and UDP destinations refused by a destination rule or a " \
+           "safe default")                                                                       \
+    METRIC(udp_associations, COUNTER, "UDP ASSOCIATE requests granted a relay")                  \
+    METRIC(udp_datagrams_up, COUNTER, "datagrams relayed client → remote")                       \
+    METRIC(udp_datagrams_down, COUNTER, "datagrams relayed remote → client")                     \
+    METRIC(udp_bytes_up, COUNTER, "payload bytes of those datagrams (also in bytes_up)")         \
+    METRIC(udp_bytes_down, COUNTER, "payload bytes of those datagrams (also in bytes_down)")     \
+    METRIC(udp_dropped_foreign, COUNTER,                                                         \
+           "datagrams dropped: from an address other than the association's client")             \
+    METRIC(udp_dropped_fragmented, COUNTER,                                                      \
+           "datagrams dropped: FRAG not 0 (no reassembly, RFC 1928 section 7)")                  \
+    METRIC(udp_dropped_malformed, COUNTER,                                                       \
+           "datagrams dropped: a header that is short or not RFC 1928's (RSV, ATYP, domain)")    \
+    METRIC(udp_dropped_policy, COUNTER, "datagrams dropped: the destination policy refused")     \
+    METRIC(udp_dropped_lookup, COUNTER,                                                          \
+           "datagrams dropped: the name did not resolve, or too many waited for lookups")        \
+    METRIC(udp_dropped_send, COUNTER,                                                            \
+           "datagrams dropped: the send failed (too large for the path, no buffer space, ...)")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

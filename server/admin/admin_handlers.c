@@ -237,6 +237,8 @@ static bool handle_user_metrics(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, counter_read(&usage->bytes_up));
     admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, counter_read(&usage->bytes_down));
     admin_text_put_u64(body, ADMIN_KEY_RULE_DENIALS, counter_read(&usage->rule_denials));
+    admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_UP, counter_read(&usage->datagrams_up));
+    admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_DOWN, counter_read(&usage->datagrams_down));
     return true;
 }
 

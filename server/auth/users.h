@@ -28,6 +28,8 @@ struct user_usage {
     uint64_t bytes_up;   /* client → remote */
     uint64_t bytes_down; /* remote → client */
     uint64_t rule_denials; /* requests a destination rule or a safe default refused */
+    uint64_t datagrams_up;   /* UDP, client → remote (their payloads count in bytes_up) */
+    uint64_t datagrams_down; /* UDP, remote → client */
 };
 
 enum users_error {

@@ -515,7 +515,8 @@ void options_write_help(FILE *out, const char *program)
 {
     fprintf(out,
             "Usage: %s [options]\n"
-            "A SOCKS5 proxy (RFC 1928 CONNECT, RFC 1929 username/password) with an admin port.\n"
+            "A SOCKS5 proxy (RFC 1928 CONNECT and UDP ASSOCIATE, RFC 1929 username/password) with an\n"
+            "admin port.\n"
             "\n",
             program);
     for (const struct option_spec *spec = option_specs; spec->name != NULL; spec++)

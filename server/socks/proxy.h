@@ -21,6 +21,7 @@ struct login_throttle;
 struct auth_backend;
 struct session_prelude;
 struct policy;
+struct udp_batch;
 
 struct proxy_settings {
     uint32_t handshake_timeout_ms;
@@ -63,6 +64,9 @@ struct proxy {
     /* Runs on every new connection before the greeting; NULL: straight to the greeting. */
     const struct session_prelude *pre_greeting;
     struct relay_resources relay; /* buffer and pipe pools, this worker's own */
+    /* The datagram batches every UDP association of this worker shares: made with the first
+     * association, freed by session_close_all. */
+    struct udp_batch *udp_batch;
     struct proxy_settings settings;
     struct metrics metrics;
     pthread_mutex_t sessions_lock;

@@ -38,6 +38,15 @@ void session_record_status(struct session *session, uint8_t status, bool replied
     session_record_unlock(session);
 }
 
+void session_record_destination_address(struct session *session, const struct sockaddr *address)
+{
+    char text[NET_ADDRESS_TEXT_MAX];
+    net_format_address(address, text);
+    session_record_lock(session);
+    memcpy(session->record->destination_address, text, sizeof(text));
+    session_record_unlock(session);
+}
+
 void session_record_user(struct session *session, struct user *user)
 {
     users_connection_started(user);
@@ -345,6 +354,11 @@ static void session_on_timeout(struct event_loop *loop, struct event_timer *time
 void session_attach_remote(struct session *session, int fd)
 {
     net_tune_tcp(fd, session->proxy->settings.tcp_congestion);
+    session_attach_datagram_socket(session, fd);
+}
+
+void session_attach_datagram_socket(struct session *session, int fd)
+{
     event_watcher_init(&session->remote, fd, session_on_remote_event, session);
 }
 

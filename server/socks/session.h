@@ -59,6 +59,10 @@ struct session_command {
     void (*start)(struct session *session);
     enum connection_kind kind; /* what its connection record shows */
     struct session_stage stage; /* on readiness, on timeout, release */
+    /* The request's DST.ADDR/DST.PORT name the client's own side (UDP ASSOCIATE: where its
+     * datagrams will come from), not a destination: nothing is looked up or judged by the
+     * destination policy before start; the handler judges each destination itself. */
+    bool names_client_side;
 };
 
 /* A stage before the SOCKS5 greeting, set per proxy (where a PROXY protocol header will be
@@ -111,6 +115,7 @@ struct session {
     struct relay_direction upstream;   /* client → remote; holds the handshake bytes too */
     struct relay_direction downstream; /* remote → client; holds the handshake replies too */
     struct session_setup *setup;       /* NULL once the command has its connection */
+    void *command_data;                /* the command handler's own; its release frees it */
     struct connection_record *record;
 };
 
@@ -143,6 +148,8 @@ bool session_flush_to_client(struct session *session);
 
 /* Watches fd (non-blocking, owned from now on) as the session's remote socket. */
 void session_attach_remote(struct session *session, int fd);
+/* The same for a UDP socket (no TCP tuning). */
+void session_attach_datagram_socket(struct session *session, int fd);
 void session_close_remote(struct session *session);
 /* Frees the setup; its addresses go with it. */
 void session_free_setup(struct session *session);
@@ -151,6 +158,8 @@ void session_free_setup(struct session *session);
 void session_record_lock(struct session *session);
 void session_record_unlock(struct session *session);
 void session_record_status(struct session *session, uint8_t status, bool replied);
+/* The address the session reached (a UDP association: the one it reached last). */
+void session_record_destination_address(struct session *session, const struct sockaddr *address);
 /* The session belongs to user from now on (takes the caller's reference). */
 void session_record_user(struct session *session, struct user *user);
 

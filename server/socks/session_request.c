@@ -10,17 +10,18 @@
 #include "session_bind.h"
 #include "session_connect.h"
 #include "session_policy.h"
+#include "session_udp.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Every command this server serves. One with no entry (UDP ASSOCIATE for now) is answered
- * "command not supported". */
+/* Every command this server serves. One with no entry is answered "command not supported". */
 static const struct session_command *const commands[256] = {
     [SOCKS5_CMD_CONNECT] = &session_connect_command,
     [SOCKS5_CMD_BIND] = &session_bind_command,
+    [SOCKS5_CMD_UDP_ASSOCIATE] = &session_udp_command,
 };
 
 enum socks5_failure session_request_check(const struct socks5_request *request)
@@ -89,6 +90,14 @@ static void request_use_literal(struct session_setup *setup, const struct socks5
     setup->addresses = entry;
 }
 
+static void request_start_command(struct session *session, const struct session_command *command)
+{
+    session->stage = &command->stage;
+    session->state = SESSION_COMMAND;
+    session->command_step = 0;
+    command->start(session);
+}
+
 /* The destination's addresses are known: the policy sees every one of them before any is
  * connected, then the command's handler takes over. */
 static void request_on_destination_known(struct session *session)
@@ -102,11 +111,7 @@ static void request_on_destination_known(struct session *session)
         session_refuse(session, verdict);
         return;
     }
-    const struct session_command *command = commands[request->command];
-    session->stage = &command->stage;
-    session->state = SESSION_COMMAND;
-    session->command_step = 0;
-    command->start(session);
+    request_start_command(session, commands[request->command]);
 }
 
 static void request_on_resolved(void *owner, struct addrinfo *result, int error)
@@ -136,6 +141,10 @@ static void request_on_complete(struct session *session)
         return;
     }
     event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.connect_timeout_ms);
+    if (commands[request->command]->names_client_side) {
+        request_start_command(session, commands[request->command]);
+        return;
+    }
     if (request->address_type != SOCKS5_ATYP_DOMAIN) {
         request_use_literal(session->setup, request);
         request_on_destination_known(session);

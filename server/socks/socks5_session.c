@@ -6,6 +6,7 @@
 #include "proxy.h"
 #include "session.h"
 #include "session_handshake.h"
+#include "session_udp.h"
 #include "users.h"
 
 #include <pthread.h>
@@ -29,6 +30,7 @@ void session_close_all(struct proxy *proxy)
 {
     while (proxy->sessions != NULL)
         session_close(proxy->sessions, false, false);
+    session_udp_release_worker(proxy);
 }
 
 void session_list_lock(struct proxy *proxy) { pthread_mutex_lock(&proxy->sessions_lock); }

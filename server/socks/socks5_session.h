@@ -14,7 +14,7 @@ struct user;
 
 /* Takes ownership of client_fd (non-blocking). On failure the fd is closed. */
 void session_start(struct proxy *proxy, int client_fd, const struct sockaddr_storage *peer);
-/* Closes every live session (server shutdown). */
+/* Closes every live session and frees what they shared (server shutdown). */
 void session_close_all(struct proxy *proxy);
 bool session_proxy_has_capacity(void *proxy);
 

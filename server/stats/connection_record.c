@@ -72,9 +72,14 @@ void connection_record_log(const struct connection_record *record)
         }
         destination[out] = '\0';
     }
-    log_access("user=%s client=%s dest=%s dest_addr=%s up=%llu down=%llu status=%u kind=%s",
+    char datagrams[64] = "";
+    if (record->datagram_relay)
+        snprintf(datagrams, sizeof(datagrams), " datagrams_up=%llu datagrams_down=%llu",
+                 (unsigned long long)record->datagrams_up,
+                 (unsigned long long)record->datagrams_down);
+    log_access("user=%s client=%s dest=%s dest_addr=%s up=%llu down=%llu status=%u kind=%s%s",
                record->owner != NULL ? record->owner->name : "-", record->client,
                destination, record->destination_address,
                (unsigned long long)record->bytes_up, (unsigned long long)record->bytes_down,
-               record->status, connection_kind_name(record->kind));
+               record->status, connection_kind_name(record->kind), datagrams);
 }

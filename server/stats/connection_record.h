@@ -43,6 +43,11 @@ struct connection_record {
     enum connection_kind kind;
     uint64_t bytes_up;    /* counter.h: read from other threads */
     uint64_t bytes_down;
+    /* A UDP association's datagrams each way (counter.h); the bytes above count their
+     * payloads, and the access log names both when datagram_relay is set. */
+    uint64_t datagrams_up;
+    uint64_t datagrams_down;
+    bool datagram_relay;
     uint8_t status;       /* RFC 1928 reply code; 0 = success */
     bool replied;         /* a reply to the request was sent: status is final */
 };

@@ -38,7 +38,8 @@ ACCESS_RE = re.compile(
     r"^(?P<time>" + TIMESTAMP_RE + r") access"
     r" user=(?P<user>\S+) client=(?P<client>\S+) dest=(?P<dest>\S+)"
     r" dest_addr=(?P<dest_addr>\S+) up=(?P<up>\d+) down=(?P<down>\d+) status=(?P<status>\d+)"
-    r" kind=(?P<kind>connect|udp|bind)$")
+    r" kind=(?P<kind>connect|udp|bind)"
+    r"(?: datagrams_up=(?P<datagrams_up>\d+) datagrams_down=(?P<datagrams_down>\d+))?$")
 
 # SOCKS5 constants (RFC 1928 / RFC 1929)
 METHOD_NO_AUTH = 0x00
@@ -249,8 +250,9 @@ class Socks5dProcess:
                 entries.append({"malformed": line})
                 continue
             entry = match.groupdict()
-            for key in ("up", "down", "status"):
-                entry[key] = int(entry[key])
+            for key in ("up", "down", "status", "datagrams_up", "datagrams_down"):
+                if entry[key] is not None:
+                    entry[key] = int(entry[key])
             entry["line"] = line
             entries.append(entry)
         return entries

@@ -140,7 +140,8 @@ class ReadCommandsTest(ConsoleTestCase):
         (me,) = self.ctl.json("whoami")
         self.assertEqual(me, {"command": "whoami", "record": {
             "user": ADMIN_USER, "role": "admin", "connections_live": 0, "connections_total": 0,
-            "bytes_up": 0, "bytes_down": 0, "rule_denials": 0}})
+            "bytes_up": 0, "bytes_down": 0, "rule_denials": 0, "datagrams_up": 0,
+            "datagrams_down": 0}})
 
     def test_rules_lists_the_safe_defaults(self):
         (rules,) = self.ctl.json("rules")
@@ -468,7 +469,8 @@ class OwnActivityTest(ConsoleTestCase):
                     usage, page = result.out.split("\n\n", 1)
                     self.assertRegex(usage, r"^user: +%s\nrole: +%s\nconnections_live: +1\n"
                                             r"connections_total: +2\nbytes_up: +\d+\n"
-                                            r"bytes_down: +\d+\nrule_denials: +0$"
+                                            r"bytes_down: +\d+\nrule_denials: +0\n"
+                                            r"datagrams_up: +0\ndatagrams_down: +0$"
                                             % (user, role))
                     self.assertRegex(page, r"^total: +2\noffset: +0\n\nid +state +started ")
                     rows = table_rows(page)

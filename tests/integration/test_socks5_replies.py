@@ -95,10 +95,6 @@ class Replies(harness.ServerTestCase):
     def test_domain_with_nul(self):
         self.expect_reply(request_domain(b"local\x00host", self.echo.port), REP_HOST_UNREACHABLE)
 
-    def test_udp_associate_not_supported(self):
-        self.expect_reply(request("0.0.0.0", 0, command=harness.CMD_UDP_ASSOCIATE),
-                          REP_COMMAND_NOT_SUPPORTED)
-
     def test_unknown_command_not_supported(self):
         self.expect_reply(request("127.0.0.1", self.echo.port, command=0x09),
                           REP_COMMAND_NOT_SUPPORTED)

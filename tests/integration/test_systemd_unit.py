@@ -22,6 +22,7 @@ import time
 import unittest
 
 from harness import (NotifySocket, ADMIN_CMD_METRICS, ADMIN_ROLE_ADMIN, ADMIN_STATUS_OK, REP_SUCCESS,
+                     CMD_UDP_ASSOCIATE,
                      SANITIZER_MARKERS, SOCKET_TIMEOUT, STOP_TIMEOUT, AdminClient,
                      EchoTestCase, Socks5dProcess, connect_proxy, negotiate, open_tunnel,
                      read_reply, recv_exact, request, require_tool, server_binary)
@@ -371,6 +372,36 @@ def bulk_echo(server, port, size):
         return received == payload
 
 
+def udp_roundtrip(server, destination, family=socket.AF_INET):
+    """One UDP ASSOCIATE (over family) and a datagram through its relay to a socket of ours at
+    destination (an IP literal), answered back through the relay: the relay's calls
+    (recvmmsg, sendmmsg) under the filter. A name's lookup makes the calls CONNECT's does."""
+    peer_host = "::1" if ":" in destination else "127.0.0.1"
+    with connect_proxy(server, family) as control, \
+            socket.socket(family, socket.SOCK_DGRAM) as client, \
+            socket.socket(socket.AF_INET6 if ":" in peer_host else socket.AF_INET,
+                          socket.SOCK_DGRAM) as peer:
+        negotiate(control)
+        client.bind((control.getsockname()[0], 0))
+        client.settimeout(SOCKET_TIMEOUT)
+        peer.bind((peer_host, 0))
+        peer.settimeout(SOCKET_TIMEOUT)
+        control.sendall(request("::" if family == socket.AF_INET6 else "0.0.0.0", 0,
+                                command=CMD_UDP_ASSOCIATE))
+        reply = read_reply(control)
+        if reply[1] != REP_SUCCESS:
+            return False
+        relay = (reply[4], reply[5])
+        address = bytes([4 if ":" in destination else 1]) + socket.inet_pton(
+            socket.AF_INET6 if ":" in destination else socket.AF_INET, destination)
+        client.sendto(b"\0\0\0" + address + peer.getsockname()[1].to_bytes(2, "big") + b"ping",
+                      relay)
+        data, remote = peer.recvfrom(65536)
+        peer.sendto(b"pong", remote)
+        answer, _ = client.recvfrom(65536)
+        return data == b"ping" and answer.endswith(b"pong")
+
+
 def str8(text):
     data = text.encode()
     return bytes([len(data)]) + data
@@ -425,6 +456,8 @@ class Sandbox(EchoTestCase):
         self.assertTrue(bulk_echo(server, self.echo.port, BULK_BYTES), "bulk echo differs")
         open_tunnel(server, "localhost", self.echo.port)[0].close()
         open_tunnel(server, "::1", self.echo.port, family=socket.AF_INET6)[0].close()
+        self.assertTrue(udp_roundtrip(server, "127.0.0.1"), "UDP relay over IPv4")
+        self.assertTrue(udp_roundtrip(server, "::1", socket.AF_INET6), "UDP relay over IPv6")
         with connect_proxy(server) as sock:
             negotiate(sock)
             sock.sendall(request(DNS_NAME, 80))

@@ -304,6 +304,8 @@ static void body_user_metrics(struct admin_text *body)
     admin_text_put_u64(body, ADMIN_KEY_BYTES_UP, 48213);
     admin_text_put_u64(body, ADMIN_KEY_BYTES_DOWN, 9912844);
     admin_text_put_u64(body, ADMIN_KEY_RULE_DENIALS, 1);
+    admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_UP, 120);
+    admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_DOWN, 118);
 }
 
 struct connection_row {
@@ -411,6 +413,9 @@ static void body_metrics(struct admin_text *body)
     };
     for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++)
         admin_text_put_u64(body, counters[i].key, counters[i].value);
+    /* The UDP counters, and any after them, are 0 in the example. */
+    for (size_t i = ADMIN_METRIC_INDEX_udp_associations; i < ADMIN_METRIC_COUNT; i++)
+        admin_text_put_u64(body, admin_metrics[i].name, 0);
 }
 
 static void body_close_user_connections(struct admin_text *body)

@@ -670,7 +670,7 @@ END_TEST
 
 START_TEST(request_other_commands_parse_and_are_refused)
 {
-    const uint8_t commands[] = {SOCKS5_CMD_UDP_ASSOCIATE, 0x00, 0x04, 0x80, 0xFF};
+    const uint8_t commands[] = {0x00, 0x04, 0x80, 0xFF};
     for (size_t i = 0; i < sizeof(commands); i++) {
         union any_parser p;
         expect_done(&request_kind, &p,
@@ -690,8 +690,7 @@ START_TEST(request_udp_associate_with_domain)
                 BYTES(0x05, 0x03, 0x00, 0x03, 0x01, 'x', 0x00, 0x00));
     ck_assert_uint_eq(p.request.request.command, SOCKS5_CMD_UDP_ASSOCIATE);
     ck_assert_str_eq(p.request.request.domain, "x");
-    ck_assert_int_eq(request_reply(&p.request.request),
-                     SOCKS5_REPLY_COMMAND_NOT_SUPPORTED);
+    ck_assert_int_eq(request_reply(&p.request.request), SOCKS5_REPLY_SUCCEEDED);
 }
 END_TEST
 
