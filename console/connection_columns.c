@@ -36,6 +36,9 @@ const struct table_column connection_columns[] = {
     { .key = ADMIN_COLUMN_DURATION_MS, .type = COLUMN_DURATION_MS, .title = "DUR", .width = 6,
       .place = COLUMN_RIGHT, .from_screen = 96, .detail = "duration",
       .detail_text = duration_detail },
+    /* A udp connection's; "-" for the other kinds. */
+    { .key = ADMIN_COLUMN_DATAGRAMS_UP, .type = COLUMN_NUMBER, .detail = "dgrams up" },
+    { .key = ADMIN_COLUMN_DATAGRAMS_DOWN, .type = COLUMN_NUMBER, .detail = "dgrams down" },
 };
 const size_t connection_column_count = sizeof(connection_columns) / sizeof(connection_columns[0]);
 

@@ -347,6 +347,8 @@ static void body_connections(struct admin_text *body)
         admin_text_cell_str(body, row->status);
         admin_text_cell_u64(body, row->duration_ms);
         admin_text_cell_str(body, row->kind);
+        admin_text_cell_str(body, ADMIN_TEXT_NONE); /* datagrams: not a udp connection */
+        admin_text_cell_str(body, ADMIN_TEXT_NONE);
         admin_text_end_row(body);
     }
 }
@@ -1588,7 +1590,9 @@ START_TEST(tables_parse_back_by_column_name)
     ck_assert(admin_span_equals(name, ADMIN_COLUMN_DURATION_MS));
     ck_assert(admin_table_column_name(&table, 11, &name));
     ck_assert(admin_span_equals(name, ADMIN_COLUMN_KIND));
-    ck_assert(!admin_table_column_name(&table, 12, &name));
+    ck_assert(admin_table_column_name(&table, 13, &name));
+    ck_assert(admin_span_equals(name, ADMIN_COLUMN_DATAGRAMS_DOWN));
+    ck_assert(!admin_table_column_name(&table, 14, &name));
 
     struct admin_row row;
     size_t rows = 0;
