@@ -124,7 +124,8 @@ static void bind_start(struct session *session)
         session_close(session, false, false);
         return;
     }
-    /* The request stage's deadline becomes the peer's: one --connect-timeout for both. */
+    /* The peer has a --connect-timeout of its own from the first reply on: the client only
+     * now learns where to send it. */
     event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.connect_timeout_ms);
     session_update_interest(session);
 }
