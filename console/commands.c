@@ -523,6 +523,44 @@ int commands_run_set_password(struct console_context *context, int argc, char **
 
 /* ---- Shorthands ---- */
 
+/* ---- set-limits: its KEY=VALUE words are the one limits argument ---- */
+
+static int build_set_limits(int argc, char **argv, struct admin_request *request, char *error,
+                            size_t error_size)
+{
+    if (argc < 3)
+        return usage(error, error_size, "expected a user name and at least one KEY=VALUE");
+    admin_request_init(request, ADMIN_CMD_SET_LIMITS);
+    if (!admin_str8_set(&request->args.set_limits.user, argv[1]))
+        return usage(error, error_size, "names are at most 255 bytes");
+    char joined[ADMIN_STR8_MAX + 1];
+    size_t length = 0;
+    for (int i = 2; i < argc; i++) {
+        int written = snprintf(joined + length, sizeof(joined) - length, "%s%s", i > 2 ? " " : "",
+                               argv[i]);
+        if (written < 0 || (size_t)written >= sizeof(joined) - length)
+            return usage(error, error_size, "the limits are at most 255 bytes");
+        length += (size_t)written;
+    }
+    admin_str8_set(&request->args.set_limits.limits, joined);
+    return validate(request, error, error_size);
+}
+
+int commands_check_set_limits(int argc, char **argv, char *error, size_t error_size)
+{
+    struct admin_request request;
+    return build_set_limits(argc, argv, &request, error, error_size);
+}
+
+int commands_run_set_limits(struct console_context *context, int argc, char **argv)
+{
+    struct admin_request request;
+    char error[ERROR_SIZE];
+    if (build_set_limits(argc, argv, &request, error, sizeof(error)) != CONSOLE_EXIT_OK)
+        return fail_usage(context, argv[0], error);
+    return call_and_print(context, argv[0], &request);
+}
+
 int commands_run_no_auth(struct console_context *context, int argc, char **argv)
 {
     char error[ERROR_SIZE];

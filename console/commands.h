@@ -35,6 +35,8 @@ int commands_run_add_user(struct console_context *context, int argc, char **argv
 
 /* set-password [NAME] [PASSWORD]: the password is asked when missing or "". */
 int commands_check_set_password(int argc, char **argv, char *error, size_t error_size);
+int commands_check_set_limits(int argc, char **argv, char *error, size_t error_size);
+int commands_run_set_limits(struct console_context *context, int argc, char **argv);
 int commands_run_set_password(struct console_context *context, int argc, char **argv);
 
 /* allow-no-auth and require-auth: set-no-auth 1 and 0. */

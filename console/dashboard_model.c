@@ -128,6 +128,10 @@ bool dashboard_parse_usage(const char *body, size_t length, struct dashboard_usa
     if (!admin_record_get_text(body, length, ADMIN_KEY_USER, usage->name, sizeof(usage->name)))
         return false;
     record_text(body, length, ADMIN_KEY_ROLE, usage->role, sizeof(usage->role));
+    admin_record_get_u64(body, length, ADMIN_KEY_USER_MAX_CONNECTIONS, &usage->max_connections);
+    admin_record_get_u64(body, length, ADMIN_KEY_UPLOAD_LIMIT, &usage->upload_limit);
+    admin_record_get_u64(body, length, ADMIN_KEY_DOWNLOAD_LIMIT, &usage->download_limit);
+    admin_record_get_u64(body, length, ADMIN_KEY_LIMIT_REFUSALS, &usage->limit_refusals);
     return admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_LIVE, &usage->connections_live) &&
            admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_TOTAL, &usage->connections_total) &&
            admin_record_get_u64(body, length, ADMIN_KEY_BYTES_UP, &usage->bytes_up) &&
@@ -241,6 +245,10 @@ bool dashboard_model_put_users_table(struct dashboard_model *model, const char *
     long total = admin_table_column(&table, ADMIN_COLUMN_CONNECTIONS_TOTAL);
     long up = admin_table_column(&table, ADMIN_COLUMN_BYTES_UP);
     long down = admin_table_column(&table, ADMIN_COLUMN_BYTES_DOWN);
+    long max_connections = admin_table_column(&table, ADMIN_COLUMN_MAX_CONNECTIONS);
+    long upload_limit = admin_table_column(&table, ADMIN_COLUMN_UPLOAD_LIMIT);
+    long download_limit = admin_table_column(&table, ADMIN_COLUMN_DOWNLOAD_LIMIT);
+    long refusals = admin_table_column(&table, ADMIN_COLUMN_LIMIT_REFUSALS);
     if (name < 0)
         return false;
     struct admin_row row;
@@ -256,6 +264,10 @@ bool dashboard_model_put_users_table(struct dashboard_model *model, const char *
         row_u64(&row, total, &usage.connections_total);
         row_u64(&row, up, &usage.bytes_up);
         row_u64(&row, down, &usage.bytes_down);
+        row_u64(&row, max_connections, &usage.max_connections);
+        row_u64(&row, upload_limit, &usage.upload_limit);
+        row_u64(&row, download_limit, &usage.download_limit);
+        row_u64(&row, refusals, &usage.limit_refusals);
         if (!dashboard_model_put_user(model, &usage, now))
             return false;
     }

@@ -57,6 +57,12 @@ struct dashboard_usage {
     uint64_t connections_total;
     uint64_t bytes_up;
     uint64_t bytes_down;
+    /* The limits in effect (0 = none) and the requests they refused; 0 from a server that
+     * does not send them. */
+    uint64_t max_connections;
+    uint64_t upload_limit;   /* bytes per second */
+    uint64_t download_limit; /* bytes per second */
+    uint64_t limit_refusals;
 };
 
 struct dashboard_user {

@@ -13,6 +13,7 @@
 #include "dashboard_model.h"
 
 static column_text_fn name_text;
+static column_text_fn limit_text;
 
 #define AT(member) offsetof(struct dashboard_user, member)
 
@@ -34,6 +35,7 @@ const struct table_column user_columns[] = {
       .offset = AT(rate_up) },
     { .type = COLUMN_RATE, .title = "DOWN/s", .width = 7, .place = COLUMN_RIGHT,
       .offset = AT(rate_down) },
+    { .type = COLUMN_TEXT, .title = "LIMIT", .width = 5, .text = limit_text },
 };
 const size_t user_column_count = sizeof(user_columns) / sizeof(user_columns[0]);
 
@@ -43,6 +45,30 @@ static void name_text(const void *row, const struct table_column *column, char *
     (void)column;
     const struct dashboard_user *user = row;
     admin_text_escape(user->usage.name, strlen(user->usage.name), out, size);
+}
+
+/* A measured rate this close to its limit means the limit holds the user back. */
+#define AT_RATE_LIMIT 0.9
+
+static bool at_rate_limit(const struct rate *rate, uint64_t limit)
+{
+    return limit > 0 && rate_known(rate) && rate_per_second(rate) >= AT_RATE_LIMIT * (double)limit;
+}
+
+/* "-" for a user without limits, "set" for one with some, "FULL" for one at a limit now: all
+ * its connection slots taken, or a direction running at its rate. */
+static void limit_text(const void *row, const struct table_column *column, char *out, size_t size)
+{
+    (void)column;
+    const struct dashboard_user *user = row;
+    const struct dashboard_usage *usage = &user->usage;
+    bool full = (usage->max_connections > 0 &&
+                 usage->connections_live >= usage->max_connections) ||
+                at_rate_limit(&user->rate_up, usage->upload_limit) ||
+                at_rate_limit(&user->rate_down, usage->download_limit);
+    bool limited = usage->max_connections > 0 || usage->upload_limit > 0 ||
+                   usage->download_limit > 0;
+    snprintf(out, size, "%s", full ? "FULL" : limited ? "set" : ADMIN_TEXT_NONE);
 }
 
 void user_column_text(const struct dashboard_user *user, const struct table_column *column,

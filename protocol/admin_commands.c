@@ -15,6 +15,8 @@ const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUNT] = {
 const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT] = {
     ADMIN_COLUMN_USER,           ADMIN_COLUMN_ROLE,     ADMIN_COLUMN_CONNECTIONS_LIVE,
     ADMIN_COLUMN_CONNECTIONS_TOTAL, ADMIN_COLUMN_BYTES_UP, ADMIN_COLUMN_BYTES_DOWN,
+    ADMIN_COLUMN_MAX_CONNECTIONS, ADMIN_COLUMN_UPLOAD_LIMIT, ADMIN_COLUMN_DOWNLOAD_LIMIT,
+    ADMIN_COLUMN_LIMIT_REFUSALS,
 };
 
 const char *const admin_rules_columns[ADMIN_RULES_COLUMN_COUNT] = {
@@ -55,7 +57,8 @@ static const struct admin_command_info commands[] = {
              .help = "rows to skip, in ascending id order"},
             {.name = "limit", .type = ADMIN_FIELD_U32, .offset = ARG(connections.limit),
              .help = "most rows to return; 0 = as many as fit"})},
-    {.code = ADMIN_CMD_USERS, .name = "users", .summary = "every user with role and usage",
+    {.code = ADMIN_CMD_USERS, .name = "users",
+     .summary = "every user with role, usage and limits",
      .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_TABLE},
     {.code = ADMIN_CMD_ADD_USER, .name = "add-user", .summary = "add a user",
      .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_EMPTY,
@@ -116,6 +119,16 @@ static const struct admin_command_info commands[] = {
     {.code = ADMIN_CMD_RULES, .name = "rules",
      .summary = "destination rules in order, with hit counts, and the safe defaults",
      .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_TABLE},
+    {.code = ADMIN_CMD_SET_LIMITS, .name = "set-limits",
+     .summary = "a user's connection and bandwidth limits, kept in the users file",
+     .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_RECORD,
+     FIELDS({.name = "user", .type = ADMIN_FIELD_STR8, .check = ADMIN_CHECK_NOT_EMPTY,
+             .meaning = ADMIN_MEANING_USER, .offset = ARG(set_limits.user),
+             .placeholder = "NAME", .help = "user name"},
+            {.name = "limits", .type = ADMIN_FIELD_STR8, .check = ADMIN_CHECK_NOT_EMPTY,
+             .offset = ARG(set_limits.limits), .placeholder = "KEY=VALUE...",
+             .help = "max-connections=N upload=RATE download=RATE (bytes/s, K/M/G = "
+                     "powers of 1024; 0 = unlimited; default = the configuration's)"})},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))

@@ -26,6 +26,7 @@ enum admin_command {
     ADMIN_CMD_CLOSE_CONNECTION = 0x0E,
     ADMIN_CMD_CLOSE_USER_CONNECTIONS = 0x0F,
     ADMIN_CMD_RULES = 0x10,
+    ADMIN_CMD_SET_LIMITS = 0x12,
 };
 
 /* CONNECTIONS "which" argument. */
@@ -88,6 +89,14 @@ struct admin_args_connection_id {
     uint64_t id;
 };
 
+struct admin_args_set_limits {
+    struct admin_str8 user;
+    /* key=value items separated by a space or ',': max-connections=N, upload=RATE,
+     * download=RATE (bytes per second, optional K/M/G = powers of 1024), 0 = unlimited,
+     * "default" = what the configuration gives; fields not named stay as they are. */
+    struct admin_str8 limits;
+};
+
 struct admin_request {
     uint8_t command; /* enum admin_command */
     union {
@@ -101,6 +110,7 @@ struct admin_request {
         struct admin_args_buffer_size set_buffer_size;
         struct admin_args_connection_id close_connection;
         struct admin_args_user close_user_connections;
+        struct admin_args_set_limits set_limits;
     } args;
 };
 
@@ -251,6 +261,13 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_KEY_RULE_DENIALS "rule_denials"
 #define ADMIN_KEY_DATAGRAMS_UP "datagrams_up"     /* UDP, client → remote */
 #define ADMIN_KEY_DATAGRAMS_DOWN "datagrams_down" /* UDP, remote → client */
+/* USER_METRICS and SET_LIMITS: the user's effective limits (0 = unlimited), and what set-limits
+ * set ("-": nothing, the configuration decides every field) */
+#define ADMIN_KEY_USER_MAX_CONNECTIONS "max_connections"
+#define ADMIN_KEY_UPLOAD_LIMIT "upload_limit"
+#define ADMIN_KEY_DOWNLOAD_LIMIT "download_limit"
+#define ADMIN_KEY_LIMIT_REFUSALS "limit_refusals"
+#define ADMIN_KEY_RUNTIME_LIMITS "runtime_limits"
 
 /* CONNECTIONS and USERS record part */
 #define ADMIN_KEY_TOTAL "total"
@@ -281,7 +298,11 @@ extern const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUN
 #define ADMIN_COLUMN_ROLE "role"
 #define ADMIN_COLUMN_CONNECTIONS_LIVE "connections_live"
 #define ADMIN_COLUMN_CONNECTIONS_TOTAL "connections_total"
-#define ADMIN_USERS_COLUMN_COUNT 6
+#define ADMIN_COLUMN_MAX_CONNECTIONS "max_connections"
+#define ADMIN_COLUMN_UPLOAD_LIMIT "upload_limit"
+#define ADMIN_COLUMN_DOWNLOAD_LIMIT "download_limit"
+#define ADMIN_COLUMN_LIMIT_REFUSALS "limit_refusals"
+#define ADMIN_USERS_COLUMN_COUNT 10
 extern const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT];
 
 /* RULES record part (total as above), then its columns, in this order */

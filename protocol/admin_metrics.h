@@ -49,7 +49,10 @@
     METRIC(udp_dropped_lookup, COUNTER,                                                          \
            "datagrams dropped: the name did not resolve, or too many waited for lookups")        \
     METRIC(udp_dropped_send, COUNTER,                                                            \
-           "datagrams dropped: the send failed (too large for the path, no buffer space, ...)")
+           "datagrams dropped: the send failed (too large for the path, no buffer space, ...)")  \
+    METRIC(limit_refusals, COUNTER,                                                              \
+           "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
+           "its connection limit")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

@@ -219,6 +219,23 @@ static bool handle_metrics(const struct admin_call *call)
     return true;
 }
 
+/* The user's effective limits, its refusals, and what set-limits gave it (user-metrics and
+ * set-limits answer the same keys). */
+static void put_limits(struct admin_text *body, struct users *users, struct user *user)
+{
+    struct user_limits effective = user_effective_limits(user);
+    struct user_limits runtime = user_runtime_limits(users, user);
+    char runtime_text[USER_LIMITS_TEXT_MAX];
+    user_limits_format(&runtime, runtime_text, sizeof(runtime_text));
+    admin_text_put_u64(body, ADMIN_KEY_USER_MAX_CONNECTIONS,
+                       effective.value[USER_LIMIT_MAX_CONNECTIONS]);
+    admin_text_put_u64(body, ADMIN_KEY_UPLOAD_LIMIT, effective.value[USER_LIMIT_UPLOAD]);
+    admin_text_put_u64(body, ADMIN_KEY_DOWNLOAD_LIMIT, effective.value[USER_LIMIT_DOWNLOAD]);
+    admin_text_put_u64(body, ADMIN_KEY_LIMIT_REFUSALS,
+                       counter_read(&user_usage(user)->limit_refusals));
+    admin_text_put_str(body, ADMIN_KEY_RUNTIME_LIMITS, runtime_text[0] ? runtime_text : "-");
+}
+
 static bool handle_user_metrics(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
@@ -239,6 +256,7 @@ static bool handle_user_metrics(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_RULE_DENIALS, counter_read(&usage->rule_denials));
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_UP, counter_read(&usage->datagrams_up));
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_DOWN, counter_read(&usage->datagrams_down));
+    put_limits(body, admin_server_proxy(server)->users, user);
     return true;
 }
 
@@ -272,6 +290,11 @@ static void put_user_row(struct admin_text *body, struct admin_server *server, s
     admin_text_cell_u64(body, counter_read(&usage->connections_total));
     admin_text_cell_u64(body, counter_read(&usage->bytes_up));
     admin_text_cell_u64(body, counter_read(&usage->bytes_down));
+    struct user_limits limits = user_effective_limits(user);
+    admin_text_cell_u64(body, limits.value[USER_LIMIT_MAX_CONNECTIONS]);
+    admin_text_cell_u64(body, limits.value[USER_LIMIT_UPLOAD]);
+    admin_text_cell_u64(body, limits.value[USER_LIMIT_DOWNLOAD]);
+    admin_text_cell_u64(body, counter_read(&usage->limit_refusals));
     admin_text_end_row(body);
 }
 
@@ -530,6 +553,39 @@ static bool handle_set_role(const struct admin_call *call)
     return true;
 }
 
+/* Fields not named keep their run-time value; "default" hands one back to the configuration.
+ * The new limits apply at once, to the user's live tunnels too (their buckets are kept). */
+static bool handle_set_limits(const struct admin_call *call)
+{
+    struct admin_response *response = call->response;
+    const struct admin_args_set_limits *args = &call->request->args.set_limits;
+    struct users *users = admin_server_proxy(call->server)->users;
+    struct user *user = users_find(users, args->user.text, args->user.length);
+    if (user == NULL)
+        return respond_users_error(response, USERS_ERROR_NOT_FOUND, args->user.text);
+    struct user_limits old = user_runtime_limits(users, user);
+    struct user_limits runtime = old;
+    char problem[160];
+    if (!user_limits_parse(args->limits.text, args->limits.length, true, &runtime, problem,
+                           sizeof(problem))) {
+        admin_response_error(response, ADMIN_STATUS_BAD_REQUEST, "limits: %s", problem);
+        return true;
+    }
+    users_set_runtime_limits(users, args->user.text, &runtime);
+    if (!save_users(call->server, response)) {
+        users_set_runtime_limits(users, args->user.text, &old);
+        return true;
+    }
+    char text[USER_LIMITS_TEXT_MAX];
+    user_limits_format(&runtime, text, sizeof(text));
+    log_message(LOG_INFO, "admin %s: run-time limits of %s: %s",
+                user_name(admin_session_user(call->session)), args->user.text,
+                text[0] != '\0' ? text : "none (the configuration's)");
+    admin_text_put_str(&response->body, ADMIN_KEY_USER, user_name(user));
+    put_limits(&response->body, users, user);
+    return true;
+}
+
 /* ---- settings and connections ---- */
 
 static bool handle_set_no_auth(const struct admin_call *call)
@@ -612,6 +668,7 @@ static const struct {
     {ADMIN_CMD_CLOSE_CONNECTION, handle_close_connection},
     {ADMIN_CMD_CLOSE_USER_CONNECTIONS, handle_close_user_connections},
     {ADMIN_CMD_RULES, handle_rules},
+    {ADMIN_CMD_SET_LIMITS, handle_set_limits},
 };
 
 #define HANDLER_COUNT (sizeof(handlers) / sizeof(handlers[0]))

@@ -6,9 +6,9 @@
 #include "connection_record.h"
 #include "counter.h"
 #include "siphash.h"
+#include "users_crypt.h"
 #include "work_pool.h"
 
-#include <crypt.h>
 #include <stddef.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,6 +28,10 @@ struct user {
     bool verified;
     uint64_t verified_digest;
     struct user_usage usage;
+    struct user_limits runtime_limits;  /* under the users lock */
+    struct user_limits effective_limits; /* written under the lock, read with atomics */
+    uint64_t connection_slots;          /* atomic: connections holding a max-connections slot */
+    struct token_bucket buckets[2];     /* [1]: upload, [0]: download */
     struct connection_history *history;
     size_t history_capacity;
     char name[];
@@ -46,6 +50,8 @@ struct users {
     char *decoy_hash; /* hashed against when the name is unknown */
     struct user *anonymous;
     size_t history_capacity;
+    users_limits_resolver resolve_limits; /* NULL: run-time limits only */
+    const void *resolve_context;
 };
 
 struct users_check {
@@ -74,36 +80,6 @@ static const char *const error_texts[] = {
 
 const char *users_error_text(enum users_error error) { return error_texts[error]; }
 
-/* ---- hashing ---- */
-
-static char *hash_password(const char *password)
-{
-    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    /* NULL prefix = libcrypt's preferred method (yescrypt on Debian) at its default cost. */
-    if (crypt_gensalt_rn(NULL, 0, NULL, 0, salt, sizeof(salt)) == NULL)
-        return NULL;
-    struct crypt_data *scratch = calloc(1, sizeof(*scratch));
-    if (scratch == NULL)
-        return NULL;
-    char *hash = crypt_rn(password, salt, scratch, sizeof(*scratch));
-    char *copy = hash != NULL && hash[0] != '*' ? strdup(hash) : NULL;
-    explicit_bzero(scratch, sizeof(*scratch));
-    free(scratch);
-    return copy;
-}
-
-static bool password_matches_hash(const char *password, const char *hash)
-{
-    struct crypt_data *scratch = calloc(1, sizeof(*scratch));
-    if (scratch == NULL)
-        return false;
-    const char *computed = crypt_rn(password, hash, scratch, sizeof(*scratch));
-    bool matches = computed != NULL && computed[0] != '*' && strcmp(computed, hash) == 0;
-    explicit_bzero(scratch, sizeof(*scratch));
-    free(scratch);
-    return matches;
-}
-
 static uint64_t password_digest(const struct users *users, const char *password, size_t length)
 {
     return siphash24(users->key, password, length);
@@ -131,6 +107,11 @@ static struct user *user_new(const char *name, size_t length, char *hash, enum u
     user->owner.references = 1;
     user->owner.name = user->name;
     user->owner.release = user_release;
+    user->runtime_limits = user_limits_unset();
+    user->effective_limits = user_limits_unlimited();
+    uint64_t now = token_bucket_now_ns();
+    token_bucket_init(&user->buckets[0], 0, now);
+    token_bucket_init(&user->buckets[1], 0, now);
     return user;
 }
 
@@ -141,6 +122,8 @@ static void user_release(struct record_owner *owner)
         explicit_bzero(user->hash, strlen(user->hash));
     free(user->hash);
     connection_history_destroy(user->history);
+    token_bucket_destroy(&user->buckets[0]);
+    token_bucket_destroy(&user->buckets[1]);
     free(user);
 }
 
@@ -170,6 +153,79 @@ const char *user_name(const struct user *user) { return user->name; }
 enum user_role user_role(const struct user *user) { return user->role; }
 const char *user_hash(const struct user *user) { return user->hash; }
 struct user_usage *user_usage(struct user *user) { return &user->usage; }
+
+/* ---- limits ---- */
+
+/* Under the lock: the user's limits from the resolver, pushed to its buckets. */
+static void user_update_limits(const struct users *users, struct user *user)
+{
+    struct user_limits effective =
+        users->resolve_limits != NULL
+            ? users->resolve_limits(users->resolve_context, user->name, user->role,
+                                    &user->runtime_limits)
+            : user_limits_overlay(user_limits_unlimited(), &user->runtime_limits);
+    for (size_t i = 0; i < USER_LIMIT_FIELD_COUNT; i++) {
+        uint64_t value = effective.value[i] == USER_LIMIT_UNSET ? 0 : effective.value[i];
+        __atomic_store_n(&user->effective_limits.value[i], value, __ATOMIC_RELAXED);
+    }
+    uint64_t now = token_bucket_now_ns();
+    token_bucket_set_rate(&user->buckets[1], user->effective_limits.value[USER_LIMIT_UPLOAD], now);
+    token_bucket_set_rate(&user->buckets[0], user->effective_limits.value[USER_LIMIT_DOWNLOAD],
+                          now);
+}
+
+static void update_limits_visit(struct user *user, void *context)
+{
+    user_update_limits(context, user);
+}
+
+void users_set_limits_resolver(struct users *users, users_limits_resolver resolve,
+                               const void *context)
+{
+    users_lock(users);
+    users->resolve_limits = resolve;
+    users->resolve_context = context;
+    users_for_each(users, update_limits_visit, users);
+    user_update_limits(users, users->anonymous);
+    users_unlock(users);
+}
+
+struct user_limits user_runtime_limits(struct users *users, const struct user *user)
+{
+    users_lock(users);
+    struct user_limits limits = user->runtime_limits;
+    users_unlock(users);
+    return limits;
+}
+
+struct user_limits user_effective_limits(const struct user *user)
+{
+    struct user_limits limits;
+    for (size_t i = 0; i < USER_LIMIT_FIELD_COUNT; i++)
+        limits.value[i] = __atomic_load_n(&user->effective_limits.value[i], __ATOMIC_RELAXED);
+    return limits;
+}
+
+struct token_bucket *user_bucket(struct user *user, bool upload)
+{
+    return &user->buckets[upload ? 1 : 0];
+}
+
+bool user_take_connection_slot(struct user *user)
+{
+    uint64_t limit = __atomic_load_n(&user->effective_limits.value[USER_LIMIT_MAX_CONNECTIONS],
+                                     __ATOMIC_RELAXED);
+    uint64_t taken = __atomic_add_fetch(&user->connection_slots, 1, __ATOMIC_RELAXED);
+    if (limit == 0 || taken <= limit)
+        return true;
+    __atomic_sub_fetch(&user->connection_slots, 1, __ATOMIC_RELAXED);
+    return false;
+}
+
+void user_release_connection_slot(struct user *user)
+{
+    __atomic_sub_fetch(&user->connection_slots, 1, __ATOMIC_RELAXED);
+}
 
 struct connection_history *user_history(struct user *user)
 {
@@ -227,7 +283,7 @@ struct users *users_create(void)
         decoy_text[2 * i + 1] = "0123456789abcdef"[decoy_password[i] & 15];
     }
     decoy_text[32] = '\0';
-    users->decoy_hash = random_ok ? hash_password(decoy_text) : NULL;
+    users->decoy_hash = random_ok ? users_crypt_hash(decoy_text) : NULL;
     users->anonymous = user_new(USERS_ANONYMOUS_NAME, strlen(USERS_ANONYMOUS_NAME), NULL,
                                 USER_ROLE_USER, users->history_capacity);
     if (users->buckets == NULL || users->decoy_hash == NULL || users->anonymous == NULL) {
@@ -338,6 +394,7 @@ static enum users_error users_add_hashed_locked(struct users *users, const char 
     user->next_in_bucket = users->buckets[index];
     users->buckets[index] = user;
     users->count++;
+    user_update_limits(users, user);
     if (role == USER_ROLE_ADMIN)
         users->admin_count++;
     return USERS_OK;
@@ -362,7 +419,7 @@ enum users_error users_add(struct users *users, const char *name, const char *pa
         return USERS_ERROR_INVALID_PASSWORD;
     if (users_find(users, name, strlen(name)) != NULL)
         return USERS_ERROR_EXISTS;
-    char *hash = hash_password(password);
+    char *hash = users_crypt_hash(password);
     if (hash == NULL)
         return USERS_ERROR_SYSTEM;
     users_lock(users);
@@ -418,6 +475,7 @@ static enum users_error users_set_role_locked(struct users *users, const char *n
         return USERS_ERROR_LAST_ADMIN;
     users->admin_count += role == USER_ROLE_ADMIN ? 1 : (size_t)-1;
     user->role = role;
+    user_update_limits(users, user);
     return USERS_OK;
 }
 
@@ -435,7 +493,7 @@ enum users_error users_set_password(struct users *users, const char *name, const
         return USERS_ERROR_NOT_FOUND;
     if (!users_password_valid(password))
         return USERS_ERROR_INVALID_PASSWORD;
-    char *hash = hash_password(password);
+    char *hash = users_crypt_hash(password);
     if (hash == NULL)
         return USERS_ERROR_SYSTEM;
     users_lock(users);
@@ -477,6 +535,19 @@ enum users_error users_set_hash(struct users *users, const char *name, const cha
     return error;
 }
 
+enum users_error users_set_runtime_limits(struct users *users, const char *name,
+                                          const struct user_limits *runtime)
+{
+    users_lock(users);
+    struct user *user = find_locked(users, name, strlen(name));
+    if (user != NULL) {
+        user->runtime_limits = *runtime;
+        user_update_limits(users, user);
+    }
+    users_unlock(users);
+    return user != NULL ? USERS_OK : USERS_ERROR_NOT_FOUND;
+}
+
 size_t users_count(struct users *users)
 {
     users_lock(users);
@@ -514,7 +585,7 @@ void users_for_each(struct users *users, void (*visit)(struct user *user, void *
 static void check_run(struct work_item *item)
 {
     struct users_check *check = (struct users_check *)item;
-    check->passed = password_matches_hash(check->password, check->hash);
+    check->passed = users_crypt_matches(check->password, check->hash);
     if (check->passed) /* the key is written once at creation: safe to read here */
         check->digest = password_digest(check->users, check->password, check->password_length);
     explicit_bzero(check->password, sizeof(check->password));
@@ -602,52 +673,6 @@ enum users_check_result users_check_password(struct users *users, struct work_po
 
 void users_check_cancel(struct users_check *check) { check->owner = NULL; }
 
-struct users_hashing {
-    struct work_item item; /* first: the work pool hands this pointer back */
-    users_hash_callback callback;
-    void *owner; /* NULL once cancelled */
-    char *hash;
-    char password[USERS_PASSWORD_MAX + 1];
-};
-
-static void hashing_run(struct work_item *item)
-{
-    struct users_hashing *hashing = (struct users_hashing *)item;
-    hashing->hash = hash_password(hashing->password);
-    explicit_bzero(hashing->password, sizeof(hashing->password));
-}
-
-static void hashing_done(struct work_item *item)
-{
-    struct users_hashing *hashing = (struct users_hashing *)item;
-    explicit_bzero(hashing->password, sizeof(hashing->password));
-    if (hashing->owner != NULL)
-        hashing->callback(hashing->owner, hashing->hash);
-    else
-        free(hashing->hash);
-    free(hashing);
-}
-
-struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const char *password,
-                                          users_hash_callback callback, void *owner)
-{
-    if (strlen(password) > USERS_PASSWORD_MAX)
-        return NULL;
-    struct users_hashing *hashing = calloc(1, sizeof(*hashing));
-    if (hashing == NULL)
-        return NULL;
-    hashing->callback = callback;
-    hashing->owner = owner;
-    strcpy(hashing->password, password);
-    if (!work_pool_submit(crypt_pool, &hashing->item, hashing_run, hashing_done)) {
-        explicit_bzero(hashing->password, sizeof(hashing->password));
-        free(hashing);
-        return NULL;
-    }
-    return hashing;
-}
-
-void users_hashing_cancel(struct users_hashing *hashing) { hashing->owner = NULL; }
 
 void users_remember_password(struct users *users, const char *name, const char *password)
 {

@@ -7,6 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "token_bucket.h"
+#include "user_limits.h"
+#include "users_crypt.h"
+
 struct work_pool;
 struct connection_history;
 struct connection_record;
@@ -19,7 +23,7 @@ enum user_role { USER_ROLE_USER = 0, USER_ROLE_ADMIN = 1 };
 
 #define USERS_ANONYMOUS_NAME "anonymous"
 #define USERS_NAME_MAX 255
-#define USERS_PASSWORD_MAX 255
+#define USERS_PASSWORD_MAX USERS_CRYPT_PASSWORD_MAX
 
 /* Bumped by every worker with relaxed atomics: read with counter_read (counter.h). */
 struct user_usage {
@@ -30,6 +34,7 @@ struct user_usage {
     uint64_t rule_denials; /* requests a destination rule or a safe default refused */
     uint64_t datagrams_up;   /* UDP, client → remote (their payloads count in bytes_up) */
     uint64_t datagrams_down; /* UDP, remote → client */
+    uint64_t limit_refusals; /* requests refused: the user was at max-connections */
 };
 
 enum users_error {
@@ -99,6 +104,32 @@ void user_unref(struct user *user);
 struct record_owner *user_as_owner(const struct user *user);
 struct user *user_from_owner(struct record_owner *owner);
 
+/* ---- limits ---- */
+
+/* What a user's limits are, given its run-time ones (set-limits): the policy layer's limits
+ * table answers (the auth layer knows no configuration). Called under the users lock. */
+typedef struct user_limits (*users_limits_resolver)(const void *context, const char *name,
+                                                    enum user_role role,
+                                                    const struct user_limits *runtime);
+/* Installs resolve (NULL: run-time limits alone, the rest unlimited) and recomputes every
+ * user's effective limits, the anonymous user's too. context must outlive the installation:
+ * a reload installs the new policy's table before freeing the old one. */
+void users_set_limits_resolver(struct users *users, users_limits_resolver resolve,
+                               const void *context);
+/* A user's run-time limits (unset fields: the configuration decides); its effective limits
+ * follow at once, and its tunnels' buckets take the new rates without being reset. */
+enum users_error users_set_runtime_limits(struct users *users, const char *name,
+                                          const struct user_limits *runtime);
+struct user_limits user_runtime_limits(struct users *users, const struct user *user);
+/* Resolved, no field unset; 0 = unlimited. Any thread. */
+struct user_limits user_effective_limits(const struct user *user);
+/* The user's budget for one direction (upload: client → remote), shared by all its tunnels. */
+struct token_bucket *user_bucket(struct user *user, bool upload);
+/* Takes one of the user's max-connections slots (atomically, any thread): false when the
+ * user is at its limit. Each true is given back by user_release_connection_slot. */
+bool user_take_connection_slot(struct user *user);
+void user_release_connection_slot(struct user *user);
+
 /* ---- password checks ---- */
 
 /* user is the authenticated user (referenced for the callee), or NULL when the name or the
@@ -118,15 +149,7 @@ enum users_check_result users_check_password(struct users *users, struct work_po
                                              struct user **user, struct users_check **pending);
 void users_check_cancel(struct users_check *check);
 
-/* ---- hashing off the loop (a new password costs ~70 ms of crypt) ---- */
-
-struct users_hashing;
-/* hash is a crypt(3) hash the callee owns (free), or NULL when hashing failed. */
-typedef void (*users_hash_callback)(void *owner, char *hash);
-/* Hashes password on the work pool. NULL when it could not be queued. */
-struct users_hashing *users_hash_password(struct work_pool *crypt_pool, const char *password,
-                                          users_hash_callback callback, void *owner);
-void users_hashing_cancel(struct users_hashing *hashing);
+/* Hashing off the loop: users_hash_password in users_crypt.h. */
 /* Checks what users_set_password would refuse. */
 bool users_password_valid(const char *password);
 

@@ -1,5 +1,5 @@
-/* users_file: the users table on disk — one "name:role:crypt-hash" line per user — read with
- * errors that name the line, and written atomically (temp file, fsync, rename, fsync dir). */
+/* users_file: the users table on disk — one "name:role:crypt-hash[:limits]" line per user —
+ * read with errors that name the line, and written atomically (temp, fsync, rename, fsync dir). */
 #include "users_file.h"
 
 #include <errno.h>
@@ -56,11 +56,20 @@ static bool parse_line(const char *line, size_t length, struct users_file_entry 
     const char *first = memchr(line, ':', length);
     const char *second = first ? memchr(first + 1, ':', length - (size_t)(first + 1 - line)) : NULL;
     if (second == NULL)
-        return fail(problem, problem_size, "expected name:role:hash");
+        return fail(problem, problem_size, "expected name:role:hash[:limits]");
     size_t name_length = (size_t)(first - line);
     size_t role_length = (size_t)(second - first - 1);
     const char *hash = second + 1;
     size_t hash_length = length - (size_t)(hash - line);
+    const char *third = memchr(hash, ':', hash_length); /* a hash never holds ':' */
+    entry->limits = user_limits_unset();
+    if (third != NULL) {
+        hash_length = (size_t)(third - hash);
+        char why[96];
+        if (!user_limits_parse(third + 1, length - (size_t)(third + 1 - line), false,
+                               &entry->limits, why, sizeof(why)))
+            return fail(problem, problem_size, "limits: %s", why);
+    }
     if (!users_name_valid(line, name_length))
         return fail(problem, problem_size, "invalid user name");
     if (role_length == 5 && memcmp(first + 1, "admin", 5) == 0)
@@ -124,7 +133,7 @@ bool users_file_parse(const char *text, size_t length, struct users_file_content
             contents->entries = grown;
         }
         struct users_file_entry *entry = &contents->entries[contents->count];
-        char problem[128];
+        char problem[160];
         if (!parse_line(line, line_length, entry, problem, sizeof(problem))) {
             users_file_contents_free(contents);
             return fail(error, error_size, "line %zu: %s", line_number, problem);
@@ -217,6 +226,8 @@ bool users_file_apply(struct users *users, const struct users_file_contents *con
         if (entry->role == USER_ROLE_ADMIN)
             users_set_role(users, entry->name, USER_ROLE_ADMIN);
     }
+    for (size_t i = 0; i < contents->count; i++)
+        users_set_runtime_limits(users, contents->entries[i].name, &contents->entries[i].limits);
     if (contents->count > 0) {
         struct removal_context context = { users, contents };
         users_for_each(users, remove_if_absent, &context);
@@ -232,14 +243,19 @@ bool users_file_apply(struct users *users, const struct users_file_contents *con
 
 struct write_context {
     FILE *stream;
+    struct users *users;
     bool failed;
 };
 
 static void write_user(struct user *user, void *argument)
 {
     struct write_context *context = argument;
-    if (fprintf(context->stream, "%s:%s:%s\n", user_name(user),
-                user_role(user) == USER_ROLE_ADMIN ? "admin" : "user", user_hash(user)) < 0)
+    struct user_limits limits = user_runtime_limits(context->users, user);
+    char limits_text[USER_LIMITS_TEXT_MAX];
+    user_limits_format(&limits, limits_text, sizeof(limits_text));
+    if (fprintf(context->stream, "%s:%s:%s%s%s\n", user_name(user),
+                user_role(user) == USER_ROLE_ADMIN ? "admin" : "user", user_hash(user),
+                limits_text[0] != '\0' ? ":" : "", limits_text) < 0)
         context->failed = true;
 }
 
@@ -274,8 +290,9 @@ bool users_file_write(const char *path, struct users *users, char *error, size_t
         free(temp_path);
         return fail(error, error_size, "cannot create %s.tmp: %s", path, strerror(saved));
     }
-    struct write_context context = { stream, false };
-    fprintf(stream, "# socks5d users: name:role:crypt(3) hash. Written by socks5d; edit, then SIGHUP.\n");
+    struct write_context context = { stream, users, false };
+    fprintf(stream, "# socks5d users: name:role:crypt(3) hash[:limits]. Written by socks5d; "
+                    "edit, then SIGHUP.\n");
     users_for_each(users, write_user, &context);
     bool written = !context.failed && fflush(stream) == 0 && fsync(fileno(stream)) == 0;
     int saved = errno;

@@ -1,5 +1,5 @@
-/* users_file: the users table on disk — one "name:role:crypt-hash" line per user — read with
- * errors that name the line, and written atomically (temp file, fsync, rename, fsync dir). */
+/* users_file: the users table on disk — one "name:role:crypt-hash[:limits]" line per user —
+ * read with errors that name the line, and written atomically (temp, fsync, rename, fsync dir). */
 #ifndef USERS_FILE_H
 #define USERS_FILE_H
 
@@ -12,6 +12,10 @@ struct users_file_entry {
     char *name;
     char *hash;
     enum user_role role;
+    /* The run-time limits (set-limits), an optional 4th field of key=value items separated by
+     * ',' ("upload=8388608,max-connections=4"); written only when one is set, so that a file
+     * without limits reads as it always did. Every field unset when absent. */
+    struct user_limits limits;
 };
 
 struct users_file_contents {
@@ -28,8 +32,9 @@ bool users_file_read(const char *path, struct users_file_contents *contents, boo
                      char *error, size_t error_size);
 void users_file_contents_free(struct users_file_contents *contents);
 
-/* Makes the table match contents: adds, updates and removes users. Usage counters of users
- * that stay are kept. Returns false (table untouched) if contents has no admin. */
+/* Makes the table match contents: adds, updates and removes users, run-time limits included.
+ * Usage counters of users that stay are kept. Returns false (table untouched) if contents has
+ * no admin. */
 bool users_file_apply(struct users *users, const struct users_file_contents *contents,
                       char *error, size_t error_size);
 

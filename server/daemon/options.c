@@ -82,6 +82,10 @@ const struct option_spec option_specs[] = {
       .min = 1, .max = 10000000, FIELD(max_connections),
       .help = "most client connections at once (default: what the\n"
               "descriptor limit allows)" },
+    { .name = "max-connections-per-address", .argument = "N", .kind = OPTION_COUNT,
+      .max = 10000000, .default_value = "0", FIELD(max_connections_per_address),
+      .help = "most live connections from one client address, all\n"
+              "users together; over it: 0x02; 0 = no limit (0)" },
     { .name = "workers", .argument = "N", .kind = OPTION_COUNT,
       .max = OPTIONS_MAX_WORKERS, .default_value = "0", FIELD(workers),
       .help = "event loops (threads) serving SOCKS clients; 0 = one\n"

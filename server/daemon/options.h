@@ -41,6 +41,7 @@ struct server_options {
     uint32_t idle_timeout_s;
     uint32_t buffer_size;
     size_t max_connections; /* 0 = derive from the descriptor limit */
+    size_t max_connections_per_address; /* 0 = no limit */
     unsigned resolver_threads; /* per worker */
     unsigned workers;          /* 0 = one per CPU in the affinity mask */
     size_t history_per_user;

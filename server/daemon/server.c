@@ -9,6 +9,8 @@
 #include "log.h"
 #include "login_throttle.h"
 #include "options.h"
+#include "address_slots.h"
+#include "limits_table.h"
 #include "policy.h"
 #include "ports.h"
 #include "process_setup.h"
@@ -275,8 +277,10 @@ static struct proxy_settings settings_from(const struct server_options *options)
 static struct policy *policy_from_options(const struct server_options *options)
 {
     struct policy *policy = policy_create();
-    if (policy != NULL)
+    if (policy != NULL) {
         policy->allow_loopback = options->allow_loopback;
+        policy->max_connections_per_address = options->max_connections_per_address;
+    }
     return policy;
 }
 
@@ -306,12 +310,14 @@ static bool server_create_workers(struct server *server, const struct server_opt
     server->settings = settings_store_create(&initial, server_publish_settings, server);
     shared->users = users_create();
     shared->throttle = login_throttle_create();
+    shared->address_slots = address_slots_create();
     size_t worker_count = choose_worker_count(options->workers);
     server->workers = calloc(worker_count, sizeof(*server->workers));
     shared->workers = calloc(worker_count, sizeof(*shared->workers));
     if (server->settings == NULL || shared->users == NULL || shared->throttle == NULL ||
-        server->workers == NULL || shared->workers == NULL)
+        shared->address_slots == NULL || server->workers == NULL || shared->workers == NULL)
         return false;
+    limits_table_install(server->policy->limits, shared->users);
     users_set_history_capacity(shared->users, options->history_per_user);
     shared->worker_count = worker_count;
     unsigned crypt_threads = CRYPT_THREADS / (unsigned)worker_count;
@@ -442,6 +448,7 @@ void server_destroy(struct server *server)
         worker_destroy(server->workers[i]);
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
+    address_slots_destroy(server->shared.address_slots);
     settings_store_destroy(server->settings);
     policy_destroy(server->policy);
     user_store_destroy(server->user_store);

@@ -119,13 +119,15 @@ enum relay_status relay_flush(struct relay_direction *direction,
 /* Splices from source into the direction's pipe. False when no pipe can be had (out of
  * descriptors): the caller copies instead, and the direction stops trying to splice. */
 static bool read_into_pipe(struct relay_direction *direction,
-                           const struct relay_resources *resources, int source, ssize_t *got)
+                           const struct relay_resources *resources, int source, size_t max,
+                           ssize_t *got)
 {
     if (direction->pipe[0] < 0 && !pipe_pool_get(resources->pipes, direction->pipe)) {
         direction->splicing = false;
         return false;
     }
-    *got = splice(source, NULL, direction->pipe[1], NULL, pipe_pool_size(resources->pipes),
+    size_t size = pipe_pool_size(resources->pipes);
+    *got = splice(source, NULL, direction->pipe[1], NULL, size < max ? size : max,
                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
     if (*got > 0)
         direction->in_pipe = (size_t)*got;
@@ -133,13 +135,14 @@ static bool read_into_pipe(struct relay_direction *direction,
 }
 
 static ssize_t read_into_buffer(struct relay_direction *direction,
-                                const struct relay_resources *resources, int source)
+                                const struct relay_resources *resources, int source, size_t max)
 {
     if (!relay_acquire_buffer(direction, resources)) {
         errno = ENOMEM;
         return -1;
     }
-    ssize_t received = recv(source, direction->data, direction->capacity, 0);
+    ssize_t received =
+        recv(source, direction->data, direction->capacity < max ? direction->capacity : max, 0);
     if (received > 0) {
         direction->start = 0;
         direction->end = (size_t)received;
@@ -154,12 +157,12 @@ static ssize_t read_into_buffer(struct relay_direction *direction,
 
 enum relay_status relay_read(struct relay_direction *direction,
                              const struct relay_resources *resources, int source, int sink,
-                             size_t *received)
+                             size_t max, size_t *received)
 {
     ssize_t got;
     *received = 0;
-    if (!direction->splicing || !read_into_pipe(direction, resources, source, &got))
-        got = read_into_buffer(direction, resources, source);
+    if (!direction->splicing || !read_into_pipe(direction, resources, source, max, &got))
+        got = read_into_buffer(direction, resources, source, max);
     if (got < 0) {
         if (errno == ENOMEM)
             return RELAY_NO_MEMORY;

@@ -56,10 +56,11 @@ void relay_drop(struct relay_direction *direction, const struct relay_resources 
 /* Writes what is pending to sink; once everything is out after the source's EOF, sends FIN. */
 enum relay_status relay_flush(struct relay_direction *direction,
                               const struct relay_resources *resources, int sink);
-/* Reads once from source (only call when nothing is pending) and writes it on at once.
- * *received is the number of bytes taken from the source (0 at EOF or EAGAIN). */
+/* Reads once from source, at most max bytes (SIZE_MAX: as much as the buffer or pipe takes;
+ * more than 0), only when nothing is pending, and writes it on at once. *received is the
+ * number of bytes taken from the source (0 at EOF or EAGAIN). */
 enum relay_status relay_read(struct relay_direction *direction,
                              const struct relay_resources *resources, int source, int sink,
-                             size_t *received);
+                             size_t max, size_t *received);
 
 #endif

@@ -42,6 +42,7 @@ struct proxy_shared {
     struct users *users;             /* locks inside */
     struct login_throttle *throttle; /* failed logins per source, SOCKS and admin; locks inside */
     size_t live_sessions;            /* atomic: every worker's, against max_connections */
+    struct address_slots *address_slots; /* live connections per client address; locks inside */
     uint64_t next_connection_id;     /* atomic: ids are unique and ascend across workers */
     struct proxy **workers;
     size_t worker_count;

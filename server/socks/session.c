@@ -2,6 +2,7 @@
  * timer, final reply, close — and the interfaces of the stages that drive it in between. */
 #include "session.h"
 
+#include "address_slots.h"
 #include "connection_record.h"
 #include "counter.h"
 #include "log.h"
@@ -110,6 +111,17 @@ static void session_unlink(struct session *session)
     __atomic_sub_fetch(&proxy->shared->live_sessions, 1, __ATOMIC_RELAXED);
 }
 
+/* Gives back the slots admission took (session_policy), on every path that ends a session. */
+static void session_release_admission(struct session *session)
+{
+    if (session->holds_user_slot)
+        user_release_connection_slot(user_from_owner(session->record->owner));
+    session->holds_user_slot = false;
+    if (session->address_slot != NULL)
+        address_slots_release(session->proxy->shared->address_slots, session->address_slot);
+    session->address_slot = NULL;
+}
+
 void session_close(struct session *session, bool reset_client, bool reset_remote)
 {
     struct proxy *proxy = session->proxy;
@@ -117,7 +129,9 @@ void session_close(struct session *session, bool reset_client, bool reset_remote
         return;
     session->state = SESSION_CLOSED;
     session_release_stage(session);
+    session_release_admission(session);
     event_loop_timer_stop(proxy->loop, &session->timer);
+    event_loop_timer_stop(proxy->loop, &session->budget_timer);
     session_close_socket(session, &session->client, reset_client);
     session_close_socket(session, &session->remote, reset_remote);
     session_free_setup(session);
@@ -396,6 +410,7 @@ struct session *session_create(struct proxy *proxy, int client_fd,
     event_watcher_init(&session->client, client_fd, session_on_client_event, session);
     event_watcher_init(&session->remote, -1, session_on_remote_event, session);
     event_timer_init(&session->timer, session_on_timeout, session);
+    event_timer_init(&session->budget_timer, NULL, session); /* the tunnel sets its handler */
 
     /* Appended: the list stays in ascending connection id order, as the admin pages it. */
     __atomic_add_fetch(&proxy->shared->live_sessions, 1, __ATOMIC_RELAXED);

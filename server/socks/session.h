@@ -117,6 +117,15 @@ struct session {
     struct session_setup *setup;       /* NULL once the command has its connection */
     void *command_data;                /* the command handler's own; its release frees it */
     struct connection_record *record;
+    /* What admission took (a slot of the user's max-connections, one of the client address's),
+     * given back when the session closes, whatever the path. */
+    bool holds_user_slot;
+    struct address_slot *address_slot;
+    /* A limited user's tunnel with no budget left for a direction stops reading that side
+     * until budget_timer fires (the idle timer stays as it is). */
+    bool upload_throttled;
+    bool download_throttled;
+    struct event_timer budget_timer;
 };
 
 /* Takes ownership of client_fd: a live session in first_state, driven by stage, with the

@@ -9,10 +9,13 @@
 
 struct proxy;
 struct connection_record;
+struct session;
 
-/* Once the request is complete and well-formed, before anything is looked up: record->owner
- * is the authenticated user (per-user limits go here). SOCKS5_FAILURE_NONE admits. */
-enum socks5_failure session_admission(struct proxy *proxy, const struct connection_record *record,
+/* Once the request is complete and well-formed, before anything is looked up: the session's
+ * record->owner is the authenticated user. Takes a slot of the user's max-connections and,
+ * under --max-connections-per-address, one of the client address's (session_close gives them
+ * back); refuses (counted and logged) when either is full. SOCKS5_FAILURE_NONE admits. */
+enum socks5_failure session_admission(struct session *session,
                                       const struct socks5_request *request);
 
 /* Before a name is looked up: a destination rule that needs no address (user, domain, port,

@@ -135,7 +135,7 @@ static void request_on_complete(struct session *session)
     request_record_destination(session, request);
     enum socks5_failure verdict = session_request_check(request);
     if (verdict == SOCKS5_FAILURE_NONE)
-        verdict = session_admission(proxy, session->record, request);
+        verdict = session_admission(session, request);
     if (verdict != SOCKS5_FAILURE_NONE) {
         session_refuse(session, verdict);
         return;

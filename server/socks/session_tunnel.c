@@ -1,12 +1,16 @@
 /* session_tunnel: a session's two sockets relayed both ways once its command has connected
- * them — back-pressure, byte counts, the idle timeout, and a reset passed on as a reset. */
+ * them — back-pressure, byte counts, the user's bandwidth budget, the idle timeout, and a
+ * reset passed on as a reset. */
 #include "session_tunnel.h"
 
 #include "connection_record.h"
 #include "counter.h"
 #include "log.h"
 #include "proxy.h"
+#include "token_bucket.h"
 #include "users.h"
+
+#include <stdint.h>
 
 static void tunnel_count(struct session *session, bool up, size_t bytes)
 {
@@ -48,6 +52,40 @@ static enum tunnel_outcome tunnel_outcome_of(struct session *session, enum relay
     }
 }
 
+/* The user's budget for what is read from a side: upload from the client, download from the
+ * remote. Shared with the user's other tunnels, on every worker. */
+static struct token_bucket *tunnel_bucket(const struct session *session, bool from_client)
+{
+    return user_bucket(user_from_owner(session->record->owner), from_client);
+}
+
+static void tunnel_on_budget(struct event_loop *loop, struct event_timer *timer)
+{
+    (void)loop;
+    struct session *session = timer->data;
+    session->upload_throttled = false;
+    session->download_throttled = false;
+    session_update_interest(session);
+}
+
+/* No budget for a side: stop reading it (the interest drops it) until the bucket has refilled
+ * enough; the other side goes on. Sooner wake-ups win when both sides wait. */
+static void tunnel_throttle(struct session *session, bool from_client,
+                            struct token_bucket *bucket, uint64_t now_ns)
+{
+    struct event_loop *loop = session->proxy->loop;
+    if (from_client)
+        session->upload_throttled = true;
+    else
+        session->download_throttled = true;
+    uint64_t wait_ms = token_bucket_wait_ms(bucket, now_ns);
+    if (wait_ms == 0)
+        wait_ms = 1;
+    uint64_t deadline = event_loop_now_ms(loop) + wait_ms;
+    if (!event_timer_armed(&session->budget_timer) || session->budget_timer.deadline_ms > deadline)
+        event_loop_timer_start(loop, &session->budget_timer, wait_ms);
+}
+
 /* One side of the tunnel is ready: write what waits for it, then read from it. */
 static enum tunnel_outcome tunnel_relay_side(struct session *session, bool from_client,
                                              unsigned events)
@@ -65,11 +103,31 @@ static enum tunnel_outcome tunnel_relay_side(struct session *session, bool from_
         if (status != RELAY_OK)
             return tunnel_outcome_of(session, status, false);
     }
-    if (!(events & (EVENT_READ | EVENT_ERROR)) || !(mask & EVENT_READ))
+    if (!(events & (EVENT_READ | EVENT_ERROR)))
         return TUNNEL_GOES_ON;
+    /* A throttled side still gets its error or hang-up read (epoll reports it whatever the
+     * interest): otherwise it would be reported again and again until the budget returns. */
+    bool throttled = from_client ? session->upload_throttled : session->download_throttled;
+    bool failing = (events & EVENT_ERROR) != 0;
+    if (!(mask & EVENT_READ) && !(throttled && failing))
+        return TUNNEL_GOES_ON;
+    size_t max = SIZE_MAX;
+    struct token_bucket *bucket = tunnel_bucket(session, from_client);
+    bool limited = token_bucket_limited(bucket) && !failing; /* unlimited: one load, one branch */
+    uint64_t now_ns = 0;
+    if (limited) {
+        now_ns = token_bucket_now_ns();
+        max = token_bucket_allowance(bucket, SIZE_MAX, now_ns);
+        if (max == 0) {
+            tunnel_throttle(session, from_client, bucket, now_ns);
+            return TUNNEL_GOES_ON;
+        }
+    }
     size_t received;
-    enum relay_status status = relay_read(from_side, &proxy->relay, side, other, &received);
+    enum relay_status status = relay_read(from_side, &proxy->relay, side, other, max, &received);
     if (received > 0) {
+        if (limited)
+            token_bucket_spend(bucket, received, now_ns);
         tunnel_count(session, from_client, received);
         session->last_activity_ms = event_loop_now_ms(proxy->loop);
     }
@@ -96,6 +154,7 @@ void session_tunnel_start(struct session *session)
 {
     struct proxy *proxy = session->proxy;
     session->last_activity_ms = event_loop_now_ms(proxy->loop);
+    event_timer_init(&session->budget_timer, tunnel_on_budget, session);
     if (proxy->settings.idle_timeout_ms > 0)
         event_loop_timer_start(proxy->loop, &session->timer, proxy->settings.idle_timeout_ms);
     else
@@ -106,6 +165,8 @@ void session_tunnel_start(struct session *session)
     }
     /* Bytes the client pipelined behind its request go out now, not after another event. */
     if (relay_pending(&session->upstream) > 0) {
+        token_bucket_spend(tunnel_bucket(session, true), relay_pending(&session->upstream),
+                           token_bucket_now_ns());
         tunnel_count(session, true, relay_pending(&session->upstream));
         session_tunnel_on_event(session, false, EVENT_WRITE);
         return;
@@ -133,9 +194,11 @@ void session_tunnel_interest(const struct session *session, unsigned *client_mas
 {
     /* Read a side only when the bytes read before have all been written on: that is the
      * back-pressure, and the buffer then always starts empty. */
-    if (!session->upstream.source_eof && relay_pending(&session->upstream) == 0)
+    if (!session->upstream.source_eof && relay_pending(&session->upstream) == 0 &&
+        !session->upload_throttled)
         *client_mask |= EVENT_READ;
-    if (!session->downstream.source_eof && relay_pending(&session->downstream) == 0)
+    if (!session->downstream.source_eof && relay_pending(&session->downstream) == 0 &&
+        !session->download_throttled)
         *remote_mask |= EVENT_READ;
     if (relay_pending(&session->upstream) > 0)
         *remote_mask |= EVENT_WRITE;

@@ -47,5 +47,8 @@ void metrics_count(struct metrics *metrics, enum metric_counter counter)
     case METRIC_RULE_DENIALS:
         counter_add(&metrics->rule_denials, 1);
         return;
+    case METRIC_LIMIT_REFUSALS:
+        counter_add(&metrics->limit_refusals, 1);
+        return;
     }
 }

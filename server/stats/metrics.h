@@ -27,6 +27,7 @@ enum metric_counter {
     METRIC_SERVER_ERRORS,
     METRIC_UNSUPPORTED_INPUT,
     METRIC_RULE_DENIALS,
+    METRIC_LIMIT_REFUSALS,
 };
 
 /* Adds one to counter (nothing for METRIC_NONE); on the worker's thread, like counter_add. */

@@ -1,5 +1,7 @@
 /* fuzz_users_file: libFuzzer harness for the users file parser — it must agree with an
- * independent reading of the "name:role:crypt-hash" format, and what it reads writes back. */
+ * independent reading of the "name:role:crypt-hash[:limits]" format, and what it reads writes
+ * back. The limits field's own grammar is fuzz_user_limits' subject: here it is what
+ * user_limits_parse accepts. */
 #include "fuzz_feed.h"
 #include "users_file.h"
 
@@ -12,6 +14,7 @@ struct model_entry {
     const char *name, *hash;
     size_t name_length, hash_length;
     enum user_role role;
+    struct user_limits limits;
 };
 
 struct model {
@@ -48,6 +51,15 @@ static bool model_line(const char *line, size_t length, struct model_entry *entr
     entry->name_length = (size_t)(first - line);
     entry->hash = second + 1;
     entry->hash_length = length - (size_t)(entry->hash - line);
+    entry->limits = user_limits_unset();
+    const char *third = memchr(entry->hash, ':', entry->hash_length);
+    if (third != NULL) {
+        char error[160];
+        entry->hash_length = (size_t)(third - entry->hash);
+        if (!user_limits_parse(third + 1, length - (size_t)(third + 1 - line), false,
+                               &entry->limits, error, sizeof(error)))
+            return false;
+    }
     if (role_length == 5 && memcmp(role, "admin", 5) == 0)
         entry->role = USER_ROLE_ADMIN;
     else if (role_length == 4 && memcmp(role, "user", 4) == 0)
@@ -111,6 +123,7 @@ static void check_entry(const struct users_file_entry *entry, const struct model
     FUZZ_CHECK(strlen(entry->hash) == want->hash_length &&
                memcmp(entry->hash, want->hash, want->hash_length) == 0);
     FUZZ_CHECK(entry->role == want->role);
+    FUZZ_CHECK(user_limits_equal(&entry->limits, &want->limits));
     /* What the server relies on when it adds these users and writes the file back. */
     FUZZ_CHECK(users_name_valid(entry->name, strlen(entry->name)));
     FUZZ_CHECK(strchr(entry->hash, ':') == NULL && strchr(entry->hash, '\n') == NULL);
@@ -121,14 +134,18 @@ static void check_write_back(const struct users_file_contents *contents)
 {
     size_t size = 128;
     for (size_t i = 0; i < contents->count; i++)
-        size += strlen(contents->entries[i].name) + strlen(contents->entries[i].hash) + 8;
+        size += strlen(contents->entries[i].name) + strlen(contents->entries[i].hash) + 8 +
+                USER_LIMITS_TEXT_MAX;
     char *text = malloc(size);
     FUZZ_CHECK(text != NULL);
     size_t length = (size_t)snprintf(text, size, "# socks5d users: name:role:crypt(3) hash.\n");
     for (size_t i = 0; i < contents->count; i++) {
         const struct users_file_entry *entry = &contents->entries[i];
-        length += (size_t)snprintf(text + length, size - length, "%s:%s:%s\n", entry->name,
-                                   entry->role == USER_ROLE_ADMIN ? "admin" : "user", entry->hash);
+        char limits[USER_LIMITS_TEXT_MAX];
+        FUZZ_CHECK(user_limits_format(&entry->limits, limits, sizeof(limits)) < sizeof(limits));
+        length += (size_t)snprintf(text + length, size - length, "%s:%s:%s%s%s\n", entry->name,
+                                   entry->role == USER_ROLE_ADMIN ? "admin" : "user", entry->hash,
+                                   limits[0] != '\0' ? ":" : "", limits);
     }
     FUZZ_CHECK(length < size);
 
@@ -140,6 +157,7 @@ static void check_write_back(const struct users_file_contents *contents)
         FUZZ_CHECK(strcmp(again.entries[i].name, contents->entries[i].name) == 0);
         FUZZ_CHECK(strcmp(again.entries[i].hash, contents->entries[i].hash) == 0);
         FUZZ_CHECK(again.entries[i].role == contents->entries[i].role);
+        FUZZ_CHECK(user_limits_equal(&again.entries[i].limits, &contents->entries[i].limits));
     }
     users_file_contents_free(&again);
     free(text);

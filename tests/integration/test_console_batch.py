@@ -141,7 +141,8 @@ class ReadCommandsTest(ConsoleTestCase):
         self.assertEqual(me, {"command": "whoami", "record": {
             "user": ADMIN_USER, "role": "admin", "connections_live": 0, "connections_total": 0,
             "bytes_up": 0, "bytes_down": 0, "rule_denials": 0, "datagrams_up": 0,
-            "datagrams_down": 0}})
+            "datagrams_down": 0, "max_connections": 0, "upload_limit": 0,
+            "download_limit": 0, "limit_refusals": 0, "runtime_limits": None}})
 
     def test_rules_lists_the_safe_defaults(self):
         (rules,) = self.ctl.json("rules")
@@ -175,12 +176,15 @@ class ReadCommandsTest(ConsoleTestCase):
         self.assertEqual(table[0], "total: 2")
         self.assertEqual(table[1], "")
         self.assertRegex(table[2], r"^user +role +connections_live +connections_total +bytes_up"
-                                   r" +bytes_down$")
-        self.assertRegex(table[3], r"^alice +user +0 +0 +0 B +0 B$")
-        self.assertRegex(table[4], r"^root +admin +0 +0 +0 B +0 B$")
+                                   r" +bytes_down +max_connections +upload_limit +download_limit"
+                                   r" +limit_refusals$")
+        self.assertRegex(table[3], r"^alice +user +0 +0 +0 B +0 B +0 +0 +0 +0$")
+        self.assertRegex(table[4], r"^root +admin +0 +0 +0 B +0 B +0 +0 +0 +0$")
         tsv = self.ctl.run("-o", "tsv", "users", expect=EXIT_OK).out
         self.assertEqual(tsv, "user\trole\tconnections_live\tconnections_total\tbytes_up\t"
-                              "bytes_down\nalice\tuser\t0\t0\t0\t0\nroot\tadmin\t0\t0\t0\t0\n")
+                              "bytes_down\tmax_connections\tupload_limit\tdownload_limit\t"
+                              "limit_refusals\nalice\tuser\t0\t0\t0\t0\t0\t0\t0\t0\n"
+                              "root\tadmin\t0\t0\t0\t0\t0\t0\t0\t0\n")
         self.assertEqual(self.users(), {"alice": "user", "root": "admin"})
 
     def test_user_metrics_and_connections_after_traffic(self):
@@ -470,7 +474,10 @@ class OwnActivityTest(ConsoleTestCase):
                     self.assertRegex(usage, r"^user: +%s\nrole: +%s\nconnections_live: +1\n"
                                             r"connections_total: +2\nbytes_up: +\d+\n"
                                             r"bytes_down: +\d+\nrule_denials: +0\n"
-                                            r"datagrams_up: +0\ndatagrams_down: +0$"
+                                            r"datagrams_up: +0\ndatagrams_down: +0\n"
+                                            r"max_connections: +0\n"
+                                            r"upload_limit: +0\ndownload_limit: +0\n"
+                                            r"limit_refusals: +0\nruntime_limits: +-$"
                                             % (user, role))
                     self.assertRegex(page, r"^total: +2\noffset: +0\n\nid +state +started ")
                     rows = table_rows(page)

@@ -240,7 +240,7 @@ class DashboardTest(unittest.TestCase):
         self.assertGreaterEqual(int(match.group(2)), 2)
         self.wait_screen(r"^ \S alice\s+user\s+1\s+2\s")
         self.wait_screen(r"^ \S root\s+admin\s")
-        self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+TOTAL\s+UP\s+DOWN\s+UP/s\s+DOWN/s\s*$")
+        self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+TOTAL\s+UP\s+DOWN\s+UP/s\s+DOWN/s\s+LIMIT\s*$")
         self.assertEqual(self.terminal.value("alternate_on"), "1", "not a full-screen program")
         self.assertTrue(uses_color(self.terminal.screen(escapes=True)), "no colors without NO_COLOR")
 
@@ -320,7 +320,7 @@ class DashboardTest(unittest.TestCase):
         self.wait_screen(r"every 0\.5s")
         # The prompt has its own SIGWINCH handler; the dashboard must still follow the size.
         self.terminal.resize(80, 24)
-        self.wait_screen(r"^   USER {21}ROLE")  # the 80-column layout: a shorter name column
+        self.wait_screen(r"^   USER {15}ROLE")  # the 80-column layout: a shorter name column
         lines = self.terminal.screen().split("\n")
         self.assertTrue(lines[23].startswith("q quit"), lines)
         self.terminal.keys("q")

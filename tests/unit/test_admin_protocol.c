@@ -306,6 +306,11 @@ static void body_user_metrics(struct admin_text *body)
     admin_text_put_u64(body, ADMIN_KEY_RULE_DENIALS, 1);
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_UP, 120);
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_DOWN, 118);
+    admin_text_put_u64(body, ADMIN_KEY_USER_MAX_CONNECTIONS, 0);
+    admin_text_put_u64(body, ADMIN_KEY_UPLOAD_LIMIT, 0);
+    admin_text_put_u64(body, ADMIN_KEY_DOWNLOAD_LIMIT, 8388608);
+    admin_text_put_u64(body, ADMIN_KEY_LIMIT_REFUSALS, 0);
+    admin_text_put_str(body, ADMIN_KEY_RUNTIME_LIMITS, "download=8388608");
 }
 
 struct connection_row {
@@ -363,6 +368,8 @@ static void body_users(struct admin_text *body)
     admin_text_cell_u64(body, 57);
     admin_text_cell_u64(body, 48213);
     admin_text_cell_u64(body, 9912844);
+    for (int limit = 0; limit < 4; limit++)
+        admin_text_cell_u64(body, 0);
     admin_text_end_row(body);
     admin_text_cell_str(body, "bob");
     admin_text_cell_str(body, ADMIN_TEXT_ROLE_USER);
@@ -370,6 +377,10 @@ static void body_users(struct admin_text *body)
     admin_text_cell_u64(body, 3);
     admin_text_cell_u64(body, 120);
     admin_text_cell_u64(body, 4410);
+    admin_text_cell_u64(body, 4);
+    admin_text_cell_u64(body, 1048576);
+    admin_text_cell_u64(body, 8388608);
+    admin_text_cell_u64(body, 2);
     admin_text_end_row(body);
 }
 

@@ -111,9 +111,10 @@ static const char connections_body[] =
 static const char users_body[] =
     "total: 2\n"
     "\n"
-    "user\trole\tconnections_live\tconnections_total\tbytes_up\tbytes_down\n"
-    "alice\tadmin\t2\t57\t48213\t9912844\n"
-    "bob\tuser\t0\t3\t120\t4410\n";
+    "user\trole\tconnections_live\tconnections_total\tbytes_up\tbytes_down\tmax_connections\t"
+    "upload_limit\tdownload_limit\tlimit_refusals\n"
+    "alice\tadmin\t2\t57\t48213\t9912844\t0\t0\t0\t0\n"
+    "bob\tuser\t0\t3\t120\t4410\t4\t1048576\t8388608\t2\n";
 
 START_TEST(parses_server_info)
 {
@@ -149,7 +150,8 @@ END_TEST
 START_TEST(parses_user_metrics)
 {
     static const char body[] = "user: al\\tice\nrole: admin\nconnections_live: 2\n"
-                               "connections_total: 57\nbytes_up: 48213\nbytes_down: 9912844\n";
+                               "connections_total: 57\nbytes_up: 48213\nbytes_down: 9912844\n"
+                               "max_connections: 3\nupload_limit: 0\ndownload_limit: 1024\n";
     struct dashboard_usage usage;
     ck_assert(dashboard_parse_usage(body, strlen(body), &usage));
     ck_assert_str_eq(usage.name, "al\tice"); /* unescaped: it is sent back in requests */
@@ -158,6 +160,9 @@ START_TEST(parses_user_metrics)
     ck_assert_uint_eq(usage.connections_total, 57);
     ck_assert_uint_eq(usage.bytes_up, 48213);
     ck_assert_uint_eq(usage.bytes_down, 9912844);
+    ck_assert_uint_eq(usage.max_connections, 3);
+    ck_assert_uint_eq(usage.download_limit, 1024);
+    ck_assert_uint_eq(usage.limit_refusals, 0); /* absent: none */
     ck_assert(!dashboard_parse_usage("user: x\n", 8, &usage));
 }
 END_TEST
@@ -256,6 +261,11 @@ START_TEST(users_keep_state_across_refreshes)
     ck_assert_str_eq(model.users[0].usage.name, "alice");
     ck_assert_uint_eq(model.users[0].usage.bytes_down, 9912844);
     ck_assert_uint_eq(model.users[1].usage.connections_total, 3);
+    ck_assert_uint_eq(model.users[1].usage.max_connections, 4);
+    ck_assert_uint_eq(model.users[1].usage.upload_limit, 1048576);
+    ck_assert_uint_eq(model.users[1].usage.download_limit, 8388608);
+    ck_assert_uint_eq(model.users[1].usage.limit_refusals, 2);
+    ck_assert_uint_eq(model.users[0].usage.max_connections, 0);
 
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
     ck_assert_ptr_nonnull(alice);

@@ -160,8 +160,9 @@ static void model_setup(void)
     dashboard_model_begin_users(&model);
     struct dashboard_usage alice = { .name = "alice", .role = "admin", .connections_live = 2,
                                      .connections_total = 57, .bytes_up = 48213,
-                                     .bytes_down = 9912844 };
-    struct dashboard_usage bob = { .name = "bob\x1b[2J", .role = "user", .connections_total = 3 };
+                                     .bytes_down = 9912844, .max_connections = 2 };
+    struct dashboard_usage bob = { .name = "bob\x1b[2J", .role = "user", .connections_total = 3,
+                                   .download_limit = 1 << 20 };
     struct dashboard_usage carol = { .name = "carol", .role = "user" };
     ck_assert(dashboard_model_put_user(&model, &alice, 1.0));
     ck_assert(dashboard_model_put_user(&model, &bob, 1.0));
@@ -238,14 +239,14 @@ START_TEST(lines_fit_80_columns)
     char text[SCREEN_LINE_SIZE];
     user_list_titles(&ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
-    ck_assert_str_eq(text, "   USER                     ROLE    LIVE   TOTAL      UP    DOWN    UP/s  DOWN/s");
+    ck_assert_str_eq(text, "   USER               ROLE    LIVE   TOTAL      UP    DOWN    UP/s  DOWN/s LIMIT");
     for (size_t i = 0; i < count; i++) {
         user_list_line_text(&model, &lines[i], &ascii80, text, sizeof(text));
         ck_assert_msg(strlen(text) == 80, "line %zu is %zu wide: '%s'", i, strlen(text), text);
         ck_assert(!has_control_bytes(text));
     }
     user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
-    ck_assert_str_eq(text, " - alice                    admin      2      57     49K    9.5M    2.0K       0");
+    ck_assert_str_eq(text, " - alice              admin      2      57     49K    9.5M    2.0K       0 FULL ");
     user_list_line_text(&model, &lines[1], &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "     TIME     ORIGIN                DESTINATION            STATUS      UP   DOWN");
     user_list_line_text(&model, &lines[3], &ascii80, text, sizeof(text));
@@ -258,9 +259,28 @@ START_TEST(lines_fit_80_columns)
     assert_padded(text, "  `- 29 more recent not shown", 80);
     /* The name holding ESC [2J is shown escaped. */
     user_list_line_text(&model, &lines[6], &ascii80, text, sizeof(text));
-    ck_assert_str_eq(text, " + bob\\x1b[2J               user       0       3       0       0       0       0");
+    ck_assert_str_eq(text, " + bob\\x1b[2J         user       0       3       0       0       0       0 set  ");
+    user_list_line_text(&model, &lines[7], &ascii80, text, sizeof(text));
+    ck_assert_str_eq(text + 75, "-    "); /* carol has no limits */
     user_list_line_text(&model, &lines[8], &ascii80, text, sizeof(text));
     assert_padded(text, "  `- loading...", 80);
+}
+END_TEST
+
+/* LIMIT says FULL for a user whose measured rate has reached its limit (alice sends 2.0K/s). */
+START_TEST(a_user_at_its_rate_is_marked)
+{
+    struct list_line lines[16];
+    build(lines, 16);
+    struct dashboard_user *alice = dashboard_model_find(&model, "alice");
+    char text[SCREEN_LINE_SIZE];
+    alice->usage.max_connections = 0;
+    alice->usage.upload_limit = 2048;
+    user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
+    ck_assert_str_eq(text + 75, "FULL ");
+    alice->usage.upload_limit = 4096;
+    user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
+    ck_assert_str_eq(text + 75, "set  ");
 }
 END_TEST
 
@@ -415,6 +435,7 @@ static Suite *dashboard_view_suite(void)
     tcase_add_checked_fixture(screen, model_setup, model_teardown);
     tcase_add_test(screen, builds_tree_lines);
     tcase_add_test(screen, lines_fit_80_columns);
+    tcase_add_test(screen, a_user_at_its_rate_is_marked);
     tcase_add_test(screen, lines_fit_other_widths);
     tcase_add_test(screen, header_admin_and_user);
     tcase_add_test(screen, cursor_and_scrolling);
