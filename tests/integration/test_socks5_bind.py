@@ -185,15 +185,22 @@ class BindTest(harness.ServerTestCase):
         right.close()
         self.assert_descriptors_back()
 
-    def test_zero_address_any_peer_is_denied_by_the_safe_defaults(self):
-        # "Any peer" is the unspecified address to the destination policy: no rendezvous is
-        # opened for it unless a rule names that network.
+    def test_zero_address_takes_any_peer(self):
+        # "Any peer": the rendezvous opens on the address the client's connection arrived on
+        # (the safe defaults' "unspecified" is about connecting to 0.0.0.0, which a BIND does
+        # not do), and a peer from another address is taken.
         client, first = self.bind("0.0.0.0")
-        self.assertEqual(first[1], REP_NOT_ALLOWED)
-        self.assertTrue(harness.peer_closed(client))
-        entry = self.server.wait_access_line_for_client(client)
-        self.assertEqual((entry["kind"], entry["status"]), ("bind", REP_NOT_ALLOWED))
+        self.assertEqual(first[1], REP_SUCCESS)
+        self.assertEqual(first[4], "127.0.0.1")
+        peer = self.peer(first, source="127.0.0.2")
+        self.expect_second_reply(client, peer)
+        peer.sendall(b"from anywhere")
+        self.assertEqual(recv_exact(client, 13), b"from anywhere")
         client.close()
+        self.assertTrue(harness.peer_closed(peer))
+        peer.close()
+        entry = self.server.wait_access_line_for_client(client)
+        self.assertEqual((entry["kind"], entry["status"]), ("bind", REP_SUCCESS))
         self.assert_descriptors_back()
 
     def test_name_rendezvous_takes_a_peer_from_its_address(self):
