@@ -19,6 +19,8 @@ const struct table_column connection_columns[] = {
     { .key = ADMIN_COLUMN_USER, .type = COLUMN_TEXT },
     { .key = ADMIN_COLUMN_STARTED, .type = COLUMN_TIME, .title = "TIME", .width = 8,
       .detail = "started" },
+    { .key = ADMIN_COLUMN_KIND, .type = COLUMN_TEXT, .title = "KIND", .width = 7,
+      .from_screen = 88, .detail = "kind" },
     { .key = ADMIN_COLUMN_CLIENT, .type = COLUMN_TEXT, .title = "ORIGIN", .width = 21,
       .detail = "origin" },
     { .key = ADMIN_COLUMN_DESTINATION, .type = COLUMN_TEXT, .title = "DESTINATION", .width = 10,
@@ -34,6 +36,9 @@ const struct table_column connection_columns[] = {
     { .key = ADMIN_COLUMN_DURATION_MS, .type = COLUMN_DURATION_MS, .title = "DUR", .width = 6,
       .place = COLUMN_RIGHT, .from_screen = 96, .detail = "duration",
       .detail_text = duration_detail },
+    /* A udp connection's; "-" for the other kinds. */
+    { .key = ADMIN_COLUMN_DATAGRAMS_UP, .type = COLUMN_NUMBER, .detail = "dgrams up" },
+    { .key = ADMIN_COLUMN_DATAGRAMS_DOWN, .type = COLUMN_NUMBER, .detail = "dgrams down" },
 };
 const size_t connection_column_count = sizeof(connection_columns) / sizeof(connection_columns[0]);
 

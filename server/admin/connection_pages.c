@@ -83,6 +83,31 @@ static void put_status(struct admin_text *row, const struct connection_cells *ce
         admin_text_cell_u64(row, cells->record->status);
 }
 
+static void put_kind(struct admin_text *row, const struct connection_cells *cells)
+{
+    admin_text_cell_str(row, connection_kind_name(cells->record->kind));
+}
+
+/* Only a UDP association relays datagrams: "-" says the count does not apply. */
+static void put_datagrams(struct admin_text *row, const struct connection_record *record,
+                          const uint64_t *count)
+{
+    if (record->kind == CONNECTION_KIND_UDP)
+        admin_text_cell_u64(row, counter_read(count));
+    else
+        admin_text_cell_str(row, ADMIN_TEXT_NONE);
+}
+
+static void put_datagrams_up(struct admin_text *row, const struct connection_cells *cells)
+{
+    put_datagrams(row, cells->record, &cells->record->datagrams_up);
+}
+
+static void put_datagrams_down(struct admin_text *row, const struct connection_cells *cells)
+{
+    put_datagrams(row, cells->record, &cells->record->datagrams_down);
+}
+
 static void put_duration(struct admin_text *row, const struct connection_cells *cells)
 {
     const struct connection_record *record = cells->record;
@@ -104,6 +129,12 @@ static const struct connection_column columns[] = {
     { ADMIN_COLUMN_BYTES_DOWN, put_bytes_down },
     { ADMIN_COLUMN_STATUS, put_status },
     { ADMIN_COLUMN_DURATION_MS, put_duration },
+    /* Appended after the columns of the first release, so that even a client that wrongly
+     * counts columns instead of naming them reads those as before; a kind's own counts
+     * (datagrams for udp) follow it. */
+    { ADMIN_COLUMN_KIND, put_kind },
+    { ADMIN_COLUMN_DATAGRAMS_UP, put_datagrams_up },
+    { ADMIN_COLUMN_DATAGRAMS_DOWN, put_datagrams_down },
 };
 #define COLUMN_COUNT (sizeof(columns) / sizeof(columns[0]))
 

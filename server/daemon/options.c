@@ -80,8 +80,8 @@ const struct option_spec option_specs[] = {
       .reloadable = true },
     { .name = "connect-timeout", .argument = "S", .kind = OPTION_SECONDS,
       .min = 1, .max = SECONDS_MAX, .default_value = "10", FIELD(connect_timeout_s),
-      .help = "seconds allowed to resolve, and per address to\n"
-              "connect (10)",
+      .help = "seconds allowed to resolve, per address to\n"
+              "connect, and for a BIND's peer to arrive (10)",
       .reloadable = true },
     { .name = "idle-timeout", .argument = "S", .kind = OPTION_SECONDS,
       .max = SECONDS_MAX, .default_value = "3600", FIELD(idle_timeout_s),

@@ -488,6 +488,13 @@ enum rule_verdict rule_set_decide(const struct rule_set *rules, const struct rul
     if (rule != NULL && rule->action == RULE_DENY)
         return decided(decision, RULE_VERDICT_DENY, matched, NULL);
     const char *reason = safe_default_reason(&address, allow_loopback);
+    /* A BIND whose DST.ADDR is all zeros reaches nothing: it accepts a peer from anywhere
+     * (clients that cannot know the application server's address send zeros), so the
+     * unspecified default, which is about connecting to 0.0.0.0, does not apply to it. */
+    static const uint8_t zeros[16];
+    if (reason != NULL && facts->command == RULE_COMMAND_BIND &&
+        memcmp(address.bytes, zeros, address.family == AF_INET ? 4 : 16) == 0)
+        reason = NULL;
     /* Only an allow that names the destination's network opens a default: a broad "allow
      * everything for alice" must not hand her the proxy host's own services. */
     if (reason != NULL && (rule == NULL || rule->to.count == 0))

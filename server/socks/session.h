@@ -3,6 +3,7 @@
 #ifndef SESSION_H
 #define SESSION_H
 
+#include "connection_record.h"
 #include "event_loop.h"
 #include "relay.h"
 #include "socks5_failure.h"
@@ -56,6 +57,7 @@ struct session_command {
     /* Takes over once the request passed every check and hook: the setup's addresses are the
      * destination's, every one of them allowed by the destination policy. */
     void (*start)(struct session *session);
+    enum connection_kind kind; /* what its connection record shows */
     struct session_stage stage; /* on readiness, on timeout, release */
     /* The request's DST.ADDR/DST.PORT name the client's own side (UDP ASSOCIATE: where its
      * datagrams will come from), not a destination: nothing is looked up or judged by the

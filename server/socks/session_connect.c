@@ -161,6 +161,7 @@ static void connect_interest(const struct session *session, unsigned *client_mas
 
 const struct session_command session_connect_command = {
     .start = connect_start,
+    .kind = CONNECTION_KIND_CONNECT,
     .stage = {
         .on_client = connect_on_client,
         .on_remote = connect_on_remote,

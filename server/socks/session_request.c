@@ -7,6 +7,7 @@
 #include "log.h"
 #include "proxy.h"
 #include "resolver.h"
+#include "session_bind.h"
 #include "session_connect.h"
 #include "session_policy.h"
 #include "session_udp.h"
@@ -16,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Every command this server serves. One with no entry (BIND for now) is answered "command
- * not supported". */
+/* Every command this server serves. One with no entry is answered "command not supported". */
 static const struct session_command *const commands[256] = {
     [SOCKS5_CMD_CONNECT] = &session_connect_command,
+    [SOCKS5_CMD_BIND] = &session_bind_command,
     [SOCKS5_CMD_UDP_ASSOCIATE] = &session_udp_command,
 };
 
@@ -56,8 +57,11 @@ static void request_record_destination(struct session *session,
     char *destination = malloc(size);
     if (destination != NULL)
         snprintf(destination, size, "%s:%u", name, request->port);
+    const struct session_command *command = commands[request->command];
     session_record_lock(session);
     session->record->destination = destination;
+    if (command != NULL)
+        session->record->kind = command->kind;
     session_record_unlock(session);
 }
 

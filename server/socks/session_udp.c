@@ -627,6 +627,7 @@ static void udp_start(struct session *session)
 
 const struct session_command session_udp_command = {
     .start = udp_start,
+    .kind = CONNECTION_KIND_UDP,
     .stage = {
         .on_client = udp_on_client,
         .on_remote = udp_on_remote,

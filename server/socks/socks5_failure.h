@@ -18,11 +18,12 @@ enum socks5_failure {
     SOCKS5_FAILURE_LOOKUP_FAILED,       /* the name did not resolve */
     SOCKS5_FAILURE_LOOKUP_TIMEOUT,      /* the name did not resolve within --connect-timeout */
     SOCKS5_FAILURE_CONNECT_TIMEOUT,     /* no address answered within --connect-timeout */
+    SOCKS5_FAILURE_BIND_TIMEOUT,        /* no expected peer connected within --connect-timeout */
     SOCKS5_FAILURE_FORBIDDEN_BY_KERNEL, /* the kernel's own rules (firewall) refused the connect */
     SOCKS5_FAILURE_NOT_ALLOWED_BY_POLICY, /* the destination policy refused an address */
     SOCKS5_FAILURE_OVER_USER_LIMIT,     /* admission refused: the user is at max-connections */
     SOCKS5_FAILURE_OVER_ADDRESS_LIMIT,  /* admission refused: --max-connections-per-address */
-    SOCKS5_FAILURE_COMMAND_UNSUPPORTED, /* a command with no handler (BIND, UDP ASSOCIATE, ...) */
+    SOCKS5_FAILURE_COMMAND_UNSUPPORTED, /* a command with no handler (none of RFC 1928's) */
     SOCKS5_FAILURE_ADDRESS_TYPE_UNSUPPORTED,
     SOCKS5_FAILURE_MALFORMED_REQUEST,   /* not a request this server can decode */
     SOCKS5_FAILURE_COUNT, /* not a cause: how many there are */

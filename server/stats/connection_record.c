@@ -20,6 +20,19 @@ void record_owner_unref(struct record_owner *owner)
         owner->release(owner);
 }
 
+const char *connection_kind_name(enum connection_kind kind)
+{
+    switch (kind) {
+    case CONNECTION_KIND_CONNECT:
+        return "connect";
+    case CONNECTION_KIND_UDP:
+        return "udp";
+    case CONNECTION_KIND_BIND:
+        return "bind";
+    }
+    return "connect";
+}
+
 struct connection_record *connection_record_create(uint64_t id, const char *client)
 {
     struct connection_record *record = calloc(1, sizeof(*record));
@@ -64,9 +77,9 @@ void connection_record_log(const struct connection_record *record)
         snprintf(datagrams, sizeof(datagrams), " datagrams_up=%llu datagrams_down=%llu",
                  (unsigned long long)record->datagrams_up,
                  (unsigned long long)record->datagrams_down);
-    log_access("user=%s client=%s dest=%s dest_addr=%s up=%llu down=%llu status=%u%s",
+    log_access("user=%s client=%s dest=%s dest_addr=%s up=%llu down=%llu status=%u kind=%s%s",
                record->owner != NULL ? record->owner->name : "-", record->client,
                destination, record->destination_address,
                (unsigned long long)record->bytes_up, (unsigned long long)record->bytes_down,
-               record->status, datagrams);
+               record->status, connection_kind_name(record->kind), datagrams);
 }

@@ -19,6 +19,18 @@ struct record_owner {
 struct record_owner *record_owner_ref(struct record_owner *owner);
 void record_owner_unref(struct record_owner *owner);
 
+/* What a connection carries: a TCP stream to a destination it connected (CONNECT, and every
+ * connection until its request names another command), UDP datagrams (UDP ASSOCIATE), or a
+ * TCP stream from a peer that connected back (BIND). */
+enum connection_kind {
+    CONNECTION_KIND_CONNECT,
+    CONNECTION_KIND_UDP,
+    CONNECTION_KIND_BIND,
+};
+
+/* "connect", "udp", "bind": the admin's and the access log's spelling. */
+const char *connection_kind_name(enum connection_kind kind);
+
 /* One client connection, live or finished. */
 struct connection_record {
     uint64_t id;          /* stable for the life of the server */
@@ -28,6 +40,7 @@ struct connection_record {
     char client[NET_ADDRESS_TEXT_MAX];
     char destination_address[NET_ADDRESS_TEXT_MAX]; /* "-" until connected */
     char *destination;    /* as the client sent it, "name:port"; NULL until the request */
+    enum connection_kind kind;
     uint64_t bytes_up;    /* counter.h: read from other threads */
     uint64_t bytes_down;
     /* A UDP association's datagrams each way (counter.h); the bytes above count their

@@ -9,6 +9,7 @@
 #include "bench_proc.h"
 #include "bench_rate.h"
 #include "bench_report.h"
+#include "bench_udp.h"
 #include "bench_upstream.h"
 
 #include <errno.h>
@@ -56,6 +57,8 @@ static int run_scenarios(const struct bench_context *context)
         result |= pingpong_run(context);
     if (chosen & SCENARIO_HOLD)
         result |= hold_run(context);
+    if (chosen & SCENARIO_UDP)
+        result |= udp_run(context);
     return result;
 }
 

@@ -54,12 +54,15 @@ static const struct option long_options[] = {
 
 static void options_usage(FILE *out)
 {
-    fputs("usage: socks5-bench -x ADDR:PORT [options] [rate] [bulk] [pingpong] [hold]\n"
+    fputs("usage: socks5-bench -x ADDR:PORT [options] [rate] [bulk] [pingpong] [hold] [udp]\n"
           "SOCKS5 load generator with its own echo/source/sink upstream on loopback.\n"
           "  rate      C clients loop connect, handshake, CONNECT, echo, close: tunnels/s, latency\n"
           "  bulk      S streams download/upload B bytes each, via the proxy and direct: MB/s\n"
           "  pingpong  small round trips through one tunnel, via the proxy and direct: p50/p99\n"
           "  hold      open N tunnels, ping each, report held count, open time, proxy RSS\n"
+          "  udp       UDP ASSOCIATE, one datagram in flight per association to a UDP echo, via\n"
+          "            the proxy and direct: datagrams/s, p50/p99; 64 and 1200 bytes, 1 and 100\n"
+          "            associations (run only when named)\n"
           "options:\n"
           "  -x, --proxy ADDR:PORT      proxy to test (IPv4 or [IPv6] literal)\n"
           "  -a, --auth                 RFC 1929 username/password from $" AUTH_ENV "=user:pass\n"
@@ -67,8 +70,8 @@ static void options_usage(FILE *out)
           "      --pipelined            greeting+auth+request+payload in one write\n"
           "  -d, --duration S           seconds per measured run or pass (default 5)\n"
           "      --warmup S             seconds run before measuring rate and each pingpong\n"
-          "                             pass (default 0.5)\n"
-          "      --rounds N             bulk (each direction) and pingpong: N rounds of a direct\n"
+          "                             or udp pass (default 0.5)\n"
+          "      --rounds N             bulk (each direction), pingpong and udp: N rounds of a direct\n"
           "                             and a proxied pass back to back, direct first in odd\n"
           "                             rounds, proxy first in even ones (default 3, 1..20)\n"
           "  -c, --clients N            concurrent clients for rate (default 64)\n"
@@ -86,7 +89,7 @@ static void options_usage(FILE *out)
           "      --kv-file PATH         also append key=value lines to PATH\n"
           "  -q, --quiet                no progress lines on stderr\n"
           "  -h, --help                 this text\n"
-          "bulk and pingpong report the median of the proxied passes, the median of the direct\n"
+          "bulk, pingpong and udp report the median of the proxied passes, the median of the direct\n"
           "passes and, as <key>_vs_direct, the median of the per-round ratios (each compares\n"
           "two passes seconds apart); then each round (round<R>_<key>, round<R>_direct_<key>,\n"
           "round<R>_<key>_vs_direct) when N > 1. Their CPU figures are the mean over the\n"
@@ -287,6 +290,8 @@ static int parse_scenario(const char *name, unsigned *scenarios)
         *scenarios |= SCENARIO_PINGPONG;
     else if (strcmp(name, "hold") == 0)
         *scenarios |= SCENARIO_HOLD;
+    else if (strcmp(name, "udp") == 0)
+        *scenarios |= SCENARIO_UDP;
     else
         return -1;
     return 0;

@@ -18,6 +18,7 @@ enum bench_scenario {
     SCENARIO_BULK = 1u << 1,
     SCENARIO_PINGPONG = 1u << 2,
     SCENARIO_HOLD = 1u << 3,
+    SCENARIO_UDP = 1u << 4, /* only when named: a proxy may not relay UDP at all */
 };
 
 enum bench_direction { DIRECTION_DOWN = 1u << 0, DIRECTION_UP = 1u << 1 };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_smoke: a few seconds of socks5-bench against socks5d on a free loopback port — every
-# scenario once, small — asserting that it ran, that tunnels/s is above zero, that no proxied
-# tunnel was cut or broken, and that bulk's byte counts are summed over its rounds.
+# scenario once, small — asserting that it ran, that tunnels/s (and datagrams/s) is above zero,
+# that no proxied tunnel was cut or broken, and that bulk's byte counts are summed over its
+# rounds.
 # Usage: bench_smoke.sh SOCKS5D SOCKS5_BENCH
 set -euo pipefail
 
@@ -51,9 +52,16 @@ run -d 1 -c 8 -a -D --pipelined rate
 run -d 1 -b 4M -s 2 --rounds 3 bulk
 run -d 0.5 --rounds 2 pingpong
 run -N 200 --hold-time 0.2 hold
+run --warmup 0.1 -d 0.3 --rounds 1 udp
 cat "$work/out"
 
 value() { sed -n "s/^$1=//p" "$work/kv"; }
+# Datagrams went through in every udp section (both payloads, 1 and 100 associations).
+for section in p64.a1 p64.a100 p1200.a1 p1200.a100; do
+    rate=$(value "udp.$section.datagrams_per_s")
+    [ -n "$rate" ] || fail "no udp.$section.datagrams_per_s in the output"
+    awk -v r="$rate" 'BEGIN { exit !(r > 0) }' || fail "udp.$section.datagrams_per_s=$rate"
+done
 for key in rate.ipv4.noauth.step.tunnels_per_s rate.domain.auth.pipelined.tunnels_per_s; do
     rate=$(value "$key")
     [ -n "$rate" ] || fail "no $key in the output"

@@ -59,7 +59,8 @@ static void check_fields(const struct socks5_request *request, const uint8_t *ms
     }
 
     enum socks5_reply_code want = SOCKS5_REPLY_SUCCEEDED;
-    if (msg[1] != SOCKS5_CMD_CONNECT && msg[1] != SOCKS5_CMD_UDP_ASSOCIATE)
+    if (msg[1] != SOCKS5_CMD_CONNECT && msg[1] != SOCKS5_CMD_BIND &&
+        msg[1] != SOCKS5_CMD_UDP_ASSOCIATE)
         want = SOCKS5_REPLY_COMMAND_NOT_SUPPORTED;
     else if (msg[3] == SOCKS5_ATYP_DOMAIN && (msg[4] == 0 || memchr(msg + 5, 0, msg[4]) != NULL))
         want = SOCKS5_REPLY_HOST_UNREACHABLE;

@@ -38,6 +38,7 @@ ACCESS_RE = re.compile(
     r"^(?P<time>" + TIMESTAMP_RE + r") access"
     r" user=(?P<user>\S+) client=(?P<client>\S+) dest=(?P<dest>\S+)"
     r" dest_addr=(?P<dest_addr>\S+) up=(?P<up>\d+) down=(?P<down>\d+) status=(?P<status>\d+)"
+    r" kind=(?P<kind>connect|udp|bind)"
     r"(?: datagrams_up=(?P<datagrams_up>\d+) datagrams_down=(?P<datagrams_down>\d+))?$")
 
 # SOCKS5 constants (RFC 1928 / RFC 1929)

@@ -205,7 +205,9 @@ class ReadCommandsTest(ConsoleTestCase):
         self.assertEqual((row["state"], row["user"], row["status"], row["bytes_up"]),
                          ("closed", TEST_USER, 0, len(message)))
         self.assertEqual(row["destination"], "127.0.0.1:%d" % self.echo.port)
+        self.assertEqual(row["kind"], "connect")
         table = self.ctl.run("connections", expect=EXIT_OK).out
+        self.assertRegex(table, r"(?m)^id .*\bkind\b")
         self.assertIn("127.0.0.1:%d" % self.echo.port, table)
         self.assertIn("%d B" % len(message), table)
         (empty,) = self.ctl.json("connections", "--live")

@@ -246,10 +246,10 @@ class DashboardTest(unittest.TestCase):
 
         # Enter expands alice (first by name): the live tunnel first, then the curl history.
         self.terminal.keys("Enter")
-        self.wait_screen(r"^\s+TIME\s+ORIGIN\s+DESTINATION\s+STATUS\s+UP\s+DOWN\s+DUR\s*$")
-        live = self.wait_screen(r"^\s+\S+ \d\d:\d\d:\d\d %s\s+127\.0\.0\.1:%d\s+live\s"
+        self.wait_screen(r"^\s+TIME\s+KIND\s+ORIGIN\s+DESTINATION\s+STATUS\s+UP\s+DOWN\s+DUR\s*$")
+        live = self.wait_screen(r"^\s+\S+ \d\d:\d\d:\d\d connect %s\s+127\.0\.0\.1:%d\s+live\s"
                                 % (re.escape(tunnel_origin), self.echo.port))
-        recent = self.wait_screen(r"^\s+\S+ \d\d:\d\d:\d\d 127\.0\.0\.1:\d+\s+localhost:%d\s+ok\s+"
+        recent = self.wait_screen(r"^\s+\S+ \d\d:\d\d:\d\d connect 127\.0\.0\.1:\d+\s+localhost:%d\s+ok\s+"
                                   r"\d+(\.\d)?K?\s+\d+(\.\d)?K\s" % self.http.port)
         self.assertLess(live.start(), recent.start(), "live connections come first")
 
@@ -273,7 +273,7 @@ class DashboardTest(unittest.TestCase):
         self.wait_gone(r"(\u2502|\|).*\balice\b.*(\u2502|\|)\s*$")
 
         # A resize redraws for the new size: 80x24, the status line at the bottom, the tree
-        # without the DUR (duration) column that needs 96 columns.
+        # without the KIND and DUR (duration) columns that need 88 and 96 columns.
         self.terminal.resize(80, 24)
         self.wait_screen(r"^\s+TIME\s+ORIGIN\s+DESTINATION\s+STATUS\s+UP\s+DOWN\s*$")
         lines = self.terminal.screen().split("\n")

@@ -207,7 +207,7 @@ class AccessLogFormat(harness.ServerTestCase):
         entry = self.server.wait_access_line_for_client(sock)
         self.assertRegex(entry["line"],
                          r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z access user=\S+ client=\S+ "
-                         r"dest=\S+ dest_addr=\S+ up=\d+ down=\d+ status=\d+$")
+                         r"dest=\S+ dest_addr=\S+ up=\d+ down=\d+ status=\d+ kind=connect$")
         self.assertEqual(entry["user"], TEST_USER)
         self.assertEqual(entry["client"], "127.0.0.1:%d" % local[1])
         self.assertEqual(entry["dest"], "127.0.0.1:%d" % self.echo.port)

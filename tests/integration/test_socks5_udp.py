@@ -24,6 +24,7 @@ except ImportError:
     import socks
 
 ADMIN_CMD_USER_METRICS = 0x04  # PROTOCOL.md 7.5
+ADMIN_CMD_CONNECTIONS = 0x05  # PROTOCOL.md 7.6
 QUIET = 0.5  # how long "no answer" is waited for
 IPV4_MAX_PAYLOAD = 65507  # the largest UDP payload over IPv4
 IPV6_MAX_PAYLOAD = 65527  # ... over IPv6 (no jumbograms)
@@ -308,9 +309,30 @@ class RelayTest(UdpTestCase):
         self.assertEqual((entry["up"], entry["down"]), (5, 5))
         self.assertEqual(entry["user"], TEST_USER)
         self.assertEqual(entry["dest_addr"], "127.0.0.1:%d" % self.udp_echo.port)
-        self.assertEqual(entry["status"], 0)
+        self.assertEqual((entry["status"], entry["kind"]), (0, "udp"))
         self.assertEqual((usage_before["datagrams_up"], usage_before["datagrams_down"]), (5, 5))
         self.assertEqual(usage_before["bytes_up"], 5)
+
+    def test_connections_row_has_kind_and_datagram_counts(self):
+        association = self.associate()
+        for i in range(3):
+            association.send("127.0.0.1", self.udp_echo.port, b"row %d" % i)
+            association.receive()
+        plain, _ = harness.open_tunnel(self.server, "127.0.0.1", self.echo.port)
+        self.addCleanup(plain.close)
+        with harness.AdminClient(self.server) as admin:
+            status, body = admin.request(ADMIN_CMD_CONNECTIONS,
+                                         bytes([0, 0]) + struct.pack("!II", 0, 0))
+        self.assertEqual(status, 0)
+        header, *rows = body.decode().partition("\n\n")[2].rstrip("\n").split("\n")
+        rows = {row["client"]: row for row in
+                (dict(zip(header.split("\t"), line.split("\t"))) for line in rows)}
+        udp = rows[harness.client_name(association.control)]
+        self.assertEqual((udp["kind"], udp["datagrams_up"], udp["datagrams_down"]),
+                         ("udp", "3", "3"))
+        tcp = rows[harness.client_name(plain)]
+        self.assertEqual((tcp["kind"], tcp["datagrams_up"], tcp["datagrams_down"]),
+                         ("connect", "-", "-"))
 
     def user_metrics(self):
         with harness.AdminClient(self.server) as admin:

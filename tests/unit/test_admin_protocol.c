@@ -321,15 +321,16 @@ struct connection_row {
     uint64_t bytes_up, bytes_down;
     const char *status; /* "-" or digits, as a server would choose */
     uint64_t duration_ms;
+    const char *kind;
 };
 
 static const struct connection_row example_connections[] = {
     {15, ADMIN_TEXT_STATE_CLOSED, 1795598398500, ADMIN_ANONYMOUS_USER, "192.0.2.7:41000",
-     "bad\x1b[2Jname:80", "-", 0, 0, "4", 3},
+     "bad\x1b[2Jname:80", "-", 0, 0, "4", 3, "connect"},
     {17, ADMIN_TEXT_STATE_LIVE, 1795598401123, "alice", "192.0.2.7:50000", "example.org:443",
-     "[2001:db8::10]:443", 5120, 204800, "0", 61250},
+     "[2001:db8::10]:443", 5120, 204800, "0", 61250, "connect"},
     {18, ADMIN_TEXT_STATE_LIVE, 1795598430007, "-", "[2001:db8::7]:50022", "-", "-", 0, 0, "-",
-     12},
+     12, "connect"},
 };
 
 static void body_connections(struct admin_text *body)
@@ -350,6 +351,9 @@ static void body_connections(struct admin_text *body)
         admin_text_cell_u64(body, row->bytes_down);
         admin_text_cell_str(body, row->status);
         admin_text_cell_u64(body, row->duration_ms);
+        admin_text_cell_str(body, row->kind);
+        admin_text_cell_str(body, ADMIN_TEXT_NONE); /* datagrams: not a udp connection */
+        admin_text_cell_str(body, ADMIN_TEXT_NONE);
         admin_text_end_row(body);
     }
 }
@@ -1595,7 +1599,11 @@ START_TEST(tables_parse_back_by_column_name)
     struct admin_span name;
     ck_assert(admin_table_column_name(&table, 10, &name));
     ck_assert(admin_span_equals(name, ADMIN_COLUMN_DURATION_MS));
-    ck_assert(!admin_table_column_name(&table, 11, &name));
+    ck_assert(admin_table_column_name(&table, 11, &name));
+    ck_assert(admin_span_equals(name, ADMIN_COLUMN_KIND));
+    ck_assert(admin_table_column_name(&table, 13, &name));
+    ck_assert(admin_span_equals(name, ADMIN_COLUMN_DATAGRAMS_DOWN));
+    ck_assert(!admin_table_column_name(&table, 14, &name));
 
     struct admin_row row;
     size_t rows = 0;

@@ -150,7 +150,7 @@ END_TEST
 
 #define CONNECTION_COLUMNS                                                                     \
     "id\tstate\tstarted\tuser\tclient\tdestination\tdestination_address\tbytes_up\t"          \
-    "bytes_down\tstatus\tduration_ms\n"
+    "bytes_down\tstatus\tduration_ms\tkind\tdatagrams_up\tdatagrams_down\n"
 
 static struct dashboard_model model;
 
@@ -181,12 +181,12 @@ static void model_setup(void)
     static const char live_body[] =
         "total: 2\noffset: 0\n\n" CONNECTION_COLUMNS
         "17\tlive\t2026-11-25T09:20:01.123Z\talice\t192.0.2.7:50000\texample.org:443\t"
-        "[2001:db8::10]:443\t5120\t204800\t0\t61250\n"
-        "18\tlive\t-\talice\t[2001:db8::7]:50022\t-\t-\t0\t0\t-\t0\n";
+        "[2001:db8::10]:443\t5120\t204800\t0\t61250\tbind\t-\t-\n"
+        "18\tlive\t-\talice\t[2001:db8::7]:50022\t-\t-\t0\t0\t-\t0\tudp\t7\t9\n";
     static const char recent_body[] =
         "total: 30\noffset: 29\n\n" CONNECTION_COLUMNS
         "15\tclosed\t2026-11-25T09:19:58.500Z\talice\t192.0.2.7:41000\t"
-        "a-very-long-destination-name.example.org:8080\t-\t0\t0\t5\t0\n";
+        "a-very-long-destination-name.example.org:8080\t-\t0\t0\t5\t0\tconnect\t-\t-\n";
     struct dashboard_connection live[2], recent[1];
     size_t count;
     uint64_t total;
@@ -302,8 +302,9 @@ START_TEST(lines_fit_other_widths)
         user_list_titles(&utf8, text, sizeof(text));
         ck_assert_int_eq(columns_of(text), widths[w]);
     }
-    /* 100 columns add the duration; 130 the connected address. */
+    /* 100 columns add the kind (from 88) and the duration; 130 the connected address. */
     user_list_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
+    ck_assert_ptr_nonnull(strstr(text, " 09:20:01 bind    192.0.2.7:50000 "));
     ck_assert_ptr_nonnull(strstr(text, "1m01s"));
     ck_assert_ptr_null(strstr(text, "2001:db8::10"));
     struct screen_style wide = { 140, false };
@@ -402,17 +403,22 @@ START_TEST(hints_help_details)
     ck_assert_uint_le(count, 20);                    /* and in 24 lines */
 
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
-    char details[12][DETAIL_LINE_SIZE];
-    size_t lines = connection_details(alice, &alice->connections[2], details, 12);
-    ck_assert_uint_eq(lines, 10);
+    char details[16][DETAIL_LINE_SIZE];
+    size_t lines = connection_details(alice, &alice->connections[2], details, 16);
+    ck_assert_uint_eq(lines, 13);
     ck_assert_str_eq(details[0], "connection   15 (closed)");
     ck_assert_str_eq(details[2], "started      2026-11-25T09:19:58.500Z  09:19:58");
-    ck_assert_str_eq(details[6], "status       5 (connection refused)");
+    ck_assert_str_eq(details[3], "kind         connect");
+    ck_assert_str_eq(details[7], "status       5 (connection refused)");
+    ck_assert_str_eq(details[11], "dgrams up    -");
     ck_assert_uint_eq(connection_details(alice, &alice->connections[0], details, 3), 3);
     struct dashboard_user *bob = dashboard_model_find(&model, "bob\x1b[2J");
-    connection_details(bob, &alice->connections[0], details, 12);
+    connection_details(bob, &alice->connections[0], details, 16);
     ck_assert_str_eq(details[1], "user         bob\\x1b[2J");
-    ck_assert_str_eq(details[6], "status       - (not answered yet)");
+    ck_assert_str_eq(details[7], "status       - (not answered yet)");
+    ck_assert_str_eq(details[3], "kind         udp");
+    ck_assert_str_eq(details[11], "dgrams up    7");
+    ck_assert_str_eq(details[12], "dgrams down  9");
 }
 END_TEST
 

@@ -672,6 +672,28 @@ START_TEST(non_ip_destination_is_denied)
 }
 END_TEST
 
+START_TEST(a_bind_for_any_peer_is_not_unspecified)
+{
+    struct rule_facts facts = alice();
+    struct rule_set *none = rule_set_create();
+    /* CONNECT to 0.0.0.0 or :: is denied; a BIND with zeros asks for any peer and is not. */
+    ck_assert_int_eq(decide_at(none, &facts, "0.0.0.0", false, NULL), RULE_VERDICT_DENY);
+    ck_assert_int_eq(decide_at(none, &facts, "::", false, NULL), RULE_VERDICT_DENY);
+    facts.command = RULE_COMMAND_BIND;
+    ck_assert_int_eq(decide_at(none, &facts, "0.0.0.0", false, NULL), RULE_VERDICT_ALLOW);
+    ck_assert_int_eq(decide_at(none, &facts, "::", false, NULL), RULE_VERDICT_ALLOW);
+    /* Only the all-zero address: the rest of 0.0.0.0/8 and the other defaults still hold. */
+    ck_assert_int_eq(decide_at(none, &facts, "0.0.0.1", false, NULL), RULE_VERDICT_DENY);
+    ck_assert_int_eq(decide_at(none, &facts, "127.0.0.1", false, NULL), RULE_VERDICT_DENY);
+    ck_assert_int_eq(decide_at(none, &facts, "169.254.169.254", false, NULL), RULE_VERDICT_DENY);
+    /* Rules still judge it: a BIND deny rule refuses it. */
+    struct rule_set *rules = rules_of(RULES("action=deny command=bind"));
+    ck_assert_int_eq(decide_at(rules, &facts, "0.0.0.0", false, NULL), RULE_VERDICT_DENY);
+    rule_set_destroy(rules);
+    rule_set_destroy(none);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("destination_rules");
@@ -695,6 +717,7 @@ int main(void)
     tcase_add_test(defaults, only_an_allow_with_to_opens_a_default);
     tcase_add_test(defaults, defaults_described);
     tcase_add_test(defaults, non_ip_destination_is_denied);
+    tcase_add_test(defaults, a_bind_for_any_peer_is_not_unspecified);
     suite_add_tcase(suite, defaults);
     TCase *text = tcase_create("text");
     tcase_add_test(text, rules_are_written_back_as_given);
