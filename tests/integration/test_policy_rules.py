@@ -12,10 +12,10 @@ label over 63 characters, which glibc refuses before sending any query."""
 
 import os
 import re
+import select
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -23,9 +23,10 @@ import time
 import unittest
 
 import harness
-from harness import (ADMIN_PASSWORD, ADMIN_STATUS_OK, ADMIN_USER, CMD_UDP_ASSOCIATE,
-                     REP_CONNECTION_REFUSED, REP_HOST_UNREACHABLE, REP_SUCCESS, TEST_PASSWORD,
-                     TEST_USER, AdminClient, EchoServer, HttpServer, Socks5dProcess)
+from harness import (ADMIN_PASSWORD, ADMIN_STATUS_OK, ADMIN_USER, CMD_BIND, CMD_CONNECT,
+                     CMD_UDP_ASSOCIATE, REP_CONNECTION_REFUSED, REP_HOST_UNREACHABLE,
+                     REP_SUCCESS, TEST_PASSWORD, TEST_USER, AdminClient, EchoServer, HttpServer,
+                     Socks5dProcess)
 from test_socks5_udp import UdpEchoServer, parse_udp_reply, udp_header
 
 try:
@@ -94,7 +95,6 @@ def bind_port_block(count=3, attempts=100):
 
 def pending(listeners):
     """How many of listeners have a connection waiting."""
-    import select
     ready, _, _ = select.select(listeners, [], [], 0)
     return len(ready)
 
@@ -229,21 +229,22 @@ class RulesServerCase(unittest.TestCase):
         harness.negotiate(sock, user, PASSWORDS[user])
         return sock
 
-    def reply_to(self, target, port, user=TEST_USER, source=None):
-        """(REP, socket) of a CONNECT to target (str literal, or bytes: a name); caller closes."""
+    def reply_to(self, target, port, user=TEST_USER, source=None, command=CMD_CONNECT):
+        """(REP, socket) of a request (CONNECT, BIND) for target (str literal, or bytes: a
+        name); the caller closes the socket."""
         sock = self.connect(user, source)
         try:
             if isinstance(target, bytes):
-                sock.sendall(harness.request_domain(target, port))
+                sock.sendall(harness.request_domain(target, port, command))
             else:
-                sock.sendall(harness.request(target, port))
+                sock.sendall(harness.request(target, port, command))
             return harness.read_reply(sock)[1], sock
         except BaseException:
             sock.close()
             raise
 
     def assert_denied(self, target, port, rule, name, user=TEST_USER, source=None,
-                      listeners=(), at=None):
+                      listeners=(), at=None, command=CMD_CONNECT):
         """A CONNECT refused by rule number `rule` (named `name`; None: a safe default with
         that reason), and everything that says so. listeners: other sockets that must not be
         reached beside the trap; at: the address the log names (after a lookup; "" for none,
@@ -262,7 +263,7 @@ class RulesServerCase(unittest.TestCase):
         logged = len(self.log_lines(line))
         before_metrics, before_user, before_hits = self.counts(user)
         trap_before = len(self.trap.peers)
-        rep, sock = self.reply_to(target, port, user, source)
+        rep, sock = self.reply_to(target, port, user, source, command)
         sock.close()
         self.assertEqual(rep, REP_NOT_ALLOWED, "%r:%d for %s answered %d"
                          % (target, port, user, rep))
@@ -307,7 +308,8 @@ class RulesServerCase(unittest.TestCase):
 
 
 class EachField(RulesServerCase):
-    """Each field alone (user, role, from, port, port range, command), then combined."""
+    """Each field alone (user, role, from, port, port range, command: connect, udp, bind),
+    then combined, and what a name no rule denies gets (its lookup fails, locally)."""
 
     RULES = """
   { name = "no-bob"; action = "deny"; user = "bob"; },
@@ -318,7 +320,9 @@ class EachField(RulesServerCase):
   { name = "carol-connect"; action = "deny"; user = [ "carol" ]; command = "connect";
     port = %(combined)d; },
   { name = "carol-udp"; action = "allow"; user = "carol"; command = "udp"; },
-  { name = "no-udp"; action = "deny"; command = "udp"; }"""
+  { name = "no-udp"; action = "deny"; command = "udp"; },
+  { name = "carol-bind"; action = "allow"; user = "carol"; command = "bind"; },
+  { name = "no-bind"; action = "deny"; command = "bind"; }"""
 
     @classmethod
     def prepare(cls):
@@ -341,7 +345,7 @@ class EachField(RulesServerCase):
 
     def test_the_rules_as_listed(self):
         record, rows = self.rules()
-        self.assertEqual(record["total"], 8)
+        self.assertEqual(record["total"], 10)
         self.assertEqual(record["allow_loopback"], "yes")
         self.assertEqual([(row["number"], row["name"], row["action"]) for row in rows[:3]],
                          [(1, "no-bob", "deny"), (2, "no-admins", "deny"),
@@ -445,6 +449,27 @@ class EachField(RulesServerCase):
                          ("127.0.0.1", self.udp_echo.port, b"carol's"))
         expected = list(hits)
         expected[6] += 1
+        self.assertEqual(self.hits(), expected)
+
+    def test_bind_denied_and_allowed_by_an_earlier_rule(self):
+        self.assert_denied("127.0.0.1", 0, 10, "no-bind", command=CMD_BIND)
+        # Any peer (DST.ADDR zero): no safe default applies, the rules still judge it.
+        self.assert_denied("0.0.0.0", 0, 10, "no-bind", command=CMD_BIND)
+        # carol's BIND is let through by rule 9: a rendezvous, a peer, bytes both ways.
+        hits = self.hits()
+        with self.connect(CAROL) as client:
+            client.sendall(harness.request("127.0.0.1", 0, CMD_BIND))
+            first = harness.read_reply(client)
+            self.assertEqual(first[1], REP_SUCCESS)
+            with socket.create_connection((first[4], first[5]),
+                                          timeout=harness.SOCKET_TIMEOUT) as peer:
+                second = harness.read_reply(client)
+                self.assertEqual((second[1], second[4], second[5]),
+                                 (REP_SUCCESS,) + peer.getsockname()[:2])
+                peer.sendall(b"from the peer\n")
+                self.assertEqual(harness.recv_exact(client, 14), b"from the peer\n")
+        expected = list(hits)
+        expected[8] += 1
         self.assertEqual(self.hits(), expected)
 
     def test_without_a_rule_a_long_label_fails_its_lookup_locally(self):
@@ -656,6 +681,15 @@ class SafeDefaults(RulesServerCase):
 
     def test_no_rule_matching_leaves_the_default(self):
         self.assert_denied("127.0.0.1", self.trap.port, "loopback", None, user=CAROL)
+
+    def test_bind(self):
+        self.assert_denied("::1", 0, "loopback", None, user=BOB, command=CMD_BIND)
+        # A BIND for any peer reaches nothing: the "unspecified" default is not about it.
+        hits = self.hits()
+        rep, sock = self.reply_to("0.0.0.0", 0, BOB, command=CMD_BIND)
+        with sock:
+            self.assertEqual(rep, REP_SUCCESS)
+        self.assertEqual(self.hits(), [hits[0] + 1, hits[1]])
 
 
 class Reload(RulesServerCase):
