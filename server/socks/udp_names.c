@@ -110,6 +110,7 @@ static void udp_name_on_resolved(void *owner, struct addrinfo *result, int error
         }
         *link = waiting->next;
         names->waiting_count--;
+        names->waiting_bytes -= waiting->length;
         if (entry->state == UDP_NAME_USABLE)
             names->send(names->context, &entry->address, waiting->payload, waiting->length);
         else if (entry->state == UDP_NAME_REFUSED)
@@ -183,7 +184,8 @@ static bool udp_names_lookup(struct udp_names *names, struct udp_name *entry,
 static bool udp_names_wait(struct udp_names *names, struct udp_name *entry, const uint8_t *payload,
                            size_t length)
 {
-    if (names->waiting_count >= UDP_WAITING_MAX)
+    if (names->waiting_count >= UDP_WAITING_MAX ||
+        length > UDP_WAITING_BYTES_MAX - names->waiting_bytes)
         return false;
     struct udp_waiting *waiting = malloc(sizeof(*waiting) + length);
     if (waiting == NULL)
@@ -197,6 +199,7 @@ static bool udp_names_wait(struct udp_names *names, struct udp_name *entry, cons
         link = &(*link)->next;
     *link = waiting;
     names->waiting_count++;
+    names->waiting_bytes += length;
     return true;
 }
 
@@ -206,8 +209,13 @@ bool udp_names_route(struct udp_names *names, const struct socks5_request *desti
     struct metrics *metrics = udp_names_metrics(names);
     uint64_t now = udp_names_now(names);
     struct udp_name *entry = udp_names_find(names, destination);
-    if (entry != NULL && entry->state != UDP_NAME_RESOLVING && entry->expires_ms <= now)
-        entry = NULL; /* expired: looked up again, in the same slot or another */
+    struct udp_name *expired = NULL;
+    if (entry != NULL && entry->state != UDP_NAME_RESOLVING && entry->expires_ms <= now) {
+        /* Looked up again in its own slot: in another, the stale one would still be found
+         * first, and every datagram would start a lookup of its own. */
+        expired = entry;
+        entry = NULL;
+    }
     if (entry != NULL && entry->state == UDP_NAME_USABLE) {
         *to = entry->address; /* the lookup was for this port */
         return true;
@@ -221,7 +229,7 @@ bool udp_names_route(struct udp_names *names, const struct socks5_request *desti
         return false;
     }
     if (entry == NULL) {
-        entry = udp_names_slot(names, now);
+        entry = expired != NULL ? expired : udp_names_slot(names, now);
         if (entry == NULL || names->waiting_count >= UDP_WAITING_MAX ||
             !udp_names_lookup(names, entry, destination)) {
             counter_add(&metrics->udp_dropped_lookup, 1);
@@ -252,4 +260,5 @@ void udp_names_release(struct udp_names *names)
         free(waiting);
     }
     names->waiting_count = 0;
+    names->waiting_bytes = 0;
 }

@@ -17,8 +17,11 @@ struct udp_names;
 
 /* Names an association remembers at once (a slot whose lookup runs is never taken back). */
 #define UDP_NAMES_REMEMBERED 4
-/* Datagrams of an association that may wait for lookups; more are dropped. */
+/* Datagrams of an association that may wait for lookups, and their payloads' bytes (room
+ * for one of the largest): more are dropped. Bytes bound what a client's associations can
+ * make the server hold, 64 KiB each rather than eight of the largest datagrams. */
 #define UDP_WAITING_MAX 8
+#define UDP_WAITING_BYTES_MAX 65536
 
 /* Sends a datagram that waited for its name, once the name was found and allowed. */
 typedef void (*udp_names_send)(void *context, const union udp_address *to,
@@ -44,6 +47,7 @@ struct udp_names {
     unsigned next_entry;
     struct udp_waiting *waiting; /* oldest first */
     unsigned waiting_count;
+    size_t waiting_bytes;
 };
 
 void udp_names_init(struct udp_names *names, struct session *session,
