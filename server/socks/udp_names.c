@@ -43,6 +43,17 @@ void udp_names_init(struct udp_names *names, struct session *session,
         names->entries[i].owner = names;
 }
 
+enum log_level udp_names_denial_level(const struct udp_names *names)
+{
+    return names->denials < UDP_DENIALS_LOGGED ? LOG_INFO : LOG_DEBUG;
+}
+
+void udp_names_count_denial(struct udp_names *names)
+{
+    if (names->denials < UDP_DENIALS_LOGGED)
+        names->denials++;
+}
+
 static void udp_name_forget(struct udp_name *entry)
 {
     free(entry->name);
@@ -85,7 +96,9 @@ static void udp_name_on_resolved(void *owner, struct addrinfo *result, int error
         struct socks5_request request;
         udp_name_as_request(entry, &request);
         if (session_destination_policy(session->proxy, session->record, &request,
-                                       &names->client->sa, result) != SOCKS5_FAILURE_NONE) {
+                                       &names->client->sa, result,
+                                       udp_names_denial_level(names)) != SOCKS5_FAILURE_NONE) {
+            udp_names_count_denial(names);
             counter_add(&udp_names_metrics(names)->rule_denials, 1);
             entry->state = UDP_NAME_REFUSED;
         }
@@ -165,7 +178,10 @@ static bool udp_names_lookup(struct udp_names *names, struct udp_name *entry,
     entry->name_length = destination->domain_length;
     entry->port = destination->port;
     if (session_destination_policy_before_lookup(session->proxy, session->record, destination,
-                                                 &names->client->sa) != SOCKS5_FAILURE_NONE) {
+                                                 &names->client->sa,
+                                                 udp_names_denial_level(names)) !=
+        SOCKS5_FAILURE_NONE) {
+        udp_names_count_denial(names);
         counter_add(&udp_names_metrics(names)->rule_denials, 1);
         entry->state = UDP_NAME_REFUSED;
         entry->expires_ms = udp_names_now(names) + UDP_NAME_FAILURE_LIFETIME_MS;
