@@ -34,7 +34,8 @@ struct user_usage {
     uint64_t rule_denials; /* requests a destination rule or a safe default refused */
     uint64_t datagrams_up;   /* UDP, client → remote (their payloads count in bytes_up) */
     uint64_t datagrams_down; /* UDP, remote → client */
-    uint64_t limit_refusals; /* requests refused: the user was at max-connections */
+    uint64_t limit_refusals; /* requests refused: the user, or its client address, was at a
+                              * connection limit */
 };
 
 enum users_error {

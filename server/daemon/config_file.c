@@ -327,6 +327,13 @@ static void apply_rules(struct parse *parse, const config_setting_t *rules)
 
 /* ---- the limits section ---- */
 
+/* Whether a value's error starts with its key already ("upload: too large"). */
+static bool names_field(const char *error, const char *key)
+{
+    size_t length = strlen(key);
+    return strncmp(error, key, length) == 0 && error[length] == ':';
+}
+
 /* Each key of a scope's group: max-connections, upload, download. */
 static void apply_limit_group(struct parse *parse, const config_setting_t *group,
                               const char *scope, const char *where, bool skip_name)
@@ -348,7 +355,9 @@ static void apply_limit_group(struct parse *parse, const config_setting_t *group
                                            "\"8M\"", where, key);
         else if (!limits_table_set_field(parse->policy->limits, scope, key, value, error,
                                          sizeof(error)))
-            problem(parse, line_of(field), "%s: %s: %s", where, key, error);
+            problem(parse, line_of(field), "%s: %s%s%s", where,
+                    names_field(error, key) ? "" : key, names_field(error, key) ? "" : ": ",
+                    error);
     }
 }
 

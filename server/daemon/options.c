@@ -606,8 +606,8 @@ void options_write_help(FILE *out, const char *program)
 {
     fprintf(out,
             "Usage: %s [options]\n"
-            "A SOCKS5 proxy (RFC 1928 CONNECT and UDP ASSOCIATE, RFC 1929 username/password) with an\n"
-            "admin port.\n"
+            "A SOCKS5 proxy (RFC 1928 CONNECT, BIND and UDP ASSOCIATE, RFC 1929 username/password) with\n"
+            "an admin port.\n"
             "\n",
             program);
     for (const struct option_spec *spec = option_specs; spec->name != NULL; spec++)

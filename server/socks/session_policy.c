@@ -82,7 +82,8 @@ static enum socks5_failure destination_denied(const struct rule_set *rules,
                                               const struct connection_record *record,
                                               const struct rule_facts *facts,
                                               const struct sockaddr *address,
-                                              const struct rule_decision *decision)
+                                              const struct rule_decision *decision,
+                                              enum log_level level)
 {
     rule_set_count_hit(rules, decision);
     if (record->owner != NULL)
@@ -94,12 +95,12 @@ static enum socks5_failure destination_denied(const struct rule_set *rules,
     const char *user = facts->user_name != NULL ? facts->user_name : "?";
     if (decision->rule_index != RULE_INDEX_NONE) {
         const char *name = rule_set_rule_name(rules, decision->rule_index);
-        log_message(LOG_INFO, "connection %llu: user %s to %s%s%s denied by rule %zu%s%s",
+        log_message(level, "connection %llu: user %s to %s%s%s denied by rule %zu%s%s",
                     (unsigned long long)record->id, user, destination,
                     address != NULL ? " at " : "", address_text, decision->rule_index + 1,
                     name[0] != '\0' ? " " : "", name);
     } else {
-        log_message(LOG_INFO, "connection %llu: user %s to %s%s%s denied by default (%s)",
+        log_message(level, "connection %llu: user %s to %s%s%s denied by default (%s)",
                     (unsigned long long)record->id, user, destination,
                     address != NULL ? " at " : "", address_text,
                     decision->default_reason != NULL ? decision->default_reason : "no rule");
@@ -110,7 +111,8 @@ static enum socks5_failure destination_denied(const struct rule_set *rules,
 enum socks5_failure session_destination_policy_before_lookup(struct proxy *proxy,
                                                              const struct connection_record *record,
                                                              const struct socks5_request *request,
-                                                             const struct sockaddr *client)
+                                                             const struct sockaddr *client,
+                                                             enum log_level denial_level)
 {
     const struct policy *policy = proxy->settings.policy;
     if (policy == NULL || rule_set_count(policy->rules) == 0)
@@ -119,7 +121,8 @@ enum socks5_failure session_destination_policy_before_lookup(struct proxy *proxy
     struct rule_decision decision;
     if (rule_set_decide(policy->rules, &facts, NULL, policy->allow_loopback, &decision) ==
         RULE_VERDICT_DENY)
-        return destination_denied(policy->rules, record, &facts, NULL, &decision);
+        return destination_denied(policy->rules, record, &facts, NULL, &decision,
+                                  denial_level);
     return SOCKS5_FAILURE_NONE;
 }
 
@@ -127,7 +130,8 @@ enum socks5_failure session_destination_policy(struct proxy *proxy,
                                                const struct connection_record *record,
                                                const struct socks5_request *request,
                                                const struct sockaddr *client,
-                                               const struct addrinfo *addresses)
+                                               const struct addrinfo *addresses,
+                                               enum log_level denial_level)
 {
     const struct policy *policy = proxy->settings.policy;
     if (policy == NULL)
@@ -139,7 +143,8 @@ enum socks5_failure session_destination_policy(struct proxy *proxy,
         struct rule_decision decision;
         if (rule_set_decide(policy->rules, &facts, address->ai_addr, policy->allow_loopback,
                             &decision) == RULE_VERDICT_DENY)
-            return destination_denied(policy->rules, record, &facts, address->ai_addr, &decision);
+            return destination_denied(policy->rules, record, &facts, address->ai_addr,
+                                      &decision, denial_level);
         if (address == addresses)
             first = decision;
     }

@@ -3,6 +3,7 @@
 #ifndef SESSION_POLICY_H
 #define SESSION_POLICY_H
 
+#include "log.h"
 #include "socks5_failure.h"
 
 #include <netdb.h>
@@ -20,11 +21,14 @@ enum socks5_failure session_admission(struct session *session,
 
 /* Before a name is looked up: a destination rule that needs no address (user, domain, port,
  * ...) and denies answers at once, so a denied name is never resolved. client is the
- * client's address. */
+ * client's address. A denial is logged at denial_level: a request's at LOG_INFO; a UDP
+ * association's beyond its first few at LOG_DEBUG, since one client can name thousands of
+ * destinations a second (the counters still count every one). */
 enum socks5_failure session_destination_policy_before_lookup(struct proxy *proxy,
                                                              const struct connection_record *record,
                                                              const struct socks5_request *request,
-                                                             const struct sockaddr *client);
+                                                             const struct sockaddr *client,
+                                                             enum log_level denial_level);
 
 /* Once the destination's addresses are known (resolved, or the literal the client sent) and
  * before any of them is connected: the request is refused unless every address is allowed, so
@@ -33,6 +37,7 @@ enum socks5_failure session_destination_policy(struct proxy *proxy,
                                                const struct connection_record *record,
                                                const struct socks5_request *request,
                                                const struct sockaddr *client,
-                                               const struct addrinfo *addresses);
+                                               const struct addrinfo *addresses,
+                                               enum log_level denial_level);
 
 #endif

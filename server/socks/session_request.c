@@ -106,7 +106,8 @@ static void request_on_destination_known(struct session *session)
     const struct socks5_request *request = &setup->parser.request.request;
     enum socks5_failure verdict =
         session_destination_policy(session->proxy, session->record, request,
-                                   (const struct sockaddr *)&setup->peer, setup->addresses);
+                                   (const struct sockaddr *)&setup->peer, setup->addresses,
+                                   LOG_INFO);
     if (verdict != SOCKS5_FAILURE_NONE) {
         session_refuse(session, verdict);
         return;
@@ -151,7 +152,8 @@ static void request_on_complete(struct session *session)
         return;
     }
     verdict = session_destination_policy_before_lookup(
-        proxy, session->record, request, (const struct sockaddr *)&session->setup->peer);
+        proxy, session->record, request, (const struct sockaddr *)&session->setup->peer,
+        LOG_INFO);
     if (verdict != SOCKS5_FAILURE_NONE) {
         session_refuse(session, verdict);
         return;

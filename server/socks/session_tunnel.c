@@ -106,10 +106,14 @@ static enum tunnel_outcome tunnel_relay_side(struct session *session, bool from_
     if (!(events & (EVENT_READ | EVENT_ERROR)))
         return TUNNEL_GOES_ON;
     /* A throttled side still gets its error or hang-up read (epoll reports it whatever the
-     * interest): otherwise it would be reported again and again until the budget returns. */
+     * interest): otherwise it would be reported again and again until the budget returns.
+     * Only while the interest would read it: with bytes still pending from it, or after its
+     * EOF, a read would overwrite what waits or take the EOF twice. */
     bool throttled = from_client ? session->upload_throttled : session->download_throttled;
     bool failing = (events & EVENT_ERROR) != 0;
-    if (!(mask & EVENT_READ) && !(throttled && failing))
+    bool readable_but_throttled = throttled && failing && relay_pending(from_side) == 0 &&
+                                  !from_side->source_eof;
+    if (!(mask & EVENT_READ) && !readable_but_throttled)
         return TUNNEL_GOES_ON;
     size_t max = SIZE_MAX;
     struct token_bucket *bucket = tunnel_bucket(session, from_client);

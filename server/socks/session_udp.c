@@ -191,10 +191,13 @@ static bool udp_destination_allowed(struct udp_association *association,
         .ai_addr = &copy.sa,
     };
     bool allowed = session_destination_policy(session->proxy, session->record, named,
-                                              &association->client.sa,
-                                              &entry) == SOCKS5_FAILURE_NONE;
-    if (!allowed)
+                                              &association->client.sa, &entry,
+                                              udp_names_denial_level(&association->names)) ==
+                   SOCKS5_FAILURE_NONE;
+    if (!allowed) {
         counter_add(&session->proxy->metrics.rule_denials, 1);
+        udp_names_count_denial(&association->names);
+    }
     struct udp_destination *slot =
         &association->destinations[association->next_destination++ % UDP_DESTINATIONS_REMEMBERED];
     slot->address = *address;

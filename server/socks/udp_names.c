@@ -43,6 +43,17 @@ void udp_names_init(struct udp_names *names, struct session *session,
         names->entries[i].owner = names;
 }
 
+enum log_level udp_names_denial_level(const struct udp_names *names)
+{
+    return names->denials < UDP_DENIALS_LOGGED ? LOG_INFO : LOG_DEBUG;
+}
+
+void udp_names_count_denial(struct udp_names *names)
+{
+    if (names->denials < UDP_DENIALS_LOGGED)
+        names->denials++;
+}
+
 static void udp_name_forget(struct udp_name *entry)
 {
     free(entry->name);
@@ -85,7 +96,9 @@ static void udp_name_on_resolved(void *owner, struct addrinfo *result, int error
         struct socks5_request request;
         udp_name_as_request(entry, &request);
         if (session_destination_policy(session->proxy, session->record, &request,
-                                       &names->client->sa, result) != SOCKS5_FAILURE_NONE) {
+                                       &names->client->sa, result,
+                                       udp_names_denial_level(names)) != SOCKS5_FAILURE_NONE) {
+            udp_names_count_denial(names);
             counter_add(&udp_names_metrics(names)->rule_denials, 1);
             entry->state = UDP_NAME_REFUSED;
         }
@@ -110,6 +123,7 @@ static void udp_name_on_resolved(void *owner, struct addrinfo *result, int error
         }
         *link = waiting->next;
         names->waiting_count--;
+        names->waiting_bytes -= waiting->length;
         if (entry->state == UDP_NAME_USABLE)
             names->send(names->context, &entry->address, waiting->payload, waiting->length);
         else if (entry->state == UDP_NAME_REFUSED)
@@ -164,7 +178,10 @@ static bool udp_names_lookup(struct udp_names *names, struct udp_name *entry,
     entry->name_length = destination->domain_length;
     entry->port = destination->port;
     if (session_destination_policy_before_lookup(session->proxy, session->record, destination,
-                                                 &names->client->sa) != SOCKS5_FAILURE_NONE) {
+                                                 &names->client->sa,
+                                                 udp_names_denial_level(names)) !=
+        SOCKS5_FAILURE_NONE) {
+        udp_names_count_denial(names);
         counter_add(&udp_names_metrics(names)->rule_denials, 1);
         entry->state = UDP_NAME_REFUSED;
         entry->expires_ms = udp_names_now(names) + UDP_NAME_FAILURE_LIFETIME_MS;
@@ -183,7 +200,8 @@ static bool udp_names_lookup(struct udp_names *names, struct udp_name *entry,
 static bool udp_names_wait(struct udp_names *names, struct udp_name *entry, const uint8_t *payload,
                            size_t length)
 {
-    if (names->waiting_count >= UDP_WAITING_MAX)
+    if (names->waiting_count >= UDP_WAITING_MAX ||
+        length > UDP_WAITING_BYTES_MAX - names->waiting_bytes)
         return false;
     struct udp_waiting *waiting = malloc(sizeof(*waiting) + length);
     if (waiting == NULL)
@@ -197,6 +215,7 @@ static bool udp_names_wait(struct udp_names *names, struct udp_name *entry, cons
         link = &(*link)->next;
     *link = waiting;
     names->waiting_count++;
+    names->waiting_bytes += length;
     return true;
 }
 
@@ -206,8 +225,13 @@ bool udp_names_route(struct udp_names *names, const struct socks5_request *desti
     struct metrics *metrics = udp_names_metrics(names);
     uint64_t now = udp_names_now(names);
     struct udp_name *entry = udp_names_find(names, destination);
-    if (entry != NULL && entry->state != UDP_NAME_RESOLVING && entry->expires_ms <= now)
-        entry = NULL; /* expired: looked up again, in the same slot or another */
+    struct udp_name *expired = NULL;
+    if (entry != NULL && entry->state != UDP_NAME_RESOLVING && entry->expires_ms <= now) {
+        /* Looked up again in its own slot: in another, the stale one would still be found
+         * first, and every datagram would start a lookup of its own. */
+        expired = entry;
+        entry = NULL;
+    }
     if (entry != NULL && entry->state == UDP_NAME_USABLE) {
         *to = entry->address; /* the lookup was for this port */
         return true;
@@ -221,7 +245,7 @@ bool udp_names_route(struct udp_names *names, const struct socks5_request *desti
         return false;
     }
     if (entry == NULL) {
-        entry = udp_names_slot(names, now);
+        entry = expired != NULL ? expired : udp_names_slot(names, now);
         if (entry == NULL || names->waiting_count >= UDP_WAITING_MAX ||
             !udp_names_lookup(names, entry, destination)) {
             counter_add(&metrics->udp_dropped_lookup, 1);
@@ -252,4 +276,5 @@ void udp_names_release(struct udp_names *names)
         free(waiting);
     }
     names->waiting_count = 0;
+    names->waiting_bytes = 0;
 }

@@ -3,6 +3,7 @@
 #ifndef UDP_NAMES_H
 #define UDP_NAMES_H
 
+#include "log.h"
 #include "socks5_parser.h"
 #include "udp_address.h"
 
@@ -17,8 +18,11 @@ struct udp_names;
 
 /* Names an association remembers at once (a slot whose lookup runs is never taken back). */
 #define UDP_NAMES_REMEMBERED 4
-/* Datagrams of an association that may wait for lookups; more are dropped. */
+/* Datagrams of an association that may wait for lookups, and their payloads' bytes (room
+ * for one of the largest): more are dropped. Bytes bound what a client's associations can
+ * make the server hold, 64 KiB each rather than eight of the largest datagrams. */
 #define UDP_WAITING_MAX 8
+#define UDP_WAITING_BYTES_MAX 65536
 
 /* Sends a datagram that waited for its name, once the name was found and allowed. */
 typedef void (*udp_names_send)(void *context, const union udp_address *to,
@@ -44,6 +48,8 @@ struct udp_names {
     unsigned next_entry;
     struct udp_waiting *waiting; /* oldest first */
     unsigned waiting_count;
+    size_t waiting_bytes;
+    unsigned denials; /* of the association's destinations, literal and named */
 };
 
 void udp_names_init(struct udp_names *names, struct session *session,
@@ -54,6 +60,13 @@ void udp_names_init(struct udp_names *names, struct session *session,
  * (counted: refused by the policy, name not found, too many waiting). */
 bool udp_names_route(struct udp_names *names, const struct socks5_request *destination,
                      const uint8_t *payload, size_t length, union udp_address *to);
+
+/* The level the association's next destination denial is logged at: its first
+ * UDP_DENIALS_LOGGED at info, the rest at debug (a client can name thousands of destinations a
+ * second; the counters count them all). udp_names_count_denial counts one. */
+#define UDP_DENIALS_LOGGED 8
+enum log_level udp_names_denial_level(const struct udp_names *names);
+void udp_names_count_denial(struct udp_names *names);
 
 /* Cancels the lookups still running and frees every name and waiting datagram. */
 void udp_names_release(struct udp_names *names);

@@ -331,5 +331,48 @@ class SetLimitsTest(harness.EchoTestCase):
         harness.check_stopped_cleanly(self, restarted)
 
 
+def process_cpu_seconds(pid):
+    """User plus system CPU time the process has used so far."""
+    with open("/proc/%d/stat" % pid) as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class ThrottledTunnelTest(harness.EchoTestCase):
+    """A throttled tunnel waits without spinning, and a reset from its remote while it waits
+    reaches the client at once, not when the budget returns."""
+
+    def test_throttled_tunnel_idles_and_passes_a_reset_on(self):
+        server = harness.Socks5dProcess(*loopback_args(), users=USERS)
+        server.start()
+        self.addCleanup(server.kill)
+        with AdminClient(server) as admin:
+            self.assertEqual(set_limits(admin, LIMITED_USER, "download=16K")[0], ADMIN_STATUS_OK)
+        listener = socket.create_server(("127.0.0.1", 0))
+        self.addCleanup(listener.close)
+        sock, _ = harness.open_tunnel(server, "127.0.0.1", listener.getsockname()[1],
+                                      LIMITED_USER, LIMITED_PASSWORD, timeout=10)
+        self.addCleanup(sock.close)
+        remote, _ = listener.accept()
+        remote.sendall(os.urandom(256 * 1024))  # 16 s of budget: the tunnel is throttled
+        received = len(sock.recv(1 << 20))
+        cpu_before = process_cpu_seconds(server.process.pid)
+        time.sleep(1.0)
+        cpu_used = process_cpu_seconds(server.process.pid) - cpu_before
+        self.assertLess(cpu_used, 0.3, "the server spun while a tunnel waited for its budget")
+        remote.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        remote.close()  # a reset
+        started = time.monotonic()
+        with self.assertRaises(ConnectionResetError):
+            while True:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                received += len(chunk)
+        self.assertLess(time.monotonic() - started, 3.0, "the reset waited for the budget")
+        self.assertLess(received, 256 * 1024)
+        harness.check_stopped_cleanly(self, server)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)

@@ -451,6 +451,25 @@ class PolicyTest(harness.EchoTestCase):
         self.assertEqual(code, 0, text[-3000:])
         self.assertIn("denied by default", text)
 
+    def test_denials_past_the_first_few_are_counted_not_logged(self):
+        """A client naming many forbidden destinations cannot flood the log: the association's
+        first 8 denials are logged at info, every one is counted."""
+        server = harness.Socks5dProcess(allow_loopback=False).start()
+        self.addCleanup(server.kill)
+        association = Association(server)
+        self.addCleanup(association.close)
+        destinations = ["127.0.0.%d" % host for host in range(2, 22)]
+        for host in destinations:
+            association.send(host, self.udp_echo.port, b"denied")
+        deadline = time.monotonic() + 5
+        while (harness.metrics_of(server)["rule_denials"] < len(destinations)
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
+        self.assertEqual(harness.metrics_of(server)["rule_denials"], len(destinations))
+        code, text = server.stop()
+        self.assertEqual(code, 0, text[-3000:])
+        self.assertEqual(text.count("denied by default"), 8, text[-3000:])
+
 
 class LifetimeTest(UdpTestCase):
     def test_association_ends_with_its_tcp_connection(self):

@@ -211,7 +211,9 @@ START_TEST(limit_problems_name_the_line_of_the_value)
     assert_problem("limits = { default = {\n max-connections = \"many\"; }; };", 2,
                    "limits: default: max-connections:");
     assert_problem("limits = { roles = { user = {\n download = \"8Q\"; }; }; };", 2,
-                   "limits: roles: user: download:");
+                   "limits: roles: user: download: expected");
+    assert_problem("limits = { default = {\n upload = \"99999999999G\"; }; };", 2,
+                   "limits: default: upload: too large");
     assert_problem("limits = { users = ( { name = \"bob\";\n speed = 1; } ); };", 2,
                    "limits: user bob: speed:");
 }
