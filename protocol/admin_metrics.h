@@ -50,6 +50,8 @@
            "datagrams dropped: the name did not resolve, or too many waited for lookups")        \
     METRIC(udp_dropped_send, COUNTER,                                                            \
            "datagrams dropped: the send failed (too large for the path, no buffer space, ...)")  \
+    METRIC(udp_dropped_limit, COUNTER,                                                           \
+           "datagrams dropped: the user's upload or download budget was spent")                  \
     METRIC(limit_refusals, COUNTER,                                                              \
            "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
            "its connection limit")

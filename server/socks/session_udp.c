@@ -8,6 +8,7 @@
 #include "proxy.h"
 #include "session_policy.h"
 #include "socks5_udp_header.h"
+#include "token_bucket.h"
 #include "udp_address.h"
 #include "udp_names.h"
 #include "users.h"
@@ -103,6 +104,25 @@ static void udp_count_relayed(struct session *session, bool up, uint64_t datagra
         counter_add_shared(&usage->datagrams_down, datagrams);
         counter_add_shared(&usage->bytes_down, bytes);
     }
+}
+
+/* A limited user's datagrams spend the same budget as its tunnels' bytes. A datagram cannot
+ * wait the way a stream's reader does (holding it would cost memory per association, and late
+ * datagrams are worth little), so one that finds the budget spent is dropped — policing, as
+ * routers do — and counted. The budget may go into debt by one datagram, so that datagrams
+ * larger than a burst still pass at the user's rate. Unlimited users: one load, one branch. */
+static bool udp_within_budget(struct session *session, bool up, size_t bytes)
+{
+    struct token_bucket *bucket = user_bucket(user_from_owner(session->record->owner), up);
+    if (!token_bucket_limited(bucket))
+        return true;
+    uint64_t now_ns = token_bucket_now_ns();
+    if (token_bucket_allowance(bucket, 1, now_ns) == 0) {
+        counter_add(&session->proxy->metrics.udp_dropped_limit, 1);
+        return false;
+    }
+    token_bucket_spend(bucket, bytes, now_ns);
+    return true;
 }
 
 /* ---- sockets and addresses ---- */
@@ -338,6 +358,8 @@ static void udp_route_up(struct udp_association *association, struct udp_outgoin
             return;
         }
     }
+    if (!udp_within_budget(association->session, true, payload_length))
+        return;
     udp_queue_up(association, outgoing, &to, payload, payload_length);
 }
 
@@ -409,22 +431,27 @@ static void udp_on_remote_readable(struct event_loop *loop, struct event_watcher
         return;
     for (int round = 0; round < UDP_BATCHES_PER_EVENT; round++) {
         unsigned count = udp_receive_batch(proxy, watcher->fd);
+        unsigned kept = 0; /* within the user's download budget, in the order they came */
         for (unsigned i = 0; i < count; i++) {
+            if (!udp_within_budget(session, false, batch->received[i].msg_len))
+                continue;
             size_t header = socks5_udp_header_encode(batch->headers[i], &batch->sources[i].sa);
-            batch->sent_iov[i][0] = (struct iovec){.iov_base = batch->headers[i], .iov_len = header};
-            batch->sent_iov[i][1] =
+            batch->sent_iov[kept][0] =
+                (struct iovec){.iov_base = batch->headers[i], .iov_len = header};
+            batch->sent_iov[kept][1] =
                 (struct iovec){.iov_base = batch->data[i], .iov_len = batch->received[i].msg_len};
-            batch->payloads[i] = batch->received[i].msg_len;
-            batch->sent[i].msg_hdr = (struct msghdr){
+            batch->payloads[kept] = batch->received[i].msg_len;
+            batch->sent[kept].msg_hdr = (struct msghdr){
                 .msg_name = &association->reply_to,
                 .msg_namelen = udp_address_length(&association->reply_to),
-                .msg_iov = batch->sent_iov[i],
+                .msg_iov = batch->sent_iov[kept],
                 .msg_iovlen = 2,
             };
+            kept++;
         }
         uint64_t bytes;
         unsigned sent =
-            udp_send_batch(proxy, session->remote.fd, batch->sent, batch->payloads, count, &bytes);
+            udp_send_batch(proxy, session->remote.fd, batch->sent, batch->payloads, kept, &bytes);
         udp_count_relayed(session, false, sent, bytes);
         if (count < UDP_BATCH)
             return;

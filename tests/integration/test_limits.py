@@ -22,6 +22,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import harness  # noqa: E402
+from test_socks5_udp import Association, UdpEchoServer  # noqa: E402
 from harness import (ADMIN_STATUS_BAD_REQUEST, ADMIN_STATUS_OK, AdminClient,  # noqa: E402
                      TEST_PASSWORD, TEST_USER, parse_admin_record, recv_exact)
 
@@ -372,6 +373,63 @@ class ThrottledTunnelTest(harness.EchoTestCase):
         self.assertLess(time.monotonic() - started, 3.0, "the reset waited for the budget")
         self.assertLess(received, 256 * 1024)
         harness.check_stopped_cleanly(self, server)
+
+
+class UdpBudgetTest(harness.EchoTestCase):
+    """A limited user's datagrams spend its budget: past it they are dropped (a datagram cannot
+    wait like a stream) and counted in udp_dropped_limit; an unlimited user loses none."""
+
+    DATAGRAM = 1000
+    BURST_SENT = 100
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.udp_echo = UdpEchoServer().start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.udp_echo.stop()
+        super().tearDownClass()
+
+    def setUp(self):
+        self.server = harness.Socks5dProcess(*loopback_args(), users=USERS).start()
+        self.addCleanup(self.server.kill)
+        self.admin = AdminClient(self.server)
+        self.addCleanup(self.admin.close)
+
+    def burst(self, user, password):
+        """Sends BURST_SENT datagrams at once; how many came back through the relay."""
+        association = Association(self.server, user=user, password=password)
+        self.addCleanup(association.close)
+        self.assertEqual(association.reply[1], 0x00)
+        for _ in range(self.BURST_SENT):
+            association.send("127.0.0.1", self.udp_echo.port, b"u" * self.DATAGRAM)
+        back = 0
+        while not association.nothing_arrives(0.5):
+            back += 1
+        return back
+
+    def dropped(self):
+        return harness.metrics_of(self.server)["udp_dropped_limit"]
+
+    def test_over_the_budget_datagrams_are_dropped_each_way(self):
+        for limits in ("upload=64K", "upload=0 download=64K"):
+            with self.subTest(limits=limits):
+                status, record = set_limits(self.admin, LIMITED_USER, limits)
+                self.assertEqual(status, ADMIN_STATUS_OK, record)
+                before = self.dropped()
+                back = self.burst(LIMITED_USER, LIMITED_PASSWORD)
+                # A burst of 16 KiB (and one datagram of debt) passes at once; the rest of the
+                # 100 KB sent within milliseconds finds the 64 KiB/s budget spent.
+                self.assertGreaterEqual(back, 10)
+                self.assertLess(back, 40)
+                self.assertEqual(self.dropped() - before, self.BURST_SENT - back)
+                time.sleep(0.5)  # 32 KiB earned back: datagrams pass again
+                self.assertGreaterEqual(self.burst(LIMITED_USER, LIMITED_PASSWORD), 10)
+        before = self.dropped()
+        self.assertGreaterEqual(self.burst(TEST_USER, TEST_PASSWORD), self.BURST_SENT * 95 // 100)
+        self.assertEqual(self.dropped(), before, "an unlimited user's datagrams were dropped")
 
 
 if __name__ == "__main__":

@@ -131,9 +131,10 @@ class UdpEchoServer:
 class Association:
     """A raw UDP ASSOCIATE: the TCP control connection, the relay's address, a UDP socket."""
 
-    def __init__(self, server, family=socket.AF_INET, named=None, udp_source=None):
+    def __init__(self, server, family=socket.AF_INET, named=None, udp_source=None,
+                 user=harness.TEST_USER, password=harness.TEST_PASSWORD):
         self.control = harness.connect_proxy(server, family)
-        harness.negotiate(self.control)
+        harness.negotiate(self.control, user, password)
         self.udp = socket.socket(family, socket.SOCK_DGRAM)
         self.udp.bind((udp_source or self.control.getsockname()[0], 0))
         self.udp.settimeout(harness.SOCKET_TIMEOUT)
