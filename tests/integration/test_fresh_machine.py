@@ -72,7 +72,7 @@ class ConfinementTest(TemporaryDirectoryTest):
             self.assertEqual(found[name], "", "%s is visible in the build set" % name)
 
     def test_build_set_has_only_the_build_libraries(self):
-        check = "pkg-config --exists libxcrypt ncursesw readline libsystemd libconfig && echo libraries;" \
+        check = "pkg-config --exists libxcrypt ncursesw readline libsystemd libconfig sqlite3 && echo libraries;" \
                 " pkg-config --exists check && echo check; true"
         result = confined("build", self.environment_dir, ["sh", "-c", check], timeout=60)
         self.assertEqual(result.stdout.split(), ["libraries"], result.stderr)

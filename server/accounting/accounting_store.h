@@ -1,0 +1,184 @@
+/* accounting_store: the SQLite database of lifetime usage and finished connections — its schema
+ * and migrations, batched writes, searches, usage resets, retention — synchronous, one thread. */
+#ifndef ACCOUNTING_STORE_H
+#define ACCOUNTING_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "admin_metrics.h"
+#include "connection_record.h"
+
+struct accounting_store;
+
+#define ACCOUNTING_ERROR_MAX 512
+#define ACCOUNTING_USER_MAX 255
+#define ACCOUNTING_DESTINATION_MAX 262 /* a 255-byte name, ':' and a port */
+
+/* One finished connection as stored: a flat copy of its record, made on the worker that closed
+ * it (a record's strings belong to the worker and its owner to the users table). */
+struct accounting_connection {
+    uint64_t history_id;  /* the database's id: assigned by accounting_store_add_connection,
+                           * increasing, never reused (0 before it is stored) */
+    uint64_t server_id;   /* the id the server gave it (restarts count from 1 again) */
+    int64_t started_ms;   /* realtime */
+    int64_t ended_ms;
+    enum connection_kind kind;
+    uint8_t status;       /* RFC 1928 reply code, 0 = success */
+    bool replied;
+    bool authenticated;   /* false: user is empty, the connection never logged in */
+    uint64_t bytes_up;
+    uint64_t bytes_down;
+    uint64_t datagrams_up;
+    uint64_t datagrams_down;
+    bool datagram_relay;
+    char user[ACCOUNTING_USER_MAX + 1];
+    char client[NET_ADDRESS_TEXT_MAX];
+    char destination[ACCOUNTING_DESTINATION_MAX + 1];           /* "" = no request */
+    char destination_address[NET_ADDRESS_TEXT_MAX];             /* "-" = none */
+};
+
+/* Fills connection from a finished record (user: the owner's name, or "" when none). */
+void accounting_connection_from_record(struct accounting_connection *connection,
+                                       const struct connection_record *record);
+
+/* A user's lifetime usage: the since-start counters of struct user_usage summed over the
+ * server's runs, plus its finished connections' failures by RFC 1928 reply code. */
+#define ACCOUNTING_USAGE_FIELDS(FIELD)                                                           \
+    FIELD(connections_total)                                                                     \
+    FIELD(bytes_up)                                                                              \
+    FIELD(bytes_down)                                                                            \
+    FIELD(datagrams_up)                                                                          \
+    FIELD(datagrams_down)                                                                        \
+    FIELD(rule_denials)                                                                          \
+    FIELD(limit_refusals)
+
+#define ACCOUNTING_STATUS_CODES 9 /* RFC 1928 REP 0x00..0x08 */
+
+struct accounting_usage {
+#define ACCOUNTING_USAGE_MEMBER(name) uint64_t name;
+    ACCOUNTING_USAGE_FIELDS(ACCOUNTING_USAGE_MEMBER)
+#undef ACCOUNTING_USAGE_MEMBER
+    uint64_t failures[ACCOUNTING_STATUS_CODES]; /* finished connections by reply code; [0]
+                                                 * unused (success is not a failure) */
+    int64_t first_seen_ms; /* 0 = never */
+    int64_t last_seen_ms;
+};
+
+/* The last reset-usage of a user, or of everything (user ""). */
+struct accounting_reset {
+    int64_t at_ms;  /* 0 = never reset */
+    char by[ACCOUNTING_USER_MAX + 1]; /* the admin who ran it */
+};
+
+/* Opens (creating if missing) the database at path: WAL, incremental vacuum, and the schema
+ * migrated to this build's version. NULL with error "PATH: what went wrong" (SQLite's words)
+ * when it cannot be opened, is not a database or is corrupt, or was written by a newer
+ * socks5d (its schema version is above ACCOUNTING_STORE_SCHEMA_VERSION: never rewritten). */
+struct accounting_store *accounting_store_open(const char *path, char error[ACCOUNTING_ERROR_MAX]);
+void accounting_store_close(struct accounting_store *store);
+unsigned accounting_store_schema_version(void);
+
+/* One batch is one transaction: begin, any number of the writes below, commit. A write or
+ * commit that fails (disk full, I/O error) returns false with error; the caller rolls back
+ * and the batch is lost as a whole. */
+bool accounting_store_begin(struct accounting_store *store, char error[ACCOUNTING_ERROR_MAX]);
+bool accounting_store_commit(struct accounting_store *store, char error[ACCOUNTING_ERROR_MAX]);
+void accounting_store_rollback(struct accounting_store *store);
+
+/* Stores connection; sets its history_id. */
+bool accounting_store_add_connection(struct accounting_store *store,
+                                     struct accounting_connection *connection,
+                                     char error[ACCOUNTING_ERROR_MAX]);
+/* Replaces user's lifetime usage (absolute values). */
+bool accounting_store_put_user_usage(struct accounting_store *store, const char *user,
+                                     const struct accounting_usage *usage,
+                                     char error[ACCOUNTING_ERROR_MAX]);
+/* Replaces the global lifetime counters: values[i] is admin_metrics[i]'s (gauges ignored). */
+bool accounting_store_put_global_usage(struct accounting_store *store,
+                                       const uint64_t values[ADMIN_METRIC_COUNT],
+                                       char error[ACCOUNTING_ERROR_MAX]);
+/* Records a reset-usage by admin of user ("" = every user and the global counters) at at_ms,
+ * and sets the usage it names to zero. */
+bool accounting_store_reset_usage(struct accounting_store *store, const char *user,
+                                  const char *admin, int64_t at_ms,
+                                  char error[ACCOUNTING_ERROR_MAX]);
+
+/* Reading (outside a batch, from the thread that owns the store). */
+typedef void (*accounting_user_visit)(void *context, const char *user,
+                                      const struct accounting_usage *usage);
+bool accounting_store_load_users(struct accounting_store *store, accounting_user_visit visit,
+                                 void *context, char error[ACCOUNTING_ERROR_MAX]);
+/* values[i] = admin_metrics[i]'s lifetime value (0 for gauges and counters never stored). */
+bool accounting_store_load_global(struct accounting_store *store,
+                                  uint64_t values[ADMIN_METRIC_COUNT],
+                                  char error[ACCOUNTING_ERROR_MAX]);
+/* The last reset of user, or of everything when user is "". */
+bool accounting_store_last_reset(struct accounting_store *store, const char *user,
+                                 struct accounting_reset *reset,
+                                 char error[ACCOUNTING_ERROR_MAX]);
+
+/* ---- Searching the history ---- */
+
+enum accounting_destination_match {
+    ACCOUNTING_DESTINATION_ANY,
+    ACCOUNTING_DESTINATION_PREFIX,  /* destination text starts with it (names, "a.b.c.d:") */
+    ACCOUNTING_DESTINATION_NETWORK, /* the connected address lies in a network (CIDR) */
+};
+
+struct accounting_filter {
+    const char *user;             /* NULL = anyone; "" = never authenticated */
+    enum accounting_destination_match destination_match;
+    char destination_prefix[ACCOUNTING_DESTINATION_MAX + 1];
+    uint8_t network_low[16];      /* IPv6 or IPv4-mapped, inclusive range */
+    uint8_t network_high[16];
+    int64_t since_ms;             /* started at or after; 0 = no bound */
+    int64_t until_ms;             /* started before; 0 = no bound */
+    int status;                   /* a reply code 0..255; ACCOUNTING_STATUS_ANY;
+                                   * ACCOUNTING_STATUS_FAILED = any but 0 */
+    uint64_t before_history_id;   /* only older rows than this one; 0 = from the newest */
+    uint32_t limit;               /* most rows, newest first */
+};
+
+#define ACCOUNTING_STATUS_ANY (-1)
+#define ACCOUNTING_STATUS_FAILED (-2)
+
+/* A filter that matches everything, newest first, at most limit rows. */
+void accounting_filter_init(struct accounting_filter *filter, uint32_t limit);
+/* Sets the destination match from an admin's pattern: an address or CIDR network (IPv4 or
+ * IPv6) matches the connected address; anything else is a prefix of the destination as the
+ * client sent it ("example.com" matches "example.com:443"). False with *problem for a CIDR
+ * whose prefix length is out of range. Pure. */
+bool accounting_filter_set_destination(struct accounting_filter *filter, const char *pattern,
+                                       const char **problem);
+/* Sets status from "" (any), "failed" (not 0) or a decimal 0..255. Pure. */
+bool accounting_filter_set_status(struct accounting_filter *filter, const char *text,
+                                  const char **problem);
+
+/* Calls visit for each matching stored connection, newest first, until filter->limit rows or
+ * visit returns false; *more says whether a matching row is left past the last one visited. */
+typedef bool (*accounting_connection_visit)(void *context,
+                                            const struct accounting_connection *connection);
+bool accounting_store_search(struct accounting_store *store,
+                             const struct accounting_filter *filter,
+                             accounting_connection_visit visit, void *context, bool *more,
+                             char error[ACCOUNTING_ERROR_MAX]);
+
+/* ---- Retention ---- */
+
+/* Deletes at most step stored connections that ended before older_than_ms (0 = no age bound)
+ * or that are beyond the newest keep_rows (0 = no row bound), oldest first; *deleted says how
+ * many. Small steps keep the write lock short; call again while *deleted == step. */
+bool accounting_store_prune(struct accounting_store *store, int64_t older_than_ms,
+                            uint64_t keep_rows, unsigned step, unsigned *deleted,
+                            char error[ACCOUNTING_ERROR_MAX]);
+/* Returns up to pages free pages to the file system (incremental vacuum). */
+bool accounting_store_vacuum_step(struct accounting_store *store, unsigned pages,
+                                  char error[ACCOUNTING_ERROR_MAX]);
+/* Stored connections, and the database file's pages in use and free (for tests and info). */
+bool accounting_store_counts(struct accounting_store *store, uint64_t *connections,
+                             uint64_t *page_count, uint64_t *free_pages,
+                             char error[ACCOUNTING_ERROR_MAX]);
+
+#endif
