@@ -38,6 +38,8 @@ struct proxy_settings {
 };
 
 /* One per server, shared by every worker. */
+struct accounting;
+
 struct proxy_shared {
     struct users *users;             /* locks inside */
     struct login_throttle *throttle; /* failed logins per source, SOCKS and admin; locks inside */
@@ -46,6 +48,8 @@ struct proxy_shared {
     uint64_t next_connection_id;     /* atomic: ids are unique and ascend across workers */
     struct proxy **workers;
     size_t worker_count;
+    /* Where finished connections and lifetime usage go; NULL when accounting is off. */
+    struct accounting *accounting;
 };
 
 /* One per worker. Only the worker's thread writes it, but for what other threads may read:

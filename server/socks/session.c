@@ -2,6 +2,7 @@
  * timer, final reply, close — and the interfaces of the stages that drive it in between. */
 #include "session.h"
 
+#include "accounting.h"
 #include "address_slots.h"
 #include "connection_record.h"
 #include "counter.h"
@@ -141,6 +142,7 @@ void session_close(struct session *session, bool reset_client, bool reset_remote
     struct connection_record *record = session->record;
     record->ended_ms = log_realtime_ms();
     connection_record_log(record);
+    accounting_connection_finished(proxy->shared->accounting, record);
     /* Leaving the live list and entering the user's history is one step under the users lock,
      * which the admin also holds while it lists: a listing never shows a connection twice or
      * misses it. */
