@@ -54,7 +54,20 @@
            "datagrams dropped: the user's upload or download budget was spent")                  \
     METRIC(limit_refusals, COUNTER,                                                              \
            "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
-           "its connection limit")
+           "its connection limit")                                                              \
+    METRIC(proxy_headers, COUNTER,                                                               \
+           "PROXY protocol headers taken from a trusted source (--proxy-protocol-from)")         \
+    METRIC(proxy_header_untrusted, COUNTER,                                                      \
+           "connections closed: a PROXY header from a source not in --proxy-protocol-from")      \
+    METRIC(proxy_header_missing, COUNTER,                                                        \
+           "connections closed: a trusted source sent no PROXY header")                          \
+    METRIC(proxy_header_malformed, COUNTER,                                                      \
+           "connections closed: a PROXY header the protocol does not allow")                     \
+    METRIC(proxy_header_truncated, COUNTER,                                                      \
+           "connections closed: the client hung up inside its PROXY header")                     \
+    METRIC(proxy_header_slow, COUNTER,                                                           \
+           "connections closed: a trusted source's PROXY header not complete within the "        \
+           "handshake timeout")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

@@ -3,6 +3,7 @@
 #include "options.h"
 
 #include "net.h"
+#include "network.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -27,6 +28,7 @@
 static const char *append_socks_address(struct server_options *options, char *value);
 static const char *append_user(struct server_options *options, char *value);
 static const char *append_admin(struct server_options *options, char *value);
+static const char *append_proxy_source(struct server_options *options, char *value);
 
 const struct option_spec option_specs[] = {
     { .name = "help", .short_name = 'h', .kind = OPTION_ENABLE, FIELD(show_help),
@@ -101,6 +103,13 @@ const struct option_spec option_specs[] = {
       .max = 10000000, .default_value = "0", FIELD(max_connections_per_address),
       .help = "most live connections from one client address, all\n"
               "users together; over it: 0x02; 0 = no limit (0)",
+      .reloadable = true },
+    { .name = "proxy-protocol-from", .argument = "CIDR", .kind = OPTION_NETWORK,
+      FIELD(proxy_source_count), .append = append_proxy_source,
+      .help = "load balancers that send a PROXY protocol header\n"
+              "(v1 or v2): required from them, refused from\n"
+              "others; its client address counts for everything;\n"
+              "repeatable (default: none)",
       .reloadable = true },
     { .name = "workers", .argument = "N", .kind = OPTION_COUNT,
       .max = OPTIONS_MAX_WORKERS, .default_value = "0", FIELD(workers),
@@ -261,6 +270,14 @@ static const char *append_socks_address(struct server_options *options, char *va
     return NULL;
 }
 
+static const char *append_proxy_source(struct server_options *options, char *value)
+{
+    if (options->proxy_source_count == OPTIONS_MAX_PROXY_SOURCES)
+        return "at most " DECIMAL(OPTIONS_MAX_PROXY_SOURCES) " networks";
+    options->proxy_sources[options->proxy_source_count++] = value;
+    return NULL;
+}
+
 static const char *add_user(struct server_options *options, char *value, bool admin)
 {
     struct option_user *users = realloc(options->users, (options->user_count + 1) * sizeof(*users));
@@ -321,6 +338,14 @@ static bool parse_address_field(const struct option_spec *spec, const char *text
     return is_address(text) && keep_text(text, field);
 }
 
+static bool parse_network_field(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    struct network network;
+    char why[128];
+    return network_parse(text, &network, why, sizeof(why)) && keep_text(text, field);
+}
+
 static bool parse_congestion_field(const struct option_spec *spec, const char *text, void *field)
 {
     (void)spec;
@@ -353,6 +378,8 @@ static const struct kind_rule {
     [OPTION_BYTES] = { parse_number_field, "a number of bytes", false },
     [OPTION_COUNT] = { parse_number_field, "a number", false },
     [OPTION_ADDRESS] = { parse_address_field, "an IPv4 or IPv6 address literal", false },
+    [OPTION_NETWORK] = { parse_network_field, "a network in CIDR notation (e.g. 10.0.0.0/8)",
+                         false },
     [OPTION_CREDENTIALS] = { parse_credentials, "user:password", true },
     [OPTION_LOG_LEVEL] = { parse_log_level_field, "a log level (error, warn, info or debug)",
                            false },

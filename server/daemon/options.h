@@ -9,10 +9,12 @@
 #include <stdio.h>
 
 #include "log.h"
+#include "policy.h"
 #include "relay.h"
 
 #define OPTIONS_MAX_LISTEN 8
 #define OPTIONS_MAX_WORKERS 256
+#define OPTIONS_MAX_PROXY_SOURCES POLICY_PROXY_SOURCES_MAX
 #define OPTIONS_EXIT_USAGE 64 /* EX_USAGE */
 #define OPTIONS_CONGESTION_NAME_MAX 16 /* the kernel's TCP_CA_NAME_MAX */
 #define OPTIONS_BUSY_POLL_MAX_US 1000
@@ -42,6 +44,8 @@ struct server_options {
     uint32_t buffer_size;
     size_t max_connections; /* 0 = derive from the descriptor limit */
     size_t max_connections_per_address; /* 0 = no limit */
+    const char *proxy_sources[OPTIONS_MAX_PROXY_SOURCES]; /* --proxy-protocol-from CIDRs */
+    size_t proxy_source_count;
     unsigned resolver_threads; /* per worker */
     unsigned workers;          /* 0 = one per CPU in the affinity mask */
     size_t history_per_user;
@@ -73,6 +77,7 @@ enum option_kind {
     OPTION_BYTES,
     OPTION_COUNT,
     OPTION_ADDRESS,     /* an IPv4 or IPv6 literal, kept by reference */
+    OPTION_NETWORK,     /* an IPv4 or IPv6 network in CIDR notation, kept by reference */
     OPTION_CREDENTIALS, /* USER:PASS, split in place; never echoed in a message */
     OPTION_LOG_LEVEL,
     OPTION_CONGESTION,  /* a name the kernel could know; whether it does is learnt at start */

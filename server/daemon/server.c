@@ -400,6 +400,12 @@ static struct policy *policy_from_options(const struct server_options *options,
     if (policy != NULL) {
         policy->allow_loopback = options->allow_loopback;
         policy->max_connections_per_address = options->max_connections_per_address;
+        /* The options' checks took each one already. */
+        char unused[8];
+        for (size_t i = 0; i < options->proxy_source_count; i++)
+            network_parse(options->proxy_sources[i], &policy->proxy_sources[i], unused,
+                          sizeof(unused));
+        policy->proxy_source_count = options->proxy_source_count;
     }
     return policy;
 }

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "options.h"
 #include "pipe_pool.h"
+#include "session_proxy_header.h"
 #include "settings_store.h"
 #include "socks5_session.h"
 #include "work_pool.h"
@@ -51,6 +52,7 @@ struct worker *worker_create(const struct worker_config *config)
     proxy->worker_index = config->index;
     proxy->users = config->shared->users;
     proxy->throttle = config->shared->throttle;
+    proxy->pre_greeting = &session_proxy_header_prelude;
     worker->settings = config->settings;
     settings_store_read(config->settings, &proxy->settings);
     proxy->on_session_closed = config->on_session_closed;

@@ -29,3 +29,14 @@ void policy_destroy(struct policy *policy)
     limits_table_destroy(policy->limits);
     free(policy);
 }
+
+bool policy_trusts_proxy_header(const struct policy *policy, const struct sockaddr *peer)
+{
+    struct ip_address address;
+    if (policy->proxy_source_count == 0 || !ip_address_from_sockaddr(peer, &address))
+        return false;
+    for (size_t i = 0; i < policy->proxy_source_count; i++)
+        if (network_contains(&policy->proxy_sources[i], &address))
+            return true;
+    return false;
+}

@@ -5,6 +5,7 @@
 
 #include "connection_record.h"
 #include "event_loop.h"
+#include "proxy_header.h"
 #include "relay.h"
 #include "socks5_failure.h"
 #include "socks5_parser.h"
@@ -65,16 +66,19 @@ struct session_command {
     bool names_client_side;
 };
 
-/* A stage before the SOCKS5 greeting, set per proxy (where a PROXY protocol header will be
- * read). It takes the client's first bytes as a parser does: MORE (all taken, not done yet),
- * DONE (what follows is the greeting) or ERROR (closed without an answer, counted as
- * unsupported input). */
+/* A stage before the SOCKS5 greeting, set per proxy (session_proxy_header reads the PROXY
+ * protocol's header there). It takes the client's first bytes as a parser does: MORE (what it
+ * took is gone, what it left stays buffered for the next call), DONE (what follows is the
+ * greeting) or ERROR (closed without an answer; the stage counts why). */
 struct session_prelude {
     /* Once, before any byte. Its decoder's state belongs in the setup's parser union (a
      * member of its own there), which the greeting's decoder reuses once it is DONE. */
     void (*begin)(struct session *session);
     enum socks5_parse_result (*consume)(struct session *session, const uint8_t *data,
                                         size_t length, size_t *consumed);
+    /* The client hung up (timed_out false) or the handshake timeout fired while the stage
+     * was still reading: counts it if it should; the session closes after. NULL: nothing. */
+    void (*abandoned)(struct session *session, bool timed_out);
 };
 
 /* What a session holds only until its command has its connection: parsers, the
@@ -85,6 +89,10 @@ struct session_setup {
         struct socks5_greeting_parser greeting;
         struct socks5_auth_parser auth;
         struct socks5_request_parser request;
+        struct {
+            bool trusted; /* the peer may, and must, send a header */
+            struct proxy_header_parser header;
+        } proxy;
     } parser;
     struct sockaddr_storage peer; /* the client's address, for the login throttle */
     struct resolver_query *query;

@@ -27,6 +27,13 @@ static struct auth_backend *handshake_auth_backend(struct proxy *proxy)
 
 /* ---- greeting ---- */
 
+static void handshake_pre_greeting_abandoned(struct session *session, bool timed_out)
+{
+    const struct session_prelude *prelude = session->proxy->pre_greeting;
+    if (session->state == SESSION_PRE_GREETING && prelude->abandoned != NULL)
+        prelude->abandoned(session, timed_out);
+}
+
 static void handshake_begin_greeting(struct session *session)
 {
     session->state = SESSION_GREETING;
@@ -36,7 +43,6 @@ static void handshake_begin_greeting(struct session *session)
 static bool handshake_on_pre_greeting(struct session *session, enum socks5_parse_result result)
 {
     if (result == SOCKS5_PARSE_ERROR) {
-        counter_add(&session->proxy->metrics.unsupported_input, 1);
         session_end(session, NULL, 0);
         return false;
     }
@@ -239,6 +245,7 @@ static void handshake_on_readable(struct session *session)
         in->start = in->end = 0;
     ssize_t received = recv(session->client.fd, in->data + in->end, in->capacity - in->end, 0);
     if (received == 0) {
+        handshake_pre_greeting_abandoned(session, false);
         session_close(session, false, false);
         return;
     }
@@ -279,6 +286,7 @@ static void handshake_on_timeout(struct session *session)
         session_end(session, NULL, 0); /* the failure status is queued already */
         return;
     default:
+        handshake_pre_greeting_abandoned(session, true);
         session_close(session, false, false); /* handshake too slow */
         return;
     }

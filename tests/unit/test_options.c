@@ -65,6 +65,9 @@ static void render(const struct server_options *options, const struct option_spe
     if (spec->append != NULL && spec->kind == OPTION_ADDRESS) {
         for (size_t i = 0; i < options->socks_address_count; i++)
             fprintf(stream, "%s;", options->socks_addresses[i]);
+    } else if (spec->kind == OPTION_NETWORK) {
+        for (size_t i = 0; i < options->proxy_source_count; i++)
+            fprintf(stream, "%s;", options->proxy_sources[i]);
     } else if (spec->append != NULL) {
         for (size_t i = 0; i < options->user_count; i++)
             fprintf(stream, "%s:%s:%d;", options->users[i].name, options->users[i].password,
@@ -121,11 +124,16 @@ static void samples_for(const struct option_spec *spec, struct samples *samples)
     static const char *const congestion_bad[] = { "", "two words", "xxxxxxxxxxxxxxxx",
                                                   "CUBIC;rm", NULL };
     static const char *const text_good[] = { "/tmp/socks5d-options-test", "off", NULL };
+    static const char *const network_good[] = { "10.0.0.0/8", "::1", "2001:db8::/32",
+                                                 "192.0.2.7", NULL };
+    static const char *const network_bad[] = { "10.0.0.1/8", "10.0.0.0/33", "localhost",
+                                                "10.0.0.0/", "", NULL };
     static const char *const none[] = { NULL };
     const char *const *good = none;
     const char *const *bad = none;
     switch (spec->kind) {
     case OPTION_ADDRESS: good = address_good; bad = address_bad; break;
+    case OPTION_NETWORK: good = network_good; bad = network_bad; break;
     case OPTION_CREDENTIALS: good = credentials_good; bad = credentials_bad; break;
     case OPTION_LOG_LEVEL: good = level_good; bad = level_bad; break;
     case OPTION_CONGESTION: good = congestion_good; bad = congestion_bad; break;
@@ -171,6 +179,9 @@ static void check_stored(const struct server_options *options, const struct opti
     if (spec->append != NULL && spec->kind == OPTION_ADDRESS) {
         ck_assert_uint_ge(options->socks_address_count, 1);
         ck_assert_ptr_eq(options->socks_addresses[options->socks_address_count - 1], copy);
+    } else if (spec->kind == OPTION_NETWORK) {
+        ck_assert_uint_ge(options->proxy_source_count, 1);
+        ck_assert_ptr_eq(options->proxy_sources[options->proxy_source_count - 1], copy);
     } else if (spec->append != NULL) {
         ck_assert_uint_ge(options->user_count, 1);
         const struct option_user *user = &options->users[options->user_count - 1];

@@ -1,11 +1,15 @@
 /* test_session_prelude: Check suite for the pre-greeting stage slot of server/socks — a
  * trivial test stage set on a proxy takes the bytes before the greeting, then the handshake,
- * request and CONNECT go on as without it; a stage's error closes without an answer. */
+ * request and CONNECT go on as without it; a stage's error closes without an answer — and for
+ * the PROXY protocol's stage (session_proxy_header) on a real session. */
 #include "buffer_pool.h"
 #include "event_loop.h"
 #include "login_throttle.h"
+#include "network.h"
+#include "policy.h"
 #include "proxy.h"
 #include "session.h"
+#include "session_proxy_header.h"
 #include "socks5_session.h"
 #include "users.h"
 
@@ -24,6 +28,7 @@
 
 static size_t prelude_bytes_taken;
 static unsigned prelude_begun;
+static unsigned prelude_refused;
 
 static void line_prelude_begin(struct session *session)
 {
@@ -44,6 +49,7 @@ static enum socks5_parse_result line_prelude_consume(struct session *session,
         }
         if (data[i] < 0x20 || data[i] > 0x7e) {
             *consumed = i;
+            prelude_refused++; /* the stage counts why it refused, the slot nothing */
             return SOCKS5_PARSE_ERROR;
         }
     }
@@ -70,6 +76,7 @@ static void fixture_init(struct fixture *fixture, const struct session_prelude *
     memset(fixture, 0, sizeof(*fixture));
     prelude_bytes_taken = 0;
     prelude_begun = 0;
+    prelude_refused = 0;
     struct proxy *proxy = &fixture->proxy;
     pthread_mutex_init(&proxy->sessions_lock, NULL);
     fixture->shared.users = users_create();
@@ -220,7 +227,8 @@ START_TEST(prelude_error_closes_without_an_answer)
     fixture_connect(&fixture, first, sizeof(first));
     uint8_t byte;
     ck_assert_int_eq(recv(fixture.client, &byte, 1, 0), 0); /* closed, nothing said */
-    ck_assert_uint_eq(fixture.proxy.metrics.unsupported_input, 1);
+    ck_assert_uint_eq(prelude_refused, 1);
+    ck_assert_uint_eq(fixture.proxy.metrics.unsupported_input, 0);
     ck_assert_ptr_null(fixture.proxy.sessions);
     fixture_destroy(&fixture);
 }
@@ -239,6 +247,145 @@ START_TEST(no_prelude_goes_straight_to_the_greeting)
 }
 END_TEST
 
+/* ---- the PROXY protocol stage (session_proxy_header) ---- */
+
+/* The fixture's client is 127.0.0.1:40000; trusted names the balancers' network. */
+static struct policy *trusting(struct fixture *fixture, const char *trusted)
+{
+    struct policy *policy = policy_create();
+    ck_assert_ptr_nonnull(policy);
+    char error[128];
+    ck_assert(network_parse(trusted, &policy->proxy_sources[0], error, sizeof(error)));
+    policy->proxy_source_count = 1;
+    fixture_init(fixture, &session_proxy_header_prelude);
+    fixture->proxy.settings.policy = policy;
+    return policy;
+}
+
+static void expect_closed_silently(struct fixture *fixture)
+{
+    uint8_t byte;
+    ck_assert_int_eq(recv(fixture->client, &byte, 1, 0), 0);
+    ck_assert_ptr_null(fixture->proxy.sessions);
+    ck_assert_uint_eq(fixture->proxy.metrics.unsupported_input, 0);
+}
+
+START_TEST(proxy_v1_header_names_the_client_then_the_greeting_is_answered)
+{
+    struct fixture fixture;
+    struct policy *policy = trusting(&fixture, "127.0.0.0/8");
+    const char header[] = "PROXY TCP4 192.0.2.7 127.0.0.1 5555 1080\r\n";
+    uint8_t first[sizeof(header) - 1 + sizeof(greeting_no_auth)];
+    memcpy(first, header, sizeof(header) - 1);
+    memcpy(first + sizeof(header) - 1, greeting_no_auth, sizeof(greeting_no_auth));
+    fixture_connect(&fixture, first, sizeof(first));
+    uint8_t reply[2];
+    receive_exactly(fixture.client, reply, sizeof(reply));
+    ck_assert_mem_eq(reply, method_no_auth, 2);
+    struct session *session = fixture.proxy.sessions;
+    ck_assert_ptr_nonnull(session);
+    ck_assert_str_eq(session->record->client, "192.0.2.7:5555");
+    const struct sockaddr_in *peer = (const struct sockaddr_in *)&session->setup->peer;
+    ck_assert_uint_eq(peer->sin_family, AF_INET);
+    ck_assert_uint_eq(ntohl(peer->sin_addr.s_addr), 0xC0000207);
+    ck_assert_uint_eq(ntohs(peer->sin_port), 5555);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_headers, 1);
+    fixture_destroy(&fixture);
+    policy_destroy(policy);
+}
+END_TEST
+
+START_TEST(proxy_v2_local_keeps_the_connection_address)
+{
+    struct fixture fixture;
+    struct policy *policy = trusting(&fixture, "127.0.0.1");
+    const uint8_t first[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+                             0x54, 0x0A, 0x20, 0x00, 0x00, 0x00, 0x05, 0x01, 0x00};
+    fixture_connect(&fixture, first, sizeof(first));
+    uint8_t reply[2];
+    receive_exactly(fixture.client, reply, sizeof(reply));
+    ck_assert_mem_eq(reply, method_no_auth, 2);
+    ck_assert_str_eq(fixture.proxy.sessions->record->client, "127.0.0.1:40000");
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_headers, 1);
+    fixture_destroy(&fixture);
+    policy_destroy(policy);
+}
+END_TEST
+
+START_TEST(proxy_trusted_source_without_a_header_is_closed)
+{
+    struct fixture fixture;
+    struct policy *policy = trusting(&fixture, "127.0.0.0/8");
+    fixture_connect(&fixture, greeting_no_auth, sizeof(greeting_no_auth));
+    expect_closed_silently(&fixture);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_header_missing, 1);
+    fixture_destroy(&fixture);
+    policy_destroy(policy);
+}
+END_TEST
+
+START_TEST(proxy_malformed_header_is_closed)
+{
+    struct fixture fixture;
+    struct policy *policy = trusting(&fixture, "127.0.0.0/8");
+    const char header[] = "PROXY TCP4 192.0.2.7 127.0.0.1 5555 99999\r\n";
+    fixture_connect(&fixture, header, sizeof(header) - 1);
+    expect_closed_silently(&fixture);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_header_malformed, 1);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_headers, 0);
+    fixture_destroy(&fixture);
+    policy_destroy(policy);
+}
+END_TEST
+
+START_TEST(proxy_header_from_an_untrusted_source_is_closed)
+{
+    struct fixture fixture;
+    struct policy *policy = trusting(&fixture, "10.0.0.0/8");
+    const char header[] = "PROXY TCP4 192.0.2.7 127.0.0.1 5555 1080\r\n\x05\x01\x00";
+    fixture_connect(&fixture, header, sizeof(header) - 1);
+    expect_closed_silently(&fixture);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_header_untrusted, 1);
+    fixture_destroy(&fixture);
+    policy_destroy(policy);
+}
+END_TEST
+
+START_TEST(proxy_untrusted_source_greets_as_usual)
+{
+    struct fixture fixture;
+    struct policy *policy = trusting(&fixture, "10.0.0.0/8");
+    fixture_connect(&fixture, greeting_no_auth, 1); /* one byte decides */
+    ck_assert_int_eq(send(fixture.client, greeting_no_auth + 1, 2, 0), 2);
+    ck_assert(event_loop_start_thread(fixture.proxy.loop, NULL, NULL));
+    uint8_t reply[2];
+    receive_exactly(fixture.client, reply, sizeof(reply));
+    ck_assert_mem_eq(reply, method_no_auth, 2);
+    event_loop_join_thread(fixture.proxy.loop);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_headers, 0);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_header_untrusted, 0);
+    fixture_destroy(&fixture);
+    policy_destroy(policy);
+}
+END_TEST
+
+START_TEST(proxy_header_cut_short_is_counted_as_truncated)
+{
+    struct fixture fixture;
+    struct policy *policy = trusting(&fixture, "127.0.0.0/8");
+    fixture_connect(&fixture, "PROXY TCP4 192.0.2.7 ", 21);
+    ck_assert(event_loop_start_thread(fixture.proxy.loop, NULL, NULL));
+    ck_assert_int_eq(shutdown(fixture.client, SHUT_WR), 0);
+    uint8_t byte;
+    ck_assert_int_eq(recv(fixture.client, &byte, 1, 0), 0);
+    event_loop_join_thread(fixture.proxy.loop);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_header_truncated, 1);
+    ck_assert_uint_eq(fixture.proxy.metrics.proxy_header_slow, 0);
+    fixture_destroy(&fixture);
+    policy_destroy(policy);
+}
+END_TEST
+
 int main(void)
 {
     Suite *suite = suite_create("session_prelude");
@@ -249,6 +396,16 @@ int main(void)
     tcase_add_test(slot, no_prelude_goes_straight_to_the_greeting);
     tcase_set_timeout(slot, 30);
     suite_add_tcase(suite, slot);
+    TCase *proxy = tcase_create("proxy_header");
+    tcase_add_test(proxy, proxy_v1_header_names_the_client_then_the_greeting_is_answered);
+    tcase_add_test(proxy, proxy_v2_local_keeps_the_connection_address);
+    tcase_add_test(proxy, proxy_trusted_source_without_a_header_is_closed);
+    tcase_add_test(proxy, proxy_malformed_header_is_closed);
+    tcase_add_test(proxy, proxy_header_from_an_untrusted_source_is_closed);
+    tcase_add_test(proxy, proxy_untrusted_source_greets_as_usual);
+    tcase_add_test(proxy, proxy_header_cut_short_is_counted_as_truncated);
+    tcase_set_timeout(proxy, 30);
+    suite_add_tcase(suite, proxy);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);
     int failed = srunner_ntests_failed(runner);
