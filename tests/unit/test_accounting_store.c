@@ -58,6 +58,13 @@ static const char *database_path(const char *name)
     return path;
 }
 
+static const char *database_path_existing(const char *name)
+{
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", directory, name);
+    return path;
+}
+
 static struct accounting_store *open_store(const char *path)
 {
     char error[ACCOUNTING_ERROR_MAX] = "";
@@ -429,8 +436,29 @@ static bool model_matches(const struct accounting_filter *filter,
     return true;
 }
 
+/* Searches through the store (its own choice of index), or on another handle walking one
+ * given index. */
+struct searcher {
+    struct accounting_store *store;
+    sqlite3 *db;
+    enum accounting_search_index index;
+};
+
+static bool search_with(const struct searcher *searcher, const struct accounting_filter *filter,
+                        struct collected *collected)
+{
+    if (searcher->db == NULL)
+        return search(searcher->store, filter, collected);
+    char error[ACCOUNTING_ERROR_MAX] = "";
+    bool more = false;
+    ck_assert_msg(accounting_search_run_with(searcher->db, "reader", filter, searcher->index,
+                                             collect, collected, &more, error),
+                  "%s", error);
+    return more;
+}
+
 /* Pages through the search with limit, checking each page and `more` against the model. */
-static unsigned check_paging(struct accounting_store *store, struct accounting_filter filter,
+static unsigned check_paging(const struct searcher *searcher, struct accounting_filter filter,
                              const struct accounting_connection *stored, unsigned count)
 {
     unsigned expected[MODEL_ROWS], matches = 0;
@@ -441,7 +469,7 @@ static unsigned check_paging(struct accounting_store *store, struct accounting_f
     for (unsigned pages = 0;; pages++) {
         ck_assert_uint_le(pages, MODEL_ROWS);
         struct collected collected = {.count = 0};
-        bool more = search(store, &filter, &collected);
+        bool more = search_with(searcher, &filter, &collected);
         unsigned wanted = matches - seen < filter.limit ? matches - seen : filter.limit;
         ck_assert_uint_eq(collected.count, wanted);
         for (unsigned i = 0; i < collected.count; i++)
@@ -498,14 +526,32 @@ START_TEST(every_filter_and_combination_pages_like_the_model)
 {
     static struct accounting_connection stored[MODEL_ROWS];
     struct accounting_store *store = model_store(stored);
-    unsigned combinations = 0, matched_some = 0;
-    FOR_EACH_MODEL_FILTER(filter, 7, {
-        unsigned matches = check_paging(store, filter, stored, MODEL_ROWS);
+    /* Every index a filter allows, walked on a second handle as the admin thread's reader
+     * would be, must give what the model gives, as must the store's own choice. */
+    sqlite3 *reader = NULL;
+    ck_assert_int_eq(sqlite3_open_v2(database_path_existing("search.db"), &reader,
+                                     SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    unsigned combinations = 0, matched_some = 0, walks = 0;
+    FOR_EACH_MODEL_FILTER(filter, 9, {
+        struct searcher chosen = {.store = store};
+        unsigned matches = check_paging(&chosen, filter, stored, MODEL_ROWS);
         combinations++;
         matched_some += matches > 0;
+        enum accounting_search_index candidates[ACCOUNTING_SEARCH_INDEXES];
+        unsigned count = accounting_search_candidates(&filter, candidates);
+        ck_assert_int_eq(candidates[count - 1], ACCOUNTING_SEARCH_WALK);
+        filter.limit = 40;
+        for (unsigned i = 0; i < count; i++) {
+            struct searcher walking = {.db = reader, .index = candidates[i]};
+            check_paging(&walking, filter, stored, MODEL_ROWS);
+            walks++;
+        }
     })
     /* Many combinations find something: the model's data reaches every kind of filter. */
     ck_assert_uint_gt(matched_some, combinations / 5);
+    ck_assert_uint_gt(walks, combinations * 2);
+    sqlite3_close(reader);
     accounting_store_close(store);
 }
 END_TEST
@@ -523,7 +569,8 @@ START_TEST(more_at_the_page_boundary)
         bool more = search(store, &filter, &collected);
         ck_assert_uint_eq(collected.count, limit < 48 ? limit : 48);
         ck_assert_int_eq(more, limit < 48);
-        check_paging(store, filter, stored, MODEL_ROWS);
+        struct searcher chosen = {.store = store};
+        check_paging(&chosen, filter, stored, MODEL_ROWS);
     }
     /* A visitor that stops early: more says whether a matching row follows its last one. */
     filter.limit = 100;
@@ -561,48 +608,58 @@ static void query_plan(sqlite3 *db, const char *sql, char *plan, size_t size)
     sqlite3_finalize(statement);
 }
 
-START_TEST(every_filter_uses_an_index_and_sorts_only_rowids)
+START_TEST(every_index_is_used_and_sorts_only_rowids)
 {
     const char *path = database_path("plans.db");
     accounting_store_close(open_store(path));
     sqlite3 *db = NULL;
     ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    static const char *const names[] = {
+        [ACCOUNTING_SEARCH_BY_USER] = "connections_by_user",
+        [ACCOUNTING_SEARCH_FAILED] = "connections_failed",
+        [ACCOUNTING_SEARCH_BY_STATUS] = "connections_by_status",
+        [ACCOUNTING_SEARCH_BY_ADDRESS] = "connections_by_address",
+        [ACCOUNTING_SEARCH_BY_DESTINATION] = "connections_by_destination",
+        [ACCOUNTING_SEARCH_BY_STARTED] = "connections_by_started",
+    };
     for (int paged = 0; paged < 2; paged++) {
         FOR_EACH_MODEL_FILTER(filter, 100, {
             filter.before_history_id = paged ? 12345 : 0;
-            char sql[1024], plan[2048];
-            accounting_search_sql(&filter, sql, sizeof sql);
-            query_plan(db, sql, plan, sizeof plan);
-            /* The page's rows are read by rowid; the inner query reads one index (or walks the
-             * table newest first: no filter that an index serves). */
-            ck_assert_msg(strstr(plan, "SEARCH connections USING INTEGER PRIMARY KEY (rowid=?)") !=
-                              NULL, "%s\n%s", sql, plan);
-            bool indexed = strstr(plan, "USING INDEX") != NULL ||
-                           strstr(plan, "USING COVERING INDEX") != NULL;
-            bool newest_first_walk = strstr(plan, "SCAN connections |") != NULL ||
-                                     strstr(plan, "USING INTEGER PRIMARY KEY (rowid<?)") != NULL;
-            bool narrowing = filter.user != NULL ||
-                             filter.destination_match != ACCOUNTING_DESTINATION_ANY ||
-                             filter.status > 0 || filter.status == ACCOUNTING_STATUS_FAILED ||
-                             filter.until_ms != 0;
-            ck_assert_msg(narrowing ? indexed : indexed || newest_first_walk, "%s\n%s", sql,
-                          plan);
-            /* A whole index is walked only when it holds nothing but the failed rows. */
-            ck_assert_msg(strstr(plan, "SCAN connections USING") == NULL ||
-                              strstr(plan, "SCAN connections USING INDEX connections_failed"),
-                          "%s\n%s", sql, plan);
-            /* Only an index whose order is not history_id's (a destination range, a network,
-             * a time window) leaves a sort, of the inner query's rowids; the page itself is
-             * read in order. */
-            bool unordered_index =
-                filter.user == NULL &&
-                (filter.destination_match != ACCOUNTING_DESTINATION_ANY ||
-                 (filter.status != ACCOUNTING_STATUS_FAILED && filter.status <= 0 &&
-                  filter.until_ms != 0));
-            const char *sort = strstr(plan, "USE TEMP B-TREE FOR ORDER BY");
-            ck_assert_msg((sort != NULL) == unordered_index, "%s\n%s", sql, plan);
-            ck_assert_msg(sort == NULL || strstr(sort + 8, "TEMP B-TREE") == NULL, "%s\n%s",
-                          sql, plan);
+            enum accounting_search_index candidates[ACCOUNTING_SEARCH_INDEXES];
+            unsigned count = accounting_search_candidates(&filter, candidates);
+            enum accounting_search_index chosen;
+            ck_assert(accounting_search_choose(db, &filter, &chosen));
+            for (unsigned i = 0; i < count; i++) {
+                enum accounting_search_index index = candidates[i];
+                char sql[1024], plan[2048];
+                accounting_search_sql(&filter, index, sql, sizeof sql);
+                query_plan(db, sql, plan, sizeof plan);
+                /* The page's rows are read by rowid, in order. */
+                ck_assert_msg(strstr(plan, "SEARCH connections USING INTEGER PRIMARY KEY "
+                                           "(rowid=?)") != NULL,
+                              "%s\n%s", sql, plan);
+                const char *sort = strstr(plan, "USE TEMP B-TREE FOR ORDER BY");
+                ck_assert_msg(sort == NULL || strstr(sort + 8, "TEMP B-TREE") == NULL,
+                              "%s\n%s", sql, plan);
+                bool unordered = index == ACCOUNTING_SEARCH_BY_ADDRESS ||
+                                 index == ACCOUNTING_SEARCH_BY_DESTINATION ||
+                                 index == ACCOUNTING_SEARCH_BY_STARTED;
+                /* Only an index whose order is not history_id's leaves a sort, of rowids. */
+                ck_assert_msg((sort != NULL) == unordered, "%s\n%s", sql, plan);
+                if (index == ACCOUNTING_SEARCH_WALK) {
+                    ck_assert_msg(strstr(plan, "SCAN connections |") != NULL ||
+                                      strstr(plan, "PRIMARY KEY (rowid<?)") != NULL,
+                                  "%s\n%s", sql, plan);
+                    continue;
+                }
+                char used[128];
+                snprintf(used, sizeof used, "INDEX %s", names[index]);
+                ck_assert_msg(strstr(plan, used) != NULL, "%s\n%s", sql, plan);
+                /* A whole index is walked only when it holds nothing but the failed rows. */
+                ck_assert_msg(strstr(plan, "SCAN connections USING") == NULL ||
+                                  index == ACCOUNTING_SEARCH_FAILED,
+                              "%s\n%s", sql, plan);
+            }
         })
     }
     sqlite3_close(db);
@@ -904,7 +961,7 @@ int main(void)
     tcase_set_timeout(searches, 60);
     tcase_add_test(searches, every_filter_and_combination_pages_like_the_model);
     tcase_add_test(searches, more_at_the_page_boundary);
-    tcase_add_test(searches, every_filter_uses_an_index_and_sorts_only_rowids);
+    tcase_add_test(searches, every_index_is_used_and_sorts_only_rowids);
     suite_add_tcase(suite, searches);
     TCase *retention = tcase_create("retention and usage");
     tcase_add_test(retention, prune_by_rows_then_by_age_oldest_first);
