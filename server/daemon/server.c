@@ -578,6 +578,7 @@ void server_destroy(struct server *server)
     admin_thread_destroy(server->admin);
     /* Workers (and their pools) go before the users table: a crypt job finishing late
      * still reads it, and closing sessions records them in users' histories. */
+    server_accounting_workers_gone();
     for (size_t i = 0; i < server->worker_count; i++)
         worker_destroy(server->workers[i]);
     /* After the workers: their last sessions' records are queued; before the users table,

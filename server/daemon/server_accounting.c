@@ -22,7 +22,21 @@ static struct {
     pthread_mutex_t admin_lock;
     struct admin_thread *admin;
     struct metrics admin_final;
+    bool workers_gone;
+    struct metrics workers_final;
 } sampled = {.admin_lock = PTHREAD_MUTEX_INITIALIZER};
+
+void server_accounting_workers_gone(void)
+{
+    if (sampled.shared == NULL)
+        return; /* never started */
+    pthread_mutex_lock(&sampled.admin_lock);
+    memset(&sampled.workers_final, 0, sizeof sampled.workers_final);
+    for (size_t i = 0; i < sampled.shared->worker_count; i++)
+        metrics_add_up(&sampled.workers_final, &sampled.shared->workers[i]->metrics);
+    sampled.workers_gone = true;
+    pthread_mutex_unlock(&sampled.admin_lock);
+}
 
 void server_accounting_set_admin(struct admin_thread *admin)
 {
@@ -66,9 +80,12 @@ static void sample_global(void *context, uint64_t values[ADMIN_METRIC_COUNT])
 {
     (void)context;
     struct metrics sum = {0};
-    for (size_t i = 0; i < sampled.shared->worker_count; i++)
-        metrics_add_up(&sum, &sampled.shared->workers[i]->metrics);
     pthread_mutex_lock(&sampled.admin_lock);
+    if (sampled.workers_gone)
+        metrics_add_up(&sum, &sampled.workers_final);
+    else
+        for (size_t i = 0; i < sampled.shared->worker_count; i++)
+            metrics_add_up(&sum, &sampled.shared->workers[i]->metrics);
     metrics_add_up(&sum, sampled.admin != NULL ? admin_thread_metrics(sampled.admin)
                                                : &sampled.admin_final);
     pthread_mutex_unlock(&sampled.admin_lock);
@@ -102,6 +119,7 @@ bool server_accounting_start(const struct server_options *options, const char *u
 {
     shared->accounting = NULL;
     sampled.shared = shared;
+    sampled.workers_gone = false;
     char path[4096];
     if (!choose_path(options, users_file, path, sizeof path)) {
         log_message(LOG_INFO, "accounting off: lifetime usage and the connection history "

@@ -18,6 +18,9 @@ bool server_accounting_start(const struct server_options *options, const char *u
 /* The admin's counters join the sampled server figures once the admin thread exists; NULL
  * before it is destroyed keeps its last figures. */
 void server_accounting_set_admin(struct admin_thread *admin);
+/* The workers' counters are read one last time and kept: call before the workers are freed
+ * (their last sessions' records still reach the queue as they close). */
+void server_accounting_workers_gone(void);
 /* Commits what is queued and closes: after the workers have closed their sessions. */
 void server_accounting_stop(struct proxy_shared *shared);
 
