@@ -7,6 +7,7 @@ one, a malformed, truncated or slow one are refused without an answer and counte
 import ipaddress
 import os
 import shutil
+import signal
 import socket
 import struct
 import tempfile
@@ -390,6 +391,41 @@ class ClientAddressTest(ServerCase):
         udp_echo.settimeout(0.3)
         with self.assertRaises(socket.timeout):
             udp_echo.recvfrom(100)
+
+
+class ReloadTest(unittest.TestCase):
+    """The trusted sources come from the configuration file, and a reload changes them for
+    new connections."""
+
+    def test_a_reload_changes_the_trusted_sources(self):
+        harness.raise_fd_limit()
+        echo = harness.EchoServer().start()
+        self.addCleanup(echo.stop)
+        directory = tempfile.mkdtemp(prefix="socks5d-proxy-reload-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        config = os.path.join(directory, "socks5d.conf")
+        with open(config, "w") as handle:
+            handle.write('proxy-protocol-from = [ "10.9.9.9", "%s/32" ];\n' % TRUSTED)
+        server = Socks5dProcess("-C", config)
+        server.start()
+        self.addCleanup(server.kill)
+        handshake = socks_handshake("127.0.0.1", echo.port)
+        with connect_from(server, TRUSTED) as sock:
+            sock.sendall(v1_header("203.0.113.40", 40) + handshake)
+            self.assertEqual(read_handshake_replies(sock)[1], harness.REP_SUCCESS)
+        with open(config, "w") as handle:
+            handle.write('proxy-protocol-from = [ "10.9.9.9" ];\n')
+        server.process.send_signal(signal.SIGHUP)
+        wait_until(lambda: "reloaded; new connections get it" in server.stderr_text(),
+                   what="the reload")
+        with connect_from(server, TRUSTED) as sock:
+            sock.sendall(v1_header("203.0.113.40", 41) + handshake)
+            self.assertTrue(closed_without_answer(sock))
+        with connect_from(server, TRUSTED) as sock:
+            sock.sendall(handshake)
+            self.assertEqual(read_handshake_replies(sock)[1], harness.REP_SUCCESS)
+        self.assertEqual(harness.metrics_of(server)["proxy_header_untrusted"], 1)
+        harness.check_stopped_cleanly(self, server)
 
 
 if __name__ == "__main__":
