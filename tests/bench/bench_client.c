@@ -16,6 +16,7 @@
 #define METHOD_USERPASS 0x02
 #define AUTH_VERSION 1
 #define MAX_SEGMENTS 4
+#define PROXY_V2_TCP4_LENGTH 28
 
 /* One write of the handshake, followed by the answer the client then waits for. */
 struct plan_segment {
@@ -33,11 +34,26 @@ struct client_plan {
     uint8_t method;
     struct plan_segment segments[MAX_SEGMENTS];
     unsigned segment_count;
-    uint8_t storage[3 + 513 + 262]; /* greeting + auth + request, contiguous for pipelining */
+    /* PROXY header + greeting + auth + request, contiguous for pipelining */
+    uint8_t storage[PROXY_V2_TCP4_LENGTH + 3 + 513 + 262];
     uint8_t *early;
     size_t early_len;
     uint8_t *pipelined; /* storage + early in one buffer */
 };
+
+/* What a balancer's send-proxy-v2 sends: client 198.18.0.1:4000 (a benchmarking network)
+ * connected to the balancer's 127.0.0.1:1080. */
+static size_t build_proxy_header(uint8_t *out)
+{
+    const uint16_t proxy_port = 1080;
+    static const uint8_t head[16] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51,
+                                     0x55, 0x49, 0x54, 0x0A, 0x21, 0x11, 0x00, 12};
+    const uint8_t addresses[12] = {198, 18, 0, 1, 127, 0, 0, 1, 4000 >> 8, 4000 & 0xFF,
+                                   (uint8_t)(proxy_port >> 8), (uint8_t)proxy_port};
+    memcpy(out, head, sizeof(head));
+    memcpy(out + sizeof(head), addresses, sizeof(addresses));
+    return PROXY_V2_TCP4_LENGTH;
+}
 
 static size_t build_greeting(uint8_t *out, uint8_t method)
 {
@@ -117,13 +133,14 @@ static int plan_socks(struct client_plan *plan, const struct client_plan_config 
     plan->connect_len = config->proxy_len;
     plan->auth = config->user != NULL;
     plan->method = plan->auth ? METHOD_USERPASS : METHOD_NONE;
-    uint8_t *greeting = plan->storage;
+    size_t header_len = config->proxy_header ? build_proxy_header(plan->storage) : 0;
+    uint8_t *greeting = plan->storage + header_len;
     size_t greeting_len = build_greeting(greeting, plan->method);
     uint8_t *auth = greeting + greeting_len;
     size_t auth_len = plan->auth ? build_auth(auth, config->user, config->pass) : 0;
     uint8_t *request = auth + auth_len;
     size_t request_len = build_request(request, config->domain, config->target_port);
-    size_t handshake_len = greeting_len + auth_len + request_len;
+    size_t handshake_len = header_len + greeting_len + auth_len + request_len;
 
     if (config->pipelined) {
         plan->pipelined = malloc(handshake_len + plan->early_len);
@@ -135,7 +152,7 @@ static int plan_socks(struct client_plan *plan, const struct client_plan_config 
         plan_add(plan, plan->pipelined, handshake_len + plan->early_len, CLIENT_READING_METHOD);
         return 0;
     }
-    plan_add(plan, greeting, greeting_len, CLIENT_READING_METHOD);
+    plan_add(plan, plan->storage, header_len + greeting_len, CLIENT_READING_METHOD);
     if (plan->auth)
         plan_add(plan, auth, auth_len, CLIENT_READING_AUTH);
     plan_add(plan, request, request_len, CLIENT_READING_REPLY);

@@ -21,6 +21,8 @@ struct client_plan_config {
     const char *user;     /* NULL = offer "no authentication" only */
     const char *pass;
     bool pipelined;
+    /* A PROXY protocol v2 header (client 198.18.0.1) before the greeting, in its write. */
+    bool proxy_header;
     /* Sent right after the CONNECT request (in the same write when pipelined). */
     const uint8_t *early;
     size_t early_len;

@@ -264,6 +264,7 @@ static int hold_prepare(struct hold_run *run, const struct bench_context *contex
         .user = options->auth ? options->user : NULL,
         .pass = options->auth ? options->pass : NULL,
         .pipelined = options->pipelined,
+        .proxy_header = options->proxy_header,
     };
     run->plan = client_plan_new(&config);
     return run->plan != NULL ? 0 : -1;

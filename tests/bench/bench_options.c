@@ -25,6 +25,7 @@ enum long_only_option {
     OPT_KV,
     OPT_KV_FILE,
     OPT_HISTORY_ROWS,
+    OPT_PROXY_HEADER,
 };
 
 static const struct option long_options[] = {
@@ -32,6 +33,7 @@ static const struct option long_options[] = {
     {"auth", no_argument, NULL, 'a'},
     {"domain", no_argument, NULL, 'D'},
     {"pipelined", no_argument, NULL, OPT_PIPELINED},
+    {"proxy-header", no_argument, NULL, OPT_PROXY_HEADER},
     {"duration", required_argument, NULL, 'd'},
     {"warmup", required_argument, NULL, OPT_WARMUP},
     {"rounds", required_argument, NULL, OPT_ROUNDS},
@@ -74,6 +76,8 @@ static void options_usage(FILE *out)
           "  -a, --auth                 RFC 1929 username/password from $" AUTH_ENV "=user:pass\n"
           "  -D, --domain               CONNECT to the name \"localhost\" instead of 127.0.0.1\n"
           "      --pipelined            greeting+auth+request+payload in one write\n"
+          "      --proxy-header         a PROXY protocol v2 header before every greeting (as\n"
+          "                             HAProxy's send-proxy-v2; socks5d --proxy-protocol-from)\n"
           "  -d, --duration S           seconds per measured run or pass (default 5)\n"
           "      --warmup S             seconds run before measuring rate and each pingpong\n"
           "                             or udp pass (default 0.5)\n"
@@ -328,6 +332,9 @@ static int options_apply(struct bench_options *options, int option, const char *
         return 0;
     case OPT_PIPELINED:
         options->pipelined = true;
+        return 0;
+    case OPT_PROXY_HEADER:
+        options->proxy_header = true;
         return 0;
     case 'd':
         return parse_seconds(arg, 0.1, &options->duration_s) == 0 ? 0 : bad("duration", arg);

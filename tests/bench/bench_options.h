@@ -35,6 +35,7 @@ struct bench_options {
     char pass[BENCH_CREDENTIAL_MAX + 1];
     bool domain;    /* CONNECT to "localhost" instead of 127.0.0.1 */
     bool pipelined; /* greeting+auth+request+payload in one write */
+    bool proxy_header; /* a PROXY protocol v2 header before every greeting */
 
     double duration_s;
     double warmup_s;

@@ -214,6 +214,7 @@ static int rate_prepare(struct rate_run *run, const struct bench_context *contex
         .user = options->auth ? options->user : NULL,
         .pass = options->auth ? options->pass : NULL,
         .pipelined = options->pipelined,
+        .proxy_header = options->proxy_header,
         .early = run->message,
         .early_len = run->message_size,
     };
@@ -290,13 +291,15 @@ static void rate_section(const struct bench_context *context)
     const struct bench_options *options = context->options;
     char key[96];
     char title[200];
-    snprintf(key, sizeof(key), "rate.%s.%s.%s", options->domain ? "domain" : "ipv4",
-             options->auth ? "auth" : "noauth", options->pipelined ? "pipelined" : "step");
+    snprintf(key, sizeof(key), "rate.%s.%s.%s%s", options->domain ? "domain" : "ipv4",
+             options->auth ? "auth" : "noauth", options->pipelined ? "pipelined" : "step",
+             options->proxy_header ? ".proxy_header" : "");
     snprintf(title, sizeof(title),
-             "rate: CONNECT %s, %s, %s handshake, %u clients, %zu-byte echo, close, %.1f s",
+             "rate: CONNECT %s, %s, %s handshake%s, %u clients, %zu-byte echo, close, %.1f s",
              options->domain ? "localhost (domain)" : "127.0.0.1 (IPv4)",
              options->auth ? "username/password" : "no auth",
-             options->pipelined ? "pipelined" : "step-by-step", options->clients,
+             options->pipelined ? "pipelined" : "step-by-step",
+             options->proxy_header ? " behind a PROXY v2 header" : "", options->clients,
              options->message_size, options->duration_s);
     report_section(context->report, key, title);
 }
