@@ -39,6 +39,9 @@ const struct table_column connection_columns[] = {
     /* A udp connection's; "-" for the other kinds. */
     { .key = ADMIN_COLUMN_DATAGRAMS_UP, .type = COLUMN_NUMBER, .detail = "dgrams up" },
     { .key = ADMIN_COLUMN_DATAGRAMS_DOWN, .type = COLUMN_NUMBER, .detail = "dgrams down" },
+    /* A history row's (the accounting database's); "-" for the server's own rows. */
+    { .key = ADMIN_COLUMN_ENDED, .type = COLUMN_TIME, .detail = "ended" },
+    { .key = ADMIN_COLUMN_HISTORY_ID, .type = COLUMN_NUMBER, .detail = "history id" },
 };
 const size_t connection_column_count = sizeof(connection_columns) / sizeof(connection_columns[0]);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin_commands.h"
 #include "admin_text.h"
 #include "connection_columns.h"
 
@@ -82,6 +83,15 @@ void connection_tree_note(const struct dashboard_user *user, const struct screen
     text_row_end(&row);
 }
 
+/* A column of the history's rows alone (ended, history_id): listed only where it has a value. */
+static bool history_only(const char *key)
+{
+    for (size_t i = 0; i < ADMIN_CONNECTIONS_COLUMN_COUNT; i++)
+        if (strcmp(admin_connections_columns[i], key) == 0)
+            return false;
+    return true;
+}
+
 size_t connection_details(const struct dashboard_user *user,
                           const struct dashboard_connection *connection,
                           char lines[][DETAIL_LINE_SIZE], size_t max)
@@ -96,7 +106,9 @@ size_t connection_details(const struct dashboard_user *user,
         snprintf(lines[count++], DETAIL_LINE_SIZE, "%-12s %s", "user", name);
     for (size_t i = 0; i < connection_column_count && count < max; i++) {
         const struct table_column *column = &connection_columns[i];
-        if (column->detail == NULL)
+        if (column->detail == NULL || (history_only(column->key) &&
+                                       strcmp(connection_field(connection, column->key),
+                                              ADMIN_TEXT_NONE) == 0))
             continue;
         char value[DETAIL_LINE_SIZE - 16]; /* room for the label before it */
         connection_column_detail(connection, column, value, sizeof(value));
