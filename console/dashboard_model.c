@@ -82,6 +82,12 @@ bool dashboard_parse_server_info(const char *body, size_t length, struct dashboa
     admin_record_get_u64(body, length, ADMIN_KEY_ADMIN_SESSIONS, &info->admin_sessions);
     admin_record_get_u64(body, length, ADMIN_KEY_ADMIN_MAX_SESSIONS, &info->admin_max_sessions);
     admin_record_get_u64(body, length, ADMIN_KEY_CONNECTION_HISTORY, &info->connection_history);
+    char accounting[16];
+    record_text(body, length, ADMIN_KEY_ACCOUNTING, accounting, sizeof(accounting));
+    info->accounting_failing = strcmp(accounting, ADMIN_TEXT_ACCOUNTING_FAILING) == 0;
+    if (info->accounting_failing)
+        record_text(body, length, ADMIN_KEY_ACCOUNTING_ERROR, info->accounting_error,
+                    sizeof(info->accounting_error));
     info->valid = true;
     return true;
 }
@@ -132,6 +138,12 @@ bool dashboard_parse_usage(const char *body, size_t length, struct dashboard_usa
     admin_record_get_u64(body, length, ADMIN_KEY_UPLOAD_LIMIT, &usage->upload_limit);
     admin_record_get_u64(body, length, ADMIN_KEY_DOWNLOAD_LIMIT, &usage->download_limit);
     admin_record_get_u64(body, length, ADMIN_KEY_LIMIT_REFUSALS, &usage->limit_refusals);
+    usage->lifetime_known =
+        admin_record_get_u64(body, length, ADMIN_KEY_LIFETIME_CONNECTIONS_TOTAL,
+                             &usage->lifetime_connections_total) &&
+        admin_record_get_u64(body, length, ADMIN_KEY_LIFETIME_BYTES_UP, &usage->lifetime_bytes_up) &&
+        admin_record_get_u64(body, length, ADMIN_KEY_LIFETIME_BYTES_DOWN,
+                             &usage->lifetime_bytes_down);
     return admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_LIVE, &usage->connections_live) &&
            admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_TOTAL, &usage->connections_total) &&
            admin_record_get_u64(body, length, ADMIN_KEY_BYTES_UP, &usage->bytes_up) &&
@@ -249,6 +261,9 @@ bool dashboard_model_put_users_table(struct dashboard_model *model, const char *
     long upload_limit = admin_table_column(&table, ADMIN_COLUMN_UPLOAD_LIMIT);
     long download_limit = admin_table_column(&table, ADMIN_COLUMN_DOWNLOAD_LIMIT);
     long refusals = admin_table_column(&table, ADMIN_COLUMN_LIMIT_REFUSALS);
+    long lifetime_total = admin_table_column(&table, ADMIN_COLUMN_LIFETIME_CONNECTIONS_TOTAL);
+    long lifetime_up = admin_table_column(&table, ADMIN_COLUMN_LIFETIME_BYTES_UP);
+    long lifetime_down = admin_table_column(&table, ADMIN_COLUMN_LIFETIME_BYTES_DOWN);
     if (name < 0)
         return false;
     struct admin_row row;
@@ -268,6 +283,9 @@ bool dashboard_model_put_users_table(struct dashboard_model *model, const char *
         row_u64(&row, upload_limit, &usage.upload_limit);
         row_u64(&row, download_limit, &usage.download_limit);
         row_u64(&row, refusals, &usage.limit_refusals);
+        usage.lifetime_known = row_u64(&row, lifetime_total, &usage.lifetime_connections_total) &&
+                               row_u64(&row, lifetime_up, &usage.lifetime_bytes_up) &&
+                               row_u64(&row, lifetime_down, &usage.lifetime_bytes_down);
         if (!dashboard_model_put_user(model, &usage, now))
             return false;
     }

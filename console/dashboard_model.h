@@ -24,6 +24,8 @@ struct dashboard_server_info {
     uint64_t admin_sessions;
     uint64_t admin_max_sessions;
     uint64_t connection_history;
+    bool accounting_failing;    /* the accounting database's last batch failed */
+    char accounting_error[96];  /* why, escaped; "" when not failing */
 };
 
 /* metrics (admin only). */
@@ -63,6 +65,11 @@ struct dashboard_usage {
     uint64_t upload_limit;   /* bytes per second */
     uint64_t download_limit; /* bytes per second */
     uint64_t limit_refusals;
+    /* Over every run of the server (the accounting database); known only when it sent them. */
+    bool lifetime_known;
+    uint64_t lifetime_connections_total;
+    uint64_t lifetime_bytes_up;
+    uint64_t lifetime_bytes_down;
 };
 
 struct dashboard_user {

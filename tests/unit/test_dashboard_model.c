@@ -112,9 +112,10 @@ static const char users_body[] =
     "total: 2\n"
     "\n"
     "user\trole\tconnections_live\tconnections_total\tbytes_up\tbytes_down\tmax_connections\t"
-    "upload_limit\tdownload_limit\tlimit_refusals\n"
-    "alice\tadmin\t2\t57\t48213\t9912844\t0\t0\t0\t0\n"
-    "bob\tuser\t0\t3\t120\t4410\t4\t1048576\t8388608\t2\n";
+    "upload_limit\tdownload_limit\tlimit_refusals\tlifetime_connections_total\tlifetime_bytes_up\t"
+    "lifetime_bytes_down\n"
+    "alice\tadmin\t2\t57\t48213\t9912844\t0\t0\t0\t0\t1203\t5213884\t904331877\n"
+    "bob\tuser\t0\t3\t120\t4410\t4\t1048576\t8388608\t2\t-\t-\t-\n";
 
 START_TEST(parses_server_info)
 {
@@ -128,6 +129,16 @@ START_TEST(parses_server_info)
     ck_assert_uint_eq(info.max_connections, 10000);
     ck_assert_uint_eq(info.admin_sessions, 1);
     ck_assert_uint_eq(info.admin_max_sessions, 64);
+    ck_assert(!info.accounting_failing);
+    static const char failing[] = "server: socks5d 0.2.0\naccounting: failing\n"
+                                  "accounting_error: disk full\\nreally\n";
+    ck_assert(dashboard_parse_server_info(failing, strlen(failing), &info));
+    ck_assert(info.accounting_failing);
+    ck_assert_str_eq(info.accounting_error, "disk full\\nreally"); /* kept escaped */
+    static const char ok[] = "server: socks5d 0.2.0\naccounting: ok\naccounting_error: -\n";
+    ck_assert(dashboard_parse_server_info(ok, strlen(ok), &info));
+    ck_assert(!info.accounting_failing);
+    ck_assert_str_eq(info.accounting_error, "");
     ck_assert(!dashboard_parse_server_info("users: 2\n", 9, &info));
 }
 END_TEST
@@ -163,6 +174,14 @@ START_TEST(parses_user_metrics)
     ck_assert_uint_eq(usage.max_connections, 3);
     ck_assert_uint_eq(usage.download_limit, 1024);
     ck_assert_uint_eq(usage.limit_refusals, 0); /* absent: none */
+    ck_assert(!usage.lifetime_known);
+    static const char lifetime[] = "user: bob\nconnections_live: 0\nconnections_total: 1\n"
+                                   "bytes_up: 2\nbytes_down: 3\nlifetime_connections_total: 40\n"
+                                   "lifetime_bytes_up: 50\nlifetime_bytes_down: 60\n";
+    ck_assert(dashboard_parse_usage(lifetime, strlen(lifetime), &usage));
+    ck_assert(usage.lifetime_known);
+    ck_assert_uint_eq(usage.lifetime_connections_total, 40);
+    ck_assert_uint_eq(usage.lifetime_bytes_down, 60);
     ck_assert(!dashboard_parse_usage("user: x\n", 8, &usage));
 }
 END_TEST
@@ -266,6 +285,11 @@ START_TEST(users_keep_state_across_refreshes)
     ck_assert_uint_eq(model.users[1].usage.download_limit, 8388608);
     ck_assert_uint_eq(model.users[1].usage.limit_refusals, 2);
     ck_assert_uint_eq(model.users[0].usage.max_connections, 0);
+    ck_assert(model.users[0].usage.lifetime_known);
+    ck_assert_uint_eq(model.users[0].usage.lifetime_connections_total, 1203);
+    ck_assert_uint_eq(model.users[0].usage.lifetime_bytes_up, 5213884);
+    ck_assert_uint_eq(model.users[0].usage.lifetime_bytes_down, 904331877);
+    ck_assert(!model.users[1].usage.lifetime_known); /* "-": accounting has none for bob */
 
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
     ck_assert_ptr_nonnull(alice);
