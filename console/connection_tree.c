@@ -26,8 +26,8 @@ static bool tree_has_more(const struct dashboard_user *user)
 
 bool connection_tree_needs_note(const struct dashboard_user *user)
 {
-    return !user->connections_fetched || user->live_shown + user->recent_shown == 0 ||
-           tree_has_more(user);
+    return !user->connections_fetched || dashboard_user_tree_rows(user) == 0 ||
+           tree_has_more(user) || user->history_asked;
 }
 
 static const char *branch(bool last, const struct screen_style *style)
@@ -62,8 +62,11 @@ void connection_tree_note(const struct dashboard_user *user, const struct screen
     char text[160];
     if (!user->connections_fetched) {
         snprintf(text, sizeof(text), "%s", style->utf8 ? "loading\xE2\x80\xA6" : "loading...");
+    } else if (user->history_asked) {
+        snprintf(text, sizeof(text), "%zu older from the history%s", user->history_count,
+                 user->history_more ? "; o loads more" : "; no older ones");
     } else if (user->live_total + user->recent_total == 0) {
-        snprintf(text, sizeof(text), "no connections");
+        snprintf(text, sizeof(text), "no connections (o: the history)");
     } else {
         uint64_t live = user->live_total > user->live_shown ? user->live_total - user->live_shown : 0;
         uint64_t recent = user->recent_total > user->recent_shown
@@ -73,8 +76,8 @@ void connection_tree_note(const struct dashboard_user *user, const struct screen
             snprintf(text, sizeof(text), "%" PRIu64 " more live, %" PRIu64 " more recent not shown",
                      live, recent);
         else
-            snprintf(text, sizeof(text), "%" PRIu64 " more %s not shown", live + recent,
-                     live > 0 ? "live" : "recent");
+            snprintf(text, sizeof(text), "%" PRIu64 " more %s not shown (o: the history)",
+                     live + recent, live > 0 ? "live" : "recent");
     }
     struct text_row row;
     text_row_begin(&row, style, out, size);

@@ -21,8 +21,10 @@ void dashboard_model_init(struct dashboard_model *model)
 
 static void free_users(struct dashboard_user *users, size_t count)
 {
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         free(users[i].connections);
+        free(users[i].history);
+    }
     free(users);
 }
 
@@ -235,7 +237,8 @@ bool dashboard_model_put_user(struct dashboard_model *model, const struct dashbo
         /* Take over its state; the old list no longer owns the connections. */
         *user = *previous;
         previous->connections = NULL;
-        previous->live_shown = previous->recent_shown = 0;
+        previous->history = NULL;
+        previous->live_shown = previous->recent_shown = previous->history_count = 0;
     } else {
         *user = (struct dashboard_user){ 0 };
     }
@@ -300,6 +303,7 @@ void dashboard_model_end_users(struct dashboard_model *model)
     for (size_t i = 0; i < model->pending_count; i++) {
         if (kept > 0 && strcmp(model->pending[kept - 1].usage.name, model->pending[i].usage.name) == 0) {
             free(model->pending[i].connections);
+            free(model->pending[i].history);
             continue;
         }
         model->pending[kept++] = model->pending[i];
@@ -315,10 +319,73 @@ void dashboard_model_end_users(struct dashboard_model *model)
 void dashboard_user_clear_connections(struct dashboard_user *user)
 {
     free(user->connections);
+    free(user->history);
     user->connections = NULL;
-    user->live_shown = user->recent_shown = 0;
+    user->history = NULL;
+    user->live_shown = user->recent_shown = user->history_count = 0;
     user->live_total = user->recent_total = 0;
     user->connections_fetched = false;
+    user->history_asked = user->history_more = false;
+    user->history_before = 0;
+}
+
+size_t dashboard_user_tree_rows(const struct dashboard_user *user)
+{
+    return user->connections_fetched ? user->live_shown + user->recent_shown + user->history_count
+                                     : 0;
+}
+
+/* The tree's rows: live and recent (already in place), then a copy of the history's. */
+static bool attach_history(struct dashboard_user *user)
+{
+    size_t own = user->live_shown + user->recent_shown, count = own + user->history_count;
+    if (count == 0)
+        return true;
+    struct dashboard_connection *rows = realloc(user->connections, count * sizeof(*rows));
+    if (rows == NULL)
+        return false;
+    if (user->history_count > 0)
+        memcpy(rows + own, user->history, user->history_count * sizeof(*rows));
+    user->connections = rows;
+    return true;
+}
+
+static bool shown_already(const struct dashboard_user *user,
+                          const struct dashboard_connection *row)
+{
+    const char *started = connection_field(row, ADMIN_COLUMN_STARTED);
+    for (size_t i = 0; i < user->live_shown + user->recent_shown + user->history_count; i++) {
+        const struct dashboard_connection *shown =
+            i < user->live_shown + user->recent_shown
+                ? &user->connections[i]
+                : &user->history[i - user->live_shown - user->recent_shown];
+        if (shown->id == row->id &&
+            strcmp(connection_field(shown, ADMIN_COLUMN_STARTED), started) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool dashboard_user_add_history(struct dashboard_user *user,
+                                const struct dashboard_connection *rows, size_t count,
+                                bool more)
+{
+    struct dashboard_connection *grown =
+        realloc(user->history, (user->history_count + count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return false;
+    user->history = grown;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t history_id;
+        const char *id_text = connection_field(&rows[i], ADMIN_COLUMN_HISTORY_ID);
+        if (admin_span_to_u64((struct admin_span){ id_text, strlen(id_text) }, &history_id))
+            user->history_before = history_id;
+        if (!shown_already(user, &rows[i]))
+            user->history[user->history_count++] = rows[i];
+    }
+    user->history_asked = true;
+    user->history_more = more;
+    return attach_history(user);
 }
 
 bool dashboard_user_set_connections(struct dashboard_user *user,
@@ -344,7 +411,7 @@ bool dashboard_user_set_connections(struct dashboard_user *user,
     user->live_total = live_total;
     user->recent_total = recent_total;
     user->connections_fetched = true;
-    return true;
+    return attach_history(user);
 }
 
 /* ---- Ordering ---- */

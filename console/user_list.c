@@ -25,7 +25,7 @@ size_t user_list_build(const struct dashboard_model *model, const size_t *order,
         ADD_LINE(.kind = LIST_LINE_USER, .user = index);
         if (!user->expanded)
             continue;
-        size_t rows = user->connections_fetched ? user->live_shown + user->recent_shown : 0;
+        size_t rows = dashboard_user_tree_rows(user);
         bool note = connection_tree_needs_note(user);
         if (rows > 0)
             ADD_LINE(.kind = LIST_LINE_TREE_TITLES, .user = index);

@@ -189,6 +189,23 @@ static struct pane_result on_close_key(struct users_pane *users)
     return (struct pane_result){ .request = PANE_ASK_CLOSE, .id = connection->id };
 }
 
+/* Rows one press of o asks the history for. */
+#define HISTORY_PAGE_ROWS 50
+
+static struct pane_result on_older_key(struct users_pane *users)
+{
+    struct dashboard_user *user = selected_user(users);
+    if (user == NULL)
+        return pane_result(PANE_HANDLED);
+    if (!user->expanded) {
+        message_set(users->message, false, "expand the user first (Enter), then o");
+        return pane_result(PANE_HANDLED);
+    }
+    session_fetch_history(users->session, user, HISTORY_PAGE_ROWS);
+    users_pane_rebuild(users);
+    return pane_result(PANE_HANDLED);
+}
+
 static struct pane_result users_key(struct pane *pane, int key)
 {
     struct users_pane *users = (struct users_pane *)pane;
@@ -241,6 +258,8 @@ static struct pane_result users_key(struct pane *pane, int key)
         message_set(users->message, false, "users' figures: %s (t switches)",
                     user_list_view_name(users->view));
         break;
+    case 'o':
+        return on_older_key(users);
     case 27: /* Esc clears the filter */
         users_pane_set_filter(users, "");
         break;

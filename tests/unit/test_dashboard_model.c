@@ -269,6 +269,65 @@ static struct dashboard_usage usage_of(const char *name, uint64_t live, uint64_t
     return usage;
 }
 
+/* History pages go below the tree, newest first, without the connections it shows already;
+ * a refresh of the tree keeps them, a collapse forgets them. */
+START_TEST(history_pages_extend_the_tree)
+{
+    static const char history_body[] =
+        "more: yes\n"
+        "\n"
+        "id\tstate\tstarted\tuser\tclient\tdestination\tdestination_address\tbytes_up\t"
+        "bytes_down\tstatus\tduration_ms\thistory_id\tended\n"
+        "15\tclosed\t2026-11-25T09:19:58.500Z\talice\t192.0.2.7:41000\ta:80\t-\t0\t0\t4\t3\t"
+        "900\t2026-11-25T09:19:58.503Z\n"
+        "15\tclosed\t2026-11-20T08:00:00.000Z\talice\t192.0.2.7:40000\tb:80\t-\t1\t2\t0\t5\t"
+        "880\t2026-11-20T08:00:00.005Z\n"
+        "4\tclosed\t2026-11-19T08:00:00.000Z\talice\t192.0.2.7:40001\tc:80\t-\t1\t2\t0\t5\t"
+        "870\t2026-11-19T08:00:00.005Z\n";
+    struct dashboard_connection rows[8];
+    size_t count;
+    uint64_t total;
+    bool more = false;
+    ck_assert(connections_parse(connections_body, strlen(connections_body), rows, 8, &count,
+                                &total));
+    struct dashboard_user user = { 0 };
+    /* live: 17 and 18; recent: 15 (started 09:19:58.500) */
+    ck_assert(dashboard_user_set_connections(&user, rows + 1, 2, 2, rows, 1, 1));
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 3);
+
+    ck_assert(!history_rows_parse(connections_body, strlen(connections_body), rows, 8, &count,
+                                  &more));
+    ck_assert(history_rows_parse(history_body, strlen(history_body), rows, 8, &count, &more));
+    ck_assert_uint_eq(count, 3);
+    ck_assert(more);
+    ck_assert_str_eq(connection_field(&rows[0], ADMIN_COLUMN_ENDED), "2026-11-25T09:19:58.503Z");
+    ck_assert(dashboard_user_add_history(&user, rows, count, more));
+    /* The first is the recent 15 itself; the older 15 (another run of the server) is not. */
+    ck_assert_uint_eq(user.history_count, 2);
+    ck_assert_uint_eq(user.history_before, 870);
+    ck_assert(user.history_asked && user.history_more);
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 5);
+    ck_assert_str_eq(connection_field(&user.connections[3], ADMIN_COLUMN_DESTINATION), "b:80");
+    ck_assert_str_eq(connection_field(&user.connections[4], ADMIN_COLUMN_DESTINATION), "c:80");
+
+    /* The tree refreshed: still followed by the history's rows. */
+    ck_assert(connections_parse(connections_body, strlen(connections_body), rows, 8, &count,
+                                &total));
+    ck_assert(dashboard_user_set_connections(&user, rows + 1, 2, 2, rows, 1, 1));
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 5);
+    ck_assert_str_eq(connection_field(&user.connections[4], ADMIN_COLUMN_DESTINATION), "c:80");
+    /* The last page: nothing older. */
+    ck_assert(dashboard_user_add_history(&user, rows, 0, false));
+    ck_assert(!user.history_more);
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 5);
+
+    dashboard_user_clear_connections(&user);
+    ck_assert_ptr_null(user.history);
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 0);
+    ck_assert(!user.history_asked);
+}
+END_TEST
+
 START_TEST(users_keep_state_across_refreshes)
 {
     struct dashboard_model model;
@@ -420,6 +479,7 @@ static Suite *dashboard_model_suite(void)
     suite_add_tcase(suite, parsing);
     TCase *model = tcase_create("model");
     tcase_add_test(model, users_keep_state_across_refreshes);
+    tcase_add_test(model, history_pages_extend_the_tree);
     tcase_add_test(model, metrics_give_header_rates);
     tcase_add_test(model, orders_and_filters_users);
     suite_add_tcase(suite, model);

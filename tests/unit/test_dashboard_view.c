@@ -256,7 +256,7 @@ START_TEST(lines_fit_80_columns)
     user_list_line_text(&model, &lines[4], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- 09:19:58 192.0.2.7:41000       a-very-long-destinati~ refused      0      0");
     user_list_line_text(&model, &lines[5], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
-    assert_padded(text, "  `- 29 more recent not shown", 80);
+    assert_padded(text, "  `- 29 more recent not shown (o: the history)", 80);
     /* The name holding ESC [2J is shown escaped. */
     user_list_line_text(&model, &lines[6], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, " + bob\\x1b[2J         user       0       3       0       0       0       0 set  ");
