@@ -336,7 +336,8 @@ void users_pane_init(struct users_pane *users, const struct screen *screen,
                      struct dashboard_message *message)
 {
     *users = (struct users_pane){ .pane.ops = &users_ops, .screen = screen, .model = model,
-                                  .session = session, .message = message };
+                                  .session = session, .message = message,
+                                  .view = COLUMN_VIEW_SINCE_START };
 }
 
 void users_pane_free(struct users_pane *users)

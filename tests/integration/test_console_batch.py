@@ -150,6 +150,32 @@ class ReadCommandsTest(ConsoleTestCase):
             "lifetime_limit_refusals": None, "lifetime_failures": None, "first_seen": "-",
             "last_seen": "-", "usage_reset": "-", "usage_reset_by": "-"}})
 
+    def test_history_and_reset_usage_without_accounting(self):
+        # This server runs without an accounting database: both say so (status 0x0B, exit 69)
+        # after their arguments were checked.
+        result = self.ctl.run("connections", "--since", "2h", "--status", "failed",
+                              expect=EXIT_UNAVAILABLE)
+        self.assertRegex(result.err, r"^connections: accounting is off \(unavailable\)\n$")
+        result = self.ctl.run("-o", "json", "connections", TEST_USER, "--history",
+                              expect=EXIT_UNAVAILABLE)
+        self.assertEqual(result.out, "")
+        self.ctl.run("reset-usage", TEST_USER, expect=EXIT_UNAVAILABLE)
+        self.ctl.run("reset-usage", expect=EXIT_UNAVAILABLE)
+        result = self.ctl.run("reset-usage", "nobody", expect=EXIT_REFUSED)
+        self.assertIn("no such user", result.err)
+        result = self.ctl.run("connections", "--since", "tomorrow", expect=EXIT_USAGE)
+        self.assertIn("--since expected a date", result.err)
+        result = self.ctl.run("connections", "--history", "--live", expect=EXIT_USAGE)
+        self.assertIn("do not apply", result.err)
+        (info,) = self.ctl.json("server-info")
+        self.assertEqual(info["record"]["accounting"], "off")
+        self.assertEqual(info["record"]["accounting_db"], "-")
+        self.assertIsNone(info["record"]["history_rows"])
+        (metrics,) = self.ctl.json("metrics")
+        self.assertEqual(metrics["record"]["accounting_dropped"], 0)
+        self.assertIsNone(metrics["record"]["lifetime_connections_total"])
+        self.assertEqual(metrics["record"]["lifetime_since"], "-")
+
     def test_rules_lists_the_safe_defaults(self):
         (rules,) = self.ctl.json("rules")
         self.assertEqual(rules["command"], "rules")
