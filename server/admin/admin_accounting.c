@@ -70,6 +70,8 @@ void admin_accounting_put_metrics(struct admin_text *body, struct accounting *ac
         snprintf(key, sizeof(key), ADMIN_LIFETIME_PREFIX "%s", admin_metrics[i].name);
         put_u64_or_none(body, key, known, lifetime[i]);
     }
+    /* PROTOCOL.md: the last global reset, else the database's creation. accounting.h offers
+     * only the reset: until one, this is "-" unless the accounting reports the creation there. */
     struct accounting_reset reset = { 0 };
     if (known)
         accounting_last_reset(accounting, "", &reset);
