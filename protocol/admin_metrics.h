@@ -55,6 +55,9 @@
     METRIC(limit_refusals, COUNTER,                                                              \
            "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
            "its connection limit")                                                              \
+    METRIC(accounting_dropped, COUNTER,                                                          \
+           "finished connections the accounting database did not get: its queue was full or a "  \
+           "batch failed")                                                                       \
     METRIC(proxy_headers, COUNTER,                                                               \
            "PROXY protocol headers taken from a trusted source (--proxy-protocol-from)")         \
     METRIC(proxy_header_untrusted, COUNTER,                                                      \
