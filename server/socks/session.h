@@ -94,7 +94,9 @@ struct session_setup {
             struct proxy_header_parser header;
         } proxy;
     } parser;
-    struct sockaddr_storage peer; /* the client's address, for the login throttle */
+    /* The client's address (a PROXY header's client, once read): for the login throttle,
+     * admission, the rules and UDP ASSOCIATE's client check. */
+    struct sockaddr_storage peer;
     struct resolver_query *query;
     void *auth_pending; /* the auth backend's handle of a check still running */
     struct addrinfo *addresses; /* the destination's: resolved, or the literal below */

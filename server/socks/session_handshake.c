@@ -25,7 +25,7 @@ static struct auth_backend *handshake_auth_backend(struct proxy *proxy)
     return proxy->auth;
 }
 
-/* ---- greeting ---- */
+/* ---- the pre-greeting stage, the greeting ---- */
 
 static void handshake_pre_greeting_abandoned(struct session *session, bool timed_out)
 {
