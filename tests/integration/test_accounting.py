@@ -643,6 +643,9 @@ class StartFaultsTest(AccountingTestCase):
 # ---- a full disk at run time -------------------------------------------------------------------
 
 TMPFS_SIZE = 8 << 20
+REP_HOST_UNREACHABLE = 0x04
+# 251 bytes, refused by glibc before any DNS query (its first label is over 63 characters).
+LONG_UNRESOLVABLE_NAME = ".".join(("a" * 70, "b" * 60, "c" * 60, "d" * 50, "invalid"))
 
 
 class DiskFullTest(AccountingTestCase):
@@ -698,6 +701,9 @@ class DiskFullTest(AccountingTestCase):
 
             def failing():
                 move_bytes(server, port, 10)  # proxying goes on
+                # Long rows, so each batch needs room past what the database already holds.
+                for _ in range(10):
+                    failed_request(server, LONG_UNRESOLVABLE_NAME, 80, REP_HOST_UNREACHABLE)
                 info = server_info(admin)
                 return info if info.get("accounting") == "failing" else None
             info = wait_until(failing, "server-info to say accounting: failing on a full disk",
