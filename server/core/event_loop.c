@@ -51,6 +51,7 @@ struct event_loop {
     uint64_t busy_poll_ns;    /* 0 = block in epoll_wait as soon as nothing is ready */
     uint64_t spin_until_ns;   /* keep polling without sleeping until then */
     bool handled_events;      /* the last wait returned events (they are handled by now) */
+    uint64_t requested_poll_ns; /* a handler's event_loop_poll_briefly, for the next wait */
     struct event_timer **heap; /* binary min-heap on deadline_ms */
     size_t heap_length;
     size_t heap_capacity;
@@ -499,6 +500,13 @@ void event_loop_set_busy_poll(struct event_loop *loop, unsigned microseconds)
     loop->busy_poll_ns = (uint64_t)microseconds * 1000u;
 }
 
+void event_loop_poll_briefly(struct event_loop *loop, unsigned microseconds)
+{
+    uint64_t window_ns = (uint64_t)microseconds * 1000u;
+    if (window_ns > loop->requested_poll_ns)
+        loop->requested_poll_ns = window_ns;
+}
+
 /* With busy polling, a loop that just handled events polls without sleeping for a while:
  * the next event of a conversation often comes within tens of microseconds, and sleeping
  * and being woken again costs about that much on its own (more in a virtual machine).
@@ -507,14 +515,19 @@ void event_loop_set_busy_poll(struct event_loop *loop, unsigned microseconds)
 static int wait_for_events(struct event_loop *loop, struct epoll_event *events)
 {
     int timeout = next_wait_ms(loop);
-    if (loop->busy_poll_ns > 0) {
+    uint64_t window_ns = loop->busy_poll_ns > loop->requested_poll_ns ? loop->busy_poll_ns
+                                                                      : loop->requested_poll_ns;
+    loop->requested_poll_ns = 0;
+    if (window_ns > 0 || loop->spin_until_ns > 0) {
         /* The window opens when the handling is done: a batch that took longer than the
          * window must not use it up. */
         uint64_t now = monotonic_ns();
-        if (loop->handled_events)
-            loop->spin_until_ns = now + loop->busy_poll_ns;
+        if (loop->handled_events && window_ns > 0)
+            loop->spin_until_ns = now + window_ns;
         if (now < loop->spin_until_ns)
             timeout = 0;
+        else
+            loop->spin_until_ns = 0;
     }
     int ready = epoll_wait(loop->epoll_fd, events, EVENTS_PER_WAIT, timeout);
     loop->handled_events = ready > 0;

@@ -47,6 +47,10 @@ int event_loop_run(struct event_loop *loop);
 /* After handling events, poll without sleeping for up to this long before blocking again
  * (0, the default, never spins): trades CPU time for latency. Before the loop runs. */
 void event_loop_set_busy_poll(struct event_loop *loop, unsigned microseconds);
+/* From a handler on the loop's thread: after this round of events, poll for up to this long
+ * before sleeping (as busy polling does, for this round only). For traffic whose answer
+ * usually comes back within that window, such as a datagram relayed to a nearby peer. */
+void event_loop_poll_briefly(struct event_loop *loop, unsigned microseconds);
 /* Only from the loop's own thread (or before it runs); other threads use event_loop_call. */
 void event_loop_stop(struct event_loop *loop);
 /* Runs the loop on a new thread; event_loop_join_thread stops it and waits for the thread.

@@ -113,6 +113,22 @@ const struct option_spec option_specs[] = {
       .max = 1000000, .default_value = "1000", FIELD(history_per_user),
       .help = "finished connections kept per user for the admin\n"
               "console (1000; older ones are dropped)" },
+    { .name = "accounting-db", .argument = "PATH", .kind = OPTION_TEXT, FIELD(accounting_db),
+      .help = "SQLite database of lifetime usage and finished\n"
+              "connections, kept across restarts; 'off' = none\n"
+              "(default accounting.db beside the users file; off\n"
+              "when the users file is off)" },
+    { .name = "accounting-optional", .kind = OPTION_ENABLE, FIELD(accounting_optional),
+      .help = "start without accounting when its database cannot\n"
+              "be opened (default: refuse to start)" },
+    { .name = "history-days", .argument = "N", .kind = OPTION_COUNT,
+      .max = 36500, .default_value = "90", FIELD(history_days),
+      .help = "days finished connections stay in the database;\n"
+              "0 = no age bound (90)" },
+    { .name = "history-max-rows", .argument = "N", .kind = OPTION_COUNT,
+      .max = 1000000000, .default_value = "1000000", FIELD(history_max_rows),
+      .help = "most finished connections in the database, the\n"
+              "oldest pruned first; 0 = no bound (1000000)" },
     { .name = "admin-sessions", .argument = "N", .kind = OPTION_COUNT,
       .min = 1, .max = 10000, .default_value = "64", FIELD(admin_max_sessions),
       .help = "most admin sessions logged in at once (64)" },

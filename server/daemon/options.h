@@ -45,6 +45,10 @@ struct server_options {
     unsigned resolver_threads; /* per worker */
     unsigned workers;          /* 0 = one per CPU in the affinity mask */
     size_t history_per_user;
+    const char *accounting_db; /* NULL = beside the users file; "off" */
+    bool accounting_optional;  /* a database that cannot be used: run without it */
+    size_t history_days;       /* stored connections kept; 0 = no age bound */
+    size_t history_max_rows;   /* 0 = no row bound */
     size_t admin_max_sessions;
     bool splice; /* relay streams with splice(2) (default on) */
     const char *tcp_congestion; /* NULL = the system's default */

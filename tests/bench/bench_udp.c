@@ -5,6 +5,7 @@
 #include "bench_context.h"
 #include "bench_loop.h"
 #include "bench_options.h"
+#include "bench_proc.h"
 #include "bench_report.h"
 #include "bench_stats.h"
 
@@ -17,6 +18,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HANDSHAKE_TIMEOUT_S 10
@@ -33,6 +35,9 @@
 
 static const size_t udp_payloads[] = {64, 1200}; /* a DNS-sized and a QUIC-sized datagram */
 static const unsigned udp_association_levels[] = {1, 100};
+/* Associations held for the memory figures: enough that the per-association cost stands out of
+ * the proxy's page-granular RSS. */
+#define IDLE_ASSOCIATIONS 1000
 
 struct udp_echo {
     struct bench_watch watch; /* first: the watch pointer is the echo pointer */
@@ -542,6 +547,83 @@ static int udp_section(struct udp_pass *pass, size_t payload, unsigned count)
     return 0;
 }
 
+/* ---- memory per idle association ---- */
+
+/* Opens IDLE_ASSOCIATIONS associations, each sending one datagram to the echo (so that the
+ * proxy has made its outbound socket and looked at a destination) and then going quiet, and
+ * reports how much the proxy's RSS, PSS and descriptors grew per association. */
+static int udp_idle_section(const struct bench_context *context, const struct udp_echo *echo)
+{
+    const struct bench_options *options = context->options;
+    char title[120];
+    snprintf(title, sizeof(title), "udp: %u idle associations (one datagram each, then quiet)",
+             IDLE_ASSOCIATIONS);
+    report_section(context->report, "udp.idle", title);
+    if (options->proxy_pid <= 0) {
+        report_failure(context->report, "no --proxy-pid: the proxy's memory cannot be read");
+        return -1;
+    }
+    int *controls = malloc(IDLE_ASSOCIATIONS * sizeof(*controls));
+    int *sockets = malloc(IDLE_ASSOCIATIONS * sizeof(*sockets));
+    if (controls == NULL || sockets == NULL) {
+        free(controls);
+        free(sockets);
+        report_failure(context->report, "out of memory");
+        return -1;
+    }
+    long rss_before = proc_rss_kib(options->proxy_pid);
+    long pss_before = proc_pss_kib(options->proxy_pid);
+    long fds_before = proc_fd_count(options->proxy_pid);
+    uint8_t datagram[10 + 8] = {0, 0, 0, 0x01, 127, 0, 0, 1};
+    datagram[8] = (uint8_t)(echo->port >> 8);
+    datagram[9] = (uint8_t)echo->port;
+    unsigned opened = 0;
+    char why[200] = "";
+    int result = 0;
+    context_progress(context, "udp: opening %u idle associations", IDLE_ASSOCIATIONS);
+    while (opened < IDLE_ASSOCIATIONS) {
+        struct sockaddr_storage relay;
+        socklen_t relay_len = 0;
+        if (!udp_associate(options, &controls[opened], &relay, &relay_len, why, sizeof(why)))
+            break;
+        sockets[opened] = socket(relay.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sockets[opened] < 0 ||
+            connect(sockets[opened], (struct sockaddr *)&relay, relay_len) != 0 ||
+            send(sockets[opened], datagram, sizeof(datagram), 0) < 0) {
+            snprintf(why, sizeof(why), "the association's socket: %s", strerror(errno));
+            if (sockets[opened] >= 0)
+                close(sockets[opened]);
+            close(controls[opened]);
+            break;
+        }
+        opened++;
+    }
+    if (opened < IDLE_ASSOCIATIONS) {
+        report_failure(context->report, why);
+        result = -1;
+    } else {
+        /* Let the proxy relay the datagrams (the echo, on this thread, does not answer now). */
+        nanosleep(&(struct timespec){.tv_nsec = 500000000}, NULL);
+        long rss_after = proc_rss_kib(options->proxy_pid);
+        long pss_after = proc_pss_kib(options->proxy_pid);
+        long fds_after = proc_fd_count(options->proxy_pid);
+        report_value(context->report, "associations held", "held", opened, 0);
+        report_value(context->report, "proxy RSS per association (KiB)", "rss_per_association_kib",
+                     (double)(rss_after - rss_before) / opened, 2);
+        report_value(context->report, "proxy PSS per association (KiB)", "pss_per_association_kib",
+                     (double)(pss_after - pss_before) / opened, 2);
+        report_value(context->report, "proxy descriptors per association",
+                     "fds_per_association", (double)(fds_after - fds_before) / opened, 2);
+    }
+    for (unsigned i = 0; i < opened; i++) {
+        close(sockets[i]);
+        close(controls[i]);
+    }
+    free(controls);
+    free(sockets);
+    return result;
+}
+
 int udp_run(const struct bench_context *context)
 {
     struct udp_echo echo;
@@ -569,6 +651,8 @@ int udp_run(const struct bench_context *context)
             }
         }
     }
+    if (result == 0 && udp_idle_section(context, &echo) != 0)
+        result = -1;
 out:
     loop_close(&echo.watch);
     histogram_free(round_trips);
