@@ -577,7 +577,7 @@ class StartFaultsTest(AccountingTestCase):
                                        stdout=subprocess.DEVNULL, stderr=errors,
                                        env=harness.isolated_env(self.directory))
             try:
-                code = process.wait(timeout=30)
+                code = process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
@@ -751,19 +751,27 @@ class ConsoleHistoryTest(AccountingTestCase):
     def test_connections_since_reads_the_history(self):
         server = self.start()
         clients = [move_bytes(server, self.echo.port, 20 + i) for i in range(3)]
-        move_bytes(server, self.echo.port, 5, OTHER_USER, OTHER_PASSWORD)
+        other = move_bytes(server, self.echo.port, 5, OTHER_USER, OTHER_PASSWORD)
         with AdminClient(server) as admin:
-            wait_stored(admin, clients)
+            wait_stored(admin, clients + [other])
         console = Console(self, server.wait_admin_listener()[0][1])
-        result = console.run("-o", "json", "connections", "--user", TEST_USER, "--since", "1h")
-        self.assertEqual(result.code, 0, result)
-        objects = [json.loads(line) for line in result.out.splitlines()]
-        self.assertEqual(len(objects), 1, result)
-        rows = objects[0].get("rows", [])
-        self.assertEqual(sorted(row["client"] for row in rows), sorted(clients), result)
+
+        def rows_of(*args):
+            # The user is the positional USER of `connections`, as without the history.
+            result = console.run("-o", "json", "connections", *args)
+            self.assertEqual(result.code, 0, result)
+            objects = [json.loads(line) for line in result.out.splitlines()]
+            self.assertEqual(len(objects), 1, result)
+            return objects[0].get("rows", [])
+        rows = rows_of(TEST_USER, "--since", "1h")
+        self.assertEqual(sorted(row["client"] for row in rows), sorted(clients), rows)
         for row in rows:
             self.assertEqual((row["user"], row["state"]), (TEST_USER, "closed"), row)
             self.assertIn("history_id", row)
+        rows = rows_of("--destination", "127.0.0.1:%d" % self.echo.port, "--since", "1h")
+        self.assertEqual(sorted(row["client"] for row in rows), sorted(clients + [other]))
+        self.assertEqual(rows_of(TEST_USER, "--since", "1h", "--status", "failed"), [])
+        self.assertEqual(rows_of("--until", "2000-01-01"), [])
         self.stop(server)
 
 
