@@ -20,6 +20,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -271,7 +272,9 @@ class LifetimeTest(AccountingTestCase):
         for key in ("first_seen", "last_seen"):
             self.assertRegex(str(alice.get(key)), TIME_RE, "%s: %r" % (key, alice))
         self.assertLessEqual(time_ms(alice["first_seen"]), time_ms(alice["last_seen"]))
-        self.assertEqual((alice.get("usage_reset"), alice.get("usage_reset_by")), ("-", "-"))
+        self.assertEqual((alice.get("usage_reset"), alice.get("usage_reset_by")), ("-", "-"),
+                         "nobody ran reset-usage: usage_reset and usage_reset_by are '-' (the "
+                         "database's creation is the metrics' lifetime_since, not a reset)")
         self.assertEqual((bob.get("lifetime_connections_total"), bob.get("lifetime_bytes_up"),
                           bob.get("lifetime_bytes_down"), bob.get("lifetime_failures")),
                          (1, 4321, 4321, ""), "bob's lifetime: %r" % bob)
@@ -326,6 +329,43 @@ class LifetimeTest(AccountingTestCase):
         self.assertEqual(missing, [], "connections finished 2 s before kill -9 are missing")
         self.assertEqual(alice.get("lifetime_connections_total"), len(clients),
                          "lifetime connections after kill -9: %r" % alice)
+        self.stop(restarted)
+
+    def test_kill_9_under_load_loses_only_the_last_batch_interval(self):
+        server = self.start()
+        stopping = threading.Event()
+
+        def load():
+            while not stopping.is_set():
+                try:
+                    sock, _ = harness.open_tunnel(server, "127.0.0.1", self.echo.port)
+                    with sock:
+                        sock.sendall(b"x")
+                        recv_exact(sock, 1)
+                except (OSError, EOFError, AssertionError):
+                    return  # the server is gone
+        threads = [threading.Thread(target=load, daemon=True) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        time.sleep(3.0)
+        killed_at = now_ms()
+        self.kill9(server)
+        stopping.set()
+        for thread in threads:
+            thread.join(timeout=harness.SOCKET_TIMEOUT)
+        finished = [(time_ms(e["time"]), e["client"]) for e in server.access_lines()
+                    if "malformed" not in e]
+        old_enough = [client for at, client in finished if at < killed_at - 1500]
+        self.assertGreater(len(old_enough), 10, "too little load to judge: %d connections "
+                           "finished over 1.5 s before the kill" % len(old_enough))
+        self.assertEqual(self.integrity(), "ok", "PRAGMA integrity_check after kill -9")
+        restarted = self.start()
+        with AdminClient(restarted) as admin:
+            stored = set(stored_clients(admin, user=TEST_USER))
+        missing = [client for client in old_enough if client not in stored]
+        self.assertEqual(missing, [], "of %d connections that finished over 1.5 s before kill "
+                         "-9, these are not in the history (%d of %d finished in all stored)"
+                         % (len(old_enough), len(stored), len(finished)))
         self.stop(restarted)
 
 
