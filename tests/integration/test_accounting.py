@@ -392,6 +392,8 @@ class HistoryTest(AccountingTestCase):
         with AdminClient(server) as admin:
             everything = wait_stored(admin, alice_clients + bob)
             self.assertEqual(len(everything), 8, everything)
+            wait_until(lambda: server_info(admin).get("history_rows") == 8,
+                       "server-info history_rows to be 8")
             ids = [row["history_id"] for row in everything]
             self.assertEqual(ids, sorted(ids, reverse=True), "rows newest first")
             for row in everything:
@@ -467,6 +469,20 @@ class HistoryTest(AccountingTestCase):
             self.assertEqual(history_status(own, user=OTHER_USER), ADMIN_STATUS_FORBIDDEN)
         self.stop(server)
 
+    def test_anonymous_is_the_no_auth_clients(self):
+        server = self.start("--no-auth")
+        anonymous = move_bytes(server, self.echo.port, 9, user=None)
+        named = move_bytes(server, self.echo.port, 9)
+        with AdminClient(server) as admin:
+            wait_stored(admin, [anonymous, named])
+            record, rows = history(admin, user="anonymous")
+            self.assertEqual([(row["client"], row["user"]) for row in rows],
+                             [(anonymous, "anonymous")], rows)
+            self.assertEqual(stored_clients(admin, user=TEST_USER), [named])
+            wait_until(lambda: user_metrics(admin, "anonymous").get("lifetime_bytes_up") == 9,
+                       "anonymous's lifetime_bytes_up to be 9")
+        self.stop(server)
+
     def test_accounting_off_answers_unavailable(self):
         server = self.start(database=False)
         move_bytes(server, self.echo.port, 5)
@@ -482,6 +498,7 @@ class HistoryTest(AccountingTestCase):
             self.assertEqual((alice.get("lifetime_bytes_up"), alice.get("usage_reset")),
                              ("-", "-"), alice)
             self.assertEqual(admin.metrics().get("lifetime_bytes_up"), "-")
+            self.assertEqual(users_table(admin)[TEST_USER].get("lifetime_bytes_up"), "-")
         self.assertFalse(os.path.exists(self.database))
         self.stop(server)
 
