@@ -721,9 +721,8 @@ class DiskFullTest(AccountingTestCase):
         super().setUp()
         self.state = os.path.join(self.directory, "state")
         os.mkdir(self.state)
-        unshare = shutil.which("unshare")
-        if unshare is None:
-            self.skipTest("unshare (util-linux) is not installed")
+        unshare = harness.require_tool("unshare")
+        harness.require_tool("mount")
         probe = subprocess.run([unshare, "-m", "--propagation", "private", "sh", "-c",
                                 'mount -t tmpfs -o size=1m tmpfs "$0"', self.state],
                                capture_output=True, text=True, timeout=30)
