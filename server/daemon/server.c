@@ -312,6 +312,9 @@ static bool server_start_admin(struct server *server, const struct server_option
         .socks_listeners = server->socks_listen_text,
         .admin_listeners = server->admin_listen_text,
         .started_ms = server->started_ms,
+        .accounting_db = server_accounting_path(),
+        .history_days = (unsigned)options->history_days,
+        .history_max_rows = options->history_max_rows,
     };
     server->admin = admin_thread_create(&config);
     server_accounting_set_admin(server->admin);
