@@ -31,6 +31,8 @@
            "requests answered \"connection refused\" (RFC 1928 `0x05`)")                         \
     METRIC(accept_paused, COUNTER,                                                               \
            "times the server paused accepting for lack of descriptors or connection slots")     \
+    METRIC(listeners_paused, GAUGE,                                                              \
+           "SOCKS listening sockets not accepting now (out of descriptors or connection slots)") \
     METRIC(rule_denials, COUNTER,                                                                \
            "requests (RFC 1928 `0x02`) and UDP destinations refused by a destination rule or a " \
            "safe default")                                                                       \
