@@ -63,3 +63,13 @@ void admin_settle_workers(struct admin_server *server)
 {
     on_every_worker(server, between_events, NULL);
 }
+
+void admin_read_metrics(struct admin_server *server, struct metrics *sum)
+{
+    admin_settle_workers(server);
+    struct proxy_shared *shared = admin_server_proxy(server);
+    *sum = (struct metrics){ 0 };
+    for (size_t i = 0; i < shared->worker_count; i++)
+        metrics_add_up(sum, &shared->workers[i]->metrics);
+    metrics_add_up(sum, admin_server_metrics(server));
+}

@@ -25,6 +25,11 @@ struct admin_thread_config {
     const char *socks_listeners; /* both kept by reference, for server-info */
     const char *admin_listeners;
     int64_t started_ms;
+    /* The Prometheus endpoint on the same loop: its listening socket (taken, also on
+     * failure; -1 = none), where it is (for the log), and how many users get series. */
+    int metrics_fd;
+    const char *metrics_listener;
+    size_t metrics_max_users;
 };
 
 /* The loop and the admin server on it, not running yet. NULL (logged) on failure. */

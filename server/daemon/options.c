@@ -158,6 +158,16 @@ const struct option_spec option_specs[] = {
     { .name = "access-log", .argument = "PATH", .kind = OPTION_TEXT,
       .default_value = "-", FIELD(access_log),
       .help = "access lines: '-' = stderr (default), 'off', or a file" },
+    { .name = "metrics-listen", .argument = "ADDR:PORT", .kind = OPTION_ENDPOINT,
+      FIELD(metrics_listen),
+      .help = "serve Prometheus metrics over HTTP at\n"
+              "http://ADDR:PORT/metrics ([::1]:9150 for IPv6;\n"
+              "port 0 = any free port); off by default" },
+    { .name = "metrics-max-users", .argument = "N", .kind = OPTION_COUNT,
+      .max = 1000000, .default_value = "1000", FIELD(metrics_max_users),
+      .help = "users with the most bytes that get per-user series;\n"
+              "the rest are summed as user=\"other\"; 0 = no\n"
+              "per-user series (1000)" },
     { .name = NULL },
 };
 
@@ -321,6 +331,14 @@ static bool parse_address_field(const struct option_spec *spec, const char *text
     return is_address(text) && keep_text(text, field);
 }
 
+static bool parse_endpoint_field(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    struct sockaddr_storage address;
+    socklen_t length;
+    return net_parse_endpoint(text, &address, &length) && keep_text(text, field);
+}
+
 static bool parse_congestion_field(const struct option_spec *spec, const char *text, void *field)
 {
     (void)spec;
@@ -353,6 +371,8 @@ static const struct kind_rule {
     [OPTION_BYTES] = { parse_number_field, "a number of bytes", false },
     [OPTION_COUNT] = { parse_number_field, "a number", false },
     [OPTION_ADDRESS] = { parse_address_field, "an IPv4 or IPv6 address literal", false },
+    [OPTION_ENDPOINT] = { parse_endpoint_field,
+                          "an address and port (127.0.0.1:9150, [::1]:9150)", false },
     [OPTION_CREDENTIALS] = { parse_credentials, "user:password", true },
     [OPTION_LOG_LEVEL] = { parse_log_level_field, "a log level (error, warn, info or debug)",
                            false },

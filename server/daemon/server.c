@@ -64,6 +64,7 @@ struct server {
     bool draining;
     char socks_listen_text[PORTS_SOCKS_TEXT_MAX];
     char admin_listen_text[NET_ADDRESS_TEXT_MAX];
+    char metrics_listen_text[NET_ADDRESS_TEXT_MAX];
     int64_t started_ms;
 };
 
@@ -300,6 +301,11 @@ static bool server_start_admin(struct server *server, const struct server_option
     int fd = ports_listen_admin(options, server->admin_listen_text);
     if (fd < 0)
         return false;
+    int metrics_fd = ports_listen_metrics(options, server->metrics_listen_text);
+    if (metrics_fd < 0 && options->metrics_listen != NULL) {
+        close(fd);
+        return false;
+    }
     struct admin_thread_config config = {
         .proxy = &server->shared,
         .proxy_settings = server->settings,
@@ -311,6 +317,9 @@ static bool server_start_admin(struct server *server, const struct server_option
         .socks_listeners = server->socks_listen_text,
         .admin_listeners = server->admin_listen_text,
         .started_ms = server->started_ms,
+        .metrics_fd = metrics_fd,
+        .metrics_listener = server->metrics_listen_text,
+        .metrics_max_users = options->metrics_max_users,
     };
     server->admin = admin_thread_create(&config);
     return server->admin != NULL;

@@ -228,6 +228,8 @@ static void sample_value(const struct option_spec *spec, char *text, size_t size
         snprintf(text, size, "%llu", spec->min);
     else if (spec->kind == OPTION_ADDRESS)
         snprintf(text, size, "\"127.0.0.1\"");
+    else if (spec->kind == OPTION_ENDPOINT)
+        snprintf(text, size, "\"127.0.0.1:9150\"");
     else if (spec->kind == OPTION_LOG_LEVEL)
         snprintf(text, size, "\"warn\"");
     else if (spec->kind == OPTION_CONGESTION)
