@@ -269,15 +269,32 @@ struct user_series {
     struct prometheus_user other;
 };
 
-static void write_user_counter(struct prometheus_buffer *buffer, const struct user_series *users,
-                               const char *family, size_t field_offset, const char *direction)
+enum user_field { USER_BYTES_UP, USER_BYTES_DOWN, USER_CONNECTIONS_TOTAL, USER_CONNECTIONS_LIVE };
+
+static uint64_t user_field(const struct prometheus_user *row, enum user_field field)
+{
+    switch (field) {
+    case USER_BYTES_UP:
+        return row->bytes_up;
+    case USER_BYTES_DOWN:
+        return row->bytes_down;
+    case USER_CONNECTIONS_TOTAL:
+        return row->connections_total;
+    case USER_CONNECTIONS_LIVE:
+        return row->connections_live;
+    }
+    return 0;
+}
+
+/* One series per user given its own, then the sum; direction NULL: no such label. */
+static void write_user_series(struct prometheus_buffer *buffer, const struct user_series *users,
+                              const char *family, enum user_field field, const char *direction)
 {
     for (size_t i = 0; i <= users->own_count; i++) {
         const struct prometheus_user *row = i < users->own_count ? &users->rows[i] : &users->other;
         if (i == users->own_count && !users->has_other)
             break;
-        uint64_t value;
-        memcpy(&value, (const char *)row + field_offset, sizeof(value));
+        uint64_t value = user_field(row, field);
         put_user_label(buffer, family, row->name);
         if (direction != NULL)
             put_format(buffer, ",direction=\"%s\"", direction);
@@ -287,6 +304,8 @@ static void write_user_counter(struct prometheus_buffer *buffer, const struct us
 
 static void write_users(struct prometheus_snapshot *snapshot, struct prometheus_buffer *buffer)
 {
+    if (snapshot->user_count == 0)
+        return;
     qsort(snapshot->user_rows, snapshot->user_count, sizeof(*snapshot->user_rows), compare_users);
     struct user_series users = { .rows = snapshot->user_rows,
                                  .other = { .name = PROMETHEUS_OTHER_USERS } };
@@ -310,20 +329,18 @@ static void write_users(struct prometheus_snapshot *snapshot, struct prometheus_
                       "Bytes relayed per user (up = client to remote); past "
                       "--metrics-max-users, the users with fewer bytes summed as user=\"other\".",
                       "counter");
-    write_user_counter(buffer, &users, "socks5d_user_bytes_total",
-                       offsetof(struct prometheus_user, bytes_up), "up");
-    write_user_counter(buffer, &users, "socks5d_user_bytes_total",
-                       offsetof(struct prometheus_user, bytes_down), "down");
+    write_user_series(buffer, &users, "socks5d_user_bytes_total", USER_BYTES_UP, "up");
+    write_user_series(buffer, &users, "socks5d_user_bytes_total", USER_BYTES_DOWN, "down");
     put_family_header(buffer, "socks5d_user_connections_total",
                       "Connections per user since the start (users as in socks5d_user_bytes_total).",
                       "counter");
-    write_user_counter(buffer, &users, "socks5d_user_connections_total",
-                       offsetof(struct prometheus_user, connections_total), NULL);
+    write_user_series(buffer, &users, "socks5d_user_connections_total", USER_CONNECTIONS_TOTAL,
+                      NULL);
     put_family_header(buffer, "socks5d_user_connections_live",
                       "Connections per user open now (users as in socks5d_user_bytes_total).",
                       "gauge");
-    write_user_counter(buffer, &users, "socks5d_user_connections_live",
-                       offsetof(struct prometheus_user, connections_live), NULL);
+    write_user_series(buffer, &users, "socks5d_user_connections_live", USER_CONNECTIONS_LIVE,
+                      NULL);
 }
 
 bool prometheus_text_write(struct prometheus_snapshot *snapshot, struct prometheus_buffer *out)
