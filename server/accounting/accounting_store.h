@@ -66,6 +66,14 @@ struct accounting_usage {
     int64_t last_seen_ms;
 };
 
+/* A user's since-start counters as the accounting samples them every batch: what grew since
+ * the last sample is added to the lifetime figures, so the hot path counts nothing twice. */
+struct accounting_sample {
+#define ACCOUNTING_SAMPLE_MEMBER(name) uint64_t name;
+    ACCOUNTING_USAGE_FIELDS(ACCOUNTING_SAMPLE_MEMBER)
+#undef ACCOUNTING_SAMPLE_MEMBER
+};
+
 /* The last reset-usage of a user, or of everything (user ""). */
 struct accounting_reset {
     int64_t at_ms;  /* 0 = never reset */

@@ -135,6 +135,11 @@ size_t admin_thread_session_count(const struct admin_thread *admin)
     return admin_server_session_count(admin->server);
 }
 
+const struct metrics *admin_thread_metrics(const struct admin_thread *admin)
+{
+    return admin_server_metrics(admin->server);
+}
+
 void admin_thread_stop(struct admin_thread *admin)
 {
     if (admin != NULL)

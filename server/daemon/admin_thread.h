@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct event_loop;
+struct metrics;
 struct proxy_shared;
 struct settings_store;
 struct admin_thread;
@@ -40,6 +41,8 @@ bool admin_thread_start(struct admin_thread *admin);
 struct event_loop *admin_thread_loop(struct admin_thread *admin);
 /* From any thread. */
 size_t admin_thread_session_count(const struct admin_thread *admin);
+/* The admin's own counters (failed admin logins), part of the server's figures. */
+const struct metrics *admin_thread_metrics(const struct admin_thread *admin);
 /* Ends the loop and joins the thread; the sessions stay open until destroy. */
 void admin_thread_stop(struct admin_thread *admin);
 /* Closes every admin session and the port; after stop, or if it never started. */

@@ -15,6 +15,7 @@
 #include "ports.h"
 #include "process_setup.h"
 #include "proxy.h"
+#include "server_accounting.h"
 #include "server_config.h"
 #include "service_notify.h"
 #include "settings_store.h"
@@ -322,6 +323,7 @@ static bool server_start_admin(struct server *server, const struct server_option
         .metrics_max_users = options->metrics_max_users,
     };
     server->admin = admin_thread_create(&config);
+    server_accounting_set_admin(server->admin);
     return server->admin != NULL;
 }
 
@@ -525,6 +527,8 @@ struct server *server_create(struct server_config *config, int argc, char **argv
         !ports_listen_socks(options, server->workers, server->worker_count,
                             server->socks_listen_text) ||
         !server_start_admin(server, options) || !process_drop_privileges(options->run_as_user) ||
+        /* As the account that will write it (--run-as): SQLite makes its WAL files as it goes. */
+        !server_accounting_start(options, user_store_path(server->user_store), &server->shared) ||
         !process_check_tcp_congestion(options->tcp_congestion) || !server_prepare_notify(server)) {
         server_destroy(server);
         return NULL;
@@ -579,11 +583,16 @@ void server_destroy(struct server *server)
         event_loop_unwatch(server->loop, &server->signals);
         close(server->signals.fd);
     }
+    server_accounting_set_admin(NULL);
     admin_thread_destroy(server->admin);
     /* Workers (and their pools) go before the users table: a crypt job finishing late
      * still reads it, and closing sessions records them in users' histories. */
+    server_accounting_workers_gone();
     for (size_t i = 0; i < server->worker_count; i++)
         worker_destroy(server->workers[i]);
+    /* After the workers: their last sessions' records are queued; before the users table,
+     * which its last samples read. */
+    server_accounting_stop(&server->shared);
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
     address_slots_destroy(server->shared.address_slots);
