@@ -31,8 +31,6 @@
            "requests answered \"connection refused\" (RFC 1928 `0x05`)")                         \
     METRIC(accept_paused, COUNTER,                                                               \
            "times the server paused accepting for lack of descriptors or connection slots")     \
-    METRIC(listeners_paused, GAUGE,                                                              \
-           "SOCKS listening sockets not accepting now (out of descriptors or connection slots)") \
     METRIC(rule_denials, COUNTER,                                                                \
            "requests (RFC 1928 `0x02`) and UDP destinations refused by a destination rule or a " \
            "safe default")                                                                       \
@@ -56,7 +54,9 @@
            "datagrams dropped: the user's upload or download budget was spent")                  \
     METRIC(limit_refusals, COUNTER,                                                              \
            "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
-           "its connection limit")
+           "its connection limit")                                                              \
+    METRIC(listeners_paused, GAUGE,                                                              \
+           "SOCKS listening sockets not accepting now (out of descriptors or connection slots)")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

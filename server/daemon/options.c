@@ -132,6 +132,16 @@ const struct option_spec option_specs[] = {
     { .name = "admin-sessions", .argument = "N", .kind = OPTION_COUNT,
       .min = 1, .max = 10000, .default_value = "64", FIELD(admin_max_sessions),
       .help = "most admin sessions logged in at once (64)" },
+    { .name = "metrics-listen", .argument = "ADDR:PORT", .kind = OPTION_ENDPOINT,
+      FIELD(metrics_listen),
+      .help = "serve Prometheus metrics over HTTP at\n"
+              "http://ADDR:PORT/metrics ([::1]:9150 for IPv6;\n"
+              "port 0 = any free port); off by default" },
+    { .name = "metrics-max-users", .argument = "N", .kind = OPTION_COUNT,
+      .max = 1000000, .default_value = "1000", FIELD(metrics_max_users),
+      .help = "users with the most bytes that get per-user series;\n"
+              "the rest are summed as user=\"other\"; 0 = no\n"
+              "per-user series (1000)" },
     { .name = "no-splice", .kind = OPTION_DISABLE, FIELD(splice),
       .help = "relay with read/write only, never splice(2)" },
     { .name = "tcp-congestion", .argument = "NAME", .kind = OPTION_CONGESTION,
@@ -158,16 +168,6 @@ const struct option_spec option_specs[] = {
     { .name = "access-log", .argument = "PATH", .kind = OPTION_TEXT,
       .default_value = "-", FIELD(access_log),
       .help = "access lines: '-' = stderr (default), 'off', or a file" },
-    { .name = "metrics-listen", .argument = "ADDR:PORT", .kind = OPTION_ENDPOINT,
-      FIELD(metrics_listen),
-      .help = "serve Prometheus metrics over HTTP at\n"
-              "http://ADDR:PORT/metrics ([::1]:9150 for IPv6;\n"
-              "port 0 = any free port); off by default" },
-    { .name = "metrics-max-users", .argument = "N", .kind = OPTION_COUNT,
-      .max = 1000000, .default_value = "1000", FIELD(metrics_max_users),
-      .help = "users with the most bytes that get per-user series;\n"
-              "the rest are summed as user=\"other\"; 0 = no\n"
-              "per-user series (1000)" },
     { .name = NULL },
 };
 
