@@ -54,7 +54,7 @@
            "datagrams dropped: the user's upload or download budget was spent")                  \
     METRIC(limit_refusals, COUNTER,                                                              \
            "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
-           "its connection limit")                                                              \
+           "its connection limit")                                                               \
     METRIC(listeners_paused, GAUGE,                                                              \
            "SOCKS listening sockets not accepting now (out of descriptors or connection slots)")
 
