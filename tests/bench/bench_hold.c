@@ -388,7 +388,7 @@ static int hold_level(const struct bench_context *context, unsigned count,
     report_section(context->report, key, title);
     if (!hold_fits(context, count))
         return -1;
-    if (hold_scrape(context, "before opening", "scrape_idle") != 0)
+    if (hold_scrape(context, "idle", "scrape_idle") != 0)
         return -1;
     struct hold_run run;
     if (hold_prepare(&run, context, count) != 0) {
@@ -410,7 +410,7 @@ static int hold_level(const struct bench_context *context, unsigned count,
     struct hold_memory after = hold_memory_now(options->proxy_pid);
     context_progress(context, "hold: %u of %u held", held, count);
     hold_report(&run, open_ns, ping_ns, held, before, after);
-    int scraped = hold_scrape(context, "holding the tunnels", "scrape");
+    int scraped = hold_scrape(context, "held", "scrape");
     hold_close_all(&run);
     context_report_traffic(context, &run.traffic);
     hold_release(&run);

@@ -96,16 +96,16 @@ void scrape_report(struct bench_report *report, const char *what, const char *pr
                    unsigned count, const struct scrape_figures *figures)
 {
     char label[128], key[64];
-    snprintf(label, sizeof(label), "scrape %s (ms, median of %u)", what, count);
+    snprintf(label, sizeof(label), "scrape %s: ms, median of %u", what, count);
     snprintf(key, sizeof(key), "%s_ms", prefix);
     report_value(report, label, key, figures->median_ms, 2);
-    snprintf(label, sizeof(label), "scrape %s, fastest (ms)", what);
+    snprintf(label, sizeof(label), "scrape %s: fastest ms", what);
     snprintf(key, sizeof(key), "%s_min_ms", prefix);
     report_value(report, label, key, figures->min_ms, 2);
-    snprintf(label, sizeof(label), "scrape %s, slowest (ms)", what);
+    snprintf(label, sizeof(label), "scrape %s: slowest ms", what);
     snprintf(key, sizeof(key), "%s_max_ms", prefix);
     report_value(report, label, key, figures->max_ms, 2);
-    snprintf(label, sizeof(label), "scrape %s, body (bytes)", what);
+    snprintf(label, sizeof(label), "scrape %s: body bytes", what);
     snprintf(key, sizeof(key), "%s_bytes", prefix);
     report_value(report, label, key, (double)figures->body_bytes, 0);
 }
