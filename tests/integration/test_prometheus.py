@@ -19,10 +19,11 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (  # noqa: E402
-    TEST_USER, AdminClient, EchoTestCase, SinkServer, SourceServer, check_stopped_cleanly,
-    open_tunnel, recv_exact, recv_until_eof, require_tool)
+    ADMIN_STATUS_OK, TEST_USER, AdminClient, EchoTestCase, SinkServer, SourceServer,
+    check_stopped_cleanly, open_tunnel, parse_admin_record, recv_until_eof, require_tool)
 
 METRICS_RE = re.compile(r"listening for metrics on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)\s*$")
+ADMIN_CMD_USER_METRICS = 0x04  # PROTOCOL.md 7.5
 REQUEST_TIMEOUT = 5.0  # METRICS_REQUEST_TIMEOUT_MS in server/daemon/admin_thread.c
 MAX_CONNECTIONS = 16   # METRICS_MAX_CONNECTIONS there
 SAMPLE_RE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$')
@@ -245,8 +246,12 @@ class PrometheusEndpointTest(EchoTestCase):
 
     def test_scrape_equals_the_admin_metrics_at_a_quiet_moment(self):
         self.move_bytes(12345, 54321)
+        name = TEST_USER.encode()
         with AdminClient(self.server) as admin:
             before = self.wait_quiet(admin)
+            status, body = admin.request(ADMIN_CMD_USER_METRICS, bytes([len(name)]) + name)
+            self.assertEqual(status, ADMIN_STATUS_OK, body)
+            user = parse_admin_record(body)
             samples = parse_samples(self.scrape())
             after = admin.metrics()
         before.pop("uptime_seconds")
@@ -256,7 +261,16 @@ class PrometheusEndpointTest(EchoTestCase):
             series = series_of_key(key)
             self.assertIn(series, samples, "admin key %s has no series %s" % (key, series))
             self.assertEqual(samples[series], value, "%s (%s)" % (key, series))
-        # One source for the users too: their series add up to the server's bytes.
+        # The user's series are its user-metrics record, and the users add up to the server.
+        label = 'user="%s"' % TEST_USER
+        self.assertEqual(samples['socks5d_user_bytes_total{%s,direction="up"}' % label],
+                         user["bytes_up"])
+        self.assertEqual(samples['socks5d_user_bytes_total{%s,direction="down"}' % label],
+                         user["bytes_down"])
+        self.assertEqual(samples["socks5d_user_connections_total{%s}" % label],
+                         user["connections_total"])
+        self.assertEqual(samples["socks5d_user_connections_live{%s}" % label],
+                         user["connections_live"])
         for direction in ("up", "down"):
             users = sum(value for name, value in samples.items()
                         if name.startswith("socks5d_user_bytes_total{")
