@@ -19,8 +19,8 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (  # noqa: E402
-    ADMIN_STATUS_OK, TEST_USER, AdminClient, EchoTestCase, SinkServer, SourceServer,
-    check_stopped_cleanly, open_tunnel, parse_admin_record, recv_until_eof, require_tool)
+    ADMIN_STATUS_OK, TEST_USER, AdminClient, EchoTestCase, SinkServer, Socks5dProcess,
+    SourceServer, check_stopped_cleanly, open_tunnel, parse_admin_record, recv_until_eof, require_tool)
 
 METRICS_RE = re.compile(r"listening for metrics on (\[[0-9a-fA-F:.]+\]|[0-9.]+):(\d+)\s*$")
 ADMIN_CMD_USER_METRICS = 0x04  # PROTOCOL.md 7.5
@@ -388,6 +388,37 @@ class PrometheusEndpointTest(EchoTestCase):
         finally:
             for sock in idle:
                 sock.close()
+
+
+
+class MetricsListenErrors(unittest.TestCase):
+    """A --metrics-listen that cannot be served stops the start with a message naming it."""
+
+    def run_server(self, *args):
+        server = Socks5dProcess(*args)
+        server.process = subprocess.Popen(server.args, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          env=server.env, text=True)
+        try:
+            _, stderr = server.process.communicate(timeout=30)
+        finally:
+            shutil.rmtree(server.state_dir, ignore_errors=True)
+        return server.process.returncode, stderr
+
+    def test_not_an_address_and_port_is_a_usage_error(self):
+        for value in ("127.0.0.1", "::1:9150", "localhost:9150", "127.0.0.1:65536"):
+            code, stderr = self.run_server("--metrics-listen", value)
+            self.assertEqual(code, 64, stderr)
+            self.assertIn("--metrics-listen: '%s' is not an address and port" % value, stderr)
+
+    def test_a_port_in_use_stops_the_start(self):
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen(1)
+            endpoint = "127.0.0.1:%d" % taken.getsockname()[1]
+            code, stderr = self.run_server("--metrics-listen", endpoint)
+        self.assertEqual(code, 1, stderr)
+        self.assertIn("cannot listen for metrics on %s: Address already in use" % endpoint, stderr)
 
 
 if __name__ == "__main__":
