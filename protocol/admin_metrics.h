@@ -55,6 +55,9 @@
     METRIC(limit_refusals, COUNTER,                                                              \
            "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
            "its connection limit")                                                               \
+    METRIC(accounting_dropped, COUNTER,                                                          \
+           "finished connections the accounting database did not get: its queue was full or a "  \
+           "batch failed")                                                                       \
     METRIC(listeners_paused, GAUGE,                                                              \
            "SOCKS listening sockets not accepting now (out of descriptors or connection slots)")
 

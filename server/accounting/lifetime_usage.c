@@ -291,6 +291,10 @@ void lifetime_usage_last_reset(const struct lifetime_usage *lifetime, const char
     *reset = lifetime->global_reset;
     if (user[0] == 0)
         return;
+    /* The database's creation is recorded as a reset by nobody: the start of the server's
+     * lifetime figures, not a reset of this user's. */
+    if (reset->by[0] == 0)
+        memset(reset, 0, sizeof *reset);
     const struct lifetime_entry *entry = find(lifetime, user);
     if (entry != NULL && entry->reset.at_ms >= reset->at_ms && entry->reset.at_ms != 0)
         *reset = entry->reset;

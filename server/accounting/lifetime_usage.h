@@ -48,7 +48,8 @@ void lifetime_usage_global(const struct lifetime_usage *lifetime,
 /* Sets user's figures to zero ("" = every user's and the global ones) and remembers reset. */
 void lifetime_usage_reset(struct lifetime_usage *lifetime, const char *user,
                           const struct accounting_reset *reset);
-/* The newer of user's own last reset and the global one (user "": the global one). */
+/* The newer of user's own last reset and the global one (user "": the global one, which may
+ * be the database's creation: a reset by nobody, that a user's answer leaves out). */
 void lifetime_usage_last_reset(const struct lifetime_usage *lifetime, const char *user,
                                struct accounting_reset *reset);
 

@@ -86,6 +86,9 @@ struct admin_thread *admin_thread_create(const struct admin_thread_config *confi
         .socks_listeners = config->socks_listeners,
         .admin_listeners = config->admin_listeners,
         .started_ms = config->started_ms,
+        .accounting_db = config->accounting_db,
+        .history_days = config->history_days,
+        .history_max_rows = config->history_max_rows,
     };
     admin->server = admin_server_create(admin->loop, config->proxy, config->listening_fd,
                                         &settings, &hooks);

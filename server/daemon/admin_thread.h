@@ -26,6 +26,9 @@ struct admin_thread_config {
     const char *socks_listeners; /* both kept by reference, for server-info */
     const char *admin_listeners;
     int64_t started_ms;
+    const char *accounting_db; /* kept by reference; "" or NULL when accounting is off */
+    unsigned history_days;
+    uint64_t history_max_rows;
     /* The Prometheus endpoint on the same loop: its listening socket (taken, also on
      * failure; -1 = none), where it is (for the log), and how many users get series. */
     int metrics_fd;

@@ -24,6 +24,7 @@ static struct {
     struct metrics admin_final;
     bool workers_gone;
     struct metrics workers_final;
+    char path[4096]; /* the database's, for server-info; "" when off */
 } sampled = {.admin_lock = PTHREAD_MUTEX_INITIALIZER};
 
 void server_accounting_workers_gone(void)
@@ -120,8 +121,10 @@ bool server_accounting_start(const struct server_options *options, const char *u
     shared->accounting = NULL;
     sampled.shared = shared;
     sampled.workers_gone = false;
-    char path[4096];
-    if (!choose_path(options, users_file, path, sizeof path)) {
+    char *path = sampled.path;
+    path[0] = 0;
+    if (!choose_path(options, users_file, path, sizeof sampled.path)) {
+        path[0] = 0;
         log_message(LOG_INFO, "accounting off: lifetime usage and the connection history "
                     "are kept in memory only");
         return true;
@@ -139,6 +142,7 @@ bool server_accounting_start(const struct server_options *options, const char *u
         log_message(LOG_INFO, "accounting in %s", path);
         return true;
     }
+    path[0] = 0;
     if (options->accounting_optional) {
         log_message(LOG_WARN, "accounting off: %s (--accounting-optional)", error);
         return true;
@@ -147,6 +151,8 @@ bool server_accounting_start(const struct server_options *options, const char *u
                 "it, or --accounting-db off)", error);
     return false;
 }
+
+const char *server_accounting_path(void) { return sampled.path; }
 
 void server_accounting_stop(struct proxy_shared *shared)
 {

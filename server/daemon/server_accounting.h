@@ -15,6 +15,9 @@ struct server_options;
  * file) when the database cannot be used and --accounting-optional was not given. */
 bool server_accounting_start(const struct server_options *options, const char *users_file,
                              struct proxy_shared *shared);
+/* The database's path once started ("" when off): the string stays where it is, so the admin
+ * may keep the pointer from before the start. */
+const char *server_accounting_path(void);
 /* The admin's counters join the sampled server figures once the admin thread exists; NULL
  * before it is destroyed keeps its last figures. */
 void server_accounting_set_admin(struct admin_thread *admin);

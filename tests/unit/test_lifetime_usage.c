@@ -163,10 +163,19 @@ START_TEST(resets_zero_and_are_remembered)
     ck_assert_uint_eq(usage_of("alice").bytes_up, 5);
 
     struct accounting_reset everything = {.at_ms = 2000};
+    strcpy(everything.by, "root");
     lifetime_usage_reset(lifetime, "", &everything);
     ck_assert_uint_eq(usage_of("bob").bytes_up, 0);
     lifetime_usage_last_reset(lifetime, "alice", &seen);
     ck_assert_int_eq(seen.at_ms, 2000); /* the newer of the two */
+
+    /* The database's creation is a global reset by nobody: no user's reset. */
+    struct accounting_reset created = {.at_ms = 3000};
+    lifetime_usage_reset(lifetime, "", &created);
+    lifetime_usage_last_reset(lifetime, "bob", &seen);
+    ck_assert_int_eq(seen.at_ms, 0);
+    lifetime_usage_last_reset(lifetime, "", &seen);
+    ck_assert_int_eq(seen.at_ms, 3000);
 }
 END_TEST
 
