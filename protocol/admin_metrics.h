@@ -70,7 +70,9 @@
            "connections closed: the client hung up inside its PROXY header")                     \
     METRIC(proxy_header_slow, COUNTER,                                                           \
            "connections closed: a trusted source's PROXY header not complete within the "        \
-           "handshake timeout")
+           "handshake timeout")                                                                  \
+    METRIC(listeners_paused, GAUGE,                                                              \
+           "SOCKS listening sockets not accepting now (out of descriptors or connection slots)")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

@@ -91,11 +91,6 @@ static const char *role_text(struct admin_server *server, struct user *user)
     return user_role(user) == USER_ROLE_ADMIN ? ADMIN_TEXT_ROLE_ADMIN : ADMIN_TEXT_ROLE_USER;
 }
 
-static struct proxy_shared *shared_of(struct admin_server *server)
-{
-    return admin_server_proxy(server);
-}
-
 /* The settings' owner publishes each change to every worker before it returns. */
 static struct settings_store *settings_of(struct admin_server *server)
 {
@@ -149,24 +144,17 @@ static bool handle_server_info(const struct admin_call *call)
 static bool handle_metrics(const struct admin_call *call)
 {
     struct admin_server *server = call->server;
-    admin_settle_workers(server);
-    struct proxy_shared *shared = shared_of(server);
-    struct metrics sum = { 0 };
-    for (size_t i = 0; i < shared->worker_count; i++)
-        metrics_add_up(&sum, &shared->workers[i]->metrics);
-    metrics_add_up(&sum, admin_server_metrics(server));
+    struct metrics sum;
+    admin_read_metrics(server, &sum);
     struct admin_text *body = &call->response->body;
     int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)uptime_ms / 1000);
     uint64_t values[ADMIN_METRIC_COUNT];
     for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
         values[i] = metrics_value(&sum, i);
-    /* The writer thread counts these, not a worker. */
-    values[ADMIN_METRIC_INDEX_accounting_dropped] =
-        shared->accounting != NULL ? accounting_dropped(shared->accounting) : 0;
     for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
         admin_text_put_u64(body, admin_metrics[i].name, values[i]);
-    admin_accounting_put_metrics(body, shared->accounting, values);
+    admin_accounting_put_metrics(body, admin_server_proxy(server)->accounting, values);
     return true;
 }
 

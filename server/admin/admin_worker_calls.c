@@ -2,6 +2,7 @@
  * close connections by id or by user, and wait until each has finished its current event. */
 #include "admin_worker_calls.h"
 
+#include "accounting.h"
 #include "admin_server.h"
 #include "event_loop.h"
 #include "proxy.h"
@@ -62,4 +63,17 @@ static void between_events(void *argument) { (void)argument; }
 void admin_settle_workers(struct admin_server *server)
 {
     on_every_worker(server, between_events, NULL);
+}
+
+void admin_read_metrics(struct admin_server *server, struct metrics *sum)
+{
+    admin_settle_workers(server);
+    struct proxy_shared *shared = admin_server_proxy(server);
+    *sum = (struct metrics){ 0 };
+    for (size_t i = 0; i < shared->worker_count; i++)
+        metrics_add_up(sum, &shared->workers[i]->metrics);
+    metrics_add_up(sum, admin_server_metrics(server));
+    /* The accounting's writer thread counts these, not a worker. */
+    if (shared->accounting != NULL)
+        sum->accounting_dropped = accounting_dropped(shared->accounting);
 }

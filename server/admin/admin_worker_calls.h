@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct admin_server;
+struct metrics;
 struct user;
 
 /* Whether a live connection had that id (it is closed now). */
@@ -18,5 +19,9 @@ size_t admin_close_user_everywhere(struct admin_server *server, const struct use
  * it relays just after the send that passes them on, so a client may already hold bytes its
  * worker has not counted yet: read after this, the counters include whatever a client saw. */
 void admin_settle_workers(struct admin_server *server);
+/* The server's figures, settled first: every worker's counters and the admin port's, summed
+ * into *sum (zeroed first), and the accounting's. The metrics command and the Prometheus
+ * scrape both read this. */
+void admin_read_metrics(struct admin_server *server, struct metrics *sum);
 
 #endif

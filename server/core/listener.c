@@ -29,13 +29,27 @@ struct listener {
     bool paused;
     bool out_of_descriptors; /* paused with the retry timer as a back-off, not a recheck */
     uint64_t *pause_counter;
+    uint64_t *paused_gauge;
 };
+
+static void listener_set_paused(struct listener *listener, bool paused)
+{
+    if (listener->paused == paused)
+        return;
+    listener->paused = paused;
+    if (listener->paused_gauge == NULL)
+        return;
+    if (paused)
+        counter_add(listener->paused_gauge, 1);
+    else
+        counter_subtract(listener->paused_gauge, 1);
+}
 
 static void listener_pause(struct listener *listener)
 {
     if (!listener->paused && listener->pause_counter != NULL)
         counter_add(listener->pause_counter, 1);
-    listener->paused = true;
+    listener_set_paused(listener, true);
     event_loop_watch(listener->loop, &listener->watcher, 0);
 }
 
@@ -109,10 +123,18 @@ struct listener *listener_create(struct event_loop *loop, int listening_fd,
     return listener;
 }
 
+void listener_count_paused(struct listener *listener, uint64_t *paused_gauge)
+{
+    if (listener->paused && paused_gauge != NULL)
+        counter_add(paused_gauge, 1);
+    listener->paused_gauge = paused_gauge;
+}
+
 void listener_destroy(struct listener *listener)
 {
     if (listener == NULL)
         return;
+    listener_set_paused(listener, false); /* the gauge drops what it counted */
     event_loop_timer_stop(listener->loop, &listener->retry_timer);
     event_loop_unwatch(listener->loop, &listener->watcher);
     close(listener->watcher.fd);
@@ -124,6 +146,6 @@ void listener_resume(struct listener *listener)
     if (!listener->paused || listener->out_of_descriptors)
         return;
     event_loop_timer_stop(listener->loop, &listener->retry_timer);
-    listener->paused = false;
+    listener_set_paused(listener, false);
     event_loop_watch(listener->loop, &listener->watcher, EVENT_READ);
 }

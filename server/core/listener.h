@@ -22,6 +22,9 @@ struct listener *listener_create(struct event_loop *loop, int listening_fd,
                                  listener_accept_handler on_accept,
                                  listener_capacity_handler has_capacity, void *context,
                                  uint64_t *pause_counter);
+/* paused_gauge, when not NULL, is 1 more (counter_add) while this listener is paused, on the
+ * listener's thread: a level beside the count of pauses. */
+void listener_count_paused(struct listener *listener, uint64_t *paused_gauge);
 /* Closes the listening socket. */
 void listener_destroy(struct listener *listener);
 /* Call when capacity frees up; cheap when the listener is not paused. */

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +30,32 @@ bool net_parse_address(const char *text, uint16_t port, struct sockaddr_storage 
         return true;
     }
     return false;
+}
+
+bool net_parse_endpoint(const char *text, struct sockaddr_storage *address, socklen_t *length)
+{
+    const char *colon = strrchr(text, ':');
+    if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+        return false;
+    unsigned long port = strtoul(colon + 1, NULL, 10);
+    if (strlen(colon + 1) > 5 || port > 65535)
+        return false;
+    const char *host = text;
+    size_t host_length = (size_t)(colon - text);
+    bool bracketed = host_length >= 2 && host[0] == '[' && host[host_length - 1] == ']';
+    if (bracketed) {
+        host++;
+        host_length -= 2;
+    }
+    char literal[INET6_ADDRSTRLEN];
+    if (host_length == 0 || host_length >= sizeof(literal))
+        return false;
+    memcpy(literal, host, host_length);
+    literal[host_length] = '\0';
+    /* An IPv6 literal needs its brackets: "::1:80" would be ambiguous. */
+    if ((strchr(literal, ':') != NULL) != bracketed)
+        return false;
+    return net_parse_address(literal, (uint16_t)port, address, length);
 }
 
 void net_format_address(const struct sockaddr *address, char out[NET_ADDRESS_TEXT_MAX])

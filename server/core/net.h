@@ -14,6 +14,9 @@
 bool net_parse_address(const char *text, uint16_t port, struct sockaddr_storage *address,
                        socklen_t *length);
 
+/* "1.2.3.4:80" or "[::1]:80" (IPv6 in brackets), port 0-65535, into *address. */
+bool net_parse_endpoint(const char *text, struct sockaddr_storage *address, socklen_t *length);
+
 /* "1.2.3.4:80" or "[::1]:80". */
 void net_format_address(const struct sockaddr *address, char out[NET_ADDRESS_TEXT_MAX]);
 

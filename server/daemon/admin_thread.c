@@ -6,6 +6,8 @@
 #include "admin_server.h"
 #include "event_loop.h"
 #include "log.h"
+#include "metrics_endpoint.h"
+#include "metrics_scrape.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -17,11 +19,44 @@
 /* Checking an admin's password costs ~70 ms of one core and logins are rare: one thread, so
  * that a burst of them waits rather than taking the CPUs the workers serve on. */
 #define ADMIN_CRYPT_THREADS 1
+/* Prometheus scrapes one connection at a time per server; a few more allow for several
+ * Prometheus replicas and a curl or two, without letting anyone hold sockets by the hundred. */
+#define METRICS_MAX_CONNECTIONS 16
+#define METRICS_REQUEST_TIMEOUT_MS 5000
 
 struct admin_thread {
     struct event_loop *loop;
     struct admin_server *server;
+    struct metrics_endpoint *metrics; /* NULL when --metrics-listen is not set */
+    size_t metrics_max_users;
 };
+
+static bool admin_render_metrics(void *context, struct prometheus_buffer *body)
+{
+    struct admin_thread *admin = context;
+    return metrics_scrape_write(admin->server, admin->metrics_max_users, body);
+}
+
+/* Takes config->metrics_fd. */
+static bool admin_start_metrics(struct admin_thread *admin,
+                                const struct admin_thread_config *config)
+{
+    if (config->metrics_fd < 0)
+        return true;
+    struct metrics_endpoint_settings settings = {
+        .max_connections = METRICS_MAX_CONNECTIONS,
+        .request_timeout_ms = METRICS_REQUEST_TIMEOUT_MS,
+    };
+    admin->metrics_max_users = config->metrics_max_users;
+    admin->metrics = metrics_endpoint_create(admin->loop, config->metrics_fd, &settings,
+                                             admin_render_metrics, admin);
+    if (admin->metrics == NULL) {
+        log_message(LOG_ERROR, "cannot set up the metrics endpoint: %s", strerror(errno));
+        return false;
+    }
+    log_message(LOG_INFO, "listening for metrics on %s", config->metrics_listener);
+    return true;
+}
 
 struct admin_thread *admin_thread_create(const struct admin_thread_config *config)
 {
@@ -31,6 +66,8 @@ struct admin_thread *admin_thread_create(const struct admin_thread_config *confi
     if (admin == NULL || admin->loop == NULL) {
         log_message(LOG_ERROR, "cannot set up the admin's event loop: %s", strerror(errno));
         close(config->listening_fd);
+        if (config->metrics_fd >= 0)
+            close(config->metrics_fd);
         free(admin);
         return NULL;
     }
@@ -57,10 +94,16 @@ struct admin_thread *admin_thread_create(const struct admin_thread_config *confi
                                         &settings, &hooks);
     if (admin->server == NULL) {
         log_message(LOG_ERROR, "cannot set up the admin port: %s", strerror(errno));
+        if (config->metrics_fd >= 0)
+            close(config->metrics_fd);
         admin_thread_destroy(admin);
         return NULL;
     }
     log_message(LOG_INFO, "listening for admin on %s", config->admin_listeners);
+    if (!admin_start_metrics(admin, config)) {
+        admin_thread_destroy(admin);
+        return NULL;
+    }
     return admin;
 }
 
@@ -110,6 +153,7 @@ void admin_thread_destroy(struct admin_thread *admin)
 {
     if (admin == NULL)
         return;
+    metrics_endpoint_destroy(admin->metrics);
     admin_server_destroy(admin->server);
     event_loop_destroy(admin->loop);
     free(admin);

@@ -29,6 +29,11 @@ struct admin_thread_config {
     const char *accounting_db; /* kept by reference; "" or NULL when accounting is off */
     unsigned history_days;
     uint64_t history_max_rows;
+    /* The Prometheus endpoint on the same loop: its listening socket (taken, also on
+     * failure; -1 = none), where it is (for the log), and how many users get series. */
+    int metrics_fd;
+    const char *metrics_listener;
+    size_t metrics_max_users;
 };
 
 /* The loop and the admin server on it, not running yet. NULL (logged) on failure. */

@@ -141,6 +141,16 @@ const struct option_spec option_specs[] = {
     { .name = "admin-sessions", .argument = "N", .kind = OPTION_COUNT,
       .min = 1, .max = 10000, .default_value = "64", FIELD(admin_max_sessions),
       .help = "most admin sessions logged in at once (64)" },
+    { .name = "metrics-listen", .argument = "ADDR:PORT", .kind = OPTION_ENDPOINT,
+      FIELD(metrics_listen),
+      .help = "serve Prometheus metrics over HTTP at\n"
+              "http://ADDR:PORT/metrics ([::1]:9150 for IPv6;\n"
+              "port 0 = any free port); off by default" },
+    { .name = "metrics-max-users", .argument = "N", .kind = OPTION_COUNT,
+      .max = 1000000, .default_value = "1000", FIELD(metrics_max_users),
+      .help = "users with the most bytes that get per-user series;\n"
+              "the rest are summed as user=\"other\"; 0 = no\n"
+              "per-user series (1000)" },
     { .name = "no-splice", .kind = OPTION_DISABLE, FIELD(splice),
       .help = "relay with read/write only, never splice(2)" },
     { .name = "tcp-congestion", .argument = "NAME", .kind = OPTION_CONGESTION,
@@ -344,6 +354,12 @@ static bool parse_network_field(const struct option_spec *spec, const char *text
     struct network network;
     char why[128];
     return network_parse(text, &network, why, sizeof(why)) && keep_text(text, field);
+static bool parse_endpoint_field(const struct option_spec *spec, const char *text, void *field)
+{
+    (void)spec;
+    struct sockaddr_storage address;
+    socklen_t length;
+    return net_parse_endpoint(text, &address, &length) && keep_text(text, field);
 }
 
 static bool parse_congestion_field(const struct option_spec *spec, const char *text, void *field)
@@ -380,6 +396,8 @@ static const struct kind_rule {
     [OPTION_ADDRESS] = { parse_address_field, "an IPv4 or IPv6 address literal", false },
     [OPTION_NETWORK] = { parse_network_field, "a network in CIDR notation (e.g. 10.0.0.0/8)",
                          false },
+    [OPTION_ENDPOINT] = { parse_endpoint_field,
+                          "an address and port (127.0.0.1:9150, [::1]:9150)", false },
     [OPTION_CREDENTIALS] = { parse_credentials, "user:password", true },
     [OPTION_LOG_LEVEL] = { parse_log_level_field, "a log level (error, warn, info or debug)",
                            false },

@@ -61,6 +61,8 @@ struct server_options {
     const char *run_as_user; /* --run-as: drop privileges to this account after binding */
     enum log_level log_level;
     const char *access_log;
+    const char *metrics_listen; /* --metrics-listen ADDR:PORT; NULL = no Prometheus endpoint */
+    size_t metrics_max_users;   /* users given series of their own; the rest: user="other" */
     bool show_help;
     bool show_version;
     const char *config_path; /* -C: read first, the command line overriding it; NULL = none */
@@ -78,6 +80,7 @@ enum option_kind {
     OPTION_COUNT,
     OPTION_ADDRESS,     /* an IPv4 or IPv6 literal, kept by reference */
     OPTION_NETWORK,     /* an IPv4 or IPv6 network in CIDR notation, kept by reference */
+    OPTION_ENDPOINT,    /* ADDR:PORT, an IPv6 literal in brackets; kept by reference */
     OPTION_CREDENTIALS, /* USER:PASS, split in place; never echoed in a message */
     OPTION_LOG_LEVEL,
     OPTION_CONGESTION,  /* a name the kernel could know; whether it does is learnt at start */

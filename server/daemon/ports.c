@@ -82,3 +82,27 @@ int ports_listen_admin(const struct server_options *options,
     net_format_address((struct sockaddr *)&address, bound_text);
     return fd;
 }
+
+int ports_listen_metrics(const struct server_options *options,
+                         char bound_text[NET_ADDRESS_TEXT_MAX])
+{
+    bound_text[0] = '\0';
+    if (options->metrics_listen == NULL)
+        return -1;
+    struct sockaddr_storage address;
+    socklen_t length;
+    if (!net_parse_endpoint(options->metrics_listen, &address, &length)) {
+        log_message(LOG_ERROR, "--metrics-listen %s: not ADDR:PORT", options->metrics_listen);
+        return -1;
+    }
+    int fd = net_listen((struct sockaddr *)&address, length, false);
+    if (fd < 0) {
+        log_message(LOG_ERROR, "cannot listen for metrics on %s: %s", options->metrics_listen,
+                    strerror(errno));
+        return -1;
+    }
+    length = sizeof(address);
+    getsockname(fd, (struct sockaddr *)&address, &length);
+    net_format_address((struct sockaddr *)&address, bound_text);
+    return fd;
+}

@@ -22,5 +22,9 @@ bool ports_listen_socks(const struct server_options *options, struct worker **wo
 /* The admin port (-L, -P): its socket, or -1 (logged). */
 int ports_listen_admin(const struct server_options *options,
                        char bound_text[NET_ADDRESS_TEXT_MAX]);
+/* The Prometheus endpoint (--metrics-listen): its socket, -1 (logged) when it cannot be bound,
+ * or -1 with bound_text "" when none was asked for. */
+int ports_listen_metrics(const struct server_options *options,
+                         char bound_text[NET_ADDRESS_TEXT_MAX]);
 
 #endif

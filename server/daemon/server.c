@@ -65,6 +65,7 @@ struct server {
     bool draining;
     char socks_listen_text[PORTS_SOCKS_TEXT_MAX];
     char admin_listen_text[NET_ADDRESS_TEXT_MAX];
+    char metrics_listen_text[NET_ADDRESS_TEXT_MAX];
     int64_t started_ms;
 };
 
@@ -301,6 +302,11 @@ static bool server_start_admin(struct server *server, const struct server_option
     int fd = ports_listen_admin(options, server->admin_listen_text);
     if (fd < 0)
         return false;
+    int metrics_fd = ports_listen_metrics(options, server->metrics_listen_text);
+    if (metrics_fd < 0 && options->metrics_listen != NULL) {
+        close(fd);
+        return false;
+    }
     struct admin_thread_config config = {
         .proxy = &server->shared,
         .proxy_settings = server->settings,
@@ -315,6 +321,9 @@ static bool server_start_admin(struct server *server, const struct server_option
         .accounting_db = server_accounting_path(),
         .history_days = (unsigned)options->history_days,
         .history_max_rows = options->history_max_rows,
+        .metrics_fd = metrics_fd,
+        .metrics_listener = server->metrics_listen_text,
+        .metrics_max_users = options->metrics_max_users,
     };
     server->admin = admin_thread_create(&config);
     server_accounting_set_admin(server->admin);

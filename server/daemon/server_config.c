@@ -81,7 +81,7 @@ static bool same_value(const struct option_spec *spec, const struct server_optio
     }
     const char *field_a = (const char *)a + spec->offset;
     const char *field_b = (const char *)b + spec->offset;
-    if (spec->kind == OPTION_ADDRESS || spec->kind == OPTION_TEXT ||
+    if (spec->kind == OPTION_ADDRESS || spec->kind == OPTION_ENDPOINT || spec->kind == OPTION_TEXT ||
         spec->kind == OPTION_CONGESTION) {
         const char *text_a, *text_b;
         memcpy(&text_a, field_a, sizeof(text_a));

@@ -95,6 +95,7 @@ bool worker_listen(struct worker *worker, int listening_fd)
         close(listening_fd);
         return false;
     }
+    listener_count_paused(listener, &proxy->metrics.listeners_paused);
     worker->listeners[worker->listener_count++] = listener;
     return true;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "latency_histogram.h"
 #include "metrics.h"
 #include "relay.h"
 #include "users_auth.h"
@@ -74,6 +75,10 @@ struct proxy {
     struct udp_batch *udp_batch;
     struct proxy_settings settings;
     struct metrics metrics;
+    /* Successful CONNECTs: accepted → success reply queued, and request read → upstream
+     * connected (relaxed counters, like metrics). */
+    struct latency_histogram handshake_latency;
+    struct latency_histogram connect_latency;
     pthread_mutex_t sessions_lock;
     struct session *sessions; /* live sessions, oldest (lowest id) first */
     struct session *sessions_tail;

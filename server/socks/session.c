@@ -6,6 +6,7 @@
 #include "address_slots.h"
 #include "connection_record.h"
 #include "counter.h"
+#include "latency_histogram.h"
 #include "log.h"
 #include "net.h"
 #include "proxy.h"
@@ -407,6 +408,7 @@ struct session *session_create(struct proxy *proxy, int client_fd,
     session->stage = stage;
     session->state = first_state;
     setup->peer = *peer;
+    setup->accepted_us = latency_clock_us();
     relay_direction_init(&session->upstream);
     relay_direction_init(&session->downstream);
     event_watcher_init(&session->client, client_fd, session_on_client_event, session);

@@ -105,6 +105,8 @@ struct session_setup {
     struct sockaddr_in6 literal_address;
     int last_connect_error;
     struct sockaddr_storage connected_to; /* the address being connected */
+    uint64_t accepted_us;  /* latency_clock_us() when accepted, and when the request was read */
+    uint64_t requested_us;
 };
 
 struct session {

@@ -4,6 +4,7 @@
 
 #include "connection_record.h"
 #include "counter.h"
+#include "latency_histogram.h"
 #include "net.h"
 #include "proxy.h"
 #include "session_tunnel.h"
@@ -53,6 +54,9 @@ static void connect_on_connected(struct session *session)
         return;
     }
     session_record_status(session, SOCKS5_REPLY_SUCCEEDED, true);
+    uint64_t now_us = latency_clock_us();
+    latency_histogram_observe(&proxy->handshake_latency, now_us - session->setup->accepted_us);
+    latency_histogram_observe(&proxy->connect_latency, now_us - session->setup->requested_us);
     session_free_setup(session);
     session->command_step = CONNECT_STEP_TUNNEL;
     session_tunnel_start(session);

@@ -4,6 +4,7 @@
 
 #include "connection_record.h"
 #include "counter.h"
+#include "latency_histogram.h"
 #include "log.h"
 #include "proxy.h"
 #include "resolver.h"
@@ -176,6 +177,7 @@ void session_request_on_parsed(struct session *session, enum socks5_parse_result
         session_refuse(session, socks5_failure_of_parse_error(error));
         return;
     }
+    session->setup->requested_us = latency_clock_us();
     request_on_complete(session);
 }
 

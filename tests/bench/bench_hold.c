@@ -8,6 +8,7 @@
 #include "bench_options.h"
 #include "bench_proc.h"
 #include "bench_report.h"
+#include "bench_scrape.h"
 #include "bench_upstream.h"
 
 #include <errno.h>
@@ -29,6 +30,9 @@
  * per tunnel (1.1 s at 9,000). */
 #define SETTLE_BASE_MS 200
 #define SETTLE_PER_TEN_TUNNELS_MS 1
+/* Scrapes timed in a row (the median is reported): the first warms nothing up on the server's
+ * side (each scrape reads everything afresh), so all count. */
+#define SCRAPES 11
 
 struct hold_run;
 
@@ -42,7 +46,9 @@ struct hold_tunnel {
 
 struct hold_run {
     const struct bench_context *context;
-    struct client_plan *plan;
+    /* One per user: tunnel i logs in as user i % plan_count. */
+    struct client_plan **plans;
+    unsigned plan_count;
     struct hold_tunnel *tunnels;
     unsigned count;
     unsigned next_to_open;
@@ -172,11 +178,12 @@ static void hold_open_next(struct hold_run *run)
 {
     if (run->next_to_open >= run->count)
         return;
-    struct hold_tunnel *tunnel = &run->tunnels[run->next_to_open++];
+    unsigned index = run->next_to_open++;
+    struct hold_tunnel *tunnel = &run->tunnels[index];
     tunnel->run = run;
     tunnel->client.on_ready = hold_on_ready;
     tunnel->client.on_failure = hold_on_failure;
-    client_open(&tunnel->client, run->context->loop, run->plan);
+    client_open(&tunnel->client, run->context->loop, run->plans[index % run->plan_count]);
 }
 
 /* Sends one message down every open tunnel and waits for all echoes. Returns the answers. */
@@ -257,22 +264,36 @@ static int hold_prepare(struct hold_run *run, const struct bench_context *contex
         run->message[i] = (uint8_t)('0' + i % 10);
     for (unsigned i = 0; i < count; i++)
         run->tunnels[i].client.watch.fd = -1;
-    struct client_plan_config config = {
-        .proxy = &options->proxy,
-        .proxy_len = options->proxy_len,
-        .target_port = upstream_port(context->upstream, UPSTREAM_ECHO),
-        .user = options->auth ? options->user : NULL,
-        .pass = options->auth ? options->pass : NULL,
-        .pipelined = options->pipelined,
-        .proxy_header = options->proxy_header,
-    };
-    run->plan = client_plan_new(&config);
-    return run->plan != NULL ? 0 : -1;
+    run->plan_count = options->hold_users > 0 ? options->hold_users : 1;
+    run->plans = calloc(run->plan_count, sizeof(*run->plans));
+    if (run->plans == NULL)
+        return -1;
+    for (unsigned i = 0; i < run->plan_count; i++) {
+        char user[BENCH_CREDENTIAL_MAX + 16];
+        snprintf(user, sizeof(user), "%s", options->user);
+        if (options->hold_users > 0)
+            snprintf(user, sizeof(user), "%s%u", options->user, i);
+        struct client_plan_config config = {
+            .proxy = &options->proxy,
+            .proxy_len = options->proxy_len,
+            .target_port = upstream_port(context->upstream, UPSTREAM_ECHO),
+            .user = options->auth ? user : NULL,
+            .pass = options->auth ? options->pass : NULL,
+            .pipelined = options->pipelined,
+            .proxy_header = options->proxy_header,
+        };
+        run->plans[i] = client_plan_new(&config);
+        if (run->plans[i] == NULL)
+            return -1;
+    }
+    return 0;
 }
 
 static void hold_release(struct hold_run *run)
 {
-    client_plan_free(run->plan);
+    for (unsigned i = 0; run->plans != NULL && i < run->plan_count; i++)
+        client_plan_free(run->plans[i]);
+    free(run->plans);
     free(run->tunnels);
     free(run->message);
     free(run->echo_buffer);
@@ -335,6 +356,23 @@ static void hold_report(const struct hold_run *run, uint64_t open_ns, uint64_t p
                      (double)(after.fds - before.fds) / held, 2);
 }
 
+/* With --scrape: the cost of GET /metrics now, in the current section. */
+static int hold_scrape(const struct bench_context *context, const char *what, const char *prefix)
+{
+    const struct bench_options *options = context->options;
+    if (options->scrape_len == 0)
+        return 0;
+    struct scrape_figures figures;
+    char why[160];
+    if (scrape_measure(&options->scrape, options->scrape_len, SCRAPES, &figures, why,
+                       sizeof(why)) != 0) {
+        report_failure(context->report, why);
+        return -1;
+    }
+    scrape_report(context->report, what, prefix, SCRAPES, &figures);
+    return 0;
+}
+
 static int hold_level(const struct bench_context *context, unsigned count,
                       struct hold_memory before)
 {
@@ -342,10 +380,16 @@ static int hold_level(const struct bench_context *context, unsigned count,
     char key[64];
     char title[200];
     snprintf(key, sizeof(key), "hold.n%u", count);
-    snprintf(title, sizeof(title), "hold: %u tunnels, %u opening at once, pinged twice %.1f s apart",
-             count, options->hold_in_flight, options->hold_time_s);
+    int length = snprintf(title, sizeof(title),
+                          "hold: %u tunnels, %u opening at once, pinged twice %.1f s apart",
+                          count, options->hold_in_flight, options->hold_time_s);
+    if (options->hold_users > 0)
+        snprintf(title + length, sizeof(title) - (size_t)length, ", as %u users",
+                 options->hold_users);
     report_section(context->report, key, title);
     if (!hold_fits(context, count))
+        return -1;
+    if (hold_scrape(context, "idle", "scrape_idle") != 0)
         return -1;
     struct hold_run run;
     if (hold_prepare(&run, context, count) != 0) {
@@ -367,12 +411,15 @@ static int hold_level(const struct bench_context *context, unsigned count,
     struct hold_memory after = hold_memory_now(options->proxy_pid);
     context_progress(context, "hold: %u of %u held", held, count);
     hold_report(&run, open_ns, ping_ns, held, before, after);
+    int scraped = hold_scrape(context, "held", "scrape");
     hold_close_all(&run);
     context_report_traffic(context, &run.traffic);
     hold_release(&run);
     context_settle(context, SETTLE_BASE_MS + count / 10 * SETTLE_PER_TEN_TUNNELS_MS);
-    if (held == count)
+    if (held == count && scraped == 0)
         return 0;
+    if (scraped != 0)
+        return -1;
     char why[120];
     snprintf(why, sizeof(why), "only %u of %u tunnels held", held, count);
     report_failure(context->report, why);

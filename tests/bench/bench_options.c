@@ -26,6 +26,8 @@ enum long_only_option {
     OPT_KV_FILE,
     OPT_HISTORY_ROWS,
     OPT_PROXY_HEADER,
+    OPT_HOLD_USERS,
+    OPT_SCRAPE,
 };
 
 static const struct option long_options[] = {
@@ -45,6 +47,8 @@ static const struct option long_options[] = {
     {"hold", required_argument, NULL, 'N'},
     {"hold-in-flight", required_argument, NULL, OPT_HOLD_IN_FLIGHT},
     {"hold-time", required_argument, NULL, OPT_HOLD_TIME},
+    {"hold-users", required_argument, NULL, OPT_HOLD_USERS},
+    {"scrape", required_argument, NULL, OPT_SCRAPE},
     {"cpu", required_argument, NULL, OPT_CPU},
     {"proxy-cpu", required_argument, NULL, OPT_PROXY_CPU},
     {"proxy-pid", required_argument, NULL, OPT_PROXY_PID},
@@ -92,6 +96,10 @@ static void options_usage(FILE *out)
           "  -N, --hold N[,N...]        tunnels to hold, ascending (default 1000,5000,9000)\n"
           "      --hold-in-flight N     opens in progress at once (default 512)\n"
           "      --hold-time S          seconds between the two pings of held tunnels (default 1)\n"
+          "      --hold-users N         hold: log in as N users, <user>0..<user>N-1 (needs -a;\n"
+          "                             every one with the password of SOCKS5_BENCH_AUTH)\n"
+          "      --scrape ADDR:PORT     hold: time GET /metrics there (socks5d --metrics-listen)\n"
+          "                             idle and while the tunnels are held: ms and bytes\n"
           "      --history-rows N       connections history stores (default 1000000)\n"
           "      --cpu N                pin this generator to CPU N\n"
           "      --proxy-pid PID        proxy process: RSS and CPU figures\n"
@@ -192,7 +200,9 @@ static int parse_bytes(const char *text, uint64_t *out)
 }
 
 /* "127.0.0.1:1080" or "[::1]:1080". */
-static int parse_proxy(const char *text, struct bench_options *options)
+/* "127.0.0.1:1080" or "[::1]:1080" into address. */
+static int parse_endpoint(const char *text, struct sockaddr_storage *address,
+                          socklen_t *address_len)
 {
     char host[64];
     const char *port_text;
@@ -214,20 +224,27 @@ static int parse_proxy(const char *text, struct bench_options *options)
     unsigned port;
     if (parse_count(port_text, 1, 65535, &port) != 0)
         return -1;
-    memset(&options->proxy, 0, sizeof(options->proxy));
-    struct sockaddr_in *v4 = (struct sockaddr_in *)&options->proxy;
-    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&options->proxy;
+    memset(address, 0, sizeof(*address));
+    struct sockaddr_in *v4 = (struct sockaddr_in *)address;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)address;
     if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
         v4->sin_family = AF_INET;
         v4->sin_port = htons((uint16_t)port);
-        options->proxy_len = sizeof(*v4);
+        *address_len = sizeof(*v4);
     } else if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
         v6->sin6_family = AF_INET6;
         v6->sin6_port = htons((uint16_t)port);
-        options->proxy_len = sizeof(*v6);
+        *address_len = sizeof(*v6);
     } else {
         return -1;
     }
+    return 0;
+}
+
+static int parse_proxy(const char *text, struct bench_options *options)
+{
+    if (parse_endpoint(text, &options->proxy, &options->proxy_len) != 0)
+        return -1;
     snprintf(options->proxy_text, sizeof(options->proxy_text), "%s", text);
     return 0;
 }
@@ -364,6 +381,13 @@ static int options_apply(struct bench_options *options, int option, const char *
                    : bad("hold in-flight count", arg);
     case OPT_HOLD_TIME:
         return parse_seconds(arg, 0.0, &options->hold_time_s) == 0 ? 0 : bad("hold time", arg);
+    case OPT_HOLD_USERS:
+        return parse_count(arg, 1, 1000000, &options->hold_users) == 0 ? 0
+                                                                       : bad("user count", arg);
+    case OPT_SCRAPE:
+        return parse_endpoint(arg, &options->scrape, &options->scrape_len) == 0
+                   ? 0
+                   : bad("metrics address", arg);
     case OPT_CPU:
     case OPT_PROXY_CPU:
         if (parse_count(arg, 0, 4095, &count) != 0)
@@ -424,6 +448,10 @@ int options_parse(int argc, char **argv, struct bench_options *options)
         options->scenarios = SCENARIO_RATE | SCENARIO_BULK | SCENARIO_PINGPONG | SCENARIO_HOLD;
     if (options->proxy_len == 0 && options->scenarios != SCENARIO_HISTORY) {
         fprintf(stderr, "socks5-bench: --proxy ADDR:PORT is required\n");
+        return -1;
+    }
+    if (options->hold_users > 0 && !options->auth) {
+        fprintf(stderr, "socks5-bench: --hold-users needs -a (the users log in)\n");
         return -1;
     }
     if (options->proxy_cpu >= 0 && options->proxy_pid == 0) {

@@ -51,6 +51,11 @@ struct bench_options {
     size_t hold_level_count;
     unsigned hold_in_flight;
     double hold_time_s;
+    /* hold: the tunnels log in as this many users, <user>0 ... (0 = all as <user>), and, when
+     * scrape_len is set, GET /metrics there is timed while they are held. */
+    unsigned hold_users;
+    struct sockaddr_storage scrape;
+    socklen_t scrape_len;
     uint64_t history_rows;
 
     int cpu;       /* -1 = leave alone */

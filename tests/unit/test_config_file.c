@@ -230,6 +230,8 @@ static void sample_value(const struct option_spec *spec, char *text, size_t size
         snprintf(text, size, "\"127.0.0.1\"");
     else if (spec->kind == OPTION_NETWORK)
         snprintf(text, size, "\"10.0.0.0/8\"");
+    else if (spec->kind == OPTION_ENDPOINT)
+        snprintf(text, size, "\"127.0.0.1:9150\"");
     else if (spec->kind == OPTION_LOG_LEVEL)
         snprintf(text, size, "\"warn\"");
     else if (spec->kind == OPTION_CONGESTION)

@@ -123,6 +123,11 @@ static void samples_for(const struct option_spec *spec, struct samples *samples)
     static const char *const congestion_good[] = { "cubic", "bbr", "my_cc-2", NULL };
     static const char *const congestion_bad[] = { "", "two words", "xxxxxxxxxxxxxxxx",
                                                   "CUBIC;rm", NULL };
+    static const char *const endpoint_good[] = { "127.0.0.1:9150", "[::1]:0", "0.0.0.0:65535",
+                                                 NULL };
+    static const char *const endpoint_bad[] = { "127.0.0.1", "::1:9150", "[::1]", "1.2.3:80",
+                                                "127.0.0.1:65536", "127.0.0.1:", ":80",
+                                                "localhost:80", "127.0.0.1:+80", "", NULL };
     static const char *const text_good[] = { "/tmp/socks5d-options-test", "off", NULL };
     static const char *const network_good[] = { "10.0.0.0/8", "::1", "2001:db8::/32",
                                                  "192.0.2.7", NULL };
@@ -137,6 +142,7 @@ static void samples_for(const struct option_spec *spec, struct samples *samples)
     case OPTION_CREDENTIALS: good = credentials_good; bad = credentials_bad; break;
     case OPTION_LOG_LEVEL: good = level_good; bad = level_bad; break;
     case OPTION_CONGESTION: good = congestion_good; bad = congestion_bad; break;
+    case OPTION_ENDPOINT: good = endpoint_good; bad = endpoint_bad; break;
     case OPTION_TEXT: good = text_good; break;
     case OPTION_ENABLE:
     case OPTION_DISABLE: break;
