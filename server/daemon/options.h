@@ -109,7 +109,11 @@ struct option_spec {
 };
 
 /* Every option, in --help order; the entry after the last has a NULL name. */
+/* The table (option_table.c), ended by an entry whose name is NULL; option_spec_count entries
+ * before it, at most OPTIONS_SPEC_MAX (the getopt tables are sized by it). */
+#define OPTIONS_SPEC_MAX 64
 extern const struct option_spec option_specs[];
+extern const size_t option_spec_count;
 
 /* Whether values of that kind are decimal numbers checked against min and max. */
 bool options_kind_is_number(enum option_kind kind);
