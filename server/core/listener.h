@@ -22,8 +22,12 @@ struct listener *listener_create(struct event_loop *loop, int listening_fd,
                                  listener_accept_handler on_accept,
                                  listener_capacity_handler has_capacity, void *context,
                                  uint64_t *pause_counter);
-/* Closes the listening socket. */
+/* Takes the socket out of the loop, then closes it: a socket shared with another process
+ * (passed on by an upgrade) is left to it whole, since epoll would otherwise keep watching it
+ * until every copy were closed. */
 void listener_destroy(struct listener *listener);
+/* The listening socket, still the listener's. */
+int listener_fd(const struct listener *listener);
 /* Call when capacity frees up; cheap when the listener is not paused. */
 void listener_resume(struct listener *listener);
 

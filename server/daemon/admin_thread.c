@@ -92,6 +92,11 @@ size_t admin_thread_session_count(const struct admin_thread *admin)
     return admin_server_session_count(admin->server);
 }
 
+int admin_thread_listening_fd(const struct admin_thread *admin)
+{
+    return admin_server_listening_fd(admin->server);
+}
+
 void admin_thread_stop(struct admin_thread *admin)
 {
     if (admin != NULL)

@@ -35,6 +35,8 @@ bool admin_thread_start(struct admin_thread *admin);
 struct event_loop *admin_thread_loop(struct admin_thread *admin);
 /* From any thread. */
 size_t admin_thread_session_count(const struct admin_thread *admin);
+/* The admin port's listening socket, still the admin's: what an upgrade hands over. */
+int admin_thread_listening_fd(const struct admin_thread *admin);
 /* Ends the loop and joins the thread; the sessions stay open until destroy. */
 void admin_thread_stop(struct admin_thread *admin);
 /* Closes every admin session and the port; after stop, or if it never started. */

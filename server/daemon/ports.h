@@ -9,6 +9,7 @@
 #include "net.h"
 #include "options.h"
 
+struct take_over;
 struct worker;
 
 /* Room for every SOCKS address, as "127.0.0.1:1080 [::1]:1080". */
@@ -22,5 +23,14 @@ bool ports_listen_socks(const struct server_options *options, struct worker **wo
 /* The admin port (-L, -P): its socket, or -1 (logged). */
 int ports_listen_admin(const struct server_options *options,
                        char bound_text[NET_ADDRESS_TEXT_MAX]);
+
+/* The same, from the sockets a take-over received (a port of 0 = the running one's): refused
+ * (logged, and the reason kept for the running process) when it does not listen on one of
+ * these addresses, or listens on one more. */
+bool ports_take_socks(const struct server_options *options, struct take_over *take,
+                      struct worker **workers, size_t worker_count,
+                      char bound_text[PORTS_SOCKS_TEXT_MAX]);
+int ports_take_admin(const struct server_options *options, struct take_over *take,
+                     char bound_text[NET_ADDRESS_TEXT_MAX]);
 
 #endif

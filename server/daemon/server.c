@@ -5,6 +5,7 @@
 
 #include "admin_thread.h"
 #include "event_loop.h"
+#include "handover.h"
 #include "initial_users.h"
 #include "log.h"
 #include "login_throttle.h"
@@ -18,6 +19,7 @@
 #include "server_config.h"
 #include "service_notify.h"
 #include "settings_store.h"
+#include "take_over.h"
 #include "user_store.h"
 #include "users.h"
 #include "users_file.h"
@@ -57,6 +59,9 @@ struct server {
     struct admin_thread *admin;
     struct user_store *user_store;
     struct service_notify *notify;
+    struct handover *handover;      /* NULL: --upgrade-socket off */
+    struct take_over *take_over;    /* while starting with --take-over */
+    bool taken_over;                /* a new process serves; this one drains */
     struct event_watcher signals;
     struct event_timer grace_timer; /* SIGTERM: how long live tunnels may still finish */
     struct event_timer drain_timer; /* SIGTERM: looks for the last tunnel's end */
@@ -255,6 +260,10 @@ static void reload_call(void *argument)
 /* SIGHUP, on the main thread: the reload itself runs on the admin's (see server_reload). */
 static void server_on_sighup(struct server *server)
 {
+    if (server->taken_over) {
+        log_message(LOG_WARN, "SIGHUP ignored: taken over, this process only drains");
+        return;
+    }
     struct reload_call call = { .server = server };
     service_notify_reloading(server->notify);
     event_loop_call(admin_thread_loop(server->admin), reload_call, &call);
@@ -297,7 +306,9 @@ static bool server_save_users(void *server)
 
 static bool server_start_admin(struct server *server, const struct server_options *options)
 {
-    int fd = ports_listen_admin(options, server->admin_listen_text);
+    int fd = server->take_over != NULL
+                 ? ports_take_admin(options, server->take_over, server->admin_listen_text)
+                 : ports_listen_admin(options, server->admin_listen_text);
     if (fd < 0)
         return false;
     struct admin_thread_config config = {
@@ -322,7 +333,7 @@ static void server_read_counts(void *context, struct service_counts *counts)
     struct server *server = context;
     counts->tunnels = server_live_sessions(server);
     counts->users = users_count(server->shared.users);
-    counts->admin_sessions = admin_thread_session_count(server->admin);
+    counts->admin_sessions = server->admin != NULL ? admin_thread_session_count(server->admin) : 0;
 }
 
 static bool server_prepare_notify(struct server *server)
@@ -342,6 +353,8 @@ static bool server_prepare_notify(struct server *server)
             .watched_count = count,
             .read_counts = server_read_counts,
             .context = server,
+            .taken_over_pid =
+                server->take_over != NULL ? take_over_running_pid(server->take_over) : 0,
         };
         server->notify = service_notify_create(&config);
         free(watched);
@@ -464,6 +477,63 @@ static bool server_create_workers(struct server *server, const struct server_opt
     return true;
 }
 
+/* ---- upgrades: the listening sockets handed over to a new process, or taken from one ---- */
+
+/* Why SCM_RIGHTS over a unix socket (as HAProxy's -x) and not systemd's descriptor store: it
+ * works the same with and without systemd, and the new process gets the very sockets the
+ * running one listens on, accept queues and SO_REUSEPORT group included, so no connection
+ * waiting to be accepted is lost while the two change places. */
+static bool server_listen_socks(struct server *server, const struct server_options *options)
+{
+    if (server->take_over != NULL)
+        return ports_take_socks(options, server->take_over, server->workers,
+                                server->worker_count, server->socks_listen_text);
+    return ports_listen_socks(options, server->workers, server->worker_count,
+                              server->socks_listen_text);
+}
+
+/* A new process serves on the same sockets: this one stops accepting (the sockets' queues
+ * are the new one's now), ends its admin port (one process writes the users file), falls
+ * silent to systemd and lets its tunnels finish within the grace time. */
+static size_t server_on_taken_over(void *context, pid_t new_pid, unsigned *grace_s)
+{
+    struct server *server = context;
+    server->taken_over = true;
+    server_stop_listening(server);
+    admin_thread_stop(server->admin);
+    admin_thread_destroy(server->admin);
+    server->admin = NULL;
+    service_notify_release(server->notify);
+    size_t live = server_live_sessions(server);
+    *grace_s = server->grace_ms / 1000;
+    log_message(LOG_INFO, "taken over by socks5d pid %d: not accepting; %zu tunnels may finish "
+                          "within %u s", (int)new_pid, live, *grace_s);
+    server->draining = true;
+    if (live == 0 || server->grace_ms == 0) {
+        event_loop_stop(server->loop);
+        return live;
+    }
+    event_loop_timer_start(server->loop, &server->grace_timer, server->grace_ms);
+    event_loop_timer_start(server->loop, &server->drain_timer, DRAIN_CHECK_MS);
+    return live;
+}
+
+static bool server_open_upgrade_socket(struct server *server, const struct server_options *options)
+{
+    struct handover_config config = {
+        .loop = server->loop,
+        .upgrade_socket = options->upgrade_socket,
+        .users_file = user_store_path(server->user_store),
+        .take_over = server->take_over,
+        .workers = server->workers,
+        .worker_count = server->worker_count,
+        .admin = &server->admin,
+        .on_taken_over = server_on_taken_over,
+        .context = server,
+    };
+    return handover_open(&config, &server->handover);
+}
+
 /* ---- the process ---- */
 
 static bool server_load_users(struct server *server, const struct server_options *options)
@@ -512,10 +582,14 @@ struct server *server_create(struct server_config *config, int argc, char **argv
         server_destroy(server);
         return NULL;
     }
-    if (!server_load_users(server, options) ||
-        !ports_listen_socks(options, server->workers, server->worker_count,
-                            server->socks_listen_text) ||
-        !server_start_admin(server, options) || !process_drop_privileges(options->run_as_user) ||
+    if (options->take_over != NULL &&
+        (server->take_over = take_over_receive(options->take_over)) == NULL) {
+        server_destroy(server);
+        return NULL;
+    }
+    if (!server_load_users(server, options) || !server_listen_socks(server, options) ||
+        !server_start_admin(server, options) || !server_open_upgrade_socket(server, options) ||
+        !process_drop_privileges(options->run_as_user) ||
         !process_check_tcp_congestion(options->tcp_congestion) || !server_prepare_notify(server)) {
         server_destroy(server);
         return NULL;
@@ -545,7 +619,15 @@ int server_run(struct server *server)
         log_message(LOG_ERROR, "cannot start the admin thread: %s", strerror(errno));
         return 1;
     }
-    service_notify_ready(server->notify);
+    if (server->take_over != NULL) {
+        /* Serving: systemd learns the new main process before the old one may exit. */
+        service_notify_main_pid(server->notify);
+        take_over_complete(server->take_over);
+        take_over_destroy(server->take_over);
+        server->take_over = NULL;
+    } else {
+        service_notify_ready(server->notify);
+    }
     if (event_loop_run(server->loop) < 0) {
         log_message(LOG_ERROR, "event loop failed: %s", strerror(errno));
         return 1;
@@ -565,6 +647,9 @@ void server_destroy(struct server *server)
     admin_thread_stop(server->admin);
     for (size_t i = 0; i < server->worker_count; i++)
         worker_stop_thread(server->workers[i]);
+    handover_destroy(server->handover);
+    /* Never started serving: the running process is told, and goes on. */
+    take_over_destroy(server->take_over);
     service_notify_destroy(server->notify);
     if (server->signals.fd >= 0) {
         event_loop_unwatch(server->loop, &server->signals);

@@ -1,0 +1,36 @@
+/* handover: which of the daemon's listening sockets an upgrade hands over (every worker's, the
+ * admin port's, the upgrade socket's own), and the upgrade socket at its configured path. */
+#ifndef HANDOVER_H
+#define HANDOVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct admin_thread;
+struct event_loop;
+struct handover;
+struct take_over;
+struct worker;
+
+struct handover_config {
+    struct event_loop *loop;    /* the main loop */
+    const char *upgrade_socket; /* --upgrade-socket: NULL = the default path, "off" */
+    const char *users_file;     /* NULL = none; the default path is beside it */
+    struct take_over *take_over; /* this process's, when it starts by taking over: the upgrade
+                                  * socket is the one it passed on, at the same path */
+    struct worker **workers;
+    size_t worker_count;
+    struct admin_thread **admin; /* the server's: NULL once ended */
+    /* See upgrade_socket_config.on_taken_over. */
+    size_t (*on_taken_over)(void *context, pid_t new_pid, unsigned *grace_s);
+    void *context;
+};
+
+/* Serves the upgrade socket on config->loop: *handover is NULL when it is off, or when the
+ * default path cannot be used (logged: that socks5d runs without). False, logged, when a path
+ * given with --upgrade-socket cannot be: the server must not start. */
+bool handover_open(const struct handover_config *config, struct handover **handover);
+void handover_destroy(struct handover *handover);
+
+#endif
