@@ -33,4 +33,13 @@ struct handover_config {
 bool handover_open(const struct handover_config *config, struct handover **handover);
 void handover_destroy(struct handover *handover);
 
+/* SIGUSR2: starts the binary this process was started from (the file now at that path: a
+ * package upgrade's new one) with the same arguments and --take-over this upgrade socket, as
+ * a child, so that under systemd it runs in the service's control group and may become its
+ * main process. Logged; nothing when handover is NULL, an upgrade is under way, or this
+ * process is taken over already. */
+void handover_start_successor(struct handover *handover, int argc, char **argv);
+/* SIGCHLD: reaps children; logs a successor that ended without taking over. */
+void handover_reap(struct handover *handover);
+
 #endif

@@ -20,6 +20,8 @@ void process_handled_signals(sigset_t *mask)
     sigaddset(mask, SIGTERM);
     sigaddset(mask, SIGINT);
     sigaddset(mask, SIGHUP);
+    sigaddset(mask, SIGUSR2); /* an upgrade: start a successor that takes over */
+    sigaddset(mask, SIGCHLD); /* that successor's end, when it did not take over */
 }
 
 bool process_block_signals(void)

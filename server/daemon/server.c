@@ -281,6 +281,11 @@ static void server_on_signal(struct event_loop *loop, struct event_watcher *watc
             server_begin_shutdown(watcher->data, (int)info.ssi_signo);
         } else if (info.ssi_signo == SIGHUP) {
             server_on_sighup(watcher->data);
+        } else if (info.ssi_signo == SIGUSR2) {
+            struct server *server = watcher->data;
+            handover_start_successor(server->handover, server->argc, server->argv);
+        } else if (info.ssi_signo == SIGCHLD) {
+            handover_reap(((struct server *)watcher->data)->handover);
         }
     }
 }
@@ -499,11 +504,11 @@ static size_t server_on_taken_over(void *context, pid_t new_pid, unsigned *grace
 {
     struct server *server = context;
     server->taken_over = true;
+    service_notify_release(server->notify); /* first: it watches the admin's loop */
     server_stop_listening(server);
     admin_thread_stop(server->admin);
     admin_thread_destroy(server->admin);
     server->admin = NULL;
-    service_notify_release(server->notify);
     size_t live = server_live_sessions(server);
     *grace_s = server->grace_ms / 1000;
     log_message(LOG_INFO, "taken over by socks5d pid %d: not accepting; %zu tunnels may finish "

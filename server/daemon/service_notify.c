@@ -299,6 +299,10 @@ void service_notify_release(struct service_notify *notify)
     event_loop_timer_stop(notify->main_loop, &notify->ping_timer);
     for (size_t i = 0; i < notify->heartbeat_count; i++)
         event_loop_call(notify->heartbeats[i].loop, heartbeat_stop, &notify->heartbeats[i]);
+    /* Done with the watched loops: the caller may end some (the admin's) before destroy. */
+    free(notify->heartbeats);
+    notify->heartbeats = NULL;
+    notify->heartbeat_count = 0;
     notify->enabled = false;
 }
 

@@ -58,7 +58,8 @@ void service_notify_reloaded(struct service_notify *notify, const char *failure)
  * one until the message is read. */
 void service_notify_main_pid(struct service_notify *notify);
 /* Taken over: the new process speaks to systemd from now on (status, watchdog, stopping);
- * this one says nothing more. */
+ * this one says nothing more, and no longer touches the watched loops (which may be ended
+ * afterwards). */
 void service_notify_release(struct service_notify *notify);
 /* STOPPING=1, once: the graceful stop has begun. */
 void service_notify_stopping(struct service_notify *notify);

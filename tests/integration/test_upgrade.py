@@ -11,6 +11,9 @@ sends MAINPID= with READY=1 and the old one falls silent."""
 import concurrent.futures
 import hashlib
 import os
+import re
+import signal
+import struct
 import shutil
 import socket
 import stat
@@ -22,7 +25,7 @@ import time
 import unittest
 
 from harness import (METHOD_NO_AUTH, REP_SUCCESS, SANITIZER_MARKERS, SOCKET_TIMEOUT,
-                     START_TIMEOUT, STOP_TIMEOUT, EchoTestCase, NotifySocket, Socks5dProcess,
+                     START_TIMEOUT, STOP_TIMEOUT, EchoTestCase, Socks5dProcess,
                      assignments, check_stopped_cleanly, closed_port, echo_roundtrip, greeting,
                      read_reply, recv_exact, request)
 
@@ -296,35 +299,161 @@ class Upgrade(UpgradeTestCase):
         check_stopped_cleanly(self, old)
 
 
-class UnderSystemd(UpgradeTestCase):
-    def test_mainpid_handed_to_the_new_process(self):
-        notify = NotifySocket()
+class SenderNotifySocket:
+    """A fake NOTIFY_SOCKET that learns each datagram's sender as systemd does (SO_PASSCRED):
+    a list of (arrival, pid, assignments)."""
+
+    def __init__(self):
+        self.directory = tempfile.mkdtemp(prefix="socks5d-notify-")
+        self.path = os.path.join(self.directory, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.05)
+        self.lock = threading.Lock()
+        self.messages = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        credentials = struct.calcsize("3i")
+        while not self.stopping.is_set():
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(65536, socket.CMSG_SPACE(credentials))
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            pid = None
+            for level, kind, value in ancillary:
+                if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS:
+                    pid = struct.unpack("3i", value[:credentials])[0]
+            with self.lock:
+                self.messages.append((time.monotonic(), pid,
+                                      assignments(data.decode("utf-8", "replace"))))
+
+    def received(self, since=0.0):
+        with self.lock:
+            return [entry for entry in self.messages if entry[0] >= since]
+
+    def wait_for(self, predicate, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            for entry in self.received():
+                if predicate(entry[1], entry[2]):
+                    return entry
+            if time.monotonic() > deadline:
+                raise AssertionError("no such notify message within %.0f s:\n%s"
+                                     % (timeout, self.transcript()))
+            time.sleep(0.01)
+
+    def transcript(self):
+        return "\n".join("%.3f pid %s %r" % entry for entry in self.received())
+
+    def close(self):
+        self.stopping.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def process_gone(pid):
+    """Exited (a zombie of whoever adopted it counts) or reaped."""
+    try:
+        with open("/proc/%d/stat" % pid) as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+class Sigusr2UnderSystemd(UpgradeTestCase):
+    """systemctl kill -s USR2: the running process starts its successor itself (so that under
+    systemd it is in the service's control group), which becomes the main process."""
+
+    def test_successor_becomes_main_process(self):
+        notify = SenderNotifySocket()
         self.addCleanup(notify.close)
-        env = {"NOTIFY_SOCKET": notify.path}
-        old = self.server(env=env).start()
-        notify.wait_for(lambda message: message.get("READY") == "1", START_TIMEOUT)
+        old = self.server(env={"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "400000"})
+        # systemd names the main process in WATCHDOG_PID: socks5d's own pid (exec keeps it).
+        old.args = ["/bin/sh", "-c", 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"',
+                    "sh"] + old.args
+        old.start()
+        old_pid = old.process.pid
+        notify.wait_for(lambda pid, message: pid == old_pid and message.get("READY") == "1",
+                        START_TIMEOUT)
         tunnel = socks_connect(old.port, "127.0.0.1", self.echo.port)
         self.addCleanup(tunnel.close)
-        # systemd sets WATCHDOG_PID to the main process; the successor inherits it.
-        new = self.successor(old, env=dict(env, WATCHDOG_USEC="400000",
-                                           WATCHDOG_PID=str(old.process.pid)))
-        new.start()
-        self.wait_log(old, "taken over by socks5d pid %d" % new.process.pid)
-        taken_at, message = notify.wait_for(
-            lambda message: message.get("MAINPID") == str(new.process.pid), START_TIMEOUT)
-        self.assertEqual(assignments(message).get("READY"), "1")
-        # The new process feeds the watchdog that was the old one's.
+
+        os.kill(old_pid, signal.SIGUSR2)
+        started = re.compile(r"SIGUSR2: started (\S+) \(pid (\d+)\) to take over")
+        deadline = time.monotonic() + START_TIMEOUT
+        while not (match := started.search(old.stderr_text())):
+            self.assertLess(time.monotonic(), deadline, old.stderr_text())
+            time.sleep(0.02)
+        new_pid = int(match.group(2))
+        self.addCleanup(lambda: process_gone(new_pid) or os.kill(new_pid, signal.SIGKILL))
+        self.assertEqual(os.path.realpath(match.group(1)), os.path.realpath(old.binary))
+        # The successor logs to the same stderr (inherited).
+        self.wait_log(old, "took over from socks5d pid %d" % old_pid)
+        self.wait_log(old, "taken over by socks5d pid %d" % new_pid)
+
+        taken_at, _, message = notify.wait_for(
+            lambda pid, message: pid == new_pid and message.get("MAINPID") == str(new_pid),
+            START_TIMEOUT)
+        self.assertEqual(message.get("READY"), "1")
+        # The watchdog the old process fed is the successor's now.
         time.sleep(1.0)
-        self.assertGreaterEqual(len(notify.pings(since=taken_at)), 2, notify.transcript())
+        pings = [entry for entry in notify.received(taken_at)
+                 if entry[1] == new_pid and entry[2].get("WATCHDOG") == "1"]
+        self.assertGreaterEqual(len(pings), 2, notify.transcript())
+        # The old process fell silent (a moment's overlap aside): above all no STOPPING=1,
+        # which systemd would take for the service stopping.
+        late = [entry for entry in notify.received(taken_at + 0.5) if entry[1] == old_pid]
+        self.assertEqual(late, [], notify.transcript())
+        self.assertEqual(echo_roundtrip(old, self.echo, user=None), b"still serving?\n")
+        self.assertIsNone(old.process.poll(), "the old process left before its tunnel ended")
         tunnel.close()
         code, _ = self.wait_exit(old)
         self.assertEqual(code, 0)
-        # Nothing from the old process after the hand-over: no STOPPING=1 (systemd would take
-        # the service for stopping).
-        stops = [text for arrived, text in notify.received()
-                 if arrived >= taken_at and "STOPPING=1" in text]
+        stops = [entry for entry in notify.received() if entry[2].get("STOPPING") == "1"]
         self.assertEqual(stops, [], notify.transcript())
-        check_stopped_cleanly(self, new)
+
+        # The successor, started without -u (the users are in the users file), serves alone.
+        self.assertEqual(echo_roundtrip(old, self.echo), b"still serving?\n")
+        os.kill(new_pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while not process_gone(new_pid):
+            self.assertLess(time.monotonic(), deadline, "the successor did not stop")
+            time.sleep(0.05)
+        text = old.stderr_text()
+        for marker in SANITIZER_MARKERS:
+            self.assertNotIn(marker, text, text[-6000:])
+        self.assertFalse(os.path.exists(self.upgrade_path))
+
+    def test_sigusr2_without_upgrade_socket(self):
+        server = Socks5dProcess("--upgrade-socket", "off").start()
+        self.addCleanup(server.kill)
+        os.kill(server.process.pid, signal.SIGUSR2)
+        self.wait_log(server, "SIGUSR2: no upgrade socket")
+        self.assertEqual(echo_roundtrip(server, self.echo), b"still serving?\n")
+        check_stopped_cleanly(self, server)
+
+    def test_successor_that_cannot_start_leaves_old_serving(self):
+        config = os.path.join(self.directory, "socks5d.conf")
+        with open(config, "w") as handle:
+            handle.write('log-level = "info";\n')
+        old = self.server("-C", config).start()
+        old.wait_admin_listener()
+        # The deploy broke the configuration file: the successor cannot start (78).
+        with open(config, "w") as handle:
+            handle.write("this is not a configuration\n")
+        os.kill(old.process.pid, signal.SIGUSR2)
+        self.wait_log(old, "exited with status 78; still serving")
+        self.assertIsNone(old.process.poll())
+        self.assertNotIn("taken over by", old.stderr_text())
+        self.assertEqual(echo_roundtrip(old, self.echo), b"still serving?\n")
+        check_stopped_cleanly(self, old)
 
 
 if __name__ == "__main__":
