@@ -303,7 +303,8 @@ void batch_print_usage(FILE *out)
         "      invalid configuration (reload)\n"
         "   3  forbidden: the command needs the admin role\n"
         "  64  usage: bad flags or command arguments\n"
-        "  69  unavailable: cannot connect, the session broke, or the server is busy\n"
+        "  69  unavailable: cannot connect, the session broke, or the server is busy;\n"
+        "      or no accounting database (history, reset-usage)\n"
         "  77  login failed: wrong user name or password\n",
         out);
 }

@@ -16,6 +16,7 @@ int console_exit_for_status(unsigned status)
     case ADMIN_STATUS_UNSUPPORTED_COMMAND: return CONSOLE_EXIT_REFUSED;
     case ADMIN_STATUS_FORBIDDEN: return CONSOLE_EXIT_FORBIDDEN;
     case ADMIN_STATUS_UNAUTHENTICATED: return CONSOLE_EXIT_LOGIN_FAILED; /* user removed */
+    case ADMIN_STATUS_UNAVAILABLE: return CONSOLE_EXIT_UNAVAILABLE; /* no accounting database */
     default: return CONSOLE_EXIT_SERVER_ERROR; /* 0x01, 0x07, and codes we do not know */
     }
 }

@@ -17,7 +17,8 @@ enum console_exit {
     CONSOLE_EXIT_REFUSED = 2,        /* bad request, not found, already exists, conflict */
     CONSOLE_EXIT_FORBIDDEN = 3,      /* STATUS 0x04: needs the admin role */
     CONSOLE_EXIT_USAGE = 64,         /* EX_USAGE: bad flags or command arguments */
-    CONSOLE_EXIT_UNAVAILABLE = 69,   /* EX_UNAVAILABLE: cannot connect, or the session broke */
+    CONSOLE_EXIT_UNAVAILABLE = 69,   /* EX_UNAVAILABLE: cannot connect, the session broke, or
+                                      * STATUS 0x0B: the accounting database is off or failing */
     CONSOLE_EXIT_LOGIN_FAILED = 77,  /* EX_NOPERM: wrong user name or password */
 };
 

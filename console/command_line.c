@@ -14,7 +14,8 @@ void command_line_hints(enum dashboard_sort sort, const char *filter,
     if (filter != NULL && filter[0] != '\0')
         used = snprintf(text, sizeof(text), "filter \"%s\"  ", filter);
     snprintf(text + used, sizeof(text) - (size_t)used,
-             "q quit  ? help  Enter expand  s sort:%s  / filter  : command  +/- speed",
+             "q quit  ? help  Enter expand  s sort:%s  / filter  : command  t lifetime  "
+             "+/- speed",
              dashboard_sort_name(sort));
     text_fit(text, style->width, true, style->utf8, out, size);
 }

@@ -276,7 +276,8 @@ static int call_and_print(struct console_context *context, const char *name,
         return code;
     if (reply.body_length == 0 && context->format == CONSOLE_FORMAT_TABLE)
         confirmation_print(context, request, elapsed_ms(&start));
-    else
+    else if (context->format != CONSOLE_FORMAT_TABLE ||
+             !confirmation_print_record(context, request, reply.body, reply.body_length))
         output_result(context->out, context->format, name, reply.body, reply.body_length);
     fflush(context->out);
     admin_reply_free(&reply);
@@ -312,87 +313,6 @@ int commands_check_no_arguments(int argc, char **argv, char *error, size_t error
     if (argc > 1)
         return usage(error, error_size, "takes no arguments");
     return CONSOLE_EXIT_OK;
-}
-
-/* ---- connections ---- */
-
-/* "--limit N" or "--limit=N": the value's word, advancing *index past it; NULL when word is
- * not this option. *missing is set when the option has no value. */
-static const char *option_value(const char *option, int argc, char **argv, int *index,
-                                bool *missing)
-{
-    const char *word = argv[*index];
-    size_t length = strlen(option);
-    if (strncmp(word, option, length) != 0)
-        return NULL;
-    if (word[length] == '=')
-        return word + length + 1;
-    if (word[length] != '\0')
-        return NULL;
-    if (*index + 1 >= argc) {
-        *missing = true;
-        return NULL;
-    }
-    return argv[++*index];
-}
-
-static int build_connections(int argc, char **argv, struct admin_request *request, char *error,
-                             size_t error_size)
-{
-    admin_request_init(request, ADMIN_CMD_CONNECTIONS);
-    struct admin_args_connections *args = &request->args.connections;
-    args->which = ADMIN_CONNECTIONS_BOTH;
-    bool have_user = false, options_done = false;
-    char problem[ERROR_SIZE];
-    for (int i = 1; i < argc; i++) {
-        const char *word = argv[i], *value;
-        bool missing = false;
-        uint64_t number;
-        if (options_done || word[0] != '-' || word[1] != '-') {
-            if (have_user)
-                return usage(error, error_size, "too many arguments");
-            if (!admin_str8_set(&args->user, word))
-                return usage(error, error_size, "user names are at most 255 bytes");
-            have_user = true;
-        } else if (strcmp(word, "--") == 0) {
-            options_done = true;
-        } else if (strcmp(word, "--live") == 0) {
-            args->which = ADMIN_CONNECTIONS_LIVE;
-        } else if (strcmp(word, "--recent") == 0) {
-            args->which = ADMIN_CONNECTIONS_RECENT;
-        } else if (strcmp(word, "--all") == 0 || strcmp(word, "--both") == 0) {
-            args->which = ADMIN_CONNECTIONS_BOTH;
-        } else if ((value = option_value("--limit", argc, argv, &i, &missing)) != NULL ||
-                   (value = option_value("--offset", argc, argv, &i, &missing)) != NULL) {
-            bool is_limit = strncmp(word, "--limit", 7) == 0;
-            if (!parse_number(value, UINT32_MAX, &number)) {
-                snprintf(problem, sizeof(problem), "%s takes a whole number",
-                         is_limit ? "--limit" : "--offset");
-                return usage(error, error_size, problem);
-            }
-            *(is_limit ? &args->limit : &args->offset) = (uint32_t)number;
-        } else {
-            snprintf(problem, sizeof(problem), missing ? "%s needs a number" : "unknown option %s",
-                     word);
-            return usage(error, error_size, problem);
-        }
-    }
-    return validate(request, error, error_size);
-}
-
-int commands_check_connections(int argc, char **argv, char *error, size_t error_size)
-{
-    struct admin_request request;
-    return build_connections(argc, argv, &request, error, error_size);
-}
-
-int commands_run_connections(struct console_context *context, int argc, char **argv)
-{
-    struct admin_request request;
-    char error[ERROR_SIZE];
-    if (build_connections(argc, argv, &request, error, sizeof(error)) != CONSOLE_EXIT_OK)
-        return fail_usage(context, argv[0], error);
-    return call_and_print(context, argv[0], &request);
 }
 
 /* ---- Commands that carry a password ---- */

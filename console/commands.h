@@ -25,10 +25,6 @@ void commands_plain_synopsis(const struct admin_command_info *info, char *out, s
 /* The words a u8 field with check takes, in order: index 0, 1, ... until NULL. */
 const char *commands_choice_word(enum admin_field_check check, size_t index);
 
-/* connections [USER] [--live|--recent|--all] [--limit N] [--offset N] */
-int commands_check_connections(int argc, char **argv, char *error, size_t error_size);
-int commands_run_connections(struct console_context *context, int argc, char **argv);
-
 /* add-user NAME [PASSWORD] [admin|user]: the password is asked when missing or "". */
 int commands_check_add_user(int argc, char **argv, char *error, size_t error_size);
 int commands_run_add_user(struct console_context *context, int argc, char **argv);

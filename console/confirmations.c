@@ -117,3 +117,20 @@ void confirmation_print(struct console_context *context, const struct admin_requ
     }
     fputs("done\n", context->out);
 }
+
+bool confirmation_print_record(struct console_context *context,
+                               const struct admin_request *request, const char *body,
+                               size_t length)
+{
+    if (request->command != ADMIN_CMD_RESET_USAGE)
+        return false;
+    char at[ADMIN_TIME_TEXT_SIZE] = "", name[SHOWN_NAME_SIZE];
+    admin_record_get_text(body, length, ADMIN_KEY_RESET_AT, at, sizeof(at));
+    const struct admin_str8 *user = &request->args.reset_usage.user;
+    if (user->length == 0)
+        fprintf(context->out, "reset the lifetime usage of every user and the server at %s\n",
+                at);
+    else
+        fprintf(context->out, "reset the lifetime usage of %s at %s\n", shown(user, name), at);
+    return true;
+}

@@ -39,6 +39,9 @@ const struct table_column connection_columns[] = {
     /* A udp connection's; "-" for the other kinds. */
     { .key = ADMIN_COLUMN_DATAGRAMS_UP, .type = COLUMN_NUMBER, .detail = "dgrams up" },
     { .key = ADMIN_COLUMN_DATAGRAMS_DOWN, .type = COLUMN_NUMBER, .detail = "dgrams down" },
+    /* A history row's (the accounting database's); "-" for the server's own rows. */
+    { .key = ADMIN_COLUMN_ENDED, .type = COLUMN_TIME, .detail = "ended" },
+    { .key = ADMIN_COLUMN_HISTORY_ID, .type = COLUMN_NUMBER, .detail = "history id" },
 };
 const size_t connection_column_count = sizeof(connection_columns) / sizeof(connection_columns[0]);
 
@@ -89,13 +92,18 @@ static void read_row(const struct admin_row *row, const long *positions,
     connection->has_status = field_number(connection, ADMIN_COLUMN_STATUS, &connection->status);
 }
 
-bool connections_parse(const char *body, size_t length, struct dashboard_connection *rows,
-                       size_t capacity, size_t *count, uint64_t *total)
+static bool has_column(const char *body, size_t length, const char *name)
+{
+    struct admin_table table;
+    return admin_table_open(&table, body, length) && admin_table_column(&table, name) >= 0;
+}
+
+static bool parse_rows(const char *body, size_t length, struct dashboard_connection *rows,
+                       size_t capacity, size_t *count)
 {
     *count = 0;
     struct admin_table table;
-    if (!admin_record_get_u64(body, length, ADMIN_KEY_TOTAL, total) ||
-        !admin_table_open(&table, body, length) || admin_table_column(&table, ADMIN_COLUMN_ID) < 0)
+    if (!admin_table_open(&table, body, length) || admin_table_column(&table, ADMIN_COLUMN_ID) < 0)
         return false;
     long positions[CONNECTION_FIELDS_MAX];
     for (size_t i = 0; i < connection_column_count; i++) {
@@ -106,6 +114,25 @@ bool connections_parse(const char *body, size_t length, struct dashboard_connect
     while (*count < capacity && admin_table_next_row(&table, &row))
         read_row(&row, positions, &rows[(*count)++]);
     return true;
+}
+
+bool connections_parse(const char *body, size_t length, struct dashboard_connection *rows,
+                       size_t capacity, size_t *count, uint64_t *total)
+{
+    *count = 0;
+    return admin_record_get_u64(body, length, ADMIN_KEY_TOTAL, total) &&
+           parse_rows(body, length, rows, capacity, count);
+}
+
+bool history_rows_parse(const char *body, size_t length, struct dashboard_connection *rows,
+                        size_t capacity, size_t *count, bool *more)
+{
+    *count = 0;
+    struct admin_span value;
+    return admin_record_find(body, length, ADMIN_KEY_MORE, &value) &&
+           admin_span_to_bool(value, more) &&
+           has_column(body, length, ADMIN_COLUMN_HISTORY_ID) &&
+           parse_rows(body, length, rows, capacity, count);
 }
 
 const char *connection_field(const struct dashboard_connection *connection, const char *key)

@@ -31,6 +31,10 @@ extern const size_t connection_column_count;
 /* Reads up to capacity rows of a connections body, in the table's order; *total is its `total`.
  * Columns are found by name, wherever the server puts them. False when `total`, the table or
  * its id column is missing. */
+/* Reads up to capacity rows of a history body (newest first); *more is its `more`. False when
+ * `more`, the table, or its id or history_id column is missing. */
+bool history_rows_parse(const char *body, size_t length, struct dashboard_connection *rows,
+                        size_t capacity, size_t *count, bool *more);
 bool connections_parse(const char *body, size_t length, struct dashboard_connection *rows,
                        size_t capacity, size_t *count, uint64_t *total);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "admin_commands.h"
 #include "admin_text.h"
 #include "connection_columns.h"
 
@@ -25,8 +26,8 @@ static bool tree_has_more(const struct dashboard_user *user)
 
 bool connection_tree_needs_note(const struct dashboard_user *user)
 {
-    return !user->connections_fetched || user->live_shown + user->recent_shown == 0 ||
-           tree_has_more(user);
+    return !user->connections_fetched || dashboard_user_tree_rows(user) == 0 ||
+           tree_has_more(user) || user->history_asked;
 }
 
 static const char *branch(bool last, const struct screen_style *style)
@@ -61,8 +62,11 @@ void connection_tree_note(const struct dashboard_user *user, const struct screen
     char text[160];
     if (!user->connections_fetched) {
         snprintf(text, sizeof(text), "%s", style->utf8 ? "loading\xE2\x80\xA6" : "loading...");
+    } else if (user->history_asked) {
+        snprintf(text, sizeof(text), "%zu older from the history%s", user->history_count,
+                 user->history_more ? "; o loads more" : "; no older ones");
     } else if (user->live_total + user->recent_total == 0) {
-        snprintf(text, sizeof(text), "no connections");
+        snprintf(text, sizeof(text), "no connections (o: the history)");
     } else {
         uint64_t live = user->live_total > user->live_shown ? user->live_total - user->live_shown : 0;
         uint64_t recent = user->recent_total > user->recent_shown
@@ -72,14 +76,23 @@ void connection_tree_note(const struct dashboard_user *user, const struct screen
             snprintf(text, sizeof(text), "%" PRIu64 " more live, %" PRIu64 " more recent not shown",
                      live, recent);
         else
-            snprintf(text, sizeof(text), "%" PRIu64 " more %s not shown", live + recent,
-                     live > 0 ? "live" : "recent");
+            snprintf(text, sizeof(text), "%" PRIu64 " more %s not shown (o: the history)",
+                     live + recent, live > 0 ? "live" : "recent");
     }
     struct text_row row;
     text_row_begin(&row, style, out, size);
     text_row_put(&row, 0, branch(true, style), BRANCH_WIDTH, false);
     text_row_put(&row, 0, text, style->width, false);
     text_row_end(&row);
+}
+
+/* A column of the history's rows alone (ended, history_id): listed only where it has a value. */
+static bool history_only(const char *key)
+{
+    for (size_t i = 0; i < ADMIN_CONNECTIONS_COLUMN_COUNT; i++)
+        if (strcmp(admin_connections_columns[i], key) == 0)
+            return false;
+    return true;
 }
 
 size_t connection_details(const struct dashboard_user *user,
@@ -96,7 +109,9 @@ size_t connection_details(const struct dashboard_user *user,
         snprintf(lines[count++], DETAIL_LINE_SIZE, "%-12s %s", "user", name);
     for (size_t i = 0; i < connection_column_count && count < max; i++) {
         const struct table_column *column = &connection_columns[i];
-        if (column->detail == NULL)
+        if (column->detail == NULL || (history_only(column->key) &&
+                                       strcmp(connection_field(connection, column->key),
+                                              ADMIN_TEXT_NONE) == 0))
             continue;
         char value[DETAIL_LINE_SIZE - 16]; /* room for the label before it */
         connection_column_detail(connection, column, value, sizeof(value));

@@ -9,6 +9,7 @@
 #include "admin_commands.h"
 #include "admin_protocol.h"
 #include "commands.h"
+#include "connection_query.h"
 #include "dashboard.h"
 
 #define ERROR_SIZE 512
@@ -30,9 +31,6 @@ struct console_entry {
     bool replaces_plain_form;   /* the command it sends is offered only through such entries */
 };
 
-static const char *const connections_options[] = {"--live",  "--recent", "--all",
-                                                  "--limit", "--offset", NULL};
-
 /* The console's own entries. A protocol command named nowhere here is offered in its plain
  * form, so a new protocol command needs no entry. Here: forms with words of their own (named
  * as their protocol command), shorthands that send a protocol command with set arguments, and
@@ -43,9 +41,10 @@ static const struct console_entry own_entries[] = {
       .run = commands_run_whoami, .sends = ADMIN_CMD_USER_METRICS},
      .check = commands_check_no_arguments},
     {{.name = "connections",
-      .arguments = "[USER] [--live|--recent|--all] [--limit N] [--offset N]",
-      .run = commands_run_connections, .sends = ADMIN_CMD_CONNECTIONS},
-     .check = commands_check_connections, .field_words = 1, .options = connections_options},
+      .arguments = "[USER] [--live|--recent|--all] [--limit N] [--offset N] [--history] "
+                   "[--destination P] [--since T] [--until T] [--status S]",
+      .run = connection_query_run, .sends = ADMIN_CMD_CONNECTIONS},
+     .check = connection_query_check, .field_words = 1, .options = connection_query_options},
     {{.name = "add-user", .arguments = "NAME [PASSWORD] [admin|user]",
       .run = commands_run_add_user, .sends = ADMIN_CMD_ADD_USER},
      .check = commands_check_add_user, .field_words = 3},

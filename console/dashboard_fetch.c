@@ -173,6 +173,43 @@ enum call_result session_fetch_tree(struct dashboard_session *session,
     return result;
 }
 
+enum call_result session_fetch_history(struct dashboard_session *session,
+                                       struct dashboard_user *user, size_t limit)
+{
+    if (user->history_asked && !user->history_more) {
+        message_set(session->message, false, "no older connections in the history");
+        return CALL_OK;
+    }
+    struct dashboard_connection *rows = calloc(limit, sizeof(*rows));
+    if (rows == NULL)
+        return CALL_REFUSED;
+    struct admin_request request;
+    admin_request_init(&request, ADMIN_CMD_HISTORY);
+    admin_str8_set(&request.args.history.user, session->admin_view ? user->usage.name : "");
+    request.args.history.before = user->history_before;
+    request.args.history.limit = (uint32_t)limit;
+    struct admin_reply reply;
+    enum call_result result = call(session, &request, &reply);
+    size_t count = 0;
+    bool more = false;
+    if (result == CALL_REFUSED)
+        refused_message(session, "history", &reply);
+    else if (result == CALL_OK &&
+             !history_rows_parse(reply.body, reply.body_length, rows, limit, &count, &more))
+        result = CALL_REFUSED;
+    admin_reply_free(&reply);
+    if (result == CALL_OK) {
+        size_t before = user->history_count;
+        if (!dashboard_user_add_history(user, rows, count, more))
+            result = CALL_REFUSED;
+        else
+            message_set(session->message, false, "%zu older connections from the history%s",
+                        user->history_count - before, more ? "" : " (no older ones)");
+    }
+    free(rows);
+    return result;
+}
+
 static enum call_result fetch_server_wide(struct dashboard_session *session, double now)
 {
     struct admin_reply reply;

@@ -40,6 +40,10 @@ enum call_result session_fetch_users(struct dashboard_session *session, double n
 /* The newest connections of an expanded user, at most limit live and limit recent. */
 enum call_result session_fetch_tree(struct dashboard_session *session,
                                     struct dashboard_user *user, size_t limit);
+/* The next page (at most limit rows) of the user's older connections from the accounting
+ * history, appended to its tree; the message says what came, or why nothing did. */
+enum call_result session_fetch_history(struct dashboard_session *session,
+                                       struct dashboard_user *user, size_t limit);
 /* Closes a connection and says how it went. */
 void session_close_connection(struct dashboard_session *session, uint64_t id);
 

@@ -55,6 +55,9 @@ static void header_admin(const struct dashboard_model *model, const struct heade
     const struct dashboard_metrics *metrics = &model->metrics;
     char text[32];
     field_set(&lines[0], info->valid ? info->server : "socks5d", "%s", "");
+    /* Second, so that a narrow screen still shows it: records are being lost. */
+    if (info->valid && info->accounting_failing)
+        field_set(&lines[0], "accounting", "failing: %s", info->accounting_error);
     compact_duration(metrics->uptime_seconds, text, sizeof(text));
     field_set(&lines[0], "up", "%s", text);
     if (info->valid)

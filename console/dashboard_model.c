@@ -21,8 +21,10 @@ void dashboard_model_init(struct dashboard_model *model)
 
 static void free_users(struct dashboard_user *users, size_t count)
 {
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         free(users[i].connections);
+        free(users[i].history);
+    }
     free(users);
 }
 
@@ -82,6 +84,12 @@ bool dashboard_parse_server_info(const char *body, size_t length, struct dashboa
     admin_record_get_u64(body, length, ADMIN_KEY_ADMIN_SESSIONS, &info->admin_sessions);
     admin_record_get_u64(body, length, ADMIN_KEY_ADMIN_MAX_SESSIONS, &info->admin_max_sessions);
     admin_record_get_u64(body, length, ADMIN_KEY_CONNECTION_HISTORY, &info->connection_history);
+    char accounting[16];
+    record_text(body, length, ADMIN_KEY_ACCOUNTING, accounting, sizeof(accounting));
+    info->accounting_failing = strcmp(accounting, ADMIN_TEXT_ACCOUNTING_FAILING) == 0;
+    if (info->accounting_failing)
+        record_text(body, length, ADMIN_KEY_ACCOUNTING_ERROR, info->accounting_error,
+                    sizeof(info->accounting_error));
     info->valid = true;
     return true;
 }
@@ -132,6 +140,12 @@ bool dashboard_parse_usage(const char *body, size_t length, struct dashboard_usa
     admin_record_get_u64(body, length, ADMIN_KEY_UPLOAD_LIMIT, &usage->upload_limit);
     admin_record_get_u64(body, length, ADMIN_KEY_DOWNLOAD_LIMIT, &usage->download_limit);
     admin_record_get_u64(body, length, ADMIN_KEY_LIMIT_REFUSALS, &usage->limit_refusals);
+    usage->lifetime_known =
+        admin_record_get_u64(body, length, ADMIN_KEY_LIFETIME_CONNECTIONS_TOTAL,
+                             &usage->lifetime_connections_total) &&
+        admin_record_get_u64(body, length, ADMIN_KEY_LIFETIME_BYTES_UP, &usage->lifetime_bytes_up) &&
+        admin_record_get_u64(body, length, ADMIN_KEY_LIFETIME_BYTES_DOWN,
+                             &usage->lifetime_bytes_down);
     return admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_LIVE, &usage->connections_live) &&
            admin_record_get_u64(body, length, ADMIN_KEY_CONNECTIONS_TOTAL, &usage->connections_total) &&
            admin_record_get_u64(body, length, ADMIN_KEY_BYTES_UP, &usage->bytes_up) &&
@@ -223,7 +237,8 @@ bool dashboard_model_put_user(struct dashboard_model *model, const struct dashbo
         /* Take over its state; the old list no longer owns the connections. */
         *user = *previous;
         previous->connections = NULL;
-        previous->live_shown = previous->recent_shown = 0;
+        previous->history = NULL;
+        previous->live_shown = previous->recent_shown = previous->history_count = 0;
     } else {
         *user = (struct dashboard_user){ 0 };
     }
@@ -249,6 +264,9 @@ bool dashboard_model_put_users_table(struct dashboard_model *model, const char *
     long upload_limit = admin_table_column(&table, ADMIN_COLUMN_UPLOAD_LIMIT);
     long download_limit = admin_table_column(&table, ADMIN_COLUMN_DOWNLOAD_LIMIT);
     long refusals = admin_table_column(&table, ADMIN_COLUMN_LIMIT_REFUSALS);
+    long lifetime_total = admin_table_column(&table, ADMIN_COLUMN_LIFETIME_CONNECTIONS_TOTAL);
+    long lifetime_up = admin_table_column(&table, ADMIN_COLUMN_LIFETIME_BYTES_UP);
+    long lifetime_down = admin_table_column(&table, ADMIN_COLUMN_LIFETIME_BYTES_DOWN);
     if (name < 0)
         return false;
     struct admin_row row;
@@ -268,6 +286,9 @@ bool dashboard_model_put_users_table(struct dashboard_model *model, const char *
         row_u64(&row, upload_limit, &usage.upload_limit);
         row_u64(&row, download_limit, &usage.download_limit);
         row_u64(&row, refusals, &usage.limit_refusals);
+        usage.lifetime_known = row_u64(&row, lifetime_total, &usage.lifetime_connections_total) &&
+                               row_u64(&row, lifetime_up, &usage.lifetime_bytes_up) &&
+                               row_u64(&row, lifetime_down, &usage.lifetime_bytes_down);
         if (!dashboard_model_put_user(model, &usage, now))
             return false;
     }
@@ -282,6 +303,7 @@ void dashboard_model_end_users(struct dashboard_model *model)
     for (size_t i = 0; i < model->pending_count; i++) {
         if (kept > 0 && strcmp(model->pending[kept - 1].usage.name, model->pending[i].usage.name) == 0) {
             free(model->pending[i].connections);
+            free(model->pending[i].history);
             continue;
         }
         model->pending[kept++] = model->pending[i];
@@ -297,10 +319,73 @@ void dashboard_model_end_users(struct dashboard_model *model)
 void dashboard_user_clear_connections(struct dashboard_user *user)
 {
     free(user->connections);
+    free(user->history);
     user->connections = NULL;
-    user->live_shown = user->recent_shown = 0;
+    user->history = NULL;
+    user->live_shown = user->recent_shown = user->history_count = 0;
     user->live_total = user->recent_total = 0;
     user->connections_fetched = false;
+    user->history_asked = user->history_more = false;
+    user->history_before = 0;
+}
+
+size_t dashboard_user_tree_rows(const struct dashboard_user *user)
+{
+    return user->connections_fetched ? user->live_shown + user->recent_shown + user->history_count
+                                     : 0;
+}
+
+/* The tree's rows: live and recent (already in place), then a copy of the history's. */
+static bool attach_history(struct dashboard_user *user)
+{
+    size_t own = user->live_shown + user->recent_shown, count = own + user->history_count;
+    if (count == 0)
+        return true;
+    struct dashboard_connection *rows = realloc(user->connections, count * sizeof(*rows));
+    if (rows == NULL)
+        return false;
+    if (user->history_count > 0)
+        memcpy(rows + own, user->history, user->history_count * sizeof(*rows));
+    user->connections = rows;
+    return true;
+}
+
+static bool shown_already(const struct dashboard_user *user,
+                          const struct dashboard_connection *row)
+{
+    const char *started = connection_field(row, ADMIN_COLUMN_STARTED);
+    for (size_t i = 0; i < user->live_shown + user->recent_shown + user->history_count; i++) {
+        const struct dashboard_connection *shown =
+            i < user->live_shown + user->recent_shown
+                ? &user->connections[i]
+                : &user->history[i - user->live_shown - user->recent_shown];
+        if (shown->id == row->id &&
+            strcmp(connection_field(shown, ADMIN_COLUMN_STARTED), started) == 0)
+            return true;
+    }
+    return false;
+}
+
+bool dashboard_user_add_history(struct dashboard_user *user,
+                                const struct dashboard_connection *rows, size_t count,
+                                bool more)
+{
+    struct dashboard_connection *grown =
+        realloc(user->history, (user->history_count + count + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return false;
+    user->history = grown;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t history_id;
+        const char *id_text = connection_field(&rows[i], ADMIN_COLUMN_HISTORY_ID);
+        if (admin_span_to_u64((struct admin_span){ id_text, strlen(id_text) }, &history_id))
+            user->history_before = history_id;
+        if (!shown_already(user, &rows[i]))
+            user->history[user->history_count++] = rows[i];
+    }
+    user->history_asked = true;
+    user->history_more = more;
+    return attach_history(user);
 }
 
 bool dashboard_user_set_connections(struct dashboard_user *user,
@@ -326,7 +411,7 @@ bool dashboard_user_set_connections(struct dashboard_user *user,
     user->live_total = live_total;
     user->recent_total = recent_total;
     user->connections_fetched = true;
-    return true;
+    return attach_history(user);
 }
 
 /* ---- Ordering ---- */

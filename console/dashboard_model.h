@@ -24,6 +24,8 @@ struct dashboard_server_info {
     uint64_t admin_sessions;
     uint64_t admin_max_sessions;
     uint64_t connection_history;
+    bool accounting_failing;    /* the accounting database's last batch failed */
+    char accounting_error[96];  /* why, escaped; "" when not failing */
 };
 
 /* metrics (admin only). */
@@ -63,6 +65,11 @@ struct dashboard_usage {
     uint64_t upload_limit;   /* bytes per second */
     uint64_t download_limit; /* bytes per second */
     uint64_t limit_refusals;
+    /* Over every run of the server (the accounting database); known only when it sent them. */
+    bool lifetime_known;
+    uint64_t lifetime_connections_total;
+    uint64_t lifetime_bytes_up;
+    uint64_t lifetime_bytes_down;
 };
 
 struct dashboard_user {
@@ -78,6 +85,13 @@ struct dashboard_user {
     uint64_t live_total;
     uint64_t recent_total;
     bool connections_fetched;
+    /* Older connections the accounting history gave on demand (o), newest first; shown after
+     * the recent ones and kept across refreshes of the tree until it is collapsed. */
+    struct dashboard_connection *history;
+    size_t history_count;
+    uint64_t history_before; /* the oldest one's history_id: where the next page starts */
+    bool history_asked;
+    bool history_more;       /* the history holds older ones still */
 };
 
 /* errors/s counts these metrics: failed I/O, failed lookups, internal failures, refused input
@@ -133,6 +147,14 @@ bool dashboard_model_put_users_table(struct dashboard_model *model, const char *
 void dashboard_model_end_users(struct dashboard_model *model);
 
 struct dashboard_user *dashboard_model_find(struct dashboard_model *model, const char *name);
+
+/* Appends a page of the history (newest first) below the user's tree, leaving out the
+ * connections the tree shows already (the same id and start); more: older ones remain. */
+bool dashboard_user_add_history(struct dashboard_user *user,
+                                const struct dashboard_connection *rows, size_t count,
+                                bool more);
+/* Rows of the tree: live, recent, then the history's. */
+size_t dashboard_user_tree_rows(const struct dashboard_user *user);
 
 /* Replaces a user's tree. live and recent come in the table's (ascending id) order; they are
  * kept newest first. */

@@ -19,6 +19,14 @@ enum column_type {
     COLUMN_RATE,        /* a per-second rate the console measures itself (no key) */
 };
 
+/* Which of a table's views shows a column: the users list shows since-start or lifetime
+ * figures. */
+enum column_view {
+    COLUMN_VIEW_ANY,         /* every view */
+    COLUMN_VIEW_SINCE_START, /* the server's counters since it started */
+    COLUMN_VIEW_LIFETIME,    /* the accounting database's, over every run */
+};
+
 enum column_place {
     COLUMN_LEFT,
     COLUMN_RIGHT,
@@ -40,6 +48,7 @@ struct table_column {
     enum column_place place;
     int widest;              /* a stretching column's most; 0: no limit */
     int from_screen;         /* shown on screens at least this wide; 0: always */
+    enum column_view view;   /* the view that shows it; COLUMN_VIEW_ANY: every one */
     size_t offset;           /* where a table with typed rows keeps the value */
     column_text_fn *text;    /* NULL: the table's text by type */
     /* The connection details popup: */

@@ -14,6 +14,7 @@
 
 static column_text_fn name_text;
 static column_text_fn limit_text;
+static column_text_fn lifetime_text;
 
 #define AT(member) offsetof(struct dashboard_user, member)
 
@@ -26,11 +27,22 @@ const struct table_column user_columns[] = {
     { .key = ADMIN_COLUMN_CONNECTIONS_LIVE, .type = COLUMN_NUMBER, .title = "LIVE", .width = 6,
       .place = COLUMN_RIGHT, .offset = AT(usage.connections_live) },
     { .key = ADMIN_COLUMN_CONNECTIONS_TOTAL, .type = COLUMN_NUMBER, .title = "TOTAL", .width = 7,
-      .place = COLUMN_RIGHT, .offset = AT(usage.connections_total) },
+      .place = COLUMN_RIGHT, .view = COLUMN_VIEW_SINCE_START,
+      .offset = AT(usage.connections_total) },
     { .key = ADMIN_COLUMN_BYTES_UP, .type = COLUMN_BYTES, .title = "UP", .width = 7,
-      .place = COLUMN_RIGHT, .offset = AT(usage.bytes_up) },
+      .place = COLUMN_RIGHT, .view = COLUMN_VIEW_SINCE_START, .offset = AT(usage.bytes_up) },
     { .key = ADMIN_COLUMN_BYTES_DOWN, .type = COLUMN_BYTES, .title = "DOWN", .width = 7,
-      .place = COLUMN_RIGHT, .offset = AT(usage.bytes_down) },
+      .place = COLUMN_RIGHT, .view = COLUMN_VIEW_SINCE_START, .offset = AT(usage.bytes_down) },
+    /* The same figures over every run of the server ("-" without an accounting database). */
+    { .key = ADMIN_COLUMN_LIFETIME_CONNECTIONS_TOTAL, .type = COLUMN_NUMBER, .title = "LIFE#",
+      .width = 7, .place = COLUMN_RIGHT, .view = COLUMN_VIEW_LIFETIME,
+      .offset = AT(usage.lifetime_connections_total), .text = lifetime_text },
+    { .key = ADMIN_COLUMN_LIFETIME_BYTES_UP, .type = COLUMN_BYTES, .title = "LIFE UP",
+      .width = 7, .place = COLUMN_RIGHT, .view = COLUMN_VIEW_LIFETIME,
+      .offset = AT(usage.lifetime_bytes_up), .text = lifetime_text },
+    { .key = ADMIN_COLUMN_LIFETIME_BYTES_DOWN, .type = COLUMN_BYTES, .title = "LIFE DN",
+      .width = 7, .place = COLUMN_RIGHT, .view = COLUMN_VIEW_LIFETIME,
+      .offset = AT(usage.lifetime_bytes_down), .text = lifetime_text },
     { .type = COLUMN_RATE, .title = "UP/s", .width = 7, .place = COLUMN_RIGHT,
       .offset = AT(rate_up) },
     { .type = COLUMN_RATE, .title = "DOWN/s", .width = 7, .place = COLUMN_RIGHT,
@@ -69,6 +81,20 @@ static void limit_text(const void *row, const struct table_column *column, char 
     bool limited = usage->max_connections > 0 || usage->upload_limit > 0 ||
                    usage->download_limit > 0;
     snprintf(out, size, "%s", full ? "FULL" : limited ? "set" : ADMIN_TEXT_NONE);
+}
+
+/* A lifetime figure, or "-" when the server has none for the user. */
+static void lifetime_text(const void *row, const struct table_column *column, char *out,
+                          size_t size)
+{
+    const struct dashboard_user *user = row;
+    if (!user->usage.lifetime_known) {
+        snprintf(out, size, "%s", ADMIN_TEXT_NONE);
+        return;
+    }
+    struct table_column by_type = *column;
+    by_type.text = NULL;
+    user_column_text(user, &by_type, out, size);
 }
 
 void user_column_text(const struct dashboard_user *user, const struct table_column *column,

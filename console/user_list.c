@@ -25,7 +25,7 @@ size_t user_list_build(const struct dashboard_model *model, const size_t *order,
         ADD_LINE(.kind = LIST_LINE_USER, .user = index);
         if (!user->expanded)
             continue;
-        size_t rows = user->connections_fetched ? user->live_shown + user->recent_shown : 0;
+        size_t rows = dashboard_user_tree_rows(user);
         bool note = connection_tree_needs_note(user);
         if (rows > 0)
             ADD_LINE(.kind = LIST_LINE_TREE_TITLES, .user = index);
@@ -44,28 +44,49 @@ static void user_text(const void *row, const struct table_column *column, char *
     user_column_text(row, column, out, size);
 }
 
-void user_list_titles(const struct screen_style *style, char *out, size_t size)
+#define USER_COLUMNS_MAX 32
+
+/* The registry's columns that view shows, in its order. */
+static size_t columns_in_view(enum column_view view, struct table_column *shown)
 {
-    table_columns_line(user_columns, user_column_count, style, "", MARKER_WIDTH, NULL, user_text,
-                       out, size);
+    size_t count = 0;
+    for (size_t i = 0; i < user_column_count && count < USER_COLUMNS_MAX; i++)
+        if (user_columns[i].view == COLUMN_VIEW_ANY || user_columns[i].view == view)
+            shown[count++] = user_columns[i];
+    return count;
 }
 
-static void user_line(const struct dashboard_user *user, const struct screen_style *style,
-                      char *out, size_t size)
+const char *user_list_view_name(enum column_view view)
+{
+    return view == COLUMN_VIEW_LIFETIME ? "lifetime" : "since start";
+}
+
+void user_list_titles(enum column_view view, const struct screen_style *style, char *out,
+                      size_t size)
+{
+    struct table_column shown[USER_COLUMNS_MAX];
+    size_t count = columns_in_view(view, shown);
+    table_columns_line(shown, count, style, "", MARKER_WIDTH, NULL, user_text, out, size);
+}
+
+static void user_line(const struct dashboard_user *user, enum column_view view,
+                      const struct screen_style *style, char *out, size_t size)
 {
     const char *marker = user->expanded ? (style->utf8 ? " \xE2\x96\xBE" : " -")
                                         : (style->utf8 ? " \xE2\x96\xB8" : " +");
-    table_columns_line(user_columns, user_column_count, style, marker, MARKER_WIDTH, user,
-                       user_text, out, size);
+    struct table_column shown[USER_COLUMNS_MAX];
+    size_t count = columns_in_view(view, shown);
+    table_columns_line(shown, count, style, marker, MARKER_WIDTH, user, user_text, out, size);
 }
 
 void user_list_line_text(const struct dashboard_model *model, const struct list_line *line,
-                    const struct screen_style *style, char *out, size_t size)
+                         enum column_view view, const struct screen_style *style, char *out,
+                         size_t size)
 {
     const struct dashboard_user *user = &model->users[line->user];
     switch (line->kind) {
     case LIST_LINE_USER:
-        user_line(user, style, out, size);
+        user_line(user, view, style, out, size);
         return;
     case LIST_LINE_TREE_TITLES:
         connection_tree_titles(style, out, size);

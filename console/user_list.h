@@ -9,6 +9,7 @@
 
 #include "dashboard_model.h"
 #include "screen_text.h"
+#include "table_columns.h"
 
 enum list_line_kind {
     LIST_LINE_USER,        /* a user with its usage */
@@ -29,11 +30,15 @@ struct list_line {
 size_t user_list_build(const struct dashboard_model *model, const size_t *order,
                        size_t order_count, struct list_line *lines, size_t capacity);
 
-/* The column names above the list. */
-void user_list_titles(const struct screen_style *style, char *out, size_t size);
-/* The text of one line, exactly style->width columns wide. */
+/* The column names above the list, in view (since-start or lifetime figures). */
+void user_list_titles(enum column_view view, const struct screen_style *style, char *out,
+                      size_t size);
+/* The text of one line in view, exactly style->width columns wide. */
 void user_list_line_text(const struct dashboard_model *model, const struct list_line *line,
-                         const struct screen_style *style, char *out, size_t size);
+                         enum column_view view, const struct screen_style *style, char *out,
+                         size_t size);
+/* "since start" or "lifetime". */
+const char *user_list_view_name(enum column_view view);
 
 /* Lines the cursor may rest on: users and connections. */
 bool user_list_selectable(const struct list_line *line);

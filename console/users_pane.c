@@ -189,6 +189,23 @@ static struct pane_result on_close_key(struct users_pane *users)
     return (struct pane_result){ .request = PANE_ASK_CLOSE, .id = connection->id };
 }
 
+/* Rows one press of o asks the history for. */
+#define HISTORY_PAGE_ROWS 50
+
+static struct pane_result on_older_key(struct users_pane *users)
+{
+    struct dashboard_user *user = selected_user(users);
+    if (user == NULL)
+        return pane_result(PANE_HANDLED);
+    if (!user->expanded) {
+        message_set(users->message, false, "expand the user first (Enter), then o");
+        return pane_result(PANE_HANDLED);
+    }
+    session_fetch_history(users->session, user, HISTORY_PAGE_ROWS);
+    users_pane_rebuild(users);
+    return pane_result(PANE_HANDLED);
+}
+
 static struct pane_result users_key(struct pane *pane, int key)
 {
     struct users_pane *users = (struct users_pane *)pane;
@@ -235,6 +252,14 @@ static struct pane_result users_key(struct pane *pane, int key)
         users_pane_rebuild(users);
         message_set(users->message, false, "sorted by %s", dashboard_sort_name(users->sort));
         break;
+    case 't':
+        users->view = users->view == COLUMN_VIEW_LIFETIME ? COLUMN_VIEW_SINCE_START
+                                                          : COLUMN_VIEW_LIFETIME;
+        message_set(users->message, false, "users' figures: %s (t switches)",
+                    user_list_view_name(users->view));
+        break;
+    case 'o':
+        return on_older_key(users);
     case 27: /* Esc clears the filter */
         users_pane_set_filter(users, "");
         break;
@@ -276,14 +301,14 @@ static void draw_users(struct pane *pane)
     struct screen_style style = screen_style(screen);
     char text[SCREEN_LINE_SIZE];
     int titles_row = pane->area.top, list_top = pane->area.top + 1;
-    user_list_titles(&style, text, sizeof(text));
+    user_list_titles(users->view, &style, text, sizeof(text));
     screen_put(screen, titles_row, 0, text, COLS, true,
                screen_pair(screen, PAIR_COLUMNS, A_REVERSE) | A_BOLD);
     size_t height = list_height(users);
     for (size_t i = 0; i < height && users->top + i < users->line_count; i++) {
         size_t index = users->top + i;
         const struct list_line *line = &users->lines[index];
-        user_list_line_text(users->model, line, &style, text, sizeof(text));
+        user_list_line_text(users->model, line, users->view, &style, text, sizeof(text));
         chtype attributes = line_attributes(users, line);
         if (index == users->selected && !users->cursor_hidden)
             attributes = A_REVERSE | (attributes & A_BOLD);
@@ -311,7 +336,8 @@ void users_pane_init(struct users_pane *users, const struct screen *screen,
                      struct dashboard_message *message)
 {
     *users = (struct users_pane){ .pane.ops = &users_ops, .screen = screen, .model = model,
-                                  .session = session, .message = message };
+                                  .session = session, .message = message,
+                                  .view = COLUMN_VIEW_SINCE_START };
 }
 
 void users_pane_free(struct users_pane *users)

@@ -31,6 +31,7 @@ struct users_pane {
     struct dashboard_session *session; /* fetches a tree when a user is expanded */
     struct dashboard_message *message;
     enum dashboard_sort sort;
+    enum column_view view; /* since-start or lifetime figures; t switches */
     char filter[USERS_FILTER_MAX + 1];
     bool cursor_hidden; /* while the filter is typed, the cursor is not shown */
     size_t *order;

@@ -12,11 +12,21 @@ const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUNT] = {
     ADMIN_COLUMN_DATAGRAMS_UP, ADMIN_COLUMN_DATAGRAMS_DOWN,
 };
 
+const char *const admin_history_columns[ADMIN_HISTORY_COLUMN_COUNT] = {
+    ADMIN_COLUMN_ID,          ADMIN_COLUMN_STATE,       ADMIN_COLUMN_STARTED,
+    ADMIN_COLUMN_USER,        ADMIN_COLUMN_CLIENT,      ADMIN_COLUMN_DESTINATION,
+    ADMIN_COLUMN_DESTINATION_ADDRESS, ADMIN_COLUMN_BYTES_UP, ADMIN_COLUMN_BYTES_DOWN,
+    ADMIN_COLUMN_STATUS,      ADMIN_COLUMN_DURATION_MS, ADMIN_COLUMN_KIND,
+    ADMIN_COLUMN_DATAGRAMS_UP, ADMIN_COLUMN_DATAGRAMS_DOWN, ADMIN_COLUMN_HISTORY_ID,
+    ADMIN_COLUMN_ENDED,
+};
+
 const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT] = {
     ADMIN_COLUMN_USER,           ADMIN_COLUMN_ROLE,     ADMIN_COLUMN_CONNECTIONS_LIVE,
     ADMIN_COLUMN_CONNECTIONS_TOTAL, ADMIN_COLUMN_BYTES_UP, ADMIN_COLUMN_BYTES_DOWN,
     ADMIN_COLUMN_MAX_CONNECTIONS, ADMIN_COLUMN_UPLOAD_LIMIT, ADMIN_COLUMN_DOWNLOAD_LIMIT,
-    ADMIN_COLUMN_LIMIT_REFUSALS,
+    ADMIN_COLUMN_LIMIT_REFUSALS, ADMIN_COLUMN_LIFETIME_CONNECTIONS_TOTAL,
+    ADMIN_COLUMN_LIFETIME_BYTES_UP, ADMIN_COLUMN_LIFETIME_BYTES_DOWN,
 };
 
 const char *const admin_rules_columns[ADMIN_RULES_COLUMN_COUNT] = {
@@ -132,9 +142,48 @@ static const struct admin_command_info commands[] = {
     {.code = ADMIN_CMD_RELOAD, .name = "reload",
      .summary = "re-read the config and users files; new connections get them",
      .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_RECORD},
+    {.code = ADMIN_CMD_RESET_USAGE, .name = "reset-usage",
+     .summary = "set a user's lifetime usage (or everybody's and the server's) to zero",
+     .access = ADMIN_ACCESS_ADMIN, .result = ADMIN_BODY_RECORD,
+     FIELDS({.name = "user", .type = ADMIN_FIELD_STR8,
+             .meaning = ADMIN_MEANING_USER_OR_ANONYMOUS, .offset = ARG(reset_usage.user),
+             .placeholder = "NAME", .help = "user name; empty = every user and the server"})},
+    {.code = ADMIN_CMD_HISTORY, .name = "history",
+     .summary = "finished connections from the accounting database, newest first",
+     .access = ADMIN_ACCESS_SELF_OR_ADMIN, .result = ADMIN_BODY_TABLE,
+     FIELDS({.name = "user", .type = ADMIN_FIELD_STR8,
+             .meaning = ADMIN_MEANING_USER_OR_ANONYMOUS, .offset = ARG(history.user),
+             .placeholder = "NAME", .help = "user name; empty = everyone (admin) or yourself"},
+            {.name = "destination", .type = ADMIN_FIELD_STR8, .offset = ARG(history.destination),
+             .placeholder = "PATTERN",
+             .help = "address or CIDR of the connected address, else a prefix; empty = any"},
+            {.name = "status", .type = ADMIN_FIELD_STR8, .check = ADMIN_CHECK_HISTORY_STATUS,
+             .offset = ARG(history.status), .help = "empty = any, failed, or a code 0..255"},
+            {.name = "since", .type = ADMIN_FIELD_U64, .offset = ARG(history.since),
+             .placeholder = "MS", .help = "started at or after (ms since 1970); 0 = no bound"},
+            {.name = "until", .type = ADMIN_FIELD_U64, .offset = ARG(history.until),
+             .placeholder = "MS", .help = "started before (ms since 1970); 0 = no bound"},
+            {.name = "before", .type = ADMIN_FIELD_U64, .offset = ARG(history.before),
+             .placeholder = "HISTORY_ID", .help = "only older rows than this one; 0 = newest"},
+            {.name = "limit", .type = ADMIN_FIELD_U32, .offset = ARG(history.limit),
+             .help = "most rows; 0 = 1000, at most 10000"})},
 };
 
 #define COMMAND_COUNT (sizeof(commands) / sizeof(commands[0]))
+
+bool admin_history_status_valid(const char *text)
+{
+    if (text[0] == '\0' || strcmp(text, ADMIN_HISTORY_STATUS_FAILED) == 0)
+        return true;
+    unsigned value = 0;
+    size_t digits = 0;
+    for (; text[digits] != '\0'; digits++) {
+        if (digits == 3 || text[digits] < '0' || text[digits] > '9')
+            return false;
+        value = value * 10 + (unsigned)(text[digits] - '0');
+    }
+    return value <= 255;
+}
 
 const char *admin_connections_which_name(uint8_t which)
 {
@@ -327,6 +376,10 @@ static const char *field_check(const struct admin_request *request,
         return *(const uint8_t *)value > ADMIN_CONNECTIONS_BOTH
                    ? "which must be 0 (live), 1 (recent) or 2 (both)"
                    : NULL;
+    case ADMIN_CHECK_HISTORY_STATUS:
+        return admin_history_status_valid(((const struct admin_str8 *)value)->text)
+                   ? NULL
+                   : "status must be empty, failed, or a reply code 0..255";
     }
     return NULL;
 }

@@ -28,6 +28,8 @@ enum admin_command {
     ADMIN_CMD_RULES = 0x10,
     ADMIN_CMD_RELOAD = 0x11,
     ADMIN_CMD_SET_LIMITS = 0x12,
+    ADMIN_CMD_RESET_USAGE = 0x13,
+    ADMIN_CMD_HISTORY = 0x14,
 };
 
 /* CONNECTIONS "which" argument. */
@@ -98,6 +100,29 @@ struct admin_args_set_limits {
     struct admin_str8 limits;
 };
 
+struct admin_args_reset_usage {
+    struct admin_str8 user;       /* empty = every user and the global counters */
+};
+
+/* HISTORY: finished connections from the accounting database, newest first. */
+struct admin_args_history {
+    struct admin_str8 user;        /* empty = all (admin) or own (user); "anonymous" */
+    struct admin_str8 destination; /* empty = any; an address or CIDR, else a prefix */
+    struct admin_str8 status;      /* "" = any, "failed" = not 0, or a decimal 0..255 */
+    uint64_t since;                /* ms since the epoch; started at or after; 0 = no bound */
+    uint64_t until;                /* started before; 0 = no bound */
+    uint64_t before;               /* only rows older than this history_id; 0 = newest */
+    uint32_t limit;                /* most rows; 0 = ADMIN_HISTORY_LIMIT_DEFAULT */
+};
+
+#define ADMIN_HISTORY_LIMIT_DEFAULT 1000
+#define ADMIN_HISTORY_LIMIT_MAX 10000
+#define ADMIN_HISTORY_STATUS_FAILED "failed"
+
+/* Whether text is a history status filter: "", "failed", or 1 to 3 decimal digits of a value
+ * 0..255 (no sign, no space). Pure. */
+bool admin_history_status_valid(const char *text);
+
 struct admin_request {
     uint8_t command; /* enum admin_command */
     union {
@@ -112,6 +137,8 @@ struct admin_request {
         struct admin_args_connection_id close_connection;
         struct admin_args_user close_user_connections;
         struct admin_args_set_limits set_limits;
+        struct admin_args_reset_usage reset_usage;
+        struct admin_args_history history;
     } args;
 };
 
@@ -158,6 +185,7 @@ enum admin_field_check {
     ADMIN_CHECK_ROLE,      /* u8 0 or 1 */
     ADMIN_CHECK_FLAG,      /* u8 0 or 1 */
     ADMIN_CHECK_WHICH,     /* u8 0, 1 or 2 */
+    ADMIN_CHECK_HISTORY_STATUS, /* str8 "", "failed" or a decimal 0..255 */
 };
 
 /* What a str8 names, so that a client can offer user names or keep a password out of its
@@ -180,7 +208,7 @@ struct admin_field {
     const char *help;
 };
 
-#define ADMIN_COMMAND_FIELDS_MAX 4
+#define ADMIN_COMMAND_FIELDS_MAX 7
 
 enum admin_body_kind { ADMIN_BODY_EMPTY, ADMIN_BODY_RECORD, ADMIN_BODY_TABLE };
 
@@ -236,6 +264,15 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_KEY_ADMIN_IDLE_TIMEOUT "admin_idle_timeout_seconds"
 #define ADMIN_KEY_REQUEST_BODY_MAX "request_body_max"
 #define ADMIN_KEY_RESPONSE_BODY_MAX "response_body_max"
+#define ADMIN_KEY_ACCOUNTING "accounting" /* ADMIN_TEXT_ACCOUNTING_* */
+#define ADMIN_KEY_ACCOUNTING_DB "accounting_db"
+#define ADMIN_KEY_ACCOUNTING_ERROR "accounting_error"
+#define ADMIN_KEY_HISTORY_DAYS "history_days"
+#define ADMIN_KEY_HISTORY_MAX_ROWS "history_max_rows"
+#define ADMIN_KEY_HISTORY_ROWS "history_rows"
+#define ADMIN_TEXT_ACCOUNTING_OFF "off"
+#define ADMIN_TEXT_ACCOUNTING_OK "ok"
+#define ADMIN_TEXT_ACCOUNTING_FAILING "failing"
 
 /* METRICS (uptime_seconds as above) */
 #define ADMIN_KEY_CONNECTIONS_TOTAL "connections_total"
@@ -255,6 +292,11 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_KEY_CONNECTION_REFUSED "connection_refused"
 #define ADMIN_KEY_ACCEPT_PAUSED "accept_paused"
 
+/* METRICS: every COUNTER metric also as ADMIN_LIFETIME_PREFIX + its name ("-" when accounting
+ * is off), and when those figures start */
+#define ADMIN_LIFETIME_PREFIX "lifetime_"
+#define ADMIN_KEY_LIFETIME_SINCE "lifetime_since"
+
 /* USER_METRICS (bytes_up, bytes_down, connections_total as above) */
 #define ADMIN_KEY_USER "user"
 #define ADMIN_KEY_ROLE "role"
@@ -269,6 +311,25 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_KEY_DOWNLOAD_LIMIT "download_limit"
 #define ADMIN_KEY_LIMIT_REFUSALS "limit_refusals"
 #define ADMIN_KEY_RUNTIME_LIMITS "runtime_limits"
+/* USER_METRICS: lifetime usage from the accounting database ("-" when it is off) */
+#define ADMIN_KEY_LIFETIME_CONNECTIONS_TOTAL "lifetime_connections_total"
+#define ADMIN_KEY_LIFETIME_BYTES_UP "lifetime_bytes_up"
+#define ADMIN_KEY_LIFETIME_BYTES_DOWN "lifetime_bytes_down"
+#define ADMIN_KEY_LIFETIME_DATAGRAMS_UP "lifetime_datagrams_up"
+#define ADMIN_KEY_LIFETIME_DATAGRAMS_DOWN "lifetime_datagrams_down"
+#define ADMIN_KEY_LIFETIME_RULE_DENIALS "lifetime_rule_denials"
+#define ADMIN_KEY_LIFETIME_LIMIT_REFUSALS "lifetime_limit_refusals"
+#define ADMIN_KEY_LIFETIME_FAILURES "lifetime_failures" /* "code=count,..." */
+#define ADMIN_KEY_FIRST_SEEN "first_seen"
+#define ADMIN_KEY_LAST_SEEN "last_seen"
+#define ADMIN_KEY_USAGE_RESET "usage_reset"
+#define ADMIN_KEY_USAGE_RESET_BY "usage_reset_by"
+
+/* RESET_USAGE: when, and whose ("-" = everything) */
+#define ADMIN_KEY_RESET_AT "reset_at"
+
+/* HISTORY record part: whether older matching rows remain */
+#define ADMIN_KEY_MORE "more"
 
 /* CONNECTIONS and USERS record part */
 #define ADMIN_KEY_TOTAL "total"
@@ -298,6 +359,12 @@ const char *admin_command_name(uint8_t code);
 #define ADMIN_CONNECTIONS_COLUMN_COUNT 14
 extern const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUNT];
 
+/* HISTORY columns: the connections columns (state always "closed"), then these */
+#define ADMIN_COLUMN_HISTORY_ID "history_id"
+#define ADMIN_COLUMN_ENDED "ended"
+#define ADMIN_HISTORY_COLUMN_COUNT (ADMIN_CONNECTIONS_COLUMN_COUNT + 2)
+extern const char *const admin_history_columns[ADMIN_HISTORY_COLUMN_COUNT];
+
 /* USERS columns, in this order */
 #define ADMIN_COLUMN_ROLE "role"
 #define ADMIN_COLUMN_CONNECTIONS_LIVE "connections_live"
@@ -306,7 +373,10 @@ extern const char *const admin_connections_columns[ADMIN_CONNECTIONS_COLUMN_COUN
 #define ADMIN_COLUMN_UPLOAD_LIMIT "upload_limit"
 #define ADMIN_COLUMN_DOWNLOAD_LIMIT "download_limit"
 #define ADMIN_COLUMN_LIMIT_REFUSALS "limit_refusals"
-#define ADMIN_USERS_COLUMN_COUNT 10
+#define ADMIN_COLUMN_LIFETIME_CONNECTIONS_TOTAL ADMIN_KEY_LIFETIME_CONNECTIONS_TOTAL
+#define ADMIN_COLUMN_LIFETIME_BYTES_UP ADMIN_KEY_LIFETIME_BYTES_UP
+#define ADMIN_COLUMN_LIFETIME_BYTES_DOWN ADMIN_KEY_LIFETIME_BYTES_DOWN
+#define ADMIN_USERS_COLUMN_COUNT 13
 extern const char *const admin_users_columns[ADMIN_USERS_COLUMN_COUNT];
 
 /* RULES record part (total as above), then its columns, in this order */

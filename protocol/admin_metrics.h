@@ -54,7 +54,10 @@
            "datagrams dropped: the user's upload or download budget was spent")                  \
     METRIC(limit_refusals, COUNTER,                                                              \
            "requests refused (RFC 1928 `0x02`) because the user or the client address was at "   \
-           "its connection limit")
+           "its connection limit")                                                          \
+    METRIC(accounting_dropped, COUNTER,                                                          \
+           "finished connections the accounting database did not get: its queue was full or a "  \
+           "batch failed")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

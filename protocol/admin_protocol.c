@@ -22,6 +22,7 @@ const char *admin_status_name(uint8_t status)
     case ADMIN_STATUS_UNSUPPORTED_COMMAND: return "unsupported command";
     case ADMIN_STATUS_CONFLICT: return "conflict";
     case ADMIN_STATUS_INVALID_CONFIG: return "invalid configuration";
+    case ADMIN_STATUS_UNAVAILABLE: return "unavailable";
     default: return "unknown status";
     }
 }

@@ -47,6 +47,7 @@ enum admin_status {
     ADMIN_STATUS_UNSUPPORTED_COMMAND = 0x08,
     ADMIN_STATUS_CONFLICT = 0x09,
     ADMIN_STATUS_INVALID_CONFIG = 0x0A, /* a reload refused the files; nothing changed */
+    ADMIN_STATUS_UNAVAILABLE = 0x0B,    /* the accounting database is off or failing */
 };
 
 /* "ok", "server error", ... ; "unknown status" for a code this library does not know. */

@@ -12,14 +12,6 @@
 struct accounting;
 struct connection_record;
 
-/* The since-start counters the writer samples every batch: it adds what grew since its last
- * sample to the lifetime figures, so nothing is counted on the hot path twice. */
-struct accounting_sample {
-#define ACCOUNTING_SAMPLE_MEMBER(name) uint64_t name;
-    ACCOUNTING_USAGE_FIELDS(ACCOUNTING_SAMPLE_MEMBER)
-#undef ACCOUNTING_SAMPLE_MEMBER
-};
-
 /* Where the samples come from (the daemon knows the users table; this layer does not).
  * users: calls emit for every user (and for "anonymous") with an identity that changes when a
  * user of that name is removed and added again (its counters then start from 0). global:

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "accounting_filter.h"
 #include "admin_metrics.h"
 #include "connection_record.h"
 
@@ -14,7 +15,6 @@ struct accounting_store;
 
 #define ACCOUNTING_ERROR_MAX 512
 #define ACCOUNTING_USER_MAX 255
-#define ACCOUNTING_DESTINATION_MAX 262 /* a 255-byte name, ':' and a port */
 
 /* One finished connection as stored: a flat copy of its record, made on the worker that closed
  * it (a record's strings belong to the worker and its owner to the users table). */
@@ -66,6 +66,14 @@ struct accounting_usage {
     int64_t last_seen_ms;
 };
 
+/* A user's since-start counters as the accounting samples them every batch: what grew since
+ * the last sample is added to the lifetime figures, so the hot path counts nothing twice. */
+struct accounting_sample {
+#define ACCOUNTING_SAMPLE_MEMBER(name) uint64_t name;
+    ACCOUNTING_USAGE_FIELDS(ACCOUNTING_SAMPLE_MEMBER)
+#undef ACCOUNTING_SAMPLE_MEMBER
+};
+
 /* The last reset-usage of a user, or of everything (user ""). */
 struct accounting_reset {
     int64_t at_ms;  /* 0 = never reset */
@@ -75,7 +83,8 @@ struct accounting_reset {
 /* Opens (creating if missing) the database at path: WAL, incremental vacuum, and the schema
  * migrated to this build's version. NULL with error "PATH: what went wrong" (SQLite's words)
  * when it cannot be opened, is not a database or is corrupt, or was written by a newer
- * socks5d (its schema version is above ACCOUNTING_STORE_SCHEMA_VERSION: never rewritten). */
+ * socks5d (its schema version is above accounting_store_schema_version(): never rewritten).
+ * Other handles on the same file (another thread's reader) are waited for up to 5 s. */
 struct accounting_store *accounting_store_open(const char *path, char error[ACCOUNTING_ERROR_MAX]);
 void accounting_store_close(struct accounting_store *store);
 unsigned accounting_store_schema_version(void);
@@ -100,7 +109,9 @@ bool accounting_store_put_global_usage(struct accounting_store *store,
                                        const uint64_t values[ADMIN_METRIC_COUNT],
                                        char error[ACCOUNTING_ERROR_MAX]);
 /* Records a reset-usage by admin of user ("" = every user and the global counters) at at_ms,
- * and sets the usage it names to zero. */
+ * and sets the usage it names to zero (first_seen and last_seen stay). Inside a batch it is
+ * part of the batch (a rollback undoes it, as it undoes the usage put beside it); outside one
+ * it is a transaction of its own. */
 bool accounting_store_reset_usage(struct accounting_store *store, const char *user,
                                   const char *admin, int64_t at_ms,
                                   char error[ACCOUNTING_ERROR_MAX]);
@@ -121,41 +132,6 @@ bool accounting_store_last_reset(struct accounting_store *store, const char *use
 
 /* ---- Searching the history ---- */
 
-enum accounting_destination_match {
-    ACCOUNTING_DESTINATION_ANY,
-    ACCOUNTING_DESTINATION_PREFIX,  /* destination text starts with it (names, "a.b.c.d:") */
-    ACCOUNTING_DESTINATION_NETWORK, /* the connected address lies in a network (CIDR) */
-};
-
-struct accounting_filter {
-    const char *user;             /* NULL = anyone; "" = never authenticated */
-    enum accounting_destination_match destination_match;
-    char destination_prefix[ACCOUNTING_DESTINATION_MAX + 1];
-    uint8_t network_low[16];      /* IPv6 or IPv4-mapped, inclusive range */
-    uint8_t network_high[16];
-    int64_t since_ms;             /* started at or after; 0 = no bound */
-    int64_t until_ms;             /* started before; 0 = no bound */
-    int status;                   /* a reply code 0..255; ACCOUNTING_STATUS_ANY;
-                                   * ACCOUNTING_STATUS_FAILED = any but 0 */
-    uint64_t before_history_id;   /* only older rows than this one; 0 = from the newest */
-    uint32_t limit;               /* most rows, newest first */
-};
-
-#define ACCOUNTING_STATUS_ANY (-1)
-#define ACCOUNTING_STATUS_FAILED (-2)
-
-/* A filter that matches everything, newest first, at most limit rows. */
-void accounting_filter_init(struct accounting_filter *filter, uint32_t limit);
-/* Sets the destination match from an admin's pattern: an address or CIDR network (IPv4 or
- * IPv6) matches the connected address; anything else is a prefix of the destination as the
- * client sent it ("example.com" matches "example.com:443"). False with *problem for a CIDR
- * whose prefix length is out of range. Pure. */
-bool accounting_filter_set_destination(struct accounting_filter *filter, const char *pattern,
-                                       const char **problem);
-/* Sets status from "" (any), "failed" (not 0) or a decimal 0..255. Pure. */
-bool accounting_filter_set_status(struct accounting_filter *filter, const char *text,
-                                  const char **problem);
-
 /* Calls visit for each matching stored connection, newest first, until filter->limit rows or
  * visit returns false; *more says whether a matching row is left past the last one visited. */
 typedef bool (*accounting_connection_visit)(void *context,
@@ -167,9 +143,10 @@ bool accounting_store_search(struct accounting_store *store,
 
 /* ---- Retention ---- */
 
-/* Deletes at most step stored connections that ended before older_than_ms (0 = no age bound)
- * or that are beyond the newest keep_rows (0 = no row bound), oldest first; *deleted says how
- * many. Small steps keep the write lock short; call again while *deleted == step. */
+/* Deletes at most step stored connections that are beyond the newest keep_rows (0 = no row
+ * bound), oldest first, then that ended before older_than_ms (0 = no age bound), earliest end
+ * first; *deleted says how many. Small steps keep the write lock short; call again while
+ * *deleted == step. Inside a batch it is part of the batch. */
 bool accounting_store_prune(struct accounting_store *store, int64_t older_than_ms,
                             uint64_t keep_rows, unsigned step, unsigned *deleted,
                             char error[ACCOUNTING_ERROR_MAX]);
@@ -180,5 +157,13 @@ bool accounting_store_vacuum_step(struct accounting_store *store, unsigned pages
 bool accounting_store_counts(struct accounting_store *store, uint64_t *connections,
                              uint64_t *page_count, uint64_t *free_pages,
                              char error[ACCOUNTING_ERROR_MAX]);
+/* When the database was created (the lifetime figures start there unless reset since). */
+bool accounting_store_created(struct accounting_store *store, int64_t *created_ms,
+                              char error[ACCOUNTING_ERROR_MAX]);
+
+/* For tests and fault drills: caps the file at pages pages (never below its size now; 0 =
+ * SQLite's maximum), so that a batch that needs more fails as on a full disk. */
+bool accounting_store_set_max_pages(struct accounting_store *store, uint64_t pages,
+                                    char error[ACCOUNTING_ERROR_MAX]);
 
 #endif

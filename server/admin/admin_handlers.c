@@ -2,6 +2,8 @@
  * pages, user changes persisted before they are acknowledged, settings. */
 #include "admin_handlers.h"
 
+#include "accounting.h"
+#include "admin_accounting.h"
 #include "admin_worker_calls.h"
 #include "connection_pages.h"
 #include "counter.h"
@@ -140,6 +142,7 @@ static bool handle_server_info(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_ADMIN_IDLE_TIMEOUT, settings->idle_timeout_ms / 1000);
     admin_text_put_u64(body, ADMIN_KEY_REQUEST_BODY_MAX, ADMIN_REQUEST_BODY_MAX);
     admin_text_put_u64(body, ADMIN_KEY_RESPONSE_BODY_MAX, ADMIN_RESPONSE_BODY_MAX);
+    admin_accounting_put_info(body, proxy->accounting, hooks);
     return true;
 }
 
@@ -155,8 +158,15 @@ static bool handle_metrics(const struct admin_call *call)
     struct admin_text *body = &call->response->body;
     int64_t uptime_ms = log_realtime_ms() - admin_server_hooks(server)->started_ms;
     admin_text_put_u64(body, ADMIN_KEY_UPTIME_SECONDS, (uint64_t)uptime_ms / 1000);
+    uint64_t values[ADMIN_METRIC_COUNT];
     for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
-        admin_text_put_u64(body, admin_metrics[i].name, metrics_value(&sum, i));
+        values[i] = metrics_value(&sum, i);
+    /* The writer thread counts these, not a worker. */
+    values[ADMIN_METRIC_INDEX_accounting_dropped] =
+        shared->accounting != NULL ? accounting_dropped(shared->accounting) : 0;
+    for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
+        admin_text_put_u64(body, admin_metrics[i].name, values[i]);
+    admin_accounting_put_metrics(body, shared->accounting, values);
     return true;
 }
 
@@ -198,6 +208,7 @@ static bool handle_user_metrics(const struct admin_call *call)
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_UP, counter_read(&usage->datagrams_up));
     admin_text_put_u64(body, ADMIN_KEY_DATAGRAMS_DOWN, counter_read(&usage->datagrams_down));
     put_limits(body, admin_server_proxy(server)->users, user);
+    admin_accounting_put_user(body, admin_server_proxy(server)->accounting, user);
     return true;
 }
 
@@ -236,6 +247,7 @@ static void put_user_row(struct admin_text *body, struct admin_server *server, s
     admin_text_cell_u64(body, limits.value[USER_LIMIT_UPLOAD]);
     admin_text_cell_u64(body, limits.value[USER_LIMIT_DOWNLOAD]);
     admin_text_cell_u64(body, counter_read(&usage->limit_refusals));
+    admin_accounting_user_cells(body, admin_server_proxy(server)->accounting, user);
     admin_text_end_row(body);
 }
 
@@ -602,6 +614,29 @@ static bool handle_reload(const struct admin_call *call)
     return true;
 }
 
+/* ---- the accounting database ---- */
+
+/* A regular user's history is their own whatever the first field says (permitted only when
+ * empty or their name); an admin's empty field means everybody's. */
+static bool handle_history(const struct admin_call *call)
+{
+    struct user *self = admin_session_user(call->session);
+    admin_accounting_history(admin_server_proxy(call->server)->accounting,
+                             &call->request->args.history,
+                             user_role(self) == USER_ROLE_ADMIN ? NULL : user_name(self),
+                             call->response);
+    return true;
+}
+
+static bool handle_reset_usage(const struct admin_call *call)
+{
+    struct proxy_shared *proxy = admin_server_proxy(call->server);
+    admin_accounting_reset_usage(proxy->accounting, proxy->users,
+                                 &call->request->args.reset_usage,
+                                 user_name(admin_session_user(call->session)), call->response);
+    return true;
+}
+
 /* ---- dispatch ---- */
 
 /* One line per command the protocol defines (admin_commands.c). A command without a line is
@@ -628,6 +663,8 @@ static const struct {
     {ADMIN_CMD_RULES, handle_rules},
     {ADMIN_CMD_SET_LIMITS, handle_set_limits},
     {ADMIN_CMD_RELOAD, handle_reload},
+    {ADMIN_CMD_RESET_USAGE, handle_reset_usage},
+    {ADMIN_CMD_HISTORY, handle_history},
 };
 
 #define HANDLER_COUNT (sizeof(handlers) / sizeof(handlers[0]))

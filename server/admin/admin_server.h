@@ -55,6 +55,11 @@ struct admin_server_hooks {
     const char *socks_listeners; /* "127.0.0.1:1080 [::1]:1080" */
     const char *admin_listeners;
     int64_t started_ms;
+    /* server-info's accounting keys: the database path (NULL when accounting is off) and the
+     * retention it was given (0 = no bound). */
+    const char *accounting_db;
+    unsigned history_days;
+    uint64_t history_max_rows;
 };
 
 struct admin_server_settings {

@@ -49,6 +49,9 @@ struct admin_thread *admin_thread_create(const struct admin_thread_config *confi
         .socks_listeners = config->socks_listeners,
         .admin_listeners = config->admin_listeners,
         .started_ms = config->started_ms,
+        .accounting_db = config->accounting_db,
+        .history_days = config->history_days,
+        .history_max_rows = config->history_max_rows,
     };
     admin->server = admin_server_create(admin->loop, config->proxy, config->listening_fd,
                                         &settings, &hooks);
@@ -95,6 +98,11 @@ size_t admin_thread_session_count(const struct admin_thread *admin)
 int admin_thread_listening_fd(const struct admin_thread *admin)
 {
     return admin_server_listening_fd(admin->server);
+}
+
+const struct metrics *admin_thread_metrics(const struct admin_thread *admin)
+{
+    return admin_server_metrics(admin->server);
 }
 
 void admin_thread_stop(struct admin_thread *admin)

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 struct event_loop;
+struct metrics;
 struct proxy_shared;
 struct settings_store;
 struct admin_thread;
@@ -25,6 +26,9 @@ struct admin_thread_config {
     const char *socks_listeners; /* both kept by reference, for server-info */
     const char *admin_listeners;
     int64_t started_ms;
+    const char *accounting_db; /* kept by reference; "" or NULL when accounting is off */
+    unsigned history_days;
+    uint64_t history_max_rows;
 };
 
 /* The loop and the admin server on it, not running yet. NULL (logged) on failure. */
@@ -37,6 +41,8 @@ struct event_loop *admin_thread_loop(struct admin_thread *admin);
 size_t admin_thread_session_count(const struct admin_thread *admin);
 /* The admin port's listening socket, still the admin's: what an upgrade hands over. */
 int admin_thread_listening_fd(const struct admin_thread *admin);
+/* The admin's own counters (failed admin logins), part of the server's figures. */
+const struct metrics *admin_thread_metrics(const struct admin_thread *admin);
 /* Ends the loop and joins the thread; the sessions stay open until destroy. */
 void admin_thread_stop(struct admin_thread *admin);
 /* Closes every admin session and the port; after stop, or if it never started. */

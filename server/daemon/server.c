@@ -16,6 +16,7 @@
 #include "ports.h"
 #include "process_setup.h"
 #include "proxy.h"
+#include "server_accounting.h"
 #include "server_config.h"
 #include "service_notify.h"
 #include "settings_store.h"
@@ -327,8 +328,12 @@ static bool server_start_admin(struct server *server, const struct server_option
         .socks_listeners = server->socks_listen_text,
         .admin_listeners = server->admin_listen_text,
         .started_ms = server->started_ms,
+        .accounting_db = server_accounting_path(),
+        .history_days = (unsigned)options->history_days,
+        .history_max_rows = options->history_max_rows,
     };
     server->admin = admin_thread_create(&config);
+    server_accounting_set_admin(server->admin);
     return server->admin != NULL;
 }
 
@@ -507,6 +512,7 @@ static size_t server_on_taken_over(void *context, pid_t new_pid, unsigned *grace
     service_notify_release(server->notify); /* first: it watches the admin's loop */
     server_stop_listening(server);
     admin_thread_stop(server->admin);
+    server_accounting_set_admin(NULL); /* its figures kept, for the accounting's samples */
     admin_thread_destroy(server->admin);
     server->admin = NULL;
     size_t live = server_live_sessions(server);
@@ -595,6 +601,8 @@ struct server *server_create(struct server_config *config, int argc, char **argv
     if (!server_load_users(server, options) || !server_listen_socks(server, options) ||
         !server_start_admin(server, options) || !server_open_upgrade_socket(server, options) ||
         !process_drop_privileges(options->run_as_user) ||
+        /* As the account that will write it (--run-as): SQLite makes its WAL files as it goes. */
+        !server_accounting_start(options, user_store_path(server->user_store), &server->shared) ||
         !process_check_tcp_congestion(options->tcp_congestion) || !server_prepare_notify(server)) {
         server_destroy(server);
         return NULL;
@@ -660,11 +668,16 @@ void server_destroy(struct server *server)
         event_loop_unwatch(server->loop, &server->signals);
         close(server->signals.fd);
     }
+    server_accounting_set_admin(NULL);
     admin_thread_destroy(server->admin);
     /* Workers (and their pools) go before the users table: a crypt job finishing late
      * still reads it, and closing sessions records them in users' histories. */
+    server_accounting_workers_gone();
     for (size_t i = 0; i < server->worker_count; i++)
         worker_destroy(server->workers[i]);
+    /* After the workers: their last sessions' records are queued; before the users table,
+     * which its last samples read. */
+    server_accounting_stop(&server->shared);
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
     address_slots_destroy(server->shared.address_slots);

@@ -2,6 +2,7 @@
  * and upstream, then each chosen scenario in turn and the report as a table or key=value. */
 #include "bench_bulk.h"
 #include "bench_context.h"
+#include "bench_history.h"
 #include "bench_hold.h"
 #include "bench_loop.h"
 #include "bench_options.h"
@@ -59,6 +60,8 @@ static int run_scenarios(const struct bench_context *context)
         result |= hold_run(context);
     if (chosen & SCENARIO_UDP)
         result |= udp_run(context);
+    if (chosen & SCENARIO_HISTORY)
+        result |= history_run(context);
     return result;
 }
 
@@ -100,8 +103,10 @@ int main(int argc, char **argv)
         loop_free(context.loop);
         return 1;
     }
-    context.upstream = upstream_start(context.loop, options.message_size);
-    if (context.upstream == NULL) {
+    /* history alone talks to no proxy and needs no upstream. */
+    if (options.scenarios != SCENARIO_HISTORY)
+        context.upstream = upstream_start(context.loop, options.message_size);
+    if (options.scenarios != SCENARIO_HISTORY && context.upstream == NULL) {
         fprintf(stderr, "socks5-bench: cannot start the upstream servers: %s\n", strerror(errno));
         report_free(context.report);
         loop_free(context.loop);

@@ -24,6 +24,7 @@ enum long_only_option {
     OPT_PROXY_PID,
     OPT_KV,
     OPT_KV_FILE,
+    OPT_HISTORY_ROWS,
 };
 
 static const struct option long_options[] = {
@@ -47,6 +48,7 @@ static const struct option long_options[] = {
     {"proxy-pid", required_argument, NULL, OPT_PROXY_PID},
     {"kv", no_argument, NULL, OPT_KV},
     {"kv-file", required_argument, NULL, OPT_KV_FILE},
+    {"history-rows", required_argument, NULL, OPT_HISTORY_ROWS},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -55,6 +57,7 @@ static const struct option long_options[] = {
 static void options_usage(FILE *out)
 {
     fputs("usage: socks5-bench -x ADDR:PORT [options] [rate] [bulk] [pingpong] [hold] [udp]\n"
+          "       socks5-bench [options] history\n"
           "SOCKS5 load generator with its own echo/source/sink upstream on loopback.\n"
           "  rate      C clients loop connect, handshake, CONNECT, echo, close: tunnels/s, latency\n"
           "  bulk      S streams download/upload B bytes each, via the proxy and direct: MB/s\n"
@@ -63,6 +66,9 @@ static void options_usage(FILE *out)
           "  udp       UDP ASSOCIATE, one datagram in flight per association to a UDP echo, via\n"
           "            the proxy and direct: datagrams/s, p50/p99; 64 and 1200 bytes, 1 and 100\n"
           "            associations (run only when named)\n"
+          "  history   the accounting database (no proxy): N connections stored in a temp\n"
+          "            directory, then each kind of history search timed 20 times, first and\n"
+          "            tenth page of 100 rows: p50/max ms, and the file's size (only when named)\n"
           "options:\n"
           "  -x, --proxy ADDR:PORT      proxy to test (IPv4 or [IPv6] literal)\n"
           "  -a, --auth                 RFC 1929 username/password from $" AUTH_ENV "=user:pass\n"
@@ -82,6 +88,7 @@ static void options_usage(FILE *out)
           "  -N, --hold N[,N...]        tunnels to hold, ascending (default 1000,5000,9000)\n"
           "      --hold-in-flight N     opens in progress at once (default 512)\n"
           "      --hold-time S          seconds between the two pings of held tunnels (default 1)\n"
+          "      --history-rows N       connections history stores (default 1000000)\n"
           "      --cpu N                pin this generator to CPU N\n"
           "      --proxy-pid PID        proxy process: RSS and CPU figures\n"
           "      --proxy-cpu N          pin every thread of --proxy-pid (and children) to CPU N\n"
@@ -122,6 +129,7 @@ static void options_defaults(struct bench_options *options)
     options->hold_level_count = 3;
     options->hold_in_flight = 512;
     options->hold_time_s = 1.0;
+    options->history_rows = 1000000;
     options->cpu = -1;
     options->proxy_cpu = -1;
 }
@@ -292,6 +300,8 @@ static int parse_scenario(const char *name, unsigned *scenarios)
         *scenarios |= SCENARIO_HOLD;
     else if (strcmp(name, "udp") == 0)
         *scenarios |= SCENARIO_UDP;
+    else if (strcmp(name, "history") == 0)
+        *scenarios |= SCENARIO_HISTORY;
     else
         return -1;
     return 0;
@@ -364,6 +374,11 @@ static int options_apply(struct bench_options *options, int option, const char *
     case OPT_KV_FILE:
         options->kv_file = arg;
         return 0;
+    case OPT_HISTORY_ROWS:
+        if (parse_unsigned(arg, 100000000, &wide) != 0 || wide == 0)
+            return bad("history row count", arg);
+        options->history_rows = wide;
+        return 0;
     case 'q':
         options->quiet = true;
         return 0;
@@ -400,7 +415,7 @@ int options_parse(int argc, char **argv, struct bench_options *options)
     }
     if (options->scenarios == 0)
         options->scenarios = SCENARIO_RATE | SCENARIO_BULK | SCENARIO_PINGPONG | SCENARIO_HOLD;
-    if (options->proxy_len == 0) {
+    if (options->proxy_len == 0 && options->scenarios != SCENARIO_HISTORY) {
         fprintf(stderr, "socks5-bench: --proxy ADDR:PORT is required\n");
         return -1;
     }

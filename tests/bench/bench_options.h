@@ -19,6 +19,7 @@ enum bench_scenario {
     SCENARIO_PINGPONG = 1u << 2,
     SCENARIO_HOLD = 1u << 3,
     SCENARIO_UDP = 1u << 4, /* only when named: a proxy may not relay UDP at all */
+    SCENARIO_HISTORY = 1u << 5, /* only when named; needs no proxy */
 };
 
 enum bench_direction { DIRECTION_DOWN = 1u << 0, DIRECTION_UP = 1u << 1 };
@@ -49,6 +50,7 @@ struct bench_options {
     size_t hold_level_count;
     unsigned hold_in_flight;
     double hold_time_s;
+    uint64_t history_rows;
 
     int cpu;       /* -1 = leave alone */
     int proxy_cpu; /* -1 = leave alone */

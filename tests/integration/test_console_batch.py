@@ -142,7 +142,39 @@ class ReadCommandsTest(ConsoleTestCase):
             "user": ADMIN_USER, "role": "admin", "connections_live": 0, "connections_total": 0,
             "bytes_up": 0, "bytes_down": 0, "rule_denials": 0, "datagrams_up": 0,
             "datagrams_down": 0, "max_connections": 0, "upload_limit": 0,
-            "download_limit": 0, "limit_refusals": 0, "runtime_limits": None}})
+            "download_limit": 0, "limit_refusals": 0, "runtime_limits": None,
+            # accounting is off in this server: every lifetime figure is "-"
+            "lifetime_connections_total": None, "lifetime_bytes_up": None,
+            "lifetime_bytes_down": None, "lifetime_datagrams_up": None,
+            "lifetime_datagrams_down": None, "lifetime_rule_denials": None,
+            "lifetime_limit_refusals": None, "lifetime_failures": None, "first_seen": "-",
+            "last_seen": "-", "usage_reset": "-", "usage_reset_by": "-"}})
+
+    def test_history_and_reset_usage_without_accounting(self):
+        # This server runs without an accounting database: both say so (status 0x0B, exit 69)
+        # after their arguments were checked.
+        result = self.ctl.run("connections", "--since", "2h", "--status", "failed",
+                              expect=EXIT_UNAVAILABLE)
+        self.assertRegex(result.err, r"^connections: accounting is off \(unavailable\)\n$")
+        result = self.ctl.run("-o", "json", "connections", TEST_USER, "--history",
+                              expect=EXIT_UNAVAILABLE)
+        self.assertEqual(result.out, "")
+        self.ctl.run("reset-usage", TEST_USER, expect=EXIT_UNAVAILABLE)
+        self.ctl.run("reset-usage", expect=EXIT_UNAVAILABLE)
+        result = self.ctl.run("reset-usage", "nobody", expect=EXIT_REFUSED)
+        self.assertIn("no such user", result.err)
+        result = self.ctl.run("connections", "--since", "tomorrow", expect=EXIT_USAGE)
+        self.assertIn("--since expected a date", result.err)
+        result = self.ctl.run("connections", "--history", "--live", expect=EXIT_USAGE)
+        self.assertIn("do not apply", result.err)
+        (info,) = self.ctl.json("server-info")
+        self.assertEqual(info["record"]["accounting"], "off")
+        self.assertEqual(info["record"]["accounting_db"], "-")
+        self.assertIsNone(info["record"]["history_rows"])
+        (metrics,) = self.ctl.json("metrics")
+        self.assertEqual(metrics["record"]["accounting_dropped"], 0)
+        self.assertIsNone(metrics["record"]["lifetime_connections_total"])
+        self.assertEqual(metrics["record"]["lifetime_since"], "-")
 
     def test_rules_lists_the_safe_defaults(self):
         (rules,) = self.ctl.json("rules")
@@ -177,14 +209,17 @@ class ReadCommandsTest(ConsoleTestCase):
         self.assertEqual(table[1], "")
         self.assertRegex(table[2], r"^user +role +connections_live +connections_total +bytes_up"
                                    r" +bytes_down +max_connections +upload_limit +download_limit"
-                                   r" +limit_refusals$")
-        self.assertRegex(table[3], r"^alice +user +0 +0 +0 B +0 B +0 +0 +0 +0$")
-        self.assertRegex(table[4], r"^root +admin +0 +0 +0 B +0 B +0 +0 +0 +0$")
+                                   r" +limit_refusals +lifetime_connections_total"
+                                   r" +lifetime_bytes_up +lifetime_bytes_down$")
+        self.assertRegex(table[3], r"^alice +user +0 +0 +0 B +0 B +0 +0 +0 +0 +- +- +-$")
+        self.assertRegex(table[4], r"^root +admin +0 +0 +0 B +0 B +0 +0 +0 +0 +- +- +-$")
         tsv = self.ctl.run("-o", "tsv", "users", expect=EXIT_OK).out
         self.assertEqual(tsv, "user\trole\tconnections_live\tconnections_total\tbytes_up\t"
                               "bytes_down\tmax_connections\tupload_limit\tdownload_limit\t"
-                              "limit_refusals\nalice\tuser\t0\t0\t0\t0\t0\t0\t0\t0\n"
-                              "root\tadmin\t0\t0\t0\t0\t0\t0\t0\t0\n")
+                              "limit_refusals\tlifetime_connections_total\t"
+                              "lifetime_bytes_up\tlifetime_bytes_down\n"
+                              "alice\tuser\t0\t0\t0\t0\t0\t0\t0\t0\t-\t-\t-\n"
+                              "root\tadmin\t0\t0\t0\t0\t0\t0\t0\t0\t-\t-\t-\n")
         self.assertEqual(self.users(), {"alice": "user", "root": "admin"})
 
     def test_user_metrics_and_connections_after_traffic(self):
@@ -477,7 +512,9 @@ class OwnActivityTest(ConsoleTestCase):
                                             r"datagrams_up: +0\ndatagrams_down: +0\n"
                                             r"max_connections: +0\n"
                                             r"upload_limit: +0\ndownload_limit: +0\n"
-                                            r"limit_refusals: +0\nruntime_limits: +-$"
+                                            r"limit_refusals: +0\nruntime_limits: +-\n"
+                                            r"lifetime_connections_total: +-\n(.*\n)*"
+                                            r"usage_reset_by: +-$"
                                             % (user, role))
                     self.assertRegex(page, r"^total: +2\noffset: +0\n\nid +state +started ")
                     rows = table_rows(page)

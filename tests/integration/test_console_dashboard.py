@@ -241,6 +241,12 @@ class DashboardTest(unittest.TestCase):
         self.wait_screen(r"^ \S alice\s+user\s+1\s+2\s")
         self.wait_screen(r"^ \S root\s+admin\s")
         self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+TOTAL\s+UP\s+DOWN\s+UP/s\s+DOWN/s\s+LIMIT\s*$")
+        # t: the lifetime figures, "-" from a server without an accounting database; t again.
+        self.terminal.keys("t")
+        self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+LIFE#\s+LIFE UP\s+LIFE DN\s+UP/s")
+        self.wait_screen(r"^ \S alice\s+user\s+1\s+-\s+-\s+-\s")
+        self.terminal.keys("t")
+        self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+TOTAL\s+UP\s+DOWN\s+UP/s\s+DOWN/s\s+LIMIT\s*$")
         self.assertEqual(self.terminal.value("alternate_on"), "1", "not a full-screen program")
         self.assertTrue(uses_color(self.terminal.screen(escapes=True)), "no colors without NO_COLOR")
 

@@ -370,6 +370,9 @@ static void body_users(struct admin_text *body)
     admin_text_cell_u64(body, 9912844);
     for (int limit = 0; limit < 4; limit++)
         admin_text_cell_u64(body, 0);
+    admin_text_cell_u64(body, 1203);
+    admin_text_cell_u64(body, 5213884);
+    admin_text_cell_u64(body, 904331877);
     admin_text_end_row(body);
     admin_text_cell_str(body, "bob");
     admin_text_cell_str(body, ADMIN_TEXT_ROLE_USER);
@@ -381,6 +384,8 @@ static void body_users(struct admin_text *body)
     admin_text_cell_u64(body, 1048576);
     admin_text_cell_u64(body, 8388608);
     admin_text_cell_u64(body, 2);
+    for (int lifetime = 0; lifetime < 3; lifetime++)
+        admin_text_cell_str(body, ADMIN_TEXT_NONE);
     admin_text_end_row(body);
 }
 
@@ -429,6 +434,14 @@ static void body_metrics(struct admin_text *body)
     /* The UDP counters, and any after them, are 0 in the example. */
     for (size_t i = ADMIN_METRIC_INDEX_udp_associations; i < ADMIN_METRIC_COUNT; i++)
         admin_text_put_u64(body, admin_metrics[i].name, 0);
+    /* Accounting is off in the example: every lifetime figure is "-". */
+    for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++) {
+        char key[96];
+        snprintf(key, sizeof(key), ADMIN_LIFETIME_PREFIX "%s", admin_metrics[i].name);
+        if (admin_metrics[i].kind == ADMIN_METRIC_COUNTER)
+            admin_text_put_str(body, key, ADMIN_TEXT_NONE);
+    }
+    admin_text_put_str(body, ADMIN_KEY_LIFETIME_SINCE, ADMIN_TEXT_NONE);
 }
 
 static void body_close_user_connections(struct admin_text *body)
@@ -638,7 +651,7 @@ END_TEST
 START_TEST(spec_lists_every_status)
 {
     spec_load();
-    for (unsigned status = 0; status <= ADMIN_STATUS_INVALID_CONFIG; status++) {
+    for (unsigned status = 0; status <= ADMIN_STATUS_UNAVAILABLE; status++) {
         char row[96];
         snprintf(row, sizeof(row), "| `0x%02X` | %s |", status, admin_status_name((uint8_t)status));
         ck_assert_msg(strstr(spec, row) != NULL, "PROTOCOL.md lacks the row %s", row);
@@ -943,6 +956,11 @@ static void fill_arguments(struct admin_request *request, uint8_t command, size_
             if (field->check == ADMIN_CHECK_NONE && variant == 1)
                 length = 0;
             fill_str8(value, length, (char)(f * 7 + variant));
+            if (field->check == ADMIN_CHECK_HISTORY_STATUS) {
+                static const char *const statuses[] = {"255", "", "failed"};
+                memset(value, 0, sizeof(struct admin_str8)); /* as a parse leaves it */
+                admin_str8_set(value, statuses[variant % 3]);
+            }
             break;
         }
         }
@@ -1035,6 +1053,9 @@ START_TEST(request_values_are_checked)
         {ADMIN_CMD_USER_METRICS, {0x05, 'a'}, 2, "a string runs past the end of the body"},
         {ADMIN_CMD_SET_BUFFER_SIZE, {0x00, 0x00, 0x07}, 3, "body is shorter than the command's layout"},
         {ADMIN_CMD_PING, {0x00}, 1, "body is longer than the command's layout"},
+        {ADMIN_CMD_RESET_USAGE, {0x01}, 1, "a string runs past the end of the body"},
+        {ADMIN_CMD_RESET_USAGE, {0x01, 0x00}, 2, "a string holds a NUL byte"},
+        {ADMIN_CMD_HISTORY, {0x00, 0x00, 0x00}, 3, "body is shorter than the command's layout"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         ck_assert_int_eq(admin_request_parse(cases[i].command, cases[i].body, cases[i].length,
@@ -1052,6 +1073,93 @@ START_TEST(request_values_are_checked)
     ck_assert_int_eq(admin_request_validate(&request, &problem), ADMIN_STATUS_OK);
     request.args.set_role.user.text[1] = '\0'; /* a NUL inside the length */
     ck_assert_int_eq(admin_request_validate(&request, &problem), ADMIN_STATUS_BAD_REQUEST);
+}
+END_TEST
+
+/* A history body: user, destination, status, then since, until, before and limit. */
+static size_t history_body(uint8_t *out, const char *user, const char *destination,
+                           const char *status, uint64_t since, uint64_t until, uint64_t before,
+                           uint32_t limit)
+{
+    size_t at = 0;
+    const char *strings[] = {user, destination, status};
+    for (size_t i = 0; i < 3; i++) {
+        out[at++] = (uint8_t)strlen(strings[i]);
+        memcpy(out + at, strings[i], strlen(strings[i]));
+        at += strlen(strings[i]);
+    }
+    uint64_t numbers[] = {since, until, before};
+    for (size_t i = 0; i < 3; i++)
+        for (int byte = 7; byte >= 0; byte--)
+            out[at++] = (uint8_t)(numbers[i] >> (8 * byte));
+    for (int byte = 3; byte >= 0; byte--)
+        out[at++] = (uint8_t)(limit >> (8 * byte));
+    return at;
+}
+
+START_TEST(history_request_layout_and_status_values)
+{
+    uint8_t body[64];
+    struct admin_request parsed;
+    const char *problem = NULL;
+    size_t length = history_body(body, "bob", "10.0.0.0/8", "failed", 1795597200000ull,
+                                 1795600800000ull, 77, 500);
+    ck_assert_uint_eq(length, 4 + 11 + 7 + 8 * 3 + 4);
+    ck_assert_int_eq(admin_request_parse(ADMIN_CMD_HISTORY, body, length, &parsed, &problem),
+                     ADMIN_STATUS_OK);
+    const struct admin_args_history *args = &parsed.args.history;
+    ck_assert_str_eq(args->user.text, "bob");
+    ck_assert_str_eq(args->destination.text, "10.0.0.0/8");
+    ck_assert_str_eq(args->status.text, "failed");
+    ck_assert_uint_eq(args->since, 1795597200000ull);
+    ck_assert_uint_eq(args->until, 1795600800000ull);
+    ck_assert_uint_eq(args->before, 77);
+    ck_assert_uint_eq(args->limit, 500);
+    /* The same request encodes to the same bytes. */
+    uint8_t frame[ADMIN_REQUEST_FRAME_MAX];
+    ck_assert_uint_eq(admin_request_encode(&parsed, frame, sizeof(frame)),
+                      ADMIN_REQUEST_HEADER_SIZE + length);
+    ck_assert_mem_eq(frame + ADMIN_REQUEST_HEADER_SIZE, body, length);
+    ck_assert_uint_eq(frame[2], 0x14);
+
+    static const char *const good[] = {"", "failed", "0", "5", "255", "007"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        length = history_body(body, "", "", good[i], 0, 0, 0, 0);
+        ck_assert_msg(admin_request_parse(ADMIN_CMD_HISTORY, body, length, &parsed,
+                                          &problem) == ADMIN_STATUS_OK,
+                      "status %s refused", good[i]);
+        ck_assert(admin_history_status_valid(good[i]));
+    }
+    static const char *const bad[] = {"256", "-1", "+1", "1000", "0255", "fail", "FAILED",
+                                      " 1", "1 ", "0x1", "failed,"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        length = history_body(body, "", "", bad[i], 0, 0, 0, 0);
+        ck_assert_msg(admin_request_parse(ADMIN_CMD_HISTORY, body, length, &parsed,
+                                          &problem) == ADMIN_STATUS_BAD_REQUEST,
+                      "status %s accepted", bad[i]);
+        ck_assert_str_eq(problem, "status must be empty, failed, or a reply code 0..255");
+        ck_assert(!admin_history_status_valid(bad[i]));
+    }
+    /* A regular user may ask for their own history only; reset-usage is an admin's. */
+    admin_request_init(&parsed, ADMIN_CMD_HISTORY);
+    ck_assert(admin_request_permitted(&parsed, ADMIN_ROLE_USER, "bob"));
+    admin_str8_set(&parsed.args.history.user, "bob");
+    ck_assert(admin_request_permitted(&parsed, ADMIN_ROLE_USER, "bob"));
+    admin_str8_set(&parsed.args.history.user, "alice");
+    ck_assert(!admin_request_permitted(&parsed, ADMIN_ROLE_USER, "bob"));
+    ck_assert(admin_request_permitted(&parsed, ADMIN_ROLE_ADMIN, "bob"));
+    admin_request_init(&parsed, ADMIN_CMD_RESET_USAGE);
+    ck_assert(!admin_request_permitted(&parsed, ADMIN_ROLE_USER, "bob"));
+    ck_assert(admin_request_permitted(&parsed, ADMIN_ROLE_ADMIN, "bob"));
+    /* reset-usage: an empty name means everything. */
+    const uint8_t everything[] = {0x00};
+    ck_assert_int_eq(admin_request_parse(ADMIN_CMD_RESET_USAGE, everything, 1, &parsed,
+                                         &problem),
+                     ADMIN_STATUS_OK);
+    ck_assert_uint_eq(parsed.args.reset_usage.user.length, 0);
+    ck_assert_uint_eq(admin_history_columns[ADMIN_CONNECTIONS_COLUMN_COUNT][0], 'h');
+    for (size_t i = 0; i < ADMIN_CONNECTIONS_COLUMN_COUNT; i++)
+        ck_assert_str_eq(admin_history_columns[i], admin_connections_columns[i]);
 }
 END_TEST
 
@@ -1219,7 +1327,7 @@ START_TEST(permissions_follow_the_spec)
     /* What a regular user may do, by name (the access of every command is compared with
      * PROTOCOL.md's table in spec_command_table_is_the_library_table). */
     static const char *const user_commands[] = {"ping", "user-metrics", "connections",
-                                                "set-password"};
+                                                "set-password", "history"};
     for (size_t i = 0; i < sizeof(user_commands) / sizeof(user_commands[0]); i++)
         ck_assert_int_ne(admin_command_find(user_commands[i])->access, ADMIN_ACCESS_ADMIN);
 }
@@ -1757,12 +1865,12 @@ START_TEST(names_and_codes_are_unique)
     }
     ck_assert_ptr_null(admin_command_at(admin_command_count()));
     ck_assert_ptr_null(admin_command_find("nope"));
-    for (unsigned a = 0; a <= ADMIN_STATUS_INVALID_CONFIG; a++) {
+    for (unsigned a = 0; a <= ADMIN_STATUS_UNAVAILABLE; a++) {
         ck_assert_str_ne(admin_status_name((uint8_t)a), "unknown status");
         for (unsigned b = 0; b < a; b++)
             ck_assert_str_ne(admin_status_name((uint8_t)a), admin_status_name((uint8_t)b));
     }
-    ck_assert_str_eq(admin_status_name(0x0B), "unknown status");
+    ck_assert_str_eq(admin_status_name(0x0C), "unknown status");
     ck_assert_str_eq(admin_role_name(ADMIN_ROLE_ADMIN), "admin");
     ck_assert_str_eq(admin_role_name(9), "unknown");
     ck_assert_str_eq(admin_connections_which_name(ADMIN_CONNECTIONS_RECENT), "recent");
@@ -1806,6 +1914,7 @@ static Suite *admin_protocol_suite(void)
     tcase_add_test(requests, every_command_round_trips);
     tcase_add_test(requests, request_body_of_the_wrong_length_is_a_bad_request);
     tcase_add_test(requests, request_values_are_checked);
+    tcase_add_test(requests, history_request_layout_and_status_values);
     tcase_add_test(requests, unknown_commands_are_unsupported);
     tcase_add_test(requests, request_frame_limits);
     tcase_add_test(requests, request_frame_garbage_fails_early);

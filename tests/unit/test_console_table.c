@@ -8,6 +8,10 @@
 #include "admin_commands.h"
 #include "console.h"
 
+#define CONNECTIONS_USAGE                                                                        \
+    "connections [USER] [--live|--recent|--all] [--limit N] [--offset N] [--history] "           \
+    "[--destination P] [--since T] [--until T] [--status S]"
+
 /* ---- The table ---- */
 
 START_TEST(names_are_unique_and_found)
@@ -242,17 +246,24 @@ static const struct {
      "too many arguments (usage: add-user NAME [PASSWORD] [admin|user])"},
     {"set-password a b c", "too many arguments (usage: set-password [NAME] [PASSWORD])"},
     {"connections a b",
-     "too many arguments (usage: connections [USER] [--live|--recent|--all] [--limit N] "
-     "[--offset N])"},
+     "too many arguments (usage: " CONNECTIONS_USAGE ")"},
     {"connections --limit",
-     "--limit needs a number (usage: connections [USER] [--live|--recent|--all] [--limit N] "
-     "[--offset N])"},
+     "--limit needs a value (usage: " CONNECTIONS_USAGE ")"},
     {"connections --offset=x",
-     "--offset takes a whole number (usage: connections [USER] [--live|--recent|--all] "
-     "[--limit N] [--offset N])"},
+     "--offset takes a whole number (usage: " CONNECTIONS_USAGE ")"},
     {"connections --everything",
-     "unknown option --everything (usage: connections [USER] [--live|--recent|--all] "
-     "[--limit N] [--offset N])"},
+     "unknown option --everything (usage: " CONNECTIONS_USAGE ")"},
+    {"connections --since yesterday",
+     "--since expected a date as YYYY-MM-DD or a span such as 15m (usage: " CONNECTIONS_USAGE ")"},
+    {"connections --status 300", "--status is failed or a reply code 0..255 (usage: "
+     CONNECTIONS_USAGE ")"},
+    {"connections --history --live",
+     "the history holds finished connections and pages by itself: --live, --recent, --all and "
+     "--offset do not apply to it (usage: " CONNECTIONS_USAGE ")"},
+    {"connections --since 2026-12-02 --until 2026-12-01",
+     "--until must be later than --since (usage: " CONNECTIONS_USAGE ")"},
+    {"connections --destination",
+     "--destination needs a value (usage: " CONNECTIONS_USAGE ")"},
     {"allow-no-auth please", "takes no arguments (usage: allow-no-auth)"},
     {"help me now", "too many arguments (usage: help [COMMAND])"},
     {"help frobnicate", "no command named frobnicate (usage: help [COMMAND])"},

@@ -112,9 +112,10 @@ static const char users_body[] =
     "total: 2\n"
     "\n"
     "user\trole\tconnections_live\tconnections_total\tbytes_up\tbytes_down\tmax_connections\t"
-    "upload_limit\tdownload_limit\tlimit_refusals\n"
-    "alice\tadmin\t2\t57\t48213\t9912844\t0\t0\t0\t0\n"
-    "bob\tuser\t0\t3\t120\t4410\t4\t1048576\t8388608\t2\n";
+    "upload_limit\tdownload_limit\tlimit_refusals\tlifetime_connections_total\tlifetime_bytes_up\t"
+    "lifetime_bytes_down\n"
+    "alice\tadmin\t2\t57\t48213\t9912844\t0\t0\t0\t0\t1203\t5213884\t904331877\n"
+    "bob\tuser\t0\t3\t120\t4410\t4\t1048576\t8388608\t2\t-\t-\t-\n";
 
 START_TEST(parses_server_info)
 {
@@ -128,6 +129,16 @@ START_TEST(parses_server_info)
     ck_assert_uint_eq(info.max_connections, 10000);
     ck_assert_uint_eq(info.admin_sessions, 1);
     ck_assert_uint_eq(info.admin_max_sessions, 64);
+    ck_assert(!info.accounting_failing);
+    static const char failing[] = "server: socks5d 0.2.0\naccounting: failing\n"
+                                  "accounting_error: disk full\\nreally\n";
+    ck_assert(dashboard_parse_server_info(failing, strlen(failing), &info));
+    ck_assert(info.accounting_failing);
+    ck_assert_str_eq(info.accounting_error, "disk full\\nreally"); /* kept escaped */
+    static const char ok[] = "server: socks5d 0.2.0\naccounting: ok\naccounting_error: -\n";
+    ck_assert(dashboard_parse_server_info(ok, strlen(ok), &info));
+    ck_assert(!info.accounting_failing);
+    ck_assert_str_eq(info.accounting_error, "");
     ck_assert(!dashboard_parse_server_info("users: 2\n", 9, &info));
 }
 END_TEST
@@ -163,6 +174,14 @@ START_TEST(parses_user_metrics)
     ck_assert_uint_eq(usage.max_connections, 3);
     ck_assert_uint_eq(usage.download_limit, 1024);
     ck_assert_uint_eq(usage.limit_refusals, 0); /* absent: none */
+    ck_assert(!usage.lifetime_known);
+    static const char lifetime[] = "user: bob\nconnections_live: 0\nconnections_total: 1\n"
+                                   "bytes_up: 2\nbytes_down: 3\nlifetime_connections_total: 40\n"
+                                   "lifetime_bytes_up: 50\nlifetime_bytes_down: 60\n";
+    ck_assert(dashboard_parse_usage(lifetime, strlen(lifetime), &usage));
+    ck_assert(usage.lifetime_known);
+    ck_assert_uint_eq(usage.lifetime_connections_total, 40);
+    ck_assert_uint_eq(usage.lifetime_bytes_down, 60);
     ck_assert(!dashboard_parse_usage("user: x\n", 8, &usage));
 }
 END_TEST
@@ -250,6 +269,65 @@ static struct dashboard_usage usage_of(const char *name, uint64_t live, uint64_t
     return usage;
 }
 
+/* History pages go below the tree, newest first, without the connections it shows already;
+ * a refresh of the tree keeps them, a collapse forgets them. */
+START_TEST(history_pages_extend_the_tree)
+{
+    static const char history_body[] =
+        "more: yes\n"
+        "\n"
+        "id\tstate\tstarted\tuser\tclient\tdestination\tdestination_address\tbytes_up\t"
+        "bytes_down\tstatus\tduration_ms\thistory_id\tended\n"
+        "15\tclosed\t2026-11-25T09:19:58.500Z\talice\t192.0.2.7:41000\ta:80\t-\t0\t0\t4\t3\t"
+        "900\t2026-11-25T09:19:58.503Z\n"
+        "15\tclosed\t2026-11-20T08:00:00.000Z\talice\t192.0.2.7:40000\tb:80\t-\t1\t2\t0\t5\t"
+        "880\t2026-11-20T08:00:00.005Z\n"
+        "4\tclosed\t2026-11-19T08:00:00.000Z\talice\t192.0.2.7:40001\tc:80\t-\t1\t2\t0\t5\t"
+        "870\t2026-11-19T08:00:00.005Z\n";
+    struct dashboard_connection rows[8];
+    size_t count;
+    uint64_t total;
+    bool more = false;
+    ck_assert(connections_parse(connections_body, strlen(connections_body), rows, 8, &count,
+                                &total));
+    struct dashboard_user user = { 0 };
+    /* live: 17 and 18; recent: 15 (started 09:19:58.500) */
+    ck_assert(dashboard_user_set_connections(&user, rows + 1, 2, 2, rows, 1, 1));
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 3);
+
+    ck_assert(!history_rows_parse(connections_body, strlen(connections_body), rows, 8, &count,
+                                  &more));
+    ck_assert(history_rows_parse(history_body, strlen(history_body), rows, 8, &count, &more));
+    ck_assert_uint_eq(count, 3);
+    ck_assert(more);
+    ck_assert_str_eq(connection_field(&rows[0], ADMIN_COLUMN_ENDED), "2026-11-25T09:19:58.503Z");
+    ck_assert(dashboard_user_add_history(&user, rows, count, more));
+    /* The first is the recent 15 itself; the older 15 (another run of the server) is not. */
+    ck_assert_uint_eq(user.history_count, 2);
+    ck_assert_uint_eq(user.history_before, 870);
+    ck_assert(user.history_asked && user.history_more);
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 5);
+    ck_assert_str_eq(connection_field(&user.connections[3], ADMIN_COLUMN_DESTINATION), "b:80");
+    ck_assert_str_eq(connection_field(&user.connections[4], ADMIN_COLUMN_DESTINATION), "c:80");
+
+    /* The tree refreshed: still followed by the history's rows. */
+    ck_assert(connections_parse(connections_body, strlen(connections_body), rows, 8, &count,
+                                &total));
+    ck_assert(dashboard_user_set_connections(&user, rows + 1, 2, 2, rows, 1, 1));
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 5);
+    ck_assert_str_eq(connection_field(&user.connections[4], ADMIN_COLUMN_DESTINATION), "c:80");
+    /* The last page: nothing older. */
+    ck_assert(dashboard_user_add_history(&user, rows, 0, false));
+    ck_assert(!user.history_more);
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 5);
+
+    dashboard_user_clear_connections(&user);
+    ck_assert_ptr_null(user.history);
+    ck_assert_uint_eq(dashboard_user_tree_rows(&user), 0);
+    ck_assert(!user.history_asked);
+}
+END_TEST
+
 START_TEST(users_keep_state_across_refreshes)
 {
     struct dashboard_model model;
@@ -266,6 +344,11 @@ START_TEST(users_keep_state_across_refreshes)
     ck_assert_uint_eq(model.users[1].usage.download_limit, 8388608);
     ck_assert_uint_eq(model.users[1].usage.limit_refusals, 2);
     ck_assert_uint_eq(model.users[0].usage.max_connections, 0);
+    ck_assert(model.users[0].usage.lifetime_known);
+    ck_assert_uint_eq(model.users[0].usage.lifetime_connections_total, 1203);
+    ck_assert_uint_eq(model.users[0].usage.lifetime_bytes_up, 5213884);
+    ck_assert_uint_eq(model.users[0].usage.lifetime_bytes_down, 904331877);
+    ck_assert(!model.users[1].usage.lifetime_known); /* "-": accounting has none for bob */
 
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
     ck_assert_ptr_nonnull(alice);
@@ -396,6 +479,7 @@ static Suite *dashboard_model_suite(void)
     suite_add_tcase(suite, parsing);
     TCase *model = tcase_create("model");
     tcase_add_test(model, users_keep_state_across_refreshes);
+    tcase_add_test(model, history_pages_extend_the_tree);
     tcase_add_test(model, metrics_give_header_rates);
     tcase_add_test(model, orders_and_filters_users);
     suite_add_tcase(suite, model);

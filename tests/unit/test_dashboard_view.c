@@ -237,33 +237,50 @@ START_TEST(lines_fit_80_columns)
     struct list_line lines[16];
     size_t count = build(lines, 16);
     char text[SCREEN_LINE_SIZE];
-    user_list_titles(&ascii80, text, sizeof(text));
+    user_list_titles(COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_uint_eq(strlen(text), 80);
     ck_assert_str_eq(text, "   USER               ROLE    LIVE   TOTAL      UP    DOWN    UP/s  DOWN/s LIMIT");
     for (size_t i = 0; i < count; i++) {
-        user_list_line_text(&model, &lines[i], &ascii80, text, sizeof(text));
+        user_list_line_text(&model, &lines[i], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
         ck_assert_msg(strlen(text) == 80, "line %zu is %zu wide: '%s'", i, strlen(text), text);
         ck_assert(!has_control_bytes(text));
     }
-    user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, " - alice              admin      2      57     49K    9.5M    2.0K       0 FULL ");
-    user_list_line_text(&model, &lines[1], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[1], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "     TIME     ORIGIN                DESTINATION            STATUS      UP   DOWN");
-    user_list_line_text(&model, &lines[3], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- 09:20:01 192.0.2.7:50000       example.org:443        live      5.0K   200K");
-    user_list_line_text(&model, &lines[2], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[2], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- -        [2001:db8::7]:50022   -                      opening      0      0");
-    user_list_line_text(&model, &lines[4], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[4], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, "  |- 09:19:58 192.0.2.7:41000       a-very-long-destinati~ refused      0      0");
-    user_list_line_text(&model, &lines[5], &ascii80, text, sizeof(text));
-    assert_padded(text, "  `- 29 more recent not shown", 80);
+    user_list_line_text(&model, &lines[5], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
+    assert_padded(text, "  `- 29 more recent not shown (o: the history)", 80);
     /* The name holding ESC [2J is shown escaped. */
-    user_list_line_text(&model, &lines[6], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[6], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text, " + bob\\x1b[2J         user       0       3       0       0       0       0 set  ");
-    user_list_line_text(&model, &lines[7], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[7], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text + 75, "-    "); /* carol has no limits */
-    user_list_line_text(&model, &lines[8], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[8], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     assert_padded(text, "  `- loading...", 80);
+
+    /* The lifetime view: the same width, the database's figures in the place of the totals,
+     * "-" for a user the server has none for. */
+    user_list_titles(COLUMN_VIEW_LIFETIME, &ascii80, text, sizeof(text));
+    ck_assert_str_eq(text, "   USER               ROLE    LIVE   LIFE# LIFE UP LIFE DN    UP/s  DOWN/s LIMIT");
+    struct dashboard_user *alice = dashboard_model_find(&model, "alice");
+    alice->usage.lifetime_known = true;
+    alice->usage.lifetime_connections_total = 1203;
+    alice->usage.lifetime_bytes_up = 5213884;
+    alice->usage.lifetime_bytes_down = 904331877;
+    user_list_line_text(&model, &lines[0], COLUMN_VIEW_LIFETIME, &ascii80, text, sizeof(text));
+    ck_assert_str_eq(text, " - alice              admin      2    1203    5.0M    862M    2.0K       0 FULL ");
+    user_list_line_text(&model, &lines[6], COLUMN_VIEW_LIFETIME, &ascii80, text, sizeof(text));
+    ck_assert_str_eq(text, " + bob\\x1b[2J         user       0       -       -       -       0       0 set  ");
+    alice->usage.lifetime_known = false;
+    ck_assert_str_eq(user_list_view_name(COLUMN_VIEW_LIFETIME), "lifetime");
+    ck_assert_str_eq(user_list_view_name(COLUMN_VIEW_SINCE_START), "since start");
 }
 END_TEST
 
@@ -276,10 +293,10 @@ START_TEST(a_user_at_its_rate_is_marked)
     char text[SCREEN_LINE_SIZE];
     alice->usage.max_connections = 0;
     alice->usage.upload_limit = 2048;
-    user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text + 75, "FULL ");
     alice->usage.upload_limit = 4096;
-    user_list_line_text(&model, &lines[0], &ascii80, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], COLUMN_VIEW_SINCE_START, &ascii80, text, sizeof(text));
     ck_assert_str_eq(text + 75, "set  ");
 }
 END_TEST
@@ -293,28 +310,28 @@ START_TEST(lines_fit_other_widths)
     for (size_t w = 0; w < sizeof(widths) / sizeof(widths[0]); w++) {
         struct screen_style ascii = { widths[w], false }, utf8 = { widths[w], true };
         for (size_t i = 0; i < count; i++) {
-            user_list_line_text(&model, &lines[i], &ascii, text, sizeof(text));
+            user_list_line_text(&model, &lines[i], COLUMN_VIEW_SINCE_START, &ascii, text, sizeof(text));
             ck_assert_msg((int)strlen(text) == widths[w], "width %d line %zu: '%s'", widths[w], i,
                           text);
-            user_list_line_text(&model, &lines[i], &utf8, text, sizeof(text));
+            user_list_line_text(&model, &lines[i], COLUMN_VIEW_SINCE_START, &utf8, text, sizeof(text));
             ck_assert_int_eq(columns_of(text), widths[w]);
         }
-        user_list_titles(&utf8, text, sizeof(text));
+        user_list_titles(COLUMN_VIEW_SINCE_START, &utf8, text, sizeof(text));
         ck_assert_int_eq(columns_of(text), widths[w]);
     }
     /* 100 columns add the kind (from 88) and the duration; 130 the connected address. */
-    user_list_line_text(&model, &lines[3], &ascii100, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], COLUMN_VIEW_SINCE_START, &ascii100, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, " 09:20:01 bind    192.0.2.7:50000 "));
     ck_assert_ptr_nonnull(strstr(text, "1m01s"));
     ck_assert_ptr_null(strstr(text, "2001:db8::10"));
     struct screen_style wide = { 140, false };
-    user_list_line_text(&model, &lines[3], &wide, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], COLUMN_VIEW_SINCE_START, &wide, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "[2001:db8::10]:443"));
     /* Tree lines in UTF-8. */
     struct screen_style utf8 = { 80, true };
-    user_list_line_text(&model, &lines[3], &utf8, text, sizeof(text));
+    user_list_line_text(&model, &lines[3], COLUMN_VIEW_SINCE_START, &utf8, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "\xe2\x94\x9c\xe2\x94\x80 09:20:01"));
-    user_list_line_text(&model, &lines[0], &utf8, text, sizeof(text));
+    user_list_line_text(&model, &lines[0], COLUMN_VIEW_SINCE_START, &utf8, text, sizeof(text));
     ck_assert_ptr_nonnull(strstr(text, "\xe2\x96\xbe alice"));
 }
 END_TEST
@@ -351,6 +368,16 @@ START_TEST(header_admin_and_user)
         header_line_text(&lines[i], &ascii80, text, sizeof(text));
         ck_assert_uint_eq(strlen(text), 80);
     }
+
+    /* A failing accounting database is said second on the first line, so it stays in view. */
+    model.info.accounting_failing = true;
+    snprintf(model.info.accounting_error, sizeof(model.info.accounting_error), "%s",
+             "/var/lib/socks5d/accounting.db: disk I/O error");
+    header_fields(&model, &viewer, lines);
+    header_line_text(&lines[0], &ascii80, text, sizeof(text));
+    ck_assert_int_eq(strncmp(text, "socks5d 0.1.0  accounting failing: /var/lib/socks5d/"
+                                   "accounting.db: disk I/O error", 74), 0);
+    model.info.accounting_failing = false;
 
     viewer.admin = false;
     viewer.user = "alice";
