@@ -141,6 +141,13 @@ class UpgradeTestCase(EchoTestCase):
         self.addCleanup(server.kill)
         return server
 
+    def running(self, server):
+        """server started, and past its setup (the upgrade socket is opened after the
+        listeners are logged)."""
+        server.start()
+        self.wait_log(server, "socks5d ready")
+        return server
+
     def successor(self, old, *args, env=None):
         """A socks5d taking over from old: the same addresses (port 0: the running one's)."""
         return self.server("--take-over", self.upgrade_path, *args, env=env)
@@ -172,7 +179,7 @@ class UpgradeTestCase(EchoTestCase):
 
 class Upgrade(UpgradeTestCase):
     def test_nothing_dropped_while_taken_over(self):
-        old = self.server("--workers", "2").start()
+        old = self.running(self.server("--workers", "2"))
         old.wait_admin_listener()
         self.assertEqual(stat.S_IMODE(os.stat(self.upgrade_path).st_mode), 0o600)
         download = DownloadServer()
@@ -194,7 +201,7 @@ class Upgrade(UpgradeTestCase):
 
         # Three workers where the old one had two: its two sockets keep their queues, and a
         # worker shares one of them.
-        new = self.successor(old, "--workers", "3").start()
+        new = self.running(self.successor(old, "--workers", "3"))
         self.wait_log(new, "took over from socks5d pid %d" % old.process.pid)
         self.wait_log(old, "taken over by socks5d pid %d" % new.process.pid)
         self.assertEqual(new.socks_endpoints, old.socks_endpoints)
@@ -239,7 +246,7 @@ class Upgrade(UpgradeTestCase):
         self.assertEqual(echo_roundtrip(new, self.echo, user=None), b"still serving?\n")
 
         # The new process answers the next upgrade on the same path.
-        newer = self.successor(new).start()
+        newer = self.running(self.successor(new))
         self.wait_log(newer, "took over from socks5d pid %d" % new.process.pid)
         code, _ = self.wait_exit(new)
         self.assertEqual(code, 0)
@@ -257,7 +264,7 @@ class Upgrade(UpgradeTestCase):
         return process.stderr
 
     def test_mismatched_addresses_refused_and_old_keeps_serving(self):
-        old = self.server().start()
+        old = self.running(self.server())
         old.wait_admin_listener()
         other_port = closed_port()
         text = self.refused(old, "-p", str(other_port))
@@ -274,7 +281,7 @@ class Upgrade(UpgradeTestCase):
         self.assertEqual(echo_roundtrip(old, self.echo, user=None), b"still serving?\n")
 
         # Still its own upgrade socket's owner: a matching take-over succeeds afterwards.
-        new = self.successor(old).start()
+        new = self.running(self.successor(old))
         self.wait_log(new, "took over from socks5d pid %d" % old.process.pid)
         code, _ = self.wait_exit(old)
         self.assertEqual(code, 0)
@@ -286,7 +293,7 @@ class Upgrade(UpgradeTestCase):
         self.assertIn("cannot reach the running socks5d", text)
 
     def test_a_path_in_use_is_not_taken(self):
-        old = self.server().start()
+        old = self.running(self.server())
         old.wait_admin_listener()
         # A second server asking for the same upgrade socket must not start.
         second = self.server("-P", "0")
@@ -378,7 +385,7 @@ class Sigusr2UnderSystemd(UpgradeTestCase):
         # systemd names the main process in WATCHDOG_PID: socks5d's own pid (exec keeps it).
         old.args = ["/bin/sh", "-c", 'WATCHDOG_PID=$$; export WATCHDOG_PID; exec "$@"',
                     "sh"] + old.args
-        old.start()
+        self.running(old)
         old_pid = old.process.pid
         notify.wait_for(lambda pid, message: pid == old_pid and message.get("READY") == "1",
                         START_TIMEOUT)
@@ -432,8 +439,9 @@ class Sigusr2UnderSystemd(UpgradeTestCase):
         self.assertFalse(os.path.exists(self.upgrade_path))
 
     def test_sigusr2_without_upgrade_socket(self):
-        server = Socks5dProcess("--upgrade-socket", "off").start()
+        server = Socks5dProcess("--upgrade-socket", "off")
         self.addCleanup(server.kill)
+        self.running(server)
         os.kill(server.process.pid, signal.SIGUSR2)
         self.wait_log(server, "SIGUSR2: no upgrade socket")
         self.assertEqual(echo_roundtrip(server, self.echo), b"still serving?\n")
@@ -443,7 +451,7 @@ class Sigusr2UnderSystemd(UpgradeTestCase):
         config = os.path.join(self.directory, "socks5d.conf")
         with open(config, "w") as handle:
             handle.write('log-level = "info";\n')
-        old = self.server("-C", config).start()
+        old = self.running(self.server("-C", config))
         old.wait_admin_listener()
         # The deploy broke the configuration file: the successor cannot start (78).
         with open(config, "w") as handle:
