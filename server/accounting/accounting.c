@@ -300,8 +300,8 @@ static void load_user(void *context, const char *user, const struct accounting_u
     lifetime_usage_load_user(accounting->lifetime, user, usage, &reset);
 }
 
-/* The lifetime figures as stored. A database without a global reset is new: its creation is
- * recorded as one (by nobody), so that "lifetime since" always has an answer. */
+/* The lifetime figures as stored. Without a global reset, the server's figures start at the
+ * database's creation: a reset by nobody, so that "lifetime since" always has an answer. */
 static bool load(struct accounting *accounting, char error[ACCOUNTING_ERROR_MAX])
 {
     uint64_t global[ADMIN_METRIC_COUNT];
@@ -309,11 +309,9 @@ static bool load(struct accounting *accounting, char error[ACCOUNTING_ERROR_MAX]
     if (!accounting_store_load_global(accounting->store, global, error) ||
         !accounting_store_last_reset(accounting->store, "", &global_reset, error))
         return false;
-    if (global_reset.at_ms == 0) {
-        global_reset.at_ms = log_realtime_ms();
-        if (!accounting_store_reset_usage(accounting->store, "", "", global_reset.at_ms, error))
-            return false;
-    }
+    if (global_reset.at_ms == 0 &&
+        !accounting_store_created(accounting->store, &global_reset.at_ms, error))
+        return false;
     lifetime_usage_load_global(accounting->lifetime, global, &global_reset);
     uint64_t pages, free_pages;
     return accounting_store_load_users(accounting->store, load_user, accounting, error) &&

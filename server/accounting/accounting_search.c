@@ -298,9 +298,9 @@ bool accounting_search_choose(sqlite3 *db, const struct accounting_filter *filte
     return true;
 }
 
-static bool search_failed(sqlite3 *db, const char *path, char error[ACCOUNTING_ERROR_MAX])
+static bool search_failed(sqlite3 *db, const char *path, char *error, size_t error_size)
 {
-    snprintf(error, ACCOUNTING_ERROR_MAX, "%s: searching the history: %s", path,
+    snprintf(error, error_size, "%s: searching the history: %s", path,
              sqlite3_errmsg(db));
     return false;
 }
@@ -309,7 +309,7 @@ bool accounting_search_run_with(sqlite3 *db, const char *path,
                                 const struct accounting_filter *filter,
                                 enum accounting_search_index index,
                                 accounting_connection_visit visit, void *context, bool *more,
-                                char error[ACCOUNTING_ERROR_MAX])
+                                char *error, size_t error_size)
 {
     *more = false;
     char sql[1024];
@@ -317,7 +317,7 @@ bool accounting_search_run_with(sqlite3 *db, const char *path,
     sqlite3_stmt *statement = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &statement, NULL) != SQLITE_OK ||
         bind_parameters(statement, filter) != SQLITE_OK) {
-        search_failed(db, path, error);
+        search_failed(db, path, error, error_size);
         sqlite3_finalize(statement);
         return false;
     }
@@ -337,19 +337,20 @@ bool accounting_search_run_with(sqlite3 *db, const char *path,
             break;
         }
     }
-    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE || search_failed(db, path, error);
+    bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE || search_failed(db, path, error, error_size);
     sqlite3_finalize(statement);
     return ok;
 }
 
 bool accounting_search_run(sqlite3 *db, const char *path, const struct accounting_filter *filter,
                            accounting_connection_visit visit, void *context, bool *more,
-                           char error[ACCOUNTING_ERROR_MAX])
+                           char *error, size_t error_size)
 {
     enum accounting_search_index index;
     if (!accounting_search_choose(db, filter, &index)) {
         *more = false;
-        return search_failed(db, path, error);
+        return search_failed(db, path, error, error_size);
     }
-    return accounting_search_run_with(db, path, filter, index, visit, context, more, error);
+    return accounting_search_run_with(db, path, filter, index, visit, context, more, error,
+                                      error_size);
 }

@@ -6,7 +6,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "accounting_store.h"
+#include "accounting_connection.h"
+#include "accounting_filter.h"
 
 struct sqlite3;
 
@@ -40,12 +41,12 @@ bool accounting_search_choose(struct sqlite3 *db, const struct accounting_filter
 bool accounting_search_run(struct sqlite3 *db, const char *path,
                            const struct accounting_filter *filter,
                            accounting_connection_visit visit, void *context, bool *more,
-                           char error[ACCOUNTING_ERROR_MAX]);
+                           char *error, size_t error_size);
 /* The same, walking index (one of filter's candidates), for tests. */
 bool accounting_search_run_with(struct sqlite3 *db, const char *path,
                                 const struct accounting_filter *filter,
                                 enum accounting_search_index index,
                                 accounting_connection_visit visit, void *context, bool *more,
-                                char error[ACCOUNTING_ERROR_MAX]);
+                                char *error, size_t error_size);
 
 #endif

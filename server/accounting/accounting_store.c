@@ -403,7 +403,8 @@ bool accounting_store_search(struct accounting_store *store,
                              accounting_connection_visit visit, void *context, bool *more,
                              char error[ACCOUNTING_ERROR_MAX])
 {
-    return accounting_search_run(store->db, store->path, filter, visit, context, more, error);
+    return accounting_search_run(store->db, store->path, filter, visit, context, more, error,
+                                 ACCOUNTING_ERROR_MAX);
 }
 
 /* Deletes up to limit rows the selection (history_ids, ordered, with a LIMIT ?2) names. */
@@ -499,29 +500,4 @@ bool accounting_store_set_max_pages(struct accounting_store *store, uint64_t pag
              (unsigned long long)(pages != 0 ? pages : 4294967294u));
     int64_t result = 0;
     return query_number(store, sql, &result, "capping the file", error);
-}
-
-void accounting_connection_from_record(struct accounting_connection *connection,
-                                       const struct connection_record *record)
-{
-    memset(connection, 0, sizeof *connection);
-    connection->server_id = record->id;
-    connection->started_ms = record->started_ms;
-    connection->ended_ms = record->ended_ms;
-    connection->kind = record->kind;
-    connection->status = record->status;
-    connection->replied = record->replied;
-    connection->authenticated = record->owner != NULL;
-    connection->bytes_up = record->bytes_up;
-    connection->bytes_down = record->bytes_down;
-    connection->datagrams_up = record->datagrams_up;
-    connection->datagrams_down = record->datagrams_down;
-    connection->datagram_relay = record->datagram_relay;
-    snprintf(connection->user, sizeof connection->user, "%s",
-             record->owner != NULL && record->owner->name != NULL ? record->owner->name : "");
-    snprintf(connection->client, sizeof connection->client, "%s", record->client);
-    snprintf(connection->destination, sizeof connection->destination, "%s",
-             record->destination != NULL ? record->destination : "");
-    snprintf(connection->destination_address, sizeof connection->destination_address, "%s",
-             record->destination_address);
 }

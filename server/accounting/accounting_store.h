@@ -7,41 +7,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "accounting_connection.h"
 #include "accounting_filter.h"
 #include "admin_metrics.h"
-#include "connection_record.h"
 
 struct accounting_store;
 
 #define ACCOUNTING_ERROR_MAX 512
-#define ACCOUNTING_USER_MAX 255
-
-/* One finished connection as stored: a flat copy of its record, made on the worker that closed
- * it (a record's strings belong to the worker and its owner to the users table). */
-struct accounting_connection {
-    uint64_t history_id;  /* the database's id: assigned by accounting_store_add_connection,
-                           * increasing, never reused (0 before it is stored) */
-    uint64_t server_id;   /* the id the server gave it (restarts count from 1 again) */
-    int64_t started_ms;   /* realtime */
-    int64_t ended_ms;
-    enum connection_kind kind;
-    uint8_t status;       /* RFC 1928 reply code, 0 = success */
-    bool replied;
-    bool authenticated;   /* false: user is empty, the connection never logged in */
-    uint64_t bytes_up;
-    uint64_t bytes_down;
-    uint64_t datagrams_up;
-    uint64_t datagrams_down;
-    bool datagram_relay;
-    char user[ACCOUNTING_USER_MAX + 1];
-    char client[NET_ADDRESS_TEXT_MAX];
-    char destination[ACCOUNTING_DESTINATION_MAX + 1];           /* "" = no request */
-    char destination_address[NET_ADDRESS_TEXT_MAX];             /* "-" = none */
-};
-
-/* Fills connection from a finished record (user: the owner's name, or "" when none). */
-void accounting_connection_from_record(struct accounting_connection *connection,
-                                       const struct connection_record *record);
 
 /* A user's lifetime usage: the since-start counters of struct user_usage summed over the
  * server's runs, plus its finished connections' failures by RFC 1928 reply code. */
@@ -134,8 +106,6 @@ bool accounting_store_last_reset(struct accounting_store *store, const char *use
 
 /* Calls visit for each matching stored connection, newest first, until filter->limit rows or
  * visit returns false; *more says whether a matching row is left past the last one visited. */
-typedef bool (*accounting_connection_visit)(void *context,
-                                            const struct accounting_connection *connection);
 bool accounting_store_search(struct accounting_store *store,
                              const struct accounting_filter *filter,
                              accounting_connection_visit visit, void *context, bool *more,

@@ -174,6 +174,10 @@ static const struct search_kind kinds[] = {
     {"status", "status 5", NULL, "", "5", 0, 0},
     {"user_since", "user0100, last 7 days", "user0100", "", "", 7, 0},
     {"combined", "host0 prefix, failed, 60 to 1 days ago", NULL, "host0", "failed", 60, 1},
+    /* Broad terms: what an index narrows least, and a window far from the newest rows. */
+    {"broad_prefix", "destination prefix host (most rows)", NULL, "host", "", 0, 0},
+    {"wide_window", "started 90 to 30 days ago", NULL, "", "", 90, 30},
+    {"heavy_user_status", "busiest user, status 5", "user0000", "", "5", 0, 0},
 };
 
 static bool run_kind(const struct bench_context *context, struct accounting_store *store,

@@ -825,10 +825,14 @@ ADMIN_STATUS_UNAUTHENTICATED = 0x03
 ADMIN_STATUS_FORBIDDEN = 0x04
 ADMIN_STATUS_UNSUPPORTED_VERSION = 0x07
 ADMIN_STATUS_UNSUPPORTED_COMMAND = 0x08
+ADMIN_STATUS_NOT_FOUND = 0x05
+ADMIN_STATUS_UNAVAILABLE = 0x0B  # the accounting database is off or failing
 ADMIN_ROLE_USER, ADMIN_ROLE_ADMIN = 0x00, 0x01
 ADMIN_CMD_PING = 0x01
 ADMIN_CMD_SERVER_INFO = 0x02
 ADMIN_CMD_METRICS = 0x03
+ADMIN_CMD_RESET_USAGE = 0x13
+ADMIN_CMD_HISTORY = 0x14
 ADMIN_RESPONSE_BODY_MAX = 16 * 1024 * 1024
 # A client waits this long for a login reply: 10 s auth timeout + up to 8 s of penalty.
 ADMIN_LOGIN_TIMEOUT = 20.0
@@ -874,6 +878,39 @@ def parse_admin_record(body):
     return record
 
 
+def admin_str8(text):
+    data = text.encode() if isinstance(text, str) else text
+    return bytes([len(data)]) + data
+
+
+def reset_usage_body(user=""):
+    """reset-usage's arguments: str8 user ("" = everybody and the global lifetime counters)."""
+    return admin_str8(user)
+
+
+def history_body(user="", destination="", status="", since=0, until=0, before=0, limit=0):
+    """history's arguments: str8 user, str8 destination, str8 status, u64 since, u64 until
+    (milliseconds since the epoch, 0 = no bound), u64 before (a history_id, 0 = from the
+    newest), u32 limit (0 = the server's default)."""
+    return (admin_str8(user) + admin_str8(destination) + admin_str8(status)
+            + struct.pack("!QQQI", since, until, before, limit))
+
+
+def parse_admin_table(body):
+    """A table body (PROTOCOL.md 8.2) as (record part, [row dicts]); fields that are unsigned
+    integers become ints."""
+    text = body.decode("utf-8", "replace")
+    summary, _, table = text.partition("\n\n")
+    lines = table.split("\n")
+    columns = lines[0].split("\t") if lines and lines[0] else []
+    rows = []
+    for line in lines[1:]:
+        if line:
+            cells = [int(c) if c.isdigit() else c for c in line.split("\t")]
+            rows.append(dict(zip(columns, cells)))
+    return parse_admin_record(summary.encode()), rows
+
+
 def admin_connect(server, source=None, timeout=ADMIN_LOGIN_TIMEOUT):
     """A TCP connection to the server's (first) admin listener, optionally from source host."""
     endpoints = server.wait_admin_listener()
@@ -885,7 +922,8 @@ def admin_connect(server, source=None, timeout=ADMIN_LOGIN_TIMEOUT):
 
 
 class AdminClient:
-    """One logged-in admin session: request(), ping(), metrics(). Fails if the login does."""
+    """One logged-in admin session: request(), ping(), metrics(), reset_usage(), history().
+    Fails if the login does."""
 
     def __init__(self, server, user=ADMIN_USER, password=ADMIN_PASSWORD, source=None,
                  timeout=ADMIN_LOGIN_TIMEOUT):
@@ -916,6 +954,14 @@ class AdminClient:
         if status != ADMIN_STATUS_OK:
             raise AssertionError("metrics: status %d %r" % (status, body))
         return parse_admin_record(body)
+
+    def reset_usage(self, user=""):
+        """(status, body) of reset-usage."""
+        return self.request(ADMIN_CMD_RESET_USAGE, reset_usage_body(user))
+
+    def history(self, **filters):
+        """(status, body) of history; filters are history_body's keywords."""
+        return self.request(ADMIN_CMD_HISTORY, history_body(**filters))
 
     def close(self):
         self.sock.close()

@@ -80,7 +80,7 @@ class ConfinementTest(TemporaryDirectoryTest):
     def test_test_set_has_every_tool_the_tests_run(self):
         tools = ["python3", "curl", "tmux", "ss", "ip", "clang", "strace", "lintian",
                  "dpkg-deb", "dpkg-shlibdeps", "systemd-analyze", "cpack", "ctest",
-                 "prlimit", "unshare", "taskset", "timeout", "od"]
+                 "prlimit", "unshare", "mount", "taskset", "timeout", "od"]
         found = command_paths("test", self.environment_dir, tools)
         missing = [name for name in tools if not found.get(name)]
         self.assertEqual(missing, [], "not provided by `scripts/deps test`")

@@ -452,7 +452,7 @@ static bool search_with(const struct searcher *searcher, const struct accounting
     char error[ACCOUNTING_ERROR_MAX] = "";
     bool more = false;
     ck_assert_msg(accounting_search_run_with(searcher->db, "reader", filter, searcher->index,
-                                             collect, collected, &more, error),
+                                             collect, collected, &more, error, sizeof error),
                   "%s", error);
     return more;
 }
