@@ -313,6 +313,14 @@ static bool load(struct accounting *accounting, char error[ACCOUNTING_ERROR_MAX]
         !accounting_store_created(accounting->store, &global_reset.at_ms, error))
         return false;
     lifetime_usage_load_global(accounting->lifetime, global, &global_reset);
+    /* One write now: SQLite opens its write-ahead log with the first, so the process has every
+     * descriptor it will use before it serves (and a read-only disk fails the start). */
+    if (!accounting_store_begin(accounting->store, error) ||
+        !accounting_store_put_global_usage(accounting->store, global, error) ||
+        !accounting_store_commit(accounting->store, error)) {
+        accounting_store_rollback(accounting->store);
+        return false;
+    }
     uint64_t pages, free_pages;
     return accounting_store_load_users(accounting->store, load_user, accounting, error) &&
            accounting_store_counts(accounting->store, &accounting->status.stored_connections,

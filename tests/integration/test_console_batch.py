@@ -114,6 +114,10 @@ def raw_admin_login(port, user=ADMIN_USER, password=ADMIN_PASSWORD):
 
 
 class ConsoleTestCase(harness.ServerTestCase):
+    # The console's answers without an accounting database ("-" lifetime figures, history and
+    # reset-usage unavailable); test_accounting.py drives the console against one.
+    SERVER_ARGS = ("--accounting-db", "off")
+
     def setUp(self):
         super().setUp()
         self.admin_port = self.server.wait_admin_listener()[0][1]
@@ -593,7 +597,7 @@ class RolesAndExitCodesTest(ConsoleTestCase):
 
 
 class BusyServerTest(ConsoleTestCase):
-    SERVER_ARGS = ("--admin-sessions", "1")
+    SERVER_ARGS = ConsoleTestCase.SERVER_ARGS + ("--admin-sessions", "1")
 
     def test_session_limit_exits_69(self):
         sock, reply = raw_admin_login(self.admin_port)

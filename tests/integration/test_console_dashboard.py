@@ -241,10 +241,11 @@ class DashboardTest(unittest.TestCase):
         self.wait_screen(r"^ \S alice\s+user\s+1\s+2\s")
         self.wait_screen(r"^ \S root\s+admin\s")
         self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+TOTAL\s+UP\s+DOWN\s+UP/s\s+DOWN/s\s+LIMIT\s*$")
-        # t: the lifetime figures, "-" from a server without an accounting database; t again.
+        # t: the lifetime figures (the accounting database beside the users file: this run's
+        # two connections, and their bytes); t again.
         self.terminal.keys("t")
         self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+LIFE#\s+LIFE UP\s+LIFE DN\s+UP/s")
-        self.wait_screen(r"^ \S alice\s+user\s+1\s+-\s+-\s+-\s")
+        self.wait_screen(r"^ \S alice\s+user\s+1\s+2\s+[1-9][0-9.]*K?\s+[1-9][0-9.]*K?\s")
         self.terminal.keys("t")
         self.wait_screen(r"^\s+USER\s+ROLE\s+LIVE\s+TOTAL\s+UP\s+DOWN\s+UP/s\s+DOWN/s\s+LIMIT\s*$")
         self.assertEqual(self.terminal.value("alternate_on"), "1", "not a full-screen program")

@@ -826,7 +826,9 @@ class BadUsersFile(unittest.TestCase):
         for wanted in wanted_messages:
             self.assertIn(wanted, stderr)
         self.assertEqual(file_bytes(self.path), before, "the bad file was rewritten")
-        self.assertEqual(sorted(os.listdir(self.directory)), ["users"], "a temp file was left")
+        # The accounting database beside it is an earlier start's (a started server makes it).
+        left = [name for name in os.listdir(self.directory) if not name.startswith("accounting.db")]
+        self.assertEqual(sorted(left), ["users"], "a temp file was left")
         print("\n  " + [line for line in stderr.splitlines() if " error " in line][0], end="")
 
     def test_missing_file_is_created(self):

@@ -92,7 +92,12 @@ class TcpCongestion(EchoTestCase):
         if algorithm is None:
             self.skipTest("no algorithm other than the default may be set here")
         server = self.start_server("--tcp-congestion", algorithm)
-        self.assertIn("TCP congestion control: %s" % algorithm, server.stderr_text())
+        # Logged as the start goes on, after the listeners that start() waited for.
+        wanted = "TCP congestion control: %s" % algorithm
+        deadline = time.monotonic() + 10
+        while wanted not in server.stderr_text() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertIn(wanted, server.stderr_text())
         sock, _ = open_tunnel(server, "127.0.0.1", self.echo.port)
         with sock:
             sock.sendall(b"ping\n")
