@@ -91,6 +91,7 @@ bool handover_open(const struct handover_config *config, struct handover **resul
         .inherited_fd = config->take_over != NULL
                             ? take_over_claim_path(config->take_over, HANDOVER_UPGRADE, path)
                             : -1,
+        .owner = config->run_as,
         .collect = collect_listeners,
         .max_offers = config->worker_count * SOCKETS_PER_WORKER_MAX + 8,
         .on_taken_over = on_taken_over,
@@ -187,4 +188,10 @@ void handover_reap(struct handover *handover)
             log_message(LOG_WARN, "the socks5d started to take over (pid %d) ended by signal "
                                   "%d; still serving", (int)pid, WTERMSIG(status));
     }
+}
+
+void handover_serving(struct handover *handover)
+{
+    if (handover != NULL)
+        upgrade_socket_own_path(handover->upgrade);
 }

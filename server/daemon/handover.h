@@ -22,6 +22,7 @@ struct handover_config {
     struct worker **workers;
     size_t worker_count;
     struct admin_thread **admin; /* the server's: NULL once ended */
+    const char *run_as;          /* --run-as: the socket is that account's; NULL = ours */
     /* See upgrade_socket_config.on_taken_over. */
     size_t (*on_taken_over)(void *context, pid_t new_pid, unsigned *grace_s);
     void *context;
@@ -32,6 +33,9 @@ struct handover_config {
  * given with --upgrade-socket cannot be: the server must not start. */
 bool handover_open(const struct handover_config *config, struct handover **handover);
 void handover_destroy(struct handover *handover);
+/* After a take-over: this process serves, and removes the upgrade socket's path at exit (a
+ * take-over that fails leaves it to the running process). */
+void handover_serving(struct handover *handover);
 
 /* SIGUSR2: starts the binary this process was started from (the file now at that path: a
  * package upgrade's new one) with the same arguments and --take-over this upgrade socket, as

@@ -539,6 +539,7 @@ static bool server_open_upgrade_socket(struct server *server, const struct serve
         .workers = server->workers,
         .worker_count = server->worker_count,
         .admin = &server->admin,
+        .run_as = options->run_as_user,
         .on_taken_over = server_on_taken_over,
         .context = server,
     };
@@ -598,13 +599,12 @@ struct server *server_create(struct server_config *config, int argc, char **argv
         server_destroy(server);
         return NULL;
     }
-    if (!server_load_users(server, options) || !server_listen_socks(server, options) ||
-        !server_start_admin(server, options) || !process_drop_privileges(options->run_as_user) ||
+    if (!server_load_users(server, options) || !server_open_upgrade_socket(server, options) ||
+        !server_listen_socks(server, options) || !server_start_admin(server, options) ||
+        !process_drop_privileges(options->run_as_user) ||
         /* As the account that will write it (--run-as): SQLite makes its WAL files as it goes. */
         !server_accounting_start(options, user_store_path(server->user_store), &server->shared) ||
-        !process_check_tcp_congestion(options->tcp_congestion) ||
-        /* As the account that serves (--run-as): its successor connects as that account. */
-        !server_open_upgrade_socket(server, options) || !server_prepare_notify(server)) {
+        !process_check_tcp_congestion(options->tcp_congestion) || !server_prepare_notify(server)) {
         server_destroy(server);
         return NULL;
     }
@@ -639,6 +639,7 @@ int server_run(struct server *server)
         take_over_complete(server->take_over);
         take_over_destroy(server->take_over);
         server->take_over = NULL;
+        handover_serving(server->handover);
     } else {
         service_notify_ready(server->notify);
     }

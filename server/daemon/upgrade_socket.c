@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -42,6 +43,8 @@ struct upgrade_socket {
 };
 
 int upgrade_socket_fd(const struct upgrade_socket *upgrade) { return upgrade->listener.fd; }
+
+void upgrade_socket_own_path(struct upgrade_socket *upgrade) { upgrade->passed_on = false; }
 
 static void send_refusal(int fd, const char *reason)
 {
@@ -232,8 +235,8 @@ static bool path_alive(const struct sockaddr_un *address)
 }
 
 /* A path left by a process that is gone is reused; one a live process answers on is not taken
- * from it (EADDRINUSE). */
-static int bind_path(const char *path)
+ * from it (EADDRINUSE). The file is owner's (an account's name; NULL = this process's). */
+static int bind_path(const char *path, const char *owner)
 {
     struct sockaddr_un address = { .sun_family = AF_UNIX };
     memcpy(address.sun_path, path, strlen(path) + 1);
@@ -253,7 +256,14 @@ static int bind_path(const char *path)
         unlink(path);
         bound = bind(fd, (struct sockaddr *)&address, sizeof(address));
     }
-    if (bound < 0 || chmod(path, S_IRUSR | S_IWUSR) < 0 || listen(fd, 4) < 0) {
+    struct passwd *account = owner != NULL && bound == 0 ? getpwnam(owner) : NULL;
+    if (owner != NULL && bound == 0 && account == NULL) {
+        bound = -1;
+        errno = ENOENT;
+    }
+    if (bound < 0 || chmod(path, S_IRUSR | S_IWUSR) < 0 ||
+        (account != NULL && chown(path, account->pw_uid, account->pw_gid) < 0) ||
+        listen(fd, 4) < 0) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -283,7 +293,8 @@ struct upgrade_socket *upgrade_socket_create(const struct upgrade_socket_config 
     }
     snprintf(upgrade->path, sizeof(upgrade->path), "%s", config->path);
     upgrade->config.path = upgrade->path;
-    int fd = config->inherited_fd >= 0 ? config->inherited_fd : bind_path(upgrade->path);
+    int fd = config->inherited_fd >= 0 ? config->inherited_fd
+                                       : bind_path(upgrade->path, config->owner);
     if (fd < 0) {
         log_message(LOG_ERROR, "--upgrade-socket %s: %s", upgrade->path,
                     errno == EADDRINUSE ? "another process serves upgrades there"
@@ -291,7 +302,8 @@ struct upgrade_socket *upgrade_socket_create(const struct upgrade_socket_config 
         upgrade_socket_destroy(upgrade);
         return NULL;
     }
-    upgrade->passed_on = false;
+    /* An inherited path stays the running process's until this one serves. */
+    upgrade->passed_on = config->inherited_fd >= 0;
     event_watcher_init(&upgrade->listener, fd, on_connection, upgrade);
     event_timer_init(&upgrade->timeout, on_timeout, upgrade);
     if (event_loop_watch(config->loop, &upgrade->listener, EVENT_READ) < 0) {

@@ -24,6 +24,9 @@ struct upgrade_socket_config {
     const char *path;
     /* The socket a take-over passed on (bound to path already), or -1 to bind path. */
     int inherited_fd;
+    /* The account the bound file is given to (--run-as: bound before privileges are dropped,
+     * it must be the serving account's, whose successor connects); NULL = this process's. */
+    const char *owner;
     /* Fills offers with every listening socket this process serves on (at most max); returns
      * how many. */
     size_t (*collect)(void *context, struct upgrade_offer *offers, size_t max);
@@ -40,7 +43,10 @@ struct upgrade_socket *upgrade_socket_create(const struct upgrade_socket_config 
 /* Its listening descriptor, offered with the others: the next process serves upgrades on the
  * same path. */
 int upgrade_socket_fd(const struct upgrade_socket *upgrade);
-/* Closes the socket; its path is removed only if no take-over has passed it on. On loop's
+/* This process serves: an inherited socket's path is its own to remove at exit. */
+void upgrade_socket_own_path(struct upgrade_socket *upgrade);
+/* Closes the socket; its path is removed only if it is this process's (bound here, or
+ * inherited and owned since) and no take-over has passed it on. On loop's
  * thread, or once loop no longer runs. */
 void upgrade_socket_destroy(struct upgrade_socket *upgrade);
 
