@@ -573,6 +573,11 @@ void admin_server_destroy(struct admin_server *server)
     free(server);
 }
 
+int admin_server_listening_fd(const struct admin_server *server)
+{
+    return listener_fd(server->listener);
+}
+
 size_t admin_server_session_count(const struct admin_server *server)
 {
     return __atomic_load_n(&server->session_count, __ATOMIC_RELAXED);

@@ -80,6 +80,8 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_s
  * no longer runs. */
 void admin_server_destroy(struct admin_server *server);
 
+/* The admin port's listening socket (still the server's): what an upgrade hands over. */
+int admin_server_listening_fd(const struct admin_server *server);
 /* Logged-in sessions; from any thread (systemd's STATUS line reads it on the main thread). */
 size_t admin_server_session_count(const struct admin_server *server);
 const struct admin_server_settings *admin_server_settings(const struct admin_server *server);

@@ -344,3 +344,8 @@ void metrics_endpoint_destroy(struct metrics_endpoint *endpoint)
     listener_destroy(endpoint->listener);
     free(endpoint);
 }
+
+int metrics_endpoint_listening_fd(const struct metrics_endpoint *endpoint)
+{
+    return listener_fd(endpoint->listener);
+}

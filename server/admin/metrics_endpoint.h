@@ -27,4 +27,7 @@ struct metrics_endpoint *metrics_endpoint_create(struct event_loop *loop, int li
  * longer runs. */
 void metrics_endpoint_destroy(struct metrics_endpoint *endpoint);
 
+/* The listening socket, still the endpoint's (an upgrade passes it on). */
+int metrics_endpoint_listening_fd(const struct metrics_endpoint *endpoint);
+
 #endif

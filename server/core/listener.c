@@ -141,6 +141,8 @@ void listener_destroy(struct listener *listener)
     free(listener);
 }
 
+int listener_fd(const struct listener *listener) { return listener->watcher.fd; }
+
 void listener_resume(struct listener *listener)
 {
     if (!listener->paused || listener->out_of_descriptors)

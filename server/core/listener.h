@@ -25,8 +25,12 @@ struct listener *listener_create(struct event_loop *loop, int listening_fd,
 /* paused_gauge, when not NULL, is 1 more (counter_add) while this listener is paused, on the
  * listener's thread: a level beside the count of pauses. */
 void listener_count_paused(struct listener *listener, uint64_t *paused_gauge);
-/* Closes the listening socket. */
+/* Takes the socket out of the loop, then closes it: a socket shared with another process
+ * (passed on by an upgrade) is left to it whole, since epoll would otherwise keep watching it
+ * until every copy were closed. */
 void listener_destroy(struct listener *listener);
+/* The listening socket, still the listener's. */
+int listener_fd(const struct listener *listener);
 /* Call when capacity frees up; cheap when the listener is not paused. */
 void listener_resume(struct listener *listener);
 

@@ -138,6 +138,16 @@ size_t admin_thread_session_count(const struct admin_thread *admin)
     return admin_server_session_count(admin->server);
 }
 
+int admin_thread_metrics_fd(const struct admin_thread *admin)
+{
+    return admin->metrics != NULL ? metrics_endpoint_listening_fd(admin->metrics) : -1;
+}
+
+int admin_thread_listening_fd(const struct admin_thread *admin)
+{
+    return admin_server_listening_fd(admin->server);
+}
+
 const struct metrics *admin_thread_metrics(const struct admin_thread *admin)
 {
     return admin_server_metrics(admin->server);

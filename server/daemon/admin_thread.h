@@ -44,6 +44,10 @@ bool admin_thread_start(struct admin_thread *admin);
 struct event_loop *admin_thread_loop(struct admin_thread *admin);
 /* From any thread. */
 size_t admin_thread_session_count(const struct admin_thread *admin);
+/* The admin port's listening socket, still the admin's: what an upgrade hands over. */
+int admin_thread_listening_fd(const struct admin_thread *admin);
+/* The Prometheus endpoint's listening socket, -1 when there is none. */
+int admin_thread_metrics_fd(const struct admin_thread *admin);
 /* The admin's own counters (failed admin logins), part of the server's figures. */
 const struct metrics *admin_thread_metrics(const struct admin_thread *admin);
 /* Ends the loop and joins the thread; the sessions stay open until destroy. */

@@ -155,8 +155,18 @@ const struct option_spec option_specs[] = {
               "(0 = off)" },
     { .name = "shutdown-grace", .argument = "S", .kind = OPTION_SECONDS,
       .max = 3600, .default_value = "5", FIELD(shutdown_grace_s),
-      .help = "on SIGTERM, stop accepting and give live tunnels\n"
-              "this long to finish; 0 = close at once (5)" },
+      .help = "on SIGTERM or once taken over, stop accepting and\n"
+              "give live tunnels this long to finish; 0 = close at\n"
+              "once (5)" },
+    { .name = "upgrade-socket", .argument = "PATH", .kind = OPTION_TEXT, FIELD(upgrade_socket),
+      .help = "unix socket (0600) where a new socks5d started with\n"
+              "--take-over takes this one's listening sockets;\n"
+              "'off' = none (default: upgrade.sock in\n"
+              "$RUNTIME_DIRECTORY, else beside the users file)" },
+    { .name = "take-over", .argument = "PATH", .kind = OPTION_TEXT, FIELD(take_over),
+      .help = "start on the listening sockets of the socks5d whose\n"
+              "upgrade socket is PATH (same addresses required),\n"
+              "then tell it to stop accepting and drain" },
     { .name = "run-as", .argument = "ACCOUNT", .kind = OPTION_TEXT, FIELD(run_as_user),
       .help = "after binding, drop root privileges to this system\n"
               "account (the users file must be writable by it)" },

@@ -58,6 +58,8 @@ struct server_options {
     const char *tcp_congestion; /* NULL = the system's default */
     unsigned busy_poll_us;      /* 0 = loops sleep as soon as idle */
     uint32_t shutdown_grace_s;
+    const char *upgrade_socket; /* NULL = the default path; "off" */
+    const char *take_over;      /* NULL = bind the listeners; else the running one's socket */
     const char *run_as_user; /* --run-as: drop privileges to this account after binding */
     enum log_level log_level;
     const char *access_log;

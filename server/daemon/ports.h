@@ -9,6 +9,7 @@
 #include "net.h"
 #include "options.h"
 
+struct take_over;
 struct worker;
 
 /* Room for every SOCKS address, as "127.0.0.1:1080 [::1]:1080". */
@@ -26,5 +27,18 @@ int ports_listen_admin(const struct server_options *options,
  * or -1 with bound_text "" when none was asked for. */
 int ports_listen_metrics(const struct server_options *options,
                          char bound_text[NET_ADDRESS_TEXT_MAX]);
+
+/* The same, from the sockets a take-over received (a port of 0 = the running one's): refused
+ * (logged, and the reason kept for the running process) when it does not listen on one of
+ * these addresses, or listens on one more. */
+bool ports_take_socks(const struct server_options *options, struct take_over *take,
+                      struct worker **workers, size_t worker_count,
+                      char bound_text[PORTS_SOCKS_TEXT_MAX]);
+/* The Prometheus endpoint's socket: the running process's on the same address when taking
+ * over (take not NULL), else ports_listen_metrics's. */
+int ports_open_metrics(const struct server_options *options, struct take_over *take,
+                       char bound_text[NET_ADDRESS_TEXT_MAX]);
+int ports_take_admin(const struct server_options *options, struct take_over *take,
+                     char bound_text[NET_ADDRESS_TEXT_MAX]);
 
 #endif

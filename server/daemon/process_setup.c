@@ -20,6 +20,8 @@ void process_handled_signals(sigset_t *mask)
     sigaddset(mask, SIGTERM);
     sigaddset(mask, SIGINT);
     sigaddset(mask, SIGHUP);
+    sigaddset(mask, SIGUSR2); /* an upgrade: start a successor that takes over */
+    sigaddset(mask, SIGCHLD); /* that successor's end, when it did not take over */
 }
 
 bool process_block_signals(void)
@@ -53,6 +55,9 @@ bool process_drop_privileges(const char *account)
         log_message(LOG_ERROR, "--run-as %s: no such account", account);
         return false;
     }
+    /* Already that account: a successor an upgrade signal started inherits it. */
+    if (getuid() == entry->pw_uid && geteuid() == entry->pw_uid && entry->pw_uid != 0)
+        return true;
     if (initgroups(entry->pw_name, entry->pw_gid) < 0 || setgid(entry->pw_gid) < 0 ||
         setuid(entry->pw_uid) < 0) {
         log_message(LOG_ERROR, "--run-as %s: cannot drop privileges: %s", account, strerror(errno));

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <sys/resource.h>
 
-/* SIGTERM, SIGINT (stop) and SIGHUP (reload users). */
+/* SIGTERM, SIGINT (stop), SIGHUP (reload), SIGUSR2 (upgrade) and SIGCHLD (its successor). */
 void process_handled_signals(sigset_t *mask);
 /* Before any thread starts, so that only the main loop's signalfd ever takes the handled
  * signals (threads inherit the mask); SIGPIPE is ignored. */

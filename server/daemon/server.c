@@ -5,6 +5,7 @@
 
 #include "admin_thread.h"
 #include "event_loop.h"
+#include "handover.h"
 #include "initial_users.h"
 #include "log.h"
 #include "login_throttle.h"
@@ -19,6 +20,7 @@
 #include "server_config.h"
 #include "service_notify.h"
 #include "settings_store.h"
+#include "take_over.h"
 #include "user_store.h"
 #include "users.h"
 #include "users_file.h"
@@ -58,6 +60,9 @@ struct server {
     struct admin_thread *admin;
     struct user_store *user_store;
     struct service_notify *notify;
+    struct handover *handover;      /* NULL: --upgrade-socket off */
+    struct take_over *take_over;    /* while starting with --take-over */
+    bool taken_over;                /* a new process serves; this one drains */
     struct event_watcher signals;
     struct event_timer grace_timer; /* SIGTERM: how long live tunnels may still finish */
     struct event_timer drain_timer; /* SIGTERM: looks for the last tunnel's end */
@@ -124,31 +129,6 @@ static void server_on_drain_check(struct event_loop *loop, struct event_timer *t
 
 /* ---- the reload: config file, command line and users file, whole or not at all ---- */
 
-static void log_problems(const char *trigger, const char *problems, size_t users)
-{
-    for (const char *line = problems; *line != '\0';) {
-        size_t length = strcspn(line, "\n");
-        log_message(LOG_ERROR, "%s: %.*s", trigger, (int)length, line);
-        line += length + (line[length] == '\n');
-    }
-    log_message(LOG_ERROR, "%s: refused; keeping the running configuration and the %zu users "
-                           "in memory", trigger, users);
-}
-
-/* The first line of problems (an admin answer is one line), and how many more there are. */
-static void first_problem(const char *problems, char *message, size_t message_size)
-{
-    size_t length = strcspn(problems, "\n");
-    size_t more = 0;
-    for (const char *c = problems + length; *c != '\0'; c++)
-        more += *c == '\n';
-    if (more > 0)
-        snprintf(message, message_size, "%.*s (and %zu more, see the log)", (int)length,
-                 problems, more);
-    else
-        snprintf(message, message_size, "%.*s", (int)length, problems);
-}
-
 static struct policy *policy_from_options(const struct server_options *options,
                                           struct policy *configured);
 
@@ -185,8 +165,8 @@ static bool server_reload(struct server *server, const char *trigger, char *mess
     char problems[4096];
     if (server_config_load(server->argc, server->argv, false, &loaded, problems,
                            sizeof(problems)) != SERVER_CONFIG_LOADED) {
-        log_problems(trigger, problems, users_count(server->shared.users));
-        first_problem(problems, message, message_size);
+        server_config_log_refusal(trigger, problems, users_count(server->shared.users));
+        server_config_first_problem(problems, message, message_size);
         return false;
     }
     struct users_file_contents contents = { NULL, 0 };
@@ -201,8 +181,8 @@ static bool server_reload(struct server *server, const char *trigger, char *mess
                                                     sizeof(problems)));
     users_file_contents_free(&contents);
     if (!good) {
-        log_problems(trigger, problems, users_count(server->shared.users));
-        first_problem(problems, message, message_size);
+        server_config_log_refusal(trigger, problems, users_count(server->shared.users));
+        server_config_first_problem(problems, message, message_size);
         policy_destroy(policy);
         server_config_free(&loaded);
         return false;
@@ -257,6 +237,10 @@ static void reload_call(void *argument)
 /* SIGHUP, on the main thread: the reload itself runs on the admin's (see server_reload). */
 static void server_on_sighup(struct server *server)
 {
+    if (server->taken_over) {
+        log_message(LOG_WARN, "SIGHUP ignored: taken over, this process only drains");
+        return;
+    }
     struct reload_call call = { .server = server };
     service_notify_reloading(server->notify);
     event_loop_call(admin_thread_loop(server->admin), reload_call, &call);
@@ -274,6 +258,11 @@ static void server_on_signal(struct event_loop *loop, struct event_watcher *watc
             server_begin_shutdown(watcher->data, (int)info.ssi_signo);
         } else if (info.ssi_signo == SIGHUP) {
             server_on_sighup(watcher->data);
+        } else if (info.ssi_signo == SIGUSR2) {
+            struct server *server = watcher->data;
+            handover_start_successor(server->handover, server->argc, server->argv);
+        } else if (info.ssi_signo == SIGCHLD) {
+            handover_reap(((struct server *)watcher->data)->handover);
         }
     }
 }
@@ -299,10 +288,12 @@ static bool server_save_users(void *server)
 
 static bool server_start_admin(struct server *server, const struct server_options *options)
 {
-    int fd = ports_listen_admin(options, server->admin_listen_text);
+    int fd = server->take_over != NULL
+                 ? ports_take_admin(options, server->take_over, server->admin_listen_text)
+                 : ports_listen_admin(options, server->admin_listen_text);
     if (fd < 0)
         return false;
-    int metrics_fd = ports_listen_metrics(options, server->metrics_listen_text);
+    int metrics_fd = ports_open_metrics(options, server->take_over, server->metrics_listen_text);
     if (metrics_fd < 0 && options->metrics_listen != NULL) {
         close(fd);
         return false;
@@ -336,7 +327,7 @@ static void server_read_counts(void *context, struct service_counts *counts)
     struct server *server = context;
     counts->tunnels = server_live_sessions(server);
     counts->users = users_count(server->shared.users);
-    counts->admin_sessions = admin_thread_session_count(server->admin);
+    counts->admin_sessions = server->admin != NULL ? admin_thread_session_count(server->admin) : 0;
 }
 
 static bool server_prepare_notify(struct server *server)
@@ -356,6 +347,8 @@ static bool server_prepare_notify(struct server *server)
             .watched_count = count,
             .read_counts = server_read_counts,
             .context = server,
+            .taken_over_pid =
+                server->take_over != NULL ? take_over_running_pid(server->take_over) : 0,
         };
         server->notify = service_notify_create(&config);
         free(watched);
@@ -484,6 +477,65 @@ static bool server_create_workers(struct server *server, const struct server_opt
     return true;
 }
 
+/* ---- upgrades: the listening sockets handed over to a new process, or taken from one ---- */
+
+/* Why SCM_RIGHTS over a unix socket (as HAProxy's -x) and not systemd's descriptor store: it
+ * works the same with and without systemd, and the new process gets the very sockets the
+ * running one listens on, accept queues and SO_REUSEPORT group included, so no connection
+ * waiting to be accepted is lost while the two change places. */
+static bool server_listen_socks(struct server *server, const struct server_options *options)
+{
+    if (server->take_over != NULL)
+        return ports_take_socks(options, server->take_over, server->workers,
+                                server->worker_count, server->socks_listen_text);
+    return ports_listen_socks(options, server->workers, server->worker_count,
+                              server->socks_listen_text);
+}
+
+/* A new process serves on the same sockets: this one stops accepting (the sockets' queues
+ * are the new one's now), ends its admin port (one process writes the users file), falls
+ * silent to systemd and lets its tunnels finish within the grace time. */
+static size_t server_on_taken_over(void *context, pid_t new_pid, unsigned *grace_s)
+{
+    struct server *server = context;
+    server->taken_over = true;
+    service_notify_release(server->notify); /* first: it watches the admin's loop */
+    server_stop_listening(server);
+    admin_thread_stop(server->admin);
+    server_accounting_set_admin(NULL); /* its figures kept, for the accounting's samples */
+    admin_thread_destroy(server->admin);
+    server->admin = NULL;
+    size_t live = server_live_sessions(server);
+    *grace_s = server->grace_ms / 1000;
+    log_message(LOG_INFO, "taken over by socks5d pid %d: not accepting; %zu tunnels may finish "
+                          "within %u s", (int)new_pid, live, *grace_s);
+    server->draining = true;
+    if (live == 0 || server->grace_ms == 0) {
+        event_loop_stop(server->loop);
+        return live;
+    }
+    event_loop_timer_start(server->loop, &server->grace_timer, server->grace_ms);
+    event_loop_timer_start(server->loop, &server->drain_timer, DRAIN_CHECK_MS);
+    return live;
+}
+
+static bool server_open_upgrade_socket(struct server *server, const struct server_options *options)
+{
+    struct handover_config config = {
+        .loop = server->loop,
+        .upgrade_socket = options->upgrade_socket,
+        .users_file = user_store_path(server->user_store),
+        .take_over = server->take_over,
+        .workers = server->workers,
+        .worker_count = server->worker_count,
+        .admin = &server->admin,
+        .run_as = options->run_as_user,
+        .on_taken_over = server_on_taken_over,
+        .context = server,
+    };
+    return handover_open(&config, &server->handover);
+}
+
 /* ---- the process ---- */
 
 static bool server_load_users(struct server *server, const struct server_options *options)
@@ -532,10 +584,14 @@ struct server *server_create(struct server_config *config, int argc, char **argv
         server_destroy(server);
         return NULL;
     }
-    if (!server_load_users(server, options) ||
-        !ports_listen_socks(options, server->workers, server->worker_count,
-                            server->socks_listen_text) ||
-        !server_start_admin(server, options) || !process_drop_privileges(options->run_as_user) ||
+    if (options->take_over != NULL &&
+        (server->take_over = take_over_receive(options->take_over)) == NULL) {
+        server_destroy(server);
+        return NULL;
+    }
+    if (!server_load_users(server, options) || !server_open_upgrade_socket(server, options) ||
+        !server_listen_socks(server, options) || !server_start_admin(server, options) ||
+        !process_drop_privileges(options->run_as_user) ||
         /* As the account that will write it (--run-as): SQLite makes its WAL files as it goes. */
         !server_accounting_start(options, user_store_path(server->user_store), &server->shared) ||
         !process_check_tcp_congestion(options->tcp_congestion) || !server_prepare_notify(server)) {
@@ -567,7 +623,16 @@ int server_run(struct server *server)
         log_message(LOG_ERROR, "cannot start the admin thread: %s", strerror(errno));
         return 1;
     }
-    service_notify_ready(server->notify);
+    if (server->take_over != NULL) {
+        /* Serving: systemd learns the new main process before the old one may exit. */
+        service_notify_main_pid(server->notify);
+        take_over_complete(server->take_over);
+        take_over_destroy(server->take_over);
+        server->take_over = NULL;
+        handover_serving(server->handover);
+    } else {
+        service_notify_ready(server->notify);
+    }
     if (event_loop_run(server->loop) < 0) {
         log_message(LOG_ERROR, "event loop failed: %s", strerror(errno));
         return 1;
@@ -587,6 +652,9 @@ void server_destroy(struct server *server)
     admin_thread_stop(server->admin);
     for (size_t i = 0; i < server->worker_count; i++)
         worker_stop_thread(server->workers[i]);
+    handover_destroy(server->handover);
+    /* Never started serving: the running process is told, and goes on. */
+    take_over_destroy(server->take_over);
     service_notify_destroy(server->notify);
     if (server->signals.fd >= 0) {
         event_loop_unwatch(server->loop, &server->signals);

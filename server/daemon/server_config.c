@@ -3,6 +3,7 @@
 #include "server_config.h"
 
 #include "config_file.h"
+#include "log.h"
 #include "policy.h"
 #include "user_store.h"
 #include "users_file.h"
@@ -162,4 +163,30 @@ int server_config_check(int argc, char **argv, FILE *out)
         fprintf(out, "socks5d: configuration has problems\n");
     server_config_free(&config);
     return good ? 0 : 1;
+}
+
+/* ---- a refused reload's words ---- */
+
+void server_config_log_refusal(const char *trigger, const char *problems, size_t users)
+{
+    for (const char *line = problems; *line != '\0';) {
+        size_t length = strcspn(line, "\n");
+        log_message(LOG_ERROR, "%s: %.*s", trigger, (int)length, line);
+        line += length + (line[length] == '\n');
+    }
+    log_message(LOG_ERROR, "%s: refused; keeping the running configuration and the %zu users "
+                           "in memory", trigger, users);
+}
+
+void server_config_first_problem(const char *problems, char *message, size_t message_size)
+{
+    size_t length = strcspn(problems, "\n");
+    size_t more = 0;
+    for (const char *c = problems + length; *c != '\0'; c++)
+        more += *c == '\n';
+    if (more > 0)
+        snprintf(message, message_size, "%.*s (and %zu more, see the log)", (int)length,
+                 problems, more);
+    else
+        snprintf(message, message_size, "%.*s", (int)length, problems);
 }

@@ -47,4 +47,10 @@ void server_config_restart_keys(const struct server_options *running,
  * good, on out. Returns the exit status: 0 good, 1 not. */
 int server_config_check(int argc, char **argv, FILE *out);
 
+/* A refused reload: each line of problems logged as "TRIGGER: LINE", then that the running
+ * configuration and the users in memory stay. */
+void server_config_log_refusal(const char *trigger, const char *problems, size_t users);
+/* The first line of problems, and how many more there are (an admin answer is one line). */
+void server_config_first_problem(const char *problems, char *message, size_t message_size);
+
 #endif

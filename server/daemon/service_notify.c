@@ -5,6 +5,7 @@
 #include "event_loop.h"
 #include "log.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,12 +13,15 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
+#include <unistd.h>
 
 /* The STATUS line is compared with the last one sent this often, never per connection. */
 #define STATUS_PERIOD_MS 1000
 /* Heartbeats each watched loop counts per ping interval: a loop late by a few beats (a long
  * batch of events, a busy machine) has still beaten by the time of the next ping. */
 #define BEATS_PER_PING 4
+/* How long a take-over waits for systemd to read MAINPID=. */
+#define BARRIER_TIMEOUT_US 5000000
 
 /* A watched loop's proof of life: a timer of its own that counts on its own thread. A loop
  * that hangs stops counting, and the main loop, seeing no new beat, withholds the ping. */
@@ -183,6 +187,22 @@ static bool start_watchdog(struct service_notify *notify, const struct service_n
     return true;
 }
 
+/* WATCHDOG_PID names the process taken over: its watchdog becomes this process's along with
+ * MAINPID (systemd then expects the pings from here). */
+static int inherited_watchdog(pid_t taken_over_pid, uint64_t *interval_us)
+{
+    const char *pid = getenv("WATCHDOG_PID");
+    const char *usec = getenv("WATCHDOG_USEC");
+    if (pid == NULL || usec == NULL || strtoll(pid, NULL, 10) != (long long)taken_over_pid)
+        return 0;
+    char *end;
+    unsigned long long value = strtoull(usec, &end, 10);
+    if (*end != '\0' || value == 0)
+        return -EINVAL;
+    *interval_us = value;
+    return 1;
+}
+
 /* ---- the module ---- */
 
 struct service_notify *service_notify_create(const struct service_notify_config *config)
@@ -204,6 +224,8 @@ struct service_notify *service_notify_create(const struct service_notify_config 
     uint64_t interval_us = 0;
     /* Honours WATCHDOG_PID too: a watchdog meant for another process is not ours to feed. */
     int watchdog = sd_watchdog_enabled(0, &interval_us);
+    if (watchdog == 0 && config->taken_over_pid > 0)
+        watchdog = inherited_watchdog(config->taken_over_pid, &interval_us);
     if (watchdog < 0)
         log_message(LOG_WARN, "systemd watchdog settings unusable (%s): no pings",
                     strerror(-watchdog));
@@ -253,6 +275,35 @@ void service_notify_reloaded(struct service_notify *notify, const char *failure)
             *c = ' ';
     }
     send_state(notify, "READY=1");
+}
+
+void service_notify_main_pid(struct service_notify *notify)
+{
+    if (!notify->enabled)
+        return;
+    char state[64];
+    snprintf(state, sizeof(state), "MAINPID=%d\nREADY=1", (int)getpid());
+    send_state(notify, state);
+    /* Until systemd has read it: the process taken over exits soon after. */
+    int barrier = sd_notify_barrier(0, BARRIER_TIMEOUT_US);
+    if (barrier < 0)
+        log_message(LOG_WARN, "systemd did not confirm the new main process: %s",
+                    strerror(-barrier));
+}
+
+void service_notify_release(struct service_notify *notify)
+{
+    if (!notify->enabled)
+        return;
+    event_loop_timer_stop(notify->main_loop, &notify->status_timer);
+    event_loop_timer_stop(notify->main_loop, &notify->ping_timer);
+    for (size_t i = 0; i < notify->heartbeat_count; i++)
+        event_loop_call(notify->heartbeats[i].loop, heartbeat_stop, &notify->heartbeats[i]);
+    /* Done with the watched loops: the caller may end some (the admin's) before destroy. */
+    free(notify->heartbeats);
+    notify->heartbeats = NULL;
+    notify->heartbeat_count = 0;
+    notify->enabled = false;
 }
 
 void service_notify_stopping(struct service_notify *notify)

@@ -4,6 +4,7 @@
 #define SERVICE_NOTIFY_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct event_loop;
 struct service_notify;
@@ -33,6 +34,9 @@ struct service_notify_config {
     /* Called on main_loop's thread, at most about once a second. */
     void (*read_counts)(void *context, struct service_counts *counts);
     void *context;
+    /* The socks5d this process takes over from (--take-over), 0 for none: systemd's watchdog
+     * settings name it (WATCHDOG_PID) until this process becomes the main one. */
+    pid_t taken_over_pid;
 };
 
 /* Not started by systemd (NOTIFY_SOCKET unset): nothing is armed and every call below returns
@@ -48,6 +52,15 @@ void service_notify_reloading(struct service_notify *notify);
 /* READY=1 again. failure (NULL when the reload worked): a short reason the STATUS line shows
  * until a reload works. */
 void service_notify_reloaded(struct service_notify *notify, const char *failure);
+/* After a take-over: MAINPID= this process and READY=1, and waits (a few seconds at most)
+ * until systemd has read them, so that the process taken over may exit without systemd
+ * thinking the service ended. The unit needs NotifyAccess=all: this process is not the main
+ * one until the message is read. */
+void service_notify_main_pid(struct service_notify *notify);
+/* Taken over: the new process speaks to systemd from now on (status, watchdog, stopping);
+ * this one says nothing more, and no longer touches the watched loops (which may be ended
+ * afterwards). */
+void service_notify_release(struct service_notify *notify);
 /* STOPPING=1, once: the graceful stop has begun. */
 void service_notify_stopping(struct service_notify *notify);
 

@@ -31,8 +31,11 @@
 struct worker {
     struct proxy proxy;
     struct settings_store *settings;
-    struct listener *listeners[OPTIONS_MAX_LISTEN];
+    /* One per SOCKS address; a take-over may give a worker more (the running process had
+     * more workers than this one). */
+    struct listener **listeners;
     size_t listener_count;
+    size_t listener_capacity;
 };
 
 static size_t share_of(size_t total, size_t workers)
@@ -87,8 +90,18 @@ bool worker_listen(struct worker *worker, int listening_fd)
 {
     struct proxy *proxy = &worker->proxy;
     struct listener *listener = NULL;
-    if (worker->listener_count < OPTIONS_MAX_LISTEN)
-        listener = listener_create(proxy->loop, listening_fd, worker_on_accept,
+    if (worker->listener_count == worker->listener_capacity) {
+        size_t capacity = worker->listener_capacity > 0 ? worker->listener_capacity * 2
+                                                        : OPTIONS_MAX_LISTEN;
+        struct listener **grown = realloc(worker->listeners, capacity * sizeof(*grown));
+        if (grown == NULL) {
+            close(listening_fd);
+            return false;
+        }
+        worker->listeners = grown;
+        worker->listener_capacity = capacity;
+    }
+    listener = listener_create(proxy->loop, listening_fd, worker_on_accept,
                                    session_proxy_has_capacity, proxy,
                                    &proxy->metrics.accept_paused);
     if (listener == NULL) {
@@ -98,6 +111,14 @@ bool worker_listen(struct worker *worker, int listening_fd)
     listener_count_paused(listener, &proxy->metrics.listeners_paused);
     worker->listeners[worker->listener_count++] = listener;
     return true;
+}
+
+size_t worker_listening_fds(const struct worker *worker, int *fds, size_t max)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < worker->listener_count && count < max; i++)
+        fds[count++] = listener_fd(worker->listeners[i]);
+    return count;
 }
 
 struct proxy *worker_proxy(struct worker *worker) { return &worker->proxy; }
@@ -189,6 +210,7 @@ void worker_destroy(struct worker *worker)
     buffer_pool_destroy(proxy->relay.buffers);
     pipe_pool_destroy(proxy->relay.pipes);
     event_loop_destroy(proxy->loop);
+    free(worker->listeners);
     pthread_mutex_destroy(&proxy->sessions_lock);
     free(worker);
 }

@@ -28,6 +28,9 @@ struct worker_config {
 struct worker *worker_create(const struct worker_config *config);
 /* Takes a listening socket (closed on failure). Before the worker starts. */
 bool worker_listen(struct worker *worker, int listening_fd);
+/* Its listening sockets (at most max, into fds; still the worker's): what an upgrade hands
+ * over. From the main thread, while the worker's listeners stay as they are. */
+size_t worker_listening_fds(const struct worker *worker, int *fds, size_t max);
 struct proxy *worker_proxy(struct worker *worker);
 struct event_loop *worker_loop(struct worker *worker);
 
@@ -36,7 +39,9 @@ bool worker_start_thread(struct worker *worker);
 /* From any thread: the worker takes the settings store's current version, for the sessions
  * it starts from then on and the relay buffers it hands out; returns once it has. */
 void worker_refresh_settings(struct worker *worker);
-/* From the main thread: closes the worker's listening sockets; its sessions go on. */
+/* From the main thread: closes the worker's listening sockets (taken out of its loop first,
+ * so a socket another process shares stays whole, its queue included); its sessions go
+ * on. */
 void worker_stop_listening(struct worker *worker);
 /* Resumes listeners paused at the connection limit (on the worker's thread). */
 void worker_resume_listening(struct worker *worker);
