@@ -133,10 +133,10 @@ static void take_samples(struct accounting *accounting)
 
 /* ---- the writer ---- */
 
-static bool put_user(void *context, const char *user, const struct accounting_usage *usage)
+static bool put_user(void *context, const char *user, const struct accounting_usage *growth)
 {
     struct accounting *accounting = context;
-    return accounting_store_put_user_usage(accounting->store, user, usage,
+    return accounting_store_add_user_usage(accounting->store, user, growth,
                                            accounting->writer_error);
 }
 
@@ -145,7 +145,6 @@ static void batch_failed(struct accounting *accounting, const char *error, unsig
     counter_add_shared(&accounting->dropped, lost);
     int64_t now = log_realtime_ms();
     pthread_mutex_lock(&accounting->usage_lock);
-    lifetime_usage_mark_changed(accounting->lifetime);
     if (!accounting->status.failing)
         accounting->status.failing_since_ms = now;
     accounting->status.failing = true;
@@ -186,12 +185,12 @@ static void write_batch(struct accounting *accounting, struct accounting_connect
             snprintf(error, sizeof error, "%s", accounting->writer_error);
     }
     if (ok && global_changed)
-        ok = accounting_store_put_global_usage(accounting->store, global, error);
+        ok = accounting_store_add_global_usage(accounting->store, global, error);
     if (ok)
         ok = accounting_store_commit(accounting->store, error);
     if (!ok) {
         accounting_store_rollback(accounting->store);
-        /* The resets wait for the next batch; the figures are all written again then. */
+        /* The resets and the unsaved growth wait for the next batch. */
         struct pending_reset **tail = &resets;
         while (*tail != NULL)
             tail = &(*tail)->next;
@@ -201,6 +200,7 @@ static void write_batch(struct accounting *accounting, struct accounting_connect
         batch_failed(accounting, error, count);
         return;
     }
+    lifetime_usage_changes_saved(accounting->lifetime);
     bool recovered = accounting->status.failing;
     accounting->status.failing = false;
     accounting->status.error[0] = 0;
@@ -315,8 +315,9 @@ static bool load(struct accounting *accounting, char error[ACCOUNTING_ERROR_MAX]
     lifetime_usage_load_global(accounting->lifetime, global, &global_reset);
     /* One write now: SQLite opens its write-ahead log with the first, so the process has every
      * descriptor it will use before it serves (and a read-only disk fails the start). */
+    static const uint64_t nothing[ADMIN_METRIC_COUNT];
     if (!accounting_store_begin(accounting->store, error) ||
-        !accounting_store_put_global_usage(accounting->store, global, error) ||
+        !accounting_store_add_global_usage(accounting->store, nothing, error) ||
         !accounting_store_commit(accounting->store, error)) {
         accounting_store_rollback(accounting->store);
         return false;

@@ -38,12 +38,23 @@ static const char add_connection_sql[] =
     "client, destination, destination_address, destination_ip, bytes_up, bytes_down, "
     "datagrams_up, datagrams_down, datagram_relay) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/* Growth is added, never a total written over: two processes may share the database while
+ * one drains after an upgrade, and each adds only what it counted. */
+#define USAGE_ADD(name) #name " = " #name " + excluded." #name ", "
+#define FAILURE_ADD(code) "failures_" #code " = failures_" #code " + excluded.failures_" #code ", "
 static const char put_user_usage_sql[] =
-    "INSERT OR REPLACE INTO user_usage (user, " ACCOUNTING_USAGE_FIELDS(USAGE_COLUMN)
+    "INSERT INTO user_usage (user, " ACCOUNTING_USAGE_FIELDS(USAGE_COLUMN)
         FAILURE_COLUMNS ", first_seen_ms, last_seen_ms) VALUES (?, "
-    ACCOUNTING_USAGE_FIELDS(USAGE_PARAMETER) "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    ACCOUNTING_USAGE_FIELDS(USAGE_PARAMETER) "?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (user) DO UPDATE SET " ACCOUNTING_USAGE_FIELDS(USAGE_ADD)
+    FAILURE_ADD(1) FAILURE_ADD(2) FAILURE_ADD(3) FAILURE_ADD(4) FAILURE_ADD(5) FAILURE_ADD(6)
+    FAILURE_ADD(7) FAILURE_ADD(8)
+    "first_seen_ms = CASE WHEN first_seen_ms = 0 OR (excluded.first_seen_ms <> 0 AND "
+    "excluded.first_seen_ms < first_seen_ms) THEN excluded.first_seen_ms ELSE first_seen_ms "
+    "END, last_seen_ms = MAX(last_seen_ms, excluded.last_seen_ms)";
 static const char put_global_usage_sql[] =
-    "INSERT OR REPLACE INTO global_usage (metric, value) VALUES (?, ?)";
+    "INSERT INTO global_usage (metric, value) VALUES (?, ?) "
+    "ON CONFLICT (metric) DO UPDATE SET value = value + excluded.value";
 static const char load_users_sql[] =
     "SELECT user, " ACCOUNTING_USAGE_FIELDS(USAGE_COLUMN) FAILURE_COLUMNS
     ", first_seen_ms, last_seen_ms FROM user_usage ORDER BY user";
@@ -246,7 +257,7 @@ bool accounting_store_add_connection(struct accounting_store *store,
     return true;
 }
 
-bool accounting_store_put_user_usage(struct accounting_store *store, const char *user,
+bool accounting_store_add_user_usage(struct accounting_store *store, const char *user,
                                      const struct accounting_usage *usage,
                                      char error[ACCOUNTING_ERROR_MAX])
 {
@@ -263,7 +274,7 @@ bool accounting_store_put_user_usage(struct accounting_store *store, const char 
     return run(store, put, "storing a user's usage", error);
 }
 
-bool accounting_store_put_global_usage(struct accounting_store *store,
+bool accounting_store_add_global_usage(struct accounting_store *store,
                                        const uint64_t values[ADMIN_METRIC_COUNT],
                                        char error[ACCOUNTING_ERROR_MAX])
 {

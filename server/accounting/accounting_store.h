@@ -72,13 +72,16 @@ void accounting_store_rollback(struct accounting_store *store);
 bool accounting_store_add_connection(struct accounting_store *store,
                                      struct accounting_connection *connection,
                                      char error[ACCOUNTING_ERROR_MAX]);
-/* Replaces user's lifetime usage (absolute values). */
-bool accounting_store_put_user_usage(struct accounting_store *store, const char *user,
-                                     const struct accounting_usage *usage,
+/* Adds growth to user's lifetime usage: the counters and failures are added, first_seen
+ * keeps the earlier and last_seen the later. Added, not replaced, so that two processes
+ * sharing the database (one draining after an upgrade) each count only their own. */
+bool accounting_store_add_user_usage(struct accounting_store *store, const char *user,
+                                     const struct accounting_usage *growth,
                                      char error[ACCOUNTING_ERROR_MAX]);
-/* Replaces the global lifetime counters: values[i] is admin_metrics[i]'s (gauges ignored). */
-bool accounting_store_put_global_usage(struct accounting_store *store,
-                                       const uint64_t values[ADMIN_METRIC_COUNT],
+/* Adds growth to the global lifetime counters: growth[i] is admin_metrics[i]'s (gauges are
+ * ignored). */
+bool accounting_store_add_global_usage(struct accounting_store *store,
+                                       const uint64_t growth[ADMIN_METRIC_COUNT],
                                        char error[ACCOUNTING_ERROR_MAX]);
 /* Records a reset-usage by admin of user ("" = every user and the global counters) at at_ms,
  * and sets the usage it names to zero (first_seen and last_seen stay). Inside a batch it is

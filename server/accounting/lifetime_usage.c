@@ -10,6 +10,7 @@
 struct lifetime_entry {
     struct lifetime_entry *next;
     struct accounting_usage usage;   /* as of the last sample */
+    struct accounting_usage unsaved; /* the part of usage not in the database yet */
     struct accounting_sample last;   /* the since-start counters of that sample */
     const void *identity;            /* whose counters they were; NULL = not sampled yet */
     struct accounting_reset reset;
@@ -23,6 +24,7 @@ struct lifetime_usage {
     size_t entry_count;
     uint64_t global[ADMIN_METRIC_COUNT];
     uint64_t global_last[ADMIN_METRIC_COUNT];
+    uint64_t global_unsaved[ADMIN_METRIC_COUNT];
     bool global_changed;
     struct accounting_reset global_reset;
 };
@@ -166,6 +168,7 @@ bool lifetime_usage_sample_user(struct lifetime_usage *lifetime, const char *use
 #define ADD_GROWTH(name)                                                                         \
     if (since_start->name != entry->last.name) {                                                 \
         entry->usage.name += since_start->name - entry->last.name;                               \
+        entry->unsaved.name += since_start->name - entry->last.name;                             \
         grew = true;                                                                             \
     }
     ACCOUNTING_USAGE_FIELDS(ADD_GROWTH)
@@ -174,6 +177,8 @@ bool lifetime_usage_sample_user(struct lifetime_usage *lifetime, const char *use
         if (entry->usage.first_seen_ms == 0)
             entry->usage.first_seen_ms = now_ms;
         entry->usage.last_seen_ms = now_ms;
+        entry->unsaved.first_seen_ms = entry->usage.first_seen_ms;
+        entry->unsaved.last_seen_ms = now_ms;
     }
     entry->last = *since_start;
     if (grew)
@@ -193,6 +198,7 @@ void lifetime_usage_sample_global(struct lifetime_usage *lifetime,
         uint64_t growth = since_start[index] - lifetime->global_last[index];
         if (growth != 0) {
             lifetime->global[index] += growth;
+            lifetime->global_unsaved[index] += growth;
             lifetime->global_changed = true;
         }
         lifetime->global_last[index] = since_start[index];
@@ -207,12 +213,16 @@ bool lifetime_usage_add_connection(struct lifetime_usage *lifetime,
     struct lifetime_entry *entry = find_or_add(lifetime, connection->user);
     if (entry == NULL)
         return false;
-    if (connection->status != 0 && connection->status < ACCOUNTING_STATUS_CODES)
+    if (connection->status != 0 && connection->status < ACCOUNTING_STATUS_CODES) {
         entry->usage.failures[connection->status]++;
+        entry->unsaved.failures[connection->status]++;
+    }
     if (entry->usage.first_seen_ms == 0 || connection->started_ms < entry->usage.first_seen_ms)
         entry->usage.first_seen_ms = connection->started_ms;
     if (connection->ended_ms > entry->usage.last_seen_ms)
         entry->usage.last_seen_ms = connection->ended_ms;
+    entry->unsaved.first_seen_ms = entry->usage.first_seen_ms;
+    entry->unsaved.last_seen_ms = entry->usage.last_seen_ms;
     entry->changed = true;
     return true;
 }
@@ -259,10 +269,16 @@ void lifetime_usage_global(const struct lifetime_usage *lifetime,
     }
 }
 
+/* The store zeroes the stored figures (keeping first and last seen); what grows from here is
+ * added to them. */
 static void zero_entry(struct lifetime_entry *entry)
 {
+    int64_t first_seen_ms = entry->usage.first_seen_ms, last_seen_ms = entry->usage.last_seen_ms;
     memset(&entry->usage, 0, sizeof entry->usage);
-    entry->changed = true;
+    memset(&entry->unsaved, 0, sizeof entry->unsaved);
+    entry->usage.first_seen_ms = first_seen_ms;
+    entry->usage.last_seen_ms = last_seen_ms;
+    entry->changed = true; /* a row to hold the reset, if the user had none */
 }
 
 void lifetime_usage_reset(struct lifetime_usage *lifetime, const char *user,
@@ -281,6 +297,7 @@ void lifetime_usage_reset(struct lifetime_usage *lifetime, const char *user,
              entry = entry->next)
             zero_entry(entry);
     memset(lifetime->global, 0, sizeof lifetime->global);
+    memset(lifetime->global_unsaved, 0, sizeof lifetime->global_unsaved);
     lifetime->global_changed = true;
     lifetime->global_reset = *reset;
 }
@@ -302,28 +319,26 @@ void lifetime_usage_last_reset(const struct lifetime_usage *lifetime, const char
 
 bool lifetime_usage_take_changes(struct lifetime_usage *lifetime, lifetime_usage_visit visit,
                                  void *context, bool *global_changed,
-                                 uint64_t global[ADMIN_METRIC_COUNT])
-{
-    for (size_t index = 0; index < lifetime->bucket_count; index++)
-        for (struct lifetime_entry *entry = lifetime->buckets[index]; entry != NULL;
-             entry = entry->next) {
-            if (!entry->changed)
-                continue;
-            entry->changed = false;
-            if (!visit(context, entry->name, &entry->usage))
-                return false;
-        }
-    *global_changed = lifetime->global_changed;
-    lifetime->global_changed = false;
-    memcpy(global, lifetime->global, sizeof lifetime->global);
-    return true;
-}
-
-void lifetime_usage_mark_changed(struct lifetime_usage *lifetime)
+                                 uint64_t global_growth[ADMIN_METRIC_COUNT])
 {
     for (size_t index = 0; index < lifetime->bucket_count; index++)
         for (struct lifetime_entry *entry = lifetime->buckets[index]; entry != NULL;
              entry = entry->next)
-            entry->changed = true;
-    lifetime->global_changed = true;
+            if (entry->changed && !visit(context, entry->name, &entry->unsaved))
+                return false;
+    *global_changed = lifetime->global_changed;
+    memcpy(global_growth, lifetime->global_unsaved, sizeof lifetime->global_unsaved);
+    return true;
+}
+
+void lifetime_usage_changes_saved(struct lifetime_usage *lifetime)
+{
+    for (size_t index = 0; index < lifetime->bucket_count; index++)
+        for (struct lifetime_entry *entry = lifetime->buckets[index]; entry != NULL;
+             entry = entry->next) {
+            memset(&entry->unsaved, 0, sizeof entry->unsaved);
+            entry->changed = false;
+        }
+    memset(lifetime->global_unsaved, 0, sizeof lifetime->global_unsaved);
+    lifetime->global_changed = false;
 }

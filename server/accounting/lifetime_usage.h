@@ -53,14 +53,15 @@ void lifetime_usage_reset(struct lifetime_usage *lifetime, const char *user,
 void lifetime_usage_last_reset(const struct lifetime_usage *lifetime, const char *user,
                                struct accounting_reset *reset);
 
-/* Calls visit for every user whose figures changed since the last call, and clears their
- * mark; *global_changed says whether the global figures changed (copied to global). After a
- * batch that failed, lifetime_usage_mark_changed marks everything again. */
+/* Calls visit with the growth not saved yet of every user whose figures changed, and gives
+ * the global growth (*global_changed: any). Nothing is forgotten until
+ * lifetime_usage_changes_saved: after a batch that failed, the growth waits for the next. */
 typedef bool (*lifetime_usage_visit)(void *context, const char *user,
-                                     const struct accounting_usage *usage);
+                                     const struct accounting_usage *growth);
 bool lifetime_usage_take_changes(struct lifetime_usage *lifetime, lifetime_usage_visit visit,
                                  void *context, bool *global_changed,
-                                 uint64_t global[ADMIN_METRIC_COUNT]);
-void lifetime_usage_mark_changed(struct lifetime_usage *lifetime);
+                                 uint64_t global_growth[ADMIN_METRIC_COUNT]);
+/* The batch that took the changes was committed. */
+void lifetime_usage_changes_saved(struct lifetime_usage *lifetime);
 
 #endif

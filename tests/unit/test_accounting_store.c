@@ -248,8 +248,8 @@ START_TEST(reopening_keeps_everything)
     for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
         global[i] = 100 + i;
     ck_assert(accounting_store_begin(store, error));
-    ck_assert_msg(accounting_store_put_user_usage(store, "alice", &usage, error), "%s", error);
-    ck_assert_msg(accounting_store_put_global_usage(store, global, error), "%s", error);
+    ck_assert_msg(accounting_store_add_user_usage(store, "alice", &usage, error), "%s", error);
+    ck_assert_msg(accounting_store_add_global_usage(store, global, error), "%s", error);
     ck_assert(accounting_store_commit(store, error));
     int64_t created = 0, created_again = 0;
     ck_assert(accounting_store_created(store, &created, error));
@@ -827,7 +827,7 @@ static void assert_usage(const struct accounting_usage *a, const struct accounti
     ck_assert_int_eq(a->last_seen_ms, b->last_seen_ms);
 }
 
-START_TEST(usage_is_replaced_and_reset)
+START_TEST(usage_is_added_and_reset)
 {
     struct accounting_store *store = open_store(database_path("usage.db"));
     char error[ACCOUNTING_ERROR_MAX] = "";
@@ -836,11 +836,21 @@ START_TEST(usage_is_replaced_and_reset)
     for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
         global[i] = 7 + i;
     ck_assert(accounting_store_begin(store, error));
-    struct accounting_usage replaced = some_usage(1);
-    ck_assert(accounting_store_put_user_usage(store, "alice", &replaced, error));
-    ck_assert(accounting_store_put_user_usage(store, "alice", &alice, error));
-    ck_assert(accounting_store_put_user_usage(store, "bob", &bob, error));
-    ck_assert(accounting_store_put_global_usage(store, global, error));
+    /* Two growths of alice's (two processes, or two batches) add up; first seen keeps the
+     * earlier, last seen the later. */
+    struct accounting_usage earlier = some_usage(1);
+    earlier.first_seen_ms = 500;
+    earlier.last_seen_ms = 600;
+    ck_assert(accounting_store_add_user_usage(store, "alice", &earlier, error));
+    ck_assert(accounting_store_add_user_usage(store, "alice", &alice, error));
+#define ADD_EARLIER(name) alice.name += earlier.name;
+    ACCOUNTING_USAGE_FIELDS(ADD_EARLIER)
+#undef ADD_EARLIER
+    for (unsigned code = 1; code < ACCOUNTING_STATUS_CODES; code++)
+        alice.failures[code] += earlier.failures[code];
+    alice.first_seen_ms = 500;
+    ck_assert(accounting_store_add_user_usage(store, "bob", &bob, error));
+    ck_assert(accounting_store_add_global_usage(store, global, error));
     ck_assert(accounting_store_commit(store, error));
     struct loaded_users loaded = {.count = 0};
     ck_assert(accounting_store_load_users(store, load_user, &loaded, error));
@@ -858,7 +868,7 @@ START_TEST(usage_is_replaced_and_reset)
     ck_assert(accounting_store_load_users(store, load_user, &loaded, error));
     struct accounting_usage zero;
     memset(&zero, 0, sizeof zero);
-    zero.first_seen_ms = 1000;
+    zero.first_seen_ms = 500;
     zero.last_seen_ms = 2000;
     assert_usage(&loaded.usage[0], &zero);
     assert_usage(&loaded.usage[1], &bob);
@@ -883,6 +893,7 @@ START_TEST(usage_is_replaced_and_reset)
     loaded.count = 0;
     ck_assert(accounting_store_load_users(store, load_user, &loaded, error));
     ck_assert_uint_eq(loaded.count, 2);
+    zero.first_seen_ms = 1000; /* bob's, kept by the reset */
     assert_usage(&loaded.usage[1], &zero);
     ck_assert(accounting_store_load_global(store, values, error));
     for (size_t i = 0; i < ADMIN_METRIC_COUNT; i++)
@@ -967,7 +978,7 @@ int main(void)
     tcase_add_test(retention, prune_by_rows_then_by_age_oldest_first);
     tcase_add_test(retention, ids_are_never_reused);
     tcase_add_test(retention, incremental_vacuum_returns_free_pages);
-    tcase_add_test(retention, usage_is_replaced_and_reset);
+    tcase_add_test(retention, usage_is_added_and_reset);
     suite_add_tcase(suite, retention);
     SRunner *runner = srunner_create(suite);
     srunner_run_all(runner, CK_NORMAL);

@@ -134,12 +134,6 @@ START_TEST(global_counters_grow_and_gauges_do_not_sum)
 END_TEST
 
 static int changed_count;
-static bool count_changed(void *context, const char *user, const struct accounting_usage *usage)
-{
-    (void)context, (void)user, (void)usage;
-    changed_count++;
-    return true;
-}
 
 START_TEST(resets_zero_and_are_remembered)
 {
@@ -179,24 +173,46 @@ START_TEST(resets_zero_and_are_remembered)
 }
 END_TEST
 
-START_TEST(changes_are_taken_once_and_marked_again_after_a_failure)
+static uint64_t growth_seen;
+static bool sum_growth(void *context, const char *user, const struct accounting_usage *growth)
 {
-    struct accounting_sample some = sample_of(1, 1);
+    (void)context, (void)user;
+    changed_count++;
+    growth_seen += growth->bytes_up;
+    return true;
+}
+
+START_TEST(growth_is_given_until_saved)
+{
+    struct accounting_sample some = sample_of(1, 10);
     lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 1);
     lifetime_usage_sample_user(lifetime, "bob", &bob, &some, 1);
     bool global_changed;
     uint64_t global[ADMIN_METRIC_COUNT];
     changed_count = 0;
-    ck_assert(lifetime_usage_take_changes(lifetime, count_changed, NULL, &global_changed, global));
+    growth_seen = 0;
+    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
     ck_assert_int_eq(changed_count, 2);
+    ck_assert_uint_eq(growth_seen, 20);
+    /* The batch failed: the same growth, plus what came since, is given again. */
+    some = sample_of(2, 15);
+    lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 2);
     changed_count = 0;
-    ck_assert(lifetime_usage_take_changes(lifetime, count_changed, NULL, &global_changed, global));
+    growth_seen = 0;
+    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
+    ck_assert_uint_eq(growth_seen, 25);
+    /* Saved: nothing until the counters grow again, and then only the new growth. */
+    lifetime_usage_changes_saved(lifetime);
+    changed_count = 0;
+    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
     ck_assert_int_eq(changed_count, 0);
     ck_assert(!global_changed);
-    lifetime_usage_mark_changed(lifetime);
-    ck_assert(lifetime_usage_take_changes(lifetime, count_changed, NULL, &global_changed, global));
-    ck_assert_int_eq(changed_count, 2);
-    ck_assert(global_changed);
+    some = sample_of(3, 18);
+    lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 3);
+    growth_seen = 0;
+    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
+    ck_assert_uint_eq(growth_seen, 3);
+    ck_assert_uint_eq(usage_of("alice").bytes_up, 18);
 }
 END_TEST
 
@@ -227,7 +243,7 @@ int main(void)
     tcase_add_test(tcase, finished_connections_count_failures_by_reply_code);
     tcase_add_test(tcase, global_counters_grow_and_gauges_do_not_sum);
     tcase_add_test(tcase, resets_zero_and_are_remembered);
-    tcase_add_test(tcase, changes_are_taken_once_and_marked_again_after_a_failure);
+    tcase_add_test(tcase, growth_is_given_until_saved);
     tcase_add_test(tcase, many_users_stay_findable_as_the_table_grows);
     suite_add_tcase(suite, tcase);
     SRunner *runner = srunner_create(suite);
