@@ -27,13 +27,23 @@ struct pending_reset {
     struct accounting_reset reset;
 };
 
+/* A user's lifetime figures as a batch stores them. */
+struct changed_user {
+    char *user;
+    struct accounting_usage usage;
+};
+
 struct accounting {
     struct accounting_settings settings;
     char *path;
     struct accounting_sources sources;
     struct accounting_store *store; /* the writer thread's */
-    char writer_error[ACCOUNTING_ERROR_MAX]; /* the writer thread's */
     pthread_t writer;
+    /* The writer's copy of the figures a batch stores, taken under the usage lock and written
+     * without it. */
+    struct changed_user *changed;
+    size_t changed_count;
+    size_t changed_capacity;
 
     /* The queue: workers push, the writer takes all at once. */
     pthread_mutex_t queue_lock;
@@ -133,11 +143,31 @@ static void take_samples(struct accounting *accounting)
 
 /* ---- the writer ---- */
 
-static bool put_user(void *context, const char *user, const struct accounting_usage *usage)
+/* Copies a changed user's figures for the batch (the usage lock is held). */
+static bool copy_changed_user(void *context, const char *user,
+                              const struct accounting_usage *usage)
 {
     struct accounting *accounting = context;
-    return accounting_store_put_user_usage(accounting->store, user, usage,
-                                           accounting->writer_error);
+    if (accounting->changed_count == accounting->changed_capacity) {
+        size_t capacity = accounting->changed_capacity ? accounting->changed_capacity * 2 : 16;
+        struct changed_user *grown = realloc(accounting->changed, capacity * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        accounting->changed = grown;
+        accounting->changed_capacity = capacity;
+    }
+    char *name = strdup(user);
+    if (name == NULL)
+        return false;
+    accounting->changed[accounting->changed_count++] = (struct changed_user){name, *usage};
+    return true;
+}
+
+static void free_changed_users(struct accounting *accounting)
+{
+    for (size_t index = 0; index < accounting->changed_count; index++)
+        free(accounting->changed[index].user);
+    accounting->changed_count = 0;
 }
 
 static void batch_failed(struct accounting *accounting, const char *error, unsigned lost)
@@ -145,7 +175,6 @@ static void batch_failed(struct accounting *accounting, const char *error, unsig
     counter_add_shared(&accounting->dropped, lost);
     int64_t now = log_realtime_ms();
     pthread_mutex_lock(&accounting->usage_lock);
-    lifetime_usage_mark_changed(accounting->lifetime);
     if (!accounting->status.failing)
         accounting->status.failing_since_ms = now;
     accounting->status.failing = true;
@@ -160,7 +189,9 @@ static void batch_failed(struct accounting *accounting, const char *error, unsig
 }
 
 /* One transaction: the queued connections, the changed lifetime figures, the resets. The
- * usage lock is held while the figures are written so that none changes half-way. */
+ * figures are copied under the usage lock and written without it: the admin (and, through
+ * reset-usage's samples, the users lock the workers take) never waits for the disk or for
+ * SQLite's busy timeout. A reset that comes in meanwhile is stored by the next batch. */
 static void write_batch(struct accounting *accounting, struct accounting_connection **batch,
                         unsigned count)
 {
@@ -171,32 +202,39 @@ static void write_batch(struct accounting *accounting, struct accounting_connect
         lifetime_usage_add_connection(accounting->lifetime, batch[index]);
     struct pending_reset *resets = accounting->resets;
     accounting->resets = NULL;
-    bool ok = accounting_store_begin(accounting->store, error);
+    bool global_changed = false;
+    uint64_t global[ADMIN_METRIC_COUNT];
+    bool ok = lifetime_usage_take_changes(accounting->lifetime, copy_changed_user, accounting,
+                                          &global_changed, global);
+    pthread_mutex_unlock(&accounting->usage_lock);
+    if (!ok)
+        snprintf(error, sizeof error, "%s: out of memory", accounting->path);
+    ok = ok && accounting_store_begin(accounting->store, error);
     for (struct pending_reset *reset = resets; ok && reset != NULL; reset = reset->next)
         ok = accounting_store_reset_usage(accounting->store, reset->user, reset->reset.by,
                                           reset->reset.at_ms, error);
     for (unsigned index = 0; ok && index < count; index++)
         ok = accounting_store_add_connection(accounting->store, batch[index], error);
-    bool global_changed = false;
-    uint64_t global[ADMIN_METRIC_COUNT];
-    if (ok) {
-        ok = lifetime_usage_take_changes(accounting->lifetime, put_user, accounting,
-                                         &global_changed, global);
-        if (!ok)
-            snprintf(error, sizeof error, "%s", accounting->writer_error);
-    }
+    for (size_t index = 0; ok && index < accounting->changed_count; index++)
+        ok = accounting_store_put_user_usage(accounting->store, accounting->changed[index].user,
+                                             &accounting->changed[index].usage, error);
+    free_changed_users(accounting);
     if (ok && global_changed)
         ok = accounting_store_put_global_usage(accounting->store, global, error);
     if (ok)
         ok = accounting_store_commit(accounting->store, error);
-    if (!ok) {
+    if (!ok)
         accounting_store_rollback(accounting->store);
-        /* The resets wait for the next batch; the figures are all written again then. */
+    pthread_mutex_lock(&accounting->usage_lock);
+    if (!ok) {
+        /* The resets wait for the next batch, with any that came in meanwhile; the figures
+         * are all written again then. */
         struct pending_reset **tail = &resets;
         while (*tail != NULL)
             tail = &(*tail)->next;
         *tail = accounting->resets;
         accounting->resets = resets;
+        lifetime_usage_mark_changed(accounting->lifetime);
         pthread_mutex_unlock(&accounting->usage_lock);
         batch_failed(accounting, error, count);
         return;
@@ -332,6 +370,8 @@ static void free_accounting(struct accounting *accounting)
     accounting_store_close(accounting->store);
     accounting_store_close(accounting->search_store);
     lifetime_usage_destroy(accounting->lifetime);
+    free_changed_users(accounting);
+    free(accounting->changed);
     while (accounting->resets != NULL) {
         struct pending_reset *next = accounting->resets->next;
         free(accounting->resets);
