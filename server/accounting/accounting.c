@@ -135,6 +135,8 @@ static void take_samples(struct accounting *accounting)
     if (accounting->sources.global != NULL) {
         uint64_t values[ADMIN_METRIC_COUNT] = {0};
         accounting->sources.global(accounting->sources.context, values);
+        /* Counted here, not by a worker: lifetime_accounting_dropped sums it over the runs. */
+        values[ADMIN_METRIC_INDEX_accounting_dropped] = counter_read(&accounting->dropped);
         pthread_mutex_lock(&accounting->usage_lock);
         lifetime_usage_sample_global(accounting->lifetime, values);
         pthread_mutex_unlock(&accounting->usage_lock);

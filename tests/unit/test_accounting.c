@@ -131,6 +131,14 @@ START_TEST(dropped_records_are_counted)
     ck_assert_uint_eq(stored + dropped, 3000);
     ck_assert_uint_gt(dropped, 0); /* 3000 finished at once cannot fit a queue of 8 */
     accounting_stop(accounting);
+    /* The drops are a lifetime figure like the workers' counters: the next run starts at 0. */
+    accounting = start(8);
+    ck_assert_uint_eq(accounting_dropped(accounting), 0);
+    uint64_t since_start[ADMIN_METRIC_COUNT] = {0};
+    uint64_t lifetime[ADMIN_METRIC_COUNT];
+    ck_assert(accounting_global_lifetime(accounting, since_start, lifetime));
+    ck_assert_uint_eq(lifetime[ADMIN_METRIC_INDEX_accounting_dropped], dropped);
+    accounting_stop(accounting);
 }
 END_TEST
 
