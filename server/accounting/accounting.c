@@ -27,13 +27,24 @@ struct pending_reset {
     struct accounting_reset reset;
 };
 
+/* A user's lifetime figures as a batch stores them. */
+struct changed_user {
+    char *user;
+    struct accounting_usage growth;
+    struct lifetime_taken taken;
+};
+
 struct accounting {
     struct accounting_settings settings;
     char *path;
     struct accounting_sources sources;
     struct accounting_store *store; /* the writer thread's */
-    char writer_error[ACCOUNTING_ERROR_MAX]; /* the writer thread's */
     pthread_t writer;
+    /* The writer's copy of the figures a batch stores, taken under the usage lock and written
+     * without it. */
+    struct changed_user *changed;
+    size_t changed_count;
+    size_t changed_capacity;
 
     /* The queue: workers push, the writer takes all at once. */
     pthread_mutex_t queue_lock;
@@ -125,6 +136,8 @@ static void take_samples(struct accounting *accounting)
     if (accounting->sources.global != NULL) {
         uint64_t values[ADMIN_METRIC_COUNT] = {0};
         accounting->sources.global(accounting->sources.context, values);
+        /* Counted here, not by a worker: lifetime_accounting_dropped sums it over the runs. */
+        values[ADMIN_METRIC_INDEX_accounting_dropped] = counter_read(&accounting->dropped);
         pthread_mutex_lock(&accounting->usage_lock);
         lifetime_usage_sample_global(accounting->lifetime, values);
         pthread_mutex_unlock(&accounting->usage_lock);
@@ -133,11 +146,31 @@ static void take_samples(struct accounting *accounting)
 
 /* ---- the writer ---- */
 
-static bool put_user(void *context, const char *user, const struct accounting_usage *growth)
+/* Copies a changed user's figures for the batch (the usage lock is held). */
+static bool copy_changed_user(void *context, const char *user,
+                              const struct accounting_usage *growth, struct lifetime_taken taken)
 {
     struct accounting *accounting = context;
-    return accounting_store_add_user_usage(accounting->store, user, growth,
-                                           accounting->writer_error);
+    if (accounting->changed_count == accounting->changed_capacity) {
+        size_t capacity = accounting->changed_capacity ? accounting->changed_capacity * 2 : 16;
+        struct changed_user *grown = realloc(accounting->changed, capacity * sizeof *grown);
+        if (grown == NULL)
+            return false;
+        accounting->changed = grown;
+        accounting->changed_capacity = capacity;
+    }
+    char *name = strdup(user);
+    if (name == NULL)
+        return false;
+    accounting->changed[accounting->changed_count++] = (struct changed_user){name, *growth, taken};
+    return true;
+}
+
+static void free_changed_users(struct accounting *accounting)
+{
+    for (size_t index = 0; index < accounting->changed_count; index++)
+        free(accounting->changed[index].user);
+    accounting->changed_count = 0;
 }
 
 static void batch_failed(struct accounting *accounting, const char *error, unsigned lost)
@@ -159,7 +192,9 @@ static void batch_failed(struct accounting *accounting, const char *error, unsig
 }
 
 /* One transaction: the queued connections, the changed lifetime figures, the resets. The
- * usage lock is held while the figures are written so that none changes half-way. */
+ * figures are copied under the usage lock and written without it: the admin (and, through
+ * reset-usage's samples, the users lock the workers take) never waits for the disk or for
+ * SQLite's busy timeout. A reset that comes in meanwhile is stored by the next batch. */
 static void write_batch(struct accounting *accounting, struct accounting_connection **batch,
                         unsigned count)
 {
@@ -170,43 +205,54 @@ static void write_batch(struct accounting *accounting, struct accounting_connect
         lifetime_usage_add_connection(accounting->lifetime, batch[index]);
     struct pending_reset *resets = accounting->resets;
     accounting->resets = NULL;
-    bool ok = accounting_store_begin(accounting->store, error);
+    struct lifetime_global_growth global;
+    bool ok = lifetime_usage_take_changes(accounting->lifetime, copy_changed_user, accounting,
+                                          &global);
+    pthread_mutex_unlock(&accounting->usage_lock);
+    if (!ok)
+        snprintf(error, sizeof error, "%s: out of memory", accounting->path);
+    ok = ok && accounting_store_begin(accounting->store, error);
     for (struct pending_reset *reset = resets; ok && reset != NULL; reset = reset->next)
         ok = accounting_store_reset_usage(accounting->store, reset->user, reset->reset.by,
                                           reset->reset.at_ms, error);
     for (unsigned index = 0; ok && index < count; index++)
         ok = accounting_store_add_connection(accounting->store, batch[index], error);
-    bool global_changed = false;
-    uint64_t global[ADMIN_METRIC_COUNT];
-    if (ok) {
-        ok = lifetime_usage_take_changes(accounting->lifetime, put_user, accounting,
-                                         &global_changed, global);
-        if (!ok)
-            snprintf(error, sizeof error, "%s", accounting->writer_error);
-    }
-    if (ok && global_changed)
-        ok = accounting_store_add_global_usage(accounting->store, global, error);
+    for (size_t index = 0; ok && index < accounting->changed_count; index++)
+        ok = accounting_store_add_user_usage(accounting->store, accounting->changed[index].user,
+                                             &accounting->changed[index].growth, error);
+    if (ok && global.changed)
+        ok = accounting_store_add_global_usage(accounting->store, global.growth, error);
     if (ok)
         ok = accounting_store_commit(accounting->store, error);
-    if (!ok) {
+    if (!ok)
         accounting_store_rollback(accounting->store);
-        /* The resets and the unsaved growth wait for the next batch. */
+    pthread_mutex_lock(&accounting->usage_lock);
+    if (!ok) {
+        /* The resets wait for the next batch, with any that came in meanwhile, and so does
+         * the growth (never subtracted: it was not saved). */
         struct pending_reset **tail = &resets;
         while (*tail != NULL)
             tail = &(*tail)->next;
         *tail = accounting->resets;
         accounting->resets = resets;
         pthread_mutex_unlock(&accounting->usage_lock);
+        free_changed_users(accounting);
         batch_failed(accounting, error, count);
         return;
     }
-    lifetime_usage_changes_saved(accounting->lifetime);
+    for (size_t index = 0; index < accounting->changed_count; index++)
+        lifetime_usage_saved_user(accounting->lifetime, accounting->changed[index].user,
+                                  accounting->changed[index].taken,
+                                  &accounting->changed[index].growth);
+    if (global.changed)
+        lifetime_usage_saved_global(accounting->lifetime, &global);
     bool recovered = accounting->status.failing;
     accounting->status.failing = false;
     accounting->status.error[0] = 0;
     accounting->status.stored_connections += count;
     accounting->status.last_commit_ms = log_realtime_ms();
     pthread_mutex_unlock(&accounting->usage_lock);
+    free_changed_users(accounting);
     while (resets != NULL) {
         struct pending_reset *next = resets->next;
         free(resets);
@@ -333,6 +379,8 @@ static void free_accounting(struct accounting *accounting)
     accounting_store_close(accounting->store);
     accounting_store_close(accounting->search_store);
     lifetime_usage_destroy(accounting->lifetime);
+    free_changed_users(accounting);
+    free(accounting->changed);
     while (accounting->resets != NULL) {
         struct pending_reset *next = accounting->resets->next;
         free(accounting->resets);

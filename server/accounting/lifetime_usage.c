@@ -15,6 +15,8 @@ struct lifetime_entry {
     const void *identity;            /* whose counters they were; NULL = not sampled yet */
     struct accounting_reset reset;
     bool changed;
+    unsigned generation; /* one more at each reset: growth taken before it is not subtracted */
+    unsigned touches;    /* one more at each change: a change during a write keeps changed */
     char name[];
 };
 
@@ -26,6 +28,7 @@ struct lifetime_usage {
     uint64_t global_last[ADMIN_METRIC_COUNT];
     uint64_t global_unsaved[ADMIN_METRIC_COUNT];
     bool global_changed;
+    unsigned global_generation;
     struct accounting_reset global_reset;
 };
 
@@ -181,8 +184,10 @@ bool lifetime_usage_sample_user(struct lifetime_usage *lifetime, const char *use
         entry->unsaved.last_seen_ms = now_ms;
     }
     entry->last = *since_start;
-    if (grew)
+    if (grew) {
         entry->changed = true;
+        entry->touches++;
+    }
     return true;
 }
 
@@ -224,6 +229,7 @@ bool lifetime_usage_add_connection(struct lifetime_usage *lifetime,
     entry->unsaved.first_seen_ms = entry->usage.first_seen_ms;
     entry->unsaved.last_seen_ms = entry->usage.last_seen_ms;
     entry->changed = true;
+    entry->touches++;
     return true;
 }
 
@@ -279,6 +285,8 @@ static void zero_entry(struct lifetime_entry *entry)
     entry->usage.first_seen_ms = first_seen_ms;
     entry->usage.last_seen_ms = last_seen_ms;
     entry->changed = true; /* a row to hold the reset, if the user had none */
+    entry->generation++;
+    entry->touches++;
 }
 
 void lifetime_usage_reset(struct lifetime_usage *lifetime, const char *user,
@@ -299,6 +307,7 @@ void lifetime_usage_reset(struct lifetime_usage *lifetime, const char *user,
     memset(lifetime->global, 0, sizeof lifetime->global);
     memset(lifetime->global_unsaved, 0, sizeof lifetime->global_unsaved);
     lifetime->global_changed = true;
+    lifetime->global_generation++;
     lifetime->global_reset = *reset;
 }
 
@@ -318,27 +327,50 @@ void lifetime_usage_last_reset(const struct lifetime_usage *lifetime, const char
 }
 
 bool lifetime_usage_take_changes(struct lifetime_usage *lifetime, lifetime_usage_visit visit,
-                                 void *context, bool *global_changed,
-                                 uint64_t global_growth[ADMIN_METRIC_COUNT])
-{
-    for (size_t index = 0; index < lifetime->bucket_count; index++)
-        for (struct lifetime_entry *entry = lifetime->buckets[index]; entry != NULL;
-             entry = entry->next)
-            if (entry->changed && !visit(context, entry->name, &entry->unsaved))
-                return false;
-    *global_changed = lifetime->global_changed;
-    memcpy(global_growth, lifetime->global_unsaved, sizeof lifetime->global_unsaved);
-    return true;
-}
-
-void lifetime_usage_changes_saved(struct lifetime_usage *lifetime)
+                                 void *context, struct lifetime_global_growth *global)
 {
     for (size_t index = 0; index < lifetime->bucket_count; index++)
         for (struct lifetime_entry *entry = lifetime->buckets[index]; entry != NULL;
              entry = entry->next) {
-            memset(&entry->unsaved, 0, sizeof entry->unsaved);
-            entry->changed = false;
+            if (!entry->changed)
+                continue;
+            struct lifetime_taken taken = {entry->generation, entry->touches};
+            if (!visit(context, entry->name, &entry->unsaved, taken))
+                return false;
         }
-    memset(lifetime->global_unsaved, 0, sizeof lifetime->global_unsaved);
-    lifetime->global_changed = false;
+    global->changed = lifetime->global_changed;
+    global->generation = lifetime->global_generation;
+    memcpy(global->growth, lifetime->global_unsaved, sizeof lifetime->global_unsaved);
+    return true;
+}
+
+static uint64_t less(uint64_t value, uint64_t saved) { return value > saved ? value - saved : 0; }
+
+void lifetime_usage_saved_user(struct lifetime_usage *lifetime, const char *user,
+                               struct lifetime_taken taken, const struct accounting_usage *saved)
+{
+    struct lifetime_entry *entry = find(lifetime, user);
+    if (entry == NULL || entry->generation != taken.generation)
+        return; /* reset since: the database was zeroed after this growth, and so was it here */
+#define SUBTRACT(name) entry->unsaved.name = less(entry->unsaved.name, saved->name);
+    ACCOUNTING_USAGE_FIELDS(SUBTRACT)
+#undef SUBTRACT
+    for (unsigned code = 0; code < ACCOUNTING_STATUS_CODES; code++)
+        entry->unsaved.failures[code] = less(entry->unsaved.failures[code], saved->failures[code]);
+    if (entry->touches == taken.touches)
+        entry->changed = false;
+}
+
+void lifetime_usage_saved_global(struct lifetime_usage *lifetime,
+                                 const struct lifetime_global_growth *saved)
+{
+    if (lifetime->global_generation != saved->generation)
+        return;
+    bool left = false;
+    for (size_t index = 0; index < ADMIN_METRIC_COUNT; index++) {
+        lifetime->global_unsaved[index] = less(lifetime->global_unsaved[index],
+                                               saved->growth[index]);
+        left = left || lifetime->global_unsaved[index] != 0;
+    }
+    lifetime->global_changed = left;
 }

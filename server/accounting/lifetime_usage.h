@@ -53,15 +53,30 @@ void lifetime_usage_reset(struct lifetime_usage *lifetime, const char *user,
 void lifetime_usage_last_reset(const struct lifetime_usage *lifetime, const char *user,
                                struct accounting_reset *reset);
 
+/* What a batch took of a user's figures: saving it subtracts exactly that growth, unless a
+ * reset came since (the generation moved on); a change since keeps the user marked. */
+struct lifetime_taken {
+    unsigned generation;
+    unsigned touches;
+};
+struct lifetime_global_growth {
+    bool changed;
+    unsigned generation;
+    uint64_t growth[ADMIN_METRIC_COUNT];
+};
+
 /* Calls visit with the growth not saved yet of every user whose figures changed, and gives
- * the global growth (*global_changed: any). Nothing is forgotten until
- * lifetime_usage_changes_saved: after a batch that failed, the growth waits for the next. */
+ * the global growth. Nothing is forgotten until it is saved: after a batch that failed, the
+ * growth waits for the next, with whatever grew meanwhile. */
 typedef bool (*lifetime_usage_visit)(void *context, const char *user,
-                                     const struct accounting_usage *growth);
+                                     const struct accounting_usage *growth,
+                                     struct lifetime_taken taken);
 bool lifetime_usage_take_changes(struct lifetime_usage *lifetime, lifetime_usage_visit visit,
-                                 void *context, bool *global_changed,
-                                 uint64_t global_growth[ADMIN_METRIC_COUNT]);
-/* The batch that took the changes was committed. */
-void lifetime_usage_changes_saved(struct lifetime_usage *lifetime);
+                                 void *context, struct lifetime_global_growth *global);
+/* The batch that took these was committed: they are in the database now. */
+void lifetime_usage_saved_user(struct lifetime_usage *lifetime, const char *user,
+                               struct lifetime_taken taken, const struct accounting_usage *saved);
+void lifetime_usage_saved_global(struct lifetime_usage *lifetime,
+                                 const struct lifetime_global_growth *saved);
 
 #endif

@@ -152,15 +152,20 @@ class Socks5dProcess:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             self._parse_listen_lines()
-            if len(self.socks_endpoints) >= len(self.listen):
+            # The listeners are bound (and logged) before the start is over: the accounting
+            # database opens after privileges drop. "socks5d ready" ends it, so descriptors
+            # counted from here on are the running server's.
+            if (len(self.socks_endpoints) >= len(self.listen)
+                    and "socks5d ready" in self.stderr_text()):
                 return self
             if self.process.poll() is not None:
                 raise AssertionError("socks5d exited with %d while starting; stderr:\n%s"
                                      % (self.process.returncode, self.stderr_text()))
             time.sleep(0.02)
         self.kill()
-        raise AssertionError("socks5d did not print its 'listening for socks5' line(s) within "
-                             "%.0f s; stderr:\n%s" % (START_TIMEOUT, self.stderr_text()))
+        raise AssertionError("socks5d did not print its 'listening for socks5' line(s) and "
+                             "'socks5d ready' within %.0f s; stderr:\n%s"
+                             % (START_TIMEOUT, self.stderr_text()))
 
     def wait_admin_listener(self, timeout=START_TIMEOUT):
         """The admin listeners once the admin line is printed (it may follow the SOCKS ones)."""

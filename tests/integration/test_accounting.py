@@ -14,6 +14,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -36,6 +37,9 @@ from test_console_batch import Console  # noqa: E402 (a class, not its tests)
 ADMIN_CMD_SERVER_INFO = 0x02
 ADMIN_CMD_USER_METRICS = 0x04
 ADMIN_CMD_USERS = 0x06
+ADMIN_CMD_ADD_USER = 0x07
+ADMIN_CMD_REMOVE_USER = 0x08
+ROLE_USER = 0x00
 REP_NOT_ALLOWED = 0x02
 REP_CONNECTION_REFUSED = 0x05
 OTHER_USER, OTHER_PASSWORD = "bob", "bob-pass-1"
@@ -298,6 +302,30 @@ class LifetimeTest(AccountingTestCase):
         with AdminClient(restarted) as admin:
             wait_until(lambda: user_metrics(admin, TEST_USER).get("lifetime_bytes_up")
                        == sum(sizes) + 1000, "alice's lifetime to count the second run")
+        self.stop(restarted)
+
+    def test_a_user_removed_and_added_again_keeps_counting(self):
+        """Lifetime figures follow the name: bob removed and added again (his since-start
+        counters start from 0 in a new table entry) adds to what he moved before, and a restart
+        keeps the sum."""
+        server = self.start()
+        first = move_bytes(server, self.echo.port, 5000, OTHER_USER, OTHER_PASSWORD)
+        with AdminClient(server) as admin:
+            wait_stored(admin, [first], user=OTHER_USER)  # a batch has sampled bob's 5000
+            self.assertEqual(admin.request(ADMIN_CMD_REMOVE_USER,
+                                           harness.admin_str8(OTHER_USER))[0], ADMIN_STATUS_OK)
+            self.assertEqual(admin.request(ADMIN_CMD_ADD_USER,
+                                           harness.admin_str8(OTHER_USER)
+                                           + harness.admin_str8(OTHER_PASSWORD)
+                                           + bytes([ROLE_USER]))[0], ADMIN_STATUS_OK)
+            second = move_bytes(server, self.echo.port, 300, OTHER_USER, OTHER_PASSWORD)
+            wait_stored(admin, [second], user=OTHER_USER)
+            wait_until(lambda: user_metrics(admin, OTHER_USER).get("lifetime_bytes_up") == 5300,
+                       "bob's lifetime_bytes_up to be 5000 + 300")
+        self.stop(server)
+        restarted = self.start()
+        with AdminClient(restarted) as admin:
+            self.assertEqual(user_metrics(admin, OTHER_USER).get("lifetime_bytes_up"), 5300)
         self.stop(restarted)
 
     def test_sigterm_right_after_the_last_close_loses_nothing(self):
@@ -801,8 +829,9 @@ class DiskFullTest(AccountingTestCase):
         self.assertTrue(about_it, "no log line about the full disk; stderr:\n"
                         + "\n".join(lines[-40:]))
         if failing_for < 55:  # logged once per minute, not once per batch
-            message = about_it[0].split(" ", 1)[-1]  # without its timestamp
-            repeats = [line for line in about_it if line.split(" ", 1)[-1] == message]
+            def message(line):  # without its timestamp and the batch's count
+                return re.sub(r"\(\d+ in this batch\)", "", line.split(" ", 1)[-1])
+            repeats = [line for line in about_it if message(line) == message(about_it[0])]
             self.assertLessEqual(len(repeats), 2, "the error is logged once a minute:\n%s"
                                  % "\n".join(about_it))
         self.stop(server)

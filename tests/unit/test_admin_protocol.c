@@ -384,8 +384,9 @@ static void body_users(struct admin_text *body)
     admin_text_cell_u64(body, 1048576);
     admin_text_cell_u64(body, 8388608);
     admin_text_cell_u64(body, 2);
-    for (int lifetime = 0; lifetime < 3; lifetime++)
-        admin_text_cell_str(body, ADMIN_TEXT_NONE);
+    admin_text_cell_u64(body, 3);
+    admin_text_cell_u64(body, 120);
+    admin_text_cell_u64(body, 4410);
     admin_text_end_row(body);
 }
 

@@ -174,12 +174,27 @@ START_TEST(resets_zero_and_are_remembered)
 END_TEST
 
 static uint64_t growth_seen;
-static bool sum_growth(void *context, const char *user, const struct accounting_usage *growth)
+static struct accounting_usage alice_growth;
+static struct lifetime_taken alice_taken;
+static bool sum_growth(void *context, const char *user, const struct accounting_usage *growth,
+                       struct lifetime_taken taken)
 {
-    (void)context, (void)user;
+    (void)context;
     changed_count++;
     growth_seen += growth->bytes_up;
+    if (strcmp(user, "alice") == 0) {
+        alice_growth = *growth;
+        alice_taken = taken;
+    }
     return true;
+}
+
+static void take(struct lifetime_global_growth *global)
+{
+    changed_count = 0;
+    growth_seen = 0;
+    memset(&alice_growth, 0, sizeof alice_growth);
+    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, global));
 }
 
 START_TEST(growth_is_given_until_saved)
@@ -187,32 +202,50 @@ START_TEST(growth_is_given_until_saved)
     struct accounting_sample some = sample_of(1, 10);
     lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 1);
     lifetime_usage_sample_user(lifetime, "bob", &bob, &some, 1);
-    bool global_changed;
-    uint64_t global[ADMIN_METRIC_COUNT];
-    changed_count = 0;
-    growth_seen = 0;
-    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
+    struct lifetime_global_growth global;
+    take(&global);
     ck_assert_int_eq(changed_count, 2);
     ck_assert_uint_eq(growth_seen, 20);
-    /* The batch failed: the same growth, plus what came since, is given again. */
+    /* The batch failed (nothing saved): the same growth, plus what came since, again. */
     some = sample_of(2, 15);
     lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 2);
-    changed_count = 0;
-    growth_seen = 0;
-    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
+    take(&global);
     ck_assert_uint_eq(growth_seen, 25);
-    /* Saved: nothing until the counters grow again, and then only the new growth. */
-    lifetime_usage_changes_saved(lifetime);
-    changed_count = 0;
-    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
-    ck_assert_int_eq(changed_count, 0);
-    ck_assert(!global_changed);
+    /* Alice's 15 are saved, but 3 more came while the batch was written: those stay. */
+    struct accounting_usage saved = alice_growth;
+    struct lifetime_taken taken = alice_taken;
     some = sample_of(3, 18);
     lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 3);
-    growth_seen = 0;
-    ck_assert(lifetime_usage_take_changes(lifetime, sum_growth, NULL, &global_changed, global));
-    ck_assert_uint_eq(growth_seen, 3);
+    lifetime_usage_saved_user(lifetime, "alice", taken, &saved);
+    take(&global);
+    ck_assert_uint_eq(alice_growth.bytes_up, 3);
+    /* Saved whole: nothing more of alice's; bob's 10 were never saved. */
+    lifetime_usage_saved_user(lifetime, "alice", alice_taken, &alice_growth);
+    take(&global);
+    ck_assert_uint_eq(alice_growth.bytes_up, 0);
+    ck_assert_int_eq(changed_count, 1);
+    ck_assert_uint_eq(growth_seen, 10);
     ck_assert_uint_eq(usage_of("alice").bytes_up, 18);
+}
+END_TEST
+
+START_TEST(a_reset_during_a_write_keeps_the_growth_after_it)
+{
+    struct accounting_sample some = sample_of(1, 100);
+    lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 1);
+    struct lifetime_global_growth global;
+    take(&global);
+    struct accounting_usage saved = alice_growth;
+    struct lifetime_taken taken = alice_taken;
+    /* While the batch is written: a reset, then 50 bytes more. */
+    struct accounting_reset reset = {.at_ms = 5};
+    strcpy(reset.by, "root");
+    lifetime_usage_reset(lifetime, "alice", &reset);
+    some = sample_of(1, 150);
+    lifetime_usage_sample_user(lifetime, "alice", &alice_first, &some, 2);
+    lifetime_usage_saved_user(lifetime, "alice", taken, &saved);
+    take(&global);
+    ck_assert_uint_eq(alice_growth.bytes_up, 50);
 }
 END_TEST
 
@@ -244,6 +277,7 @@ int main(void)
     tcase_add_test(tcase, global_counters_grow_and_gauges_do_not_sum);
     tcase_add_test(tcase, resets_zero_and_are_remembered);
     tcase_add_test(tcase, growth_is_given_until_saved);
+    tcase_add_test(tcase, a_reset_during_a_write_keeps_the_growth_after_it);
     tcase_add_test(tcase, many_users_stay_findable_as_the_table_grows);
     suite_add_tcase(suite, tcase);
     SRunner *runner = srunner_create(suite);
