@@ -91,8 +91,8 @@ static bool user_lifetime(struct accounting *accounting, struct user *user,
 #undef SAMPLE_FIELD
     };
     memset(lifetime, 0, sizeof(*lifetime));
-    /* The pointer is the identity: a user removed and added again is another struct user. */
-    return accounting_user_lifetime(accounting, user_name(user), user, &sample, lifetime);
+    return accounting_user_lifetime(accounting, user_name(user), user_identity(user), &sample,
+                                    lifetime);
 }
 
 /* "4=2,5=1": the reply codes of the user's failed connections and how many; "" when none. */

@@ -28,6 +28,7 @@ struct user {
     bool verified;
     uint64_t verified_digest;
     struct user_usage usage;
+    uint64_t serial; /* never the same for two users of this process (user_identity) */
     struct user_limits runtime_limits;  /* under the users lock */
     struct user_limits effective_limits; /* written under the lock, read with atomics */
     uint64_t connection_slots;          /* atomic: connections holding a max-connections slot */
@@ -94,12 +95,16 @@ static size_t bucket_of(const struct users *users, const char *name, size_t leng
 
 static void user_release(struct record_owner *owner);
 
+/* Atomic: users are made on the admin's thread and at start. */
+static uint64_t next_user_serial = 1;
+
 static struct user *user_new(const char *name, size_t length, char *hash, enum user_role role,
                              size_t history_capacity)
 {
     struct user *user = calloc(1, sizeof(*user) + length + 1);
     if (user == NULL)
         return NULL;
+    user->serial = __atomic_fetch_add(&next_user_serial, 1, __ATOMIC_RELAXED);
     user->history_capacity = history_capacity;
     memcpy(user->name, name, length);
     user->hash = hash;
@@ -153,6 +158,11 @@ const char *user_name(const struct user *user) { return user->name; }
 enum user_role user_role(const struct user *user) { return user->role; }
 const char *user_hash(const struct user *user) { return user->hash; }
 struct user_usage *user_usage(struct user *user) { return &user->usage; }
+
+const void *user_identity(const struct user *user)
+{
+    return (const void *)(uintptr_t)user->serial;
+}
 
 /* ---- limits ---- */
 

@@ -87,6 +87,9 @@ const char *user_name(const struct user *user);
 enum user_role user_role(const struct user *user);
 const char *user_hash(const struct user *user);
 struct user_usage *user_usage(struct user *user);
+/* Tells this user from any other of the process, one removed and added again under the same
+ * name included (a new user, whose counters start from zero), even at the same address. */
+const void *user_identity(const struct user *user);
 /* The user's finished connections (created on first use; NULL only when out of memory).
  * Only under users_lock. */
 struct connection_history *user_history(struct user *user);

@@ -63,7 +63,7 @@ static void sample_user(struct user *user, struct emit_call *call)
         ACCOUNTING_USAGE_FIELDS(SAMPLE_FIELD)
 #undef SAMPLE_FIELD
     };
-    call->emit(call->emit_context, user_name(user), user, &sample);
+    call->emit(call->emit_context, user_name(user), user_identity(user), &sample);
 }
 
 static void visit_user(struct user *user, void *context) { sample_user(user, context); }
