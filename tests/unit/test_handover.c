@@ -135,7 +135,7 @@ START_TEST(malformed_refused)
         "end 1\n", "end 1 \n", "end 100001 1\n", "end 1 2 3\n", "started \n", "started x\n",
         "stopping 1\n", "stopping x 1\n", "refused\n", "refused \n", "listeners\n",
         "listeners \n", "listeners\nsocks\n", "listeners\nsocks \n", "listeners\nsock 1\n",
-        "listeners\nsockss 1\n", "listeners\nmetrics 1\n", "listeners\n\n", "hello\n", "\n", "",
+        "listeners\nsockss 1\n", "listeners\nprometheus 1\n", "listeners\n\n", "hello\n", "\n", "",
         "take-over 1", "started\nstarted\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
