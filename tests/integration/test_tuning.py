@@ -159,19 +159,24 @@ class BusyPoll(EchoTestCase):
     def test_a_loop_spins_between_events_close_together(self):
         """Messages 0.3 ms apart: with a 1 ms window the loop never sleeps between them, so
         the server is busy most of the time; without busy polling it mostly sleeps."""
-        shares = {}
-        for window in ("0", "1000"):
-            server = self.start_server("--busy-poll", window, "--workers", "1")
-            sock, _ = open_tunnel(server, "127.0.0.1", self.echo.port)
-            with sock:
-                before, started = cpu_seconds(server.process.pid), time.monotonic()
-                while time.monotonic() - started < TRICKLE_S:
-                    sock.sendall(b"x")
-                    recv_exact(sock, 1)
-                    time.sleep(TRICKLE_GAP_S)
-                shares[window] = ((cpu_seconds(server.process.pid) - before)
-                                  / (time.monotonic() - started))
-            check_stopped_cleanly(self, server)
+        # CPU shares on 2 shared cores: a test running beside this one can take the spinning
+        # loop's core for a while, so a pass that misses is measured again (at most 3).
+        for attempt in range(3):
+            shares = {}
+            for window in ("0", "1000"):
+                server = self.start_server("--busy-poll", window, "--workers", "1")
+                sock, _ = open_tunnel(server, "127.0.0.1", self.echo.port)
+                with sock:
+                    before, started = cpu_seconds(server.process.pid), time.monotonic()
+                    while time.monotonic() - started < TRICKLE_S:
+                        sock.sendall(b"x")
+                        recv_exact(sock, 1)
+                        time.sleep(TRICKLE_GAP_S)
+                    shares[window] = ((cpu_seconds(server.process.pid) - before)
+                                      / (time.monotonic() - started))
+                check_stopped_cleanly(self, server)
+            if shares["1000"] > SPINNING_SHARE_MIN and shares["1000"] > 2 * shares["0"]:
+                break
         self.assertGreater(shares["1000"], SPINNING_SHARE_MIN, shares)
         self.assertGreater(shares["1000"], 2 * shares["0"], shares)
 
