@@ -61,14 +61,20 @@ static void check_frame_against_model(enum admin_decode_result result, size_t co
 /* ---- Each command's layout, from the library's table (test_admin_protocol compares that
  * table with PROTOCOL.md 7.1), as a model of what parsing must answer ---- */
 
-/* One letter per field: s str8, S required str8, i u32, l u64, and the u8s r role (0-1),
- * f flag (0-1), w which (0-2). */
+/* One letter per field: s str8, S required str8, h history status str8 ("", "failed" or a
+ * decimal 0..255), i u32, l u64, and the u8s r role (0-1), f flag (0-1), w which (0-2). */
 #define LAYOUT_SIZE (ADMIN_COMMAND_FIELDS_MAX + 1)
 
 static char field_letter(const struct admin_field *field)
 {
     switch (field->type) {
-    case ADMIN_FIELD_STR8: return field->check == ADMIN_CHECK_NOT_EMPTY ? 'S' : 's';
+    case ADMIN_FIELD_STR8:
+        switch (field->check) {
+        case ADMIN_CHECK_NONE: return 's';
+        case ADMIN_CHECK_NOT_EMPTY: return 'S';
+        case ADMIN_CHECK_HISTORY_STATUS: return 'h';
+        default: return '?';
+        }
     case ADMIN_FIELD_U32: return 'i';
     case ADMIN_FIELD_U64: return 'l';
     case ADMIN_FIELD_U8: break;
@@ -106,6 +112,22 @@ static bool anyone(uint8_t command)
     return info != NULL && info->access == ADMIN_ACCESS_ANYONE;
 }
 
+/* PROTOCOL.md 7.1 history status: empty, "failed", or one to three digits worth at most 255. */
+static bool history_status_allowed(const uint8_t *text, size_t length)
+{
+    if (length == 0 || (length == 6 && memcmp(text, "failed", 6) == 0))
+        return true;
+    if (length > 3)
+        return false;
+    unsigned value = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+        value = value * 10 + (unsigned)(text[i] - '0');
+    }
+    return value <= 255;
+}
+
 /* What admin_request_parse must answer for body under layout; *first_user is the first str8. */
 static enum admin_status model_parse(const char *layout, const uint8_t *body, size_t length,
                                      const uint8_t **first_user, size_t *first_user_length)
@@ -119,10 +141,13 @@ static enum admin_status model_parse(const char *layout, const uint8_t *body, si
         switch (*field) {
         case 's':
         case 'S':
+        case 'h':
             if (at >= length || length - at - 1 < body[at])
                 return ADMIN_STATUS_BAD_REQUEST;
             size = 1u + body[at];
             if (memchr(body + at + 1, 0, body[at]) != NULL || (*field == 'S' && body[at] == 0))
+                bad_value = true;
+            if (*field == 'h' && !history_status_allowed(body + at + 1, body[at]))
                 bad_value = true;
             if (*first_user == NULL) {
                 *first_user = body + at + 1;
