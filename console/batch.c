@@ -9,6 +9,7 @@
 
 #include "admin_commands.h"
 #include "admin_text.h"
+#include "server_list.h"
 
 #define MAX_WORDS 4
 #define TIMEOUT_MAX_SECONDS 3600
@@ -153,7 +154,19 @@ static int apply_flag(struct batch_options *options, int flag, char *value, char
     case 'h': options->help = true; break;
     case 'v': options->version = true; break;
     case 'l': added = parse_login(options, value); break;
-    case 'a': options->host = value; break;
+    case 'a': {
+        struct server_address address;
+        char problem[128];
+        if (!server_address_split(value, &address, problem, sizeof(problem)))
+            return fail(error, error_size, "-a '%s': %s", value, problem);
+        const char **grown = realloc(options->addresses,
+                                     (options->address_count + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return fail(error, error_size, "out of memory");
+        options->addresses = grown;
+        options->addresses[options->address_count++] = value;
+        break;
+    }
     case 'p':
         if (!parse_bounded(value, 1, 65535, &number))
             return fail(error, error_size, "-p: the port must be 1 to 65535, not '%s'", value);
@@ -242,6 +255,7 @@ void batch_free(struct batch_options *options)
     for (size_t i = 0; i < options->command_count; i++)
         console_free_words(options->commands[i].argc, options->commands[i].argv);
     free(options->commands);
+    free(options->addresses);
     free(options->user);
     if (options->password != NULL)
         explicit_bzero(options->password, strlen(options->password));
@@ -252,8 +266,8 @@ void batch_free(struct batch_options *options)
 void batch_print_usage(FILE *out)
 {
     fputs(
-        "usage: socks5ctl [-l USER[:PASS]] [-a ADDR] [-p PORT] [-o table|tsv|json] [-t SECONDS]\n"
-        "                 [ACTION FLAGS...] [COMMAND [ARGUMENTS...]]\n"
+        "usage: socks5ctl [-l USER[:PASS]] [-a HOST[:PORT]]... [-p PORT] [-o table|tsv|json]\n"
+        "                 [-t SECONDS] [ACTION FLAGS...] [COMMAND [ARGUMENTS...]]\n"
         "\n"
         "Admin console of socks5d (admin protocol v2). Action flags, then a COMMAND, run in\n"
         "order in one session. Without either: a prompt when stdin is a terminal, else one\n"
@@ -265,8 +279,9 @@ void batch_print_usage(FILE *out)
         "                              SOCKS5CTL_PASSWORD, or is asked on the terminal without\n"
         "                              echo. USER:PASS on the command line is visible to other\n"
         "                              local users (ps, /proc): prefer the other two.\n"
-        "  -a, --address ADDR          server name or address (127.0.0.1)\n"
-        "  -p, --port PORT             admin port (8080)\n"
+        "  -a, --address HOST[:PORT]   a server's name or address (127.0.0.1); repeat it to\n"
+        "                              manage several servers at once\n"
+        "  -p, --port PORT             admin port of addresses without one (8080)\n"
         "  -t, --timeout SECONDS       how long to wait to connect and for each reply (15)\n"
         "  -o, --output FORMAT         table: aligned columns, human units (default)\n"
         "                              tsv: header + rows as the server sends them (escaped)\n"

@@ -16,8 +16,10 @@ struct batch_command {
 };
 
 struct batch_options {
-    const char *host;     /* -a; NULL = the client's default (127.0.0.1) */
-    const char *port;     /* -p; NULL = 8080 */
+    const char **addresses; /* -a HOST[:PORT], repeatable, in order (array owned, the texts
+                             * are argv's); none = the client's default (127.0.0.1) */
+    size_t address_count;
+    const char *port;     /* -p: the port of addresses without one; NULL = 8080 */
     char *user;           /* -l USER[:PASS]: the part before the first ':' (owned); NULL if no -l */
     char *password;       /* the part after it (owned, wiped by batch_free); NULL if not given */
     enum console_format format; /* -o */

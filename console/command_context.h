@@ -9,6 +9,7 @@
 #include "output.h"
 
 struct admin_client;
+struct fleet;
 
 /* Exit codes (documented in --help, the man page and the README). */
 enum console_exit {
@@ -23,7 +24,8 @@ enum console_exit {
 };
 
 struct console_context {
-    struct admin_client *client;
+    struct admin_client *client; /* the first server's session (the only one, usually) */
+    struct fleet *fleet;         /* every server's; NULL in tests that give only client */
     enum console_format format;
     FILE *out; /* command output */
     FILE *err; /* one-line error messages */

@@ -461,6 +461,6 @@ static bool run_dashboard_line(void *data, const char *line, FILE *out, bool *qu
 static int run_dashboard(struct console_context *context, int argc, char **argv)
 {
     struct command_runner runner = { run_dashboard_line, context };
-    return dashboard_run(context->client, &runner, context->err, argc, argv) ? CONSOLE_EXIT_OK
+    return dashboard_run(context->fleet, context->client, &runner, context->err, argc, argv) ? CONSOLE_EXIT_OK
                                                                              : CONSOLE_EXIT_USAGE;
 }

@@ -30,8 +30,8 @@ static bool parse_interval(int argc, char **argv, double *interval)
     return true;
 }
 
-bool dashboard_run(struct admin_client *client, const struct command_runner *runner, FILE *err,
-                   int argc, char **argv)
+bool dashboard_run(struct fleet *fleet, struct admin_client *client,
+                   const struct command_runner *runner, FILE *err, int argc, char **argv)
 {
     double interval;
     if (!parse_interval(argc, argv, &interval)) {
@@ -43,6 +43,7 @@ bool dashboard_run(struct admin_client *client, const struct command_runner *run
         fprintf(err, "dashboard: needs a terminal (stdin and stdout)\n");
         return false;
     }
+    (void)fleet; /* the fleet dashboard merges every server; until then: the first */
     if (!dashboard_loop_run(client, runner, interval)) {
         const char *term = getenv("TERM");
         fprintf(err, "dashboard: cannot drive terminal type '%s'\n", term ? term : "");

@@ -9,11 +9,12 @@
 #include "command_line.h"
 
 struct admin_client;
+struct fleet;
 
-/* argv: "dashboard" [SECONDS]. Runs the dashboard over client until the user quits, its `:`
+/* argv: "dashboard" [SECONDS]. Runs the dashboard over the fleet (NULL: client alone) until the user quits, its `:`
  * line going through runner. False after telling err why it cannot start (a bad interval, no
  * terminal, a terminal type curses cannot drive): the console's usage error. */
-bool dashboard_run(struct admin_client *client, const struct command_runner *runner, FILE *err,
-                   int argc, char **argv);
+bool dashboard_run(struct fleet *fleet, struct admin_client *client,
+                   const struct command_runner *runner, FILE *err, int argc, char **argv);
 
 #endif

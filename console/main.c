@@ -11,11 +11,13 @@
 #include "batch.h"
 #include "commands.h"
 #include "console.h"
+#include "fleet.h"
 #include "prompt.h"
 #include "terminal.h"
 
 #define ERROR_SIZE 512
 #define SECRET_SIZE (ADMIN_STR8_MAX + 2)
+#define ADDRESS_TEXT_SIZE 320
 
 static int usage_error(const char *message)
 {
@@ -44,47 +46,103 @@ static bool find_password(const struct batch_options *options, const char *user,
     return false;
 }
 
-static struct admin_client *log_in(const struct batch_options *options, int *code)
+/* The servers of -a (default: the client's default address), each split into host and port
+ * (batch_parse checked every one). */
+static struct server_address *read_addresses(const struct batch_options *options, size_t *count)
+{
+    static const char *const fallback[] = {""};
+    const char *const *texts = options->address_count > 0 ? options->addresses : fallback;
+    *count = options->address_count > 0 ? options->address_count : 1;
+    struct server_address *addresses = calloc(*count, sizeof(*addresses));
+    for (size_t i = 0; addresses != NULL && i < *count; i++)
+        if (texts[i][0] != '\0' && !server_address_split(texts[i], &addresses[i], NULL, 0)) {
+            free(addresses);
+            return NULL;
+        }
+    return addresses;
+}
+
+/* The password prompt names the one server, or how many. */
+static void describe_servers(const struct fleet *fleet, char *out, size_t size)
+{
+    if (fleet_count(fleet) == 1)
+        snprintf(out, size, "%s", fleet_name(fleet, 0));
+    else
+        snprintf(out, size, "%s and %zu more servers", fleet_name(fleet, 0),
+                 fleet_count(fleet) - 1);
+}
+
+/* Logs in to every server at once. One server: its failure ends the run, as always. Several:
+ * each failure is told and the server is tried again by every command (which then fails on
+ * it); only when none could be logged in to does the run end. */
+static int log_in_everywhere(struct fleet *fleet)
+{
+    size_t count = fleet_count(fleet);
+    struct fleet_outcome *outcomes = calloc(count, sizeof(*outcomes));
+    if (outcomes == NULL) {
+        fprintf(stderr, "socks5ctl: out of memory\n");
+        return CONSOLE_EXIT_SERVER_ERROR;
+    }
+    fleet_connect_all(fleet, outcomes);
+    int first_failure = CONSOLE_EXIT_OK;
+    size_t logged_in = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (outcomes[i].result == ADMIN_CLIENT_OK) {
+            logged_in++;
+            continue;
+        }
+        if (count == 1)
+            fprintf(stderr, "socks5ctl: %s\n", outcomes[i].error);
+        else
+            fprintf(stderr, "socks5ctl: %s: %s\n", fleet_name(fleet, i), outcomes[i].error);
+        if (first_failure == CONSOLE_EXIT_OK)
+            first_failure = commands_exit_for_client(outcomes[i].result, outcomes[i].login_status);
+    }
+    fleet_outcomes_free(outcomes, count);
+    free(outcomes);
+    return logged_in > 0 ? CONSOLE_EXIT_OK : first_failure;
+}
+
+static struct fleet *log_in(const struct batch_options *options, int *code)
 {
     const char *user = options->user != NULL ? options->user : getenv("SOCKS5CTL_USER");
     if (user == NULL || user[0] == '\0') {
         *code = usage_error("no user: log in with -l USER[:PASS]");
         return NULL;
     }
-    char password[SECRET_SIZE], error[ERROR_SIZE];
+    char password[SECRET_SIZE], servers[ADDRESS_TEXT_SIZE];
     struct admin_client_options client_options = {
-        .host = options->host,
         .port = options->port,
         .user = user,
         .timeout_ms = options->timeout_ms,
     };
-    /* A first client without password, only to name the address in the password prompt. */
-    struct admin_client *client = admin_client_create(&client_options);
-    if (client == NULL) {
+    size_t count;
+    struct server_address *addresses = read_addresses(options, &count);
+    /* First without password, only to name the servers in the password prompt. */
+    struct fleet *fleet =
+        addresses != NULL ? fleet_create(&client_options, addresses, count) : NULL;
+    free(addresses);
+    if (fleet == NULL) {
         fprintf(stderr, "socks5ctl: out of memory\n");
         *code = CONSOLE_EXIT_SERVER_ERROR;
         return NULL;
     }
-    bool have_password =
-        find_password(options, user, admin_client_address(client), password, sizeof(password));
+    describe_servers(fleet, servers, sizeof(servers));
+    bool have_password = find_password(options, user, servers, password, sizeof(password));
     if (have_password)
-        have_password = admin_client_set_password(client, password);
+        have_password = fleet_set_password(fleet, password);
     explicit_bzero(password, sizeof(password));
     if (!have_password) {
-        admin_client_destroy(client);
+        fleet_destroy(fleet);
         *code = CONSOLE_EXIT_USAGE;
         return NULL;
     }
-    uint8_t status = ADMIN_STATUS_OK;
-    enum admin_client_result result = admin_client_connect(client, &status, error, sizeof(error));
-    if (result != ADMIN_CLIENT_OK) {
-        fprintf(stderr, "socks5ctl: %s\n", error);
-        admin_client_destroy(client);
-        *code = commands_exit_for_client(result, status);
+    *code = log_in_everywhere(fleet);
+    if (*code != CONSOLE_EXIT_OK) {
+        fleet_destroy(fleet);
         return NULL;
     }
-    *code = CONSOLE_EXIT_OK;
-    return client;
+    return fleet;
 }
 
 /* Runs the commands of the flags in order; the first failure ends the run. */
@@ -149,14 +207,15 @@ int main(int argc, char **argv)
         batch_free(&options);
         return CONSOLE_EXIT_OK;
     }
-    struct admin_client *client = log_in(&options, &code);
-    if (client == NULL) {
+    struct fleet *fleet = log_in(&options, &code);
+    if (fleet == NULL) {
         batch_free(&options);
         return code;
     }
     unsetenv("SOCKS5CTL_PASSWORD"); /* copied; no child of ours needs it */
     struct console_context context = {
-        .client = client,
+        .client = fleet_client(fleet, 0),
+        .fleet = fleet,
         .format = options.format,
         .out = stdout,
         .err = stderr,
@@ -169,7 +228,7 @@ int main(int argc, char **argv)
     else
         code = run_stdin(&context);
     fflush(stdout);
-    admin_client_destroy(client);
+    fleet_destroy(fleet);
     batch_free(&options);
     return code;
 }

@@ -74,7 +74,9 @@ static bool same_text(const char *a, const char *b)
 
 static void check_same_options(const struct batch_options *a, const struct batch_options *b)
 {
-    FUZZ_CHECK(same_text(a->host, b->host) && same_text(a->port, b->port));
+    FUZZ_CHECK(a->address_count == b->address_count && same_text(a->port, b->port));
+    for (size_t i = 0; i < a->address_count; i++)
+        FUZZ_CHECK(strcmp(a->addresses[i], b->addresses[i]) == 0);
     FUZZ_CHECK(same_text(a->user, b->user) && same_text(a->password, b->password));
     FUZZ_CHECK(a->format == b->format && a->timeout_ms == b->timeout_ms);
     FUZZ_CHECK(a->help == b->help && a->version == b->version);

@@ -56,7 +56,7 @@ START_TEST(defaults)
                      CONSOLE_EXIT_OK);
     ck_assert_str_eq(options.user, "admin");
     ck_assert_ptr_null(options.password);
-    ck_assert_ptr_null(options.host);
+    ck_assert_uint_eq(options.address_count, 0);
     ck_assert_ptr_null(options.port);
     ck_assert_int_eq(options.format, CONSOLE_FORMAT_TABLE);
     ck_assert_int_eq(options.timeout_ms, 0);
@@ -78,7 +78,8 @@ START_TEST(login_address_port_output_timeout)
                      CONSOLE_EXIT_OK);
     ck_assert_str_eq(options.user, "root");
     ck_assert_str_eq(options.password, "pa:ss"); /* only the first ':' splits */
-    ck_assert_str_eq(options.host, "::1");
+    ck_assert_uint_eq(options.address_count, 1);
+    ck_assert_str_eq(options.addresses[0], "::1");
     ck_assert_str_eq(options.port, "9090");
     ck_assert_int_eq(options.format, CONSOLE_FORMAT_JSON);
     ck_assert_int_eq(options.timeout_ms, 3000);
@@ -90,9 +91,40 @@ START_TEST(login_address_port_output_timeout)
                            &options, error, sizeof(error), &line),
                      CONSOLE_EXIT_OK);
     ck_assert_str_eq(options.user, "bob");
-    ck_assert_str_eq(options.host, "localhost");
+    ck_assert_uint_eq(options.address_count, 1);
+    ck_assert_str_eq(options.addresses[0], "localhost");
     ck_assert_str_eq(options.port, "1");
     ck_assert_int_eq(options.format, CONSOLE_FORMAT_TSV);
+    batch_free(&options);
+    free_line(&line);
+}
+END_TEST
+
+START_TEST(addresses_repeat_and_are_checked)
+{
+    struct batch_options options;
+    struct command_line line;
+    char error[512];
+    ck_assert_int_eq(parse(WORDS("-l", "a", "-a", "10.0.0.1:9000", "--address", "[::1]:9001",
+                                 "-a", "proxy.example"),
+                           &options, error, sizeof(error), &line),
+                     CONSOLE_EXIT_OK);
+    ck_assert_uint_eq(options.address_count, 3);
+    ck_assert_str_eq(options.addresses[0], "10.0.0.1:9000");
+    ck_assert_str_eq(options.addresses[1], "[::1]:9001");
+    ck_assert_str_eq(options.addresses[2], "proxy.example");
+    batch_free(&options);
+    free_line(&line);
+
+    ck_assert_int_eq(parse(WORDS("-l", "a", "-a", "host:70000"), &options, error, sizeof(error),
+                           &line),
+                     CONSOLE_EXIT_USAGE);
+    ck_assert_ptr_nonnull(strstr(error, "host:70000"));
+    ck_assert_ptr_nonnull(strstr(error, "65535"));
+    batch_free(&options);
+    free_line(&line);
+    ck_assert_int_eq(parse(WORDS("-l", "a", "-a", "[::1"), &options, error, sizeof(error), &line),
+                     CONSOLE_EXIT_USAGE);
     batch_free(&options);
     free_line(&line);
 }
@@ -238,6 +270,7 @@ static Suite *console_batch_suite(void)
     TCase *flags = tcase_create("flags");
     tcase_add_test(flags, defaults);
     tcase_add_test(flags, login_address_port_output_timeout);
+    tcase_add_test(flags, addresses_repeat_and_are_checked);
     tcase_add_test(flags, argv_passwords_are_wiped);
     tcase_add_test(flags, action_flags_become_commands_in_order);
     tcase_add_test(flags, words_after_the_flags_are_one_command);

@@ -1,0 +1,23 @@
+/* server_list: the servers socks5ctl is told to manage — one HOST[:PORT] from -a or a line of
+ * --servers, split into host and port with no I/O. */
+#ifndef SERVER_LIST_H
+#define SERVER_LIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define SERVER_HOST_MAX 255
+#define SERVER_PORT_MAX 5
+
+struct server_address {
+    char host[SERVER_HOST_MAX + 1];
+    char port[SERVER_PORT_MAX + 1]; /* "" = the default port (-p, else 8080) */
+};
+
+/* "host", "host:port", "1.2.3.4:port", "[v6]:port", "[v6]" or a bare IPv6 literal ("::1": more
+ * than one colon and no brackets is all host). False with error set (one line, without the
+ * text itself) when text is empty, too long, a port is not 1..65535, or brackets are unclosed. */
+bool server_address_split(const char *text, struct server_address *out, char *error,
+                          size_t error_size);
+
+#endif
