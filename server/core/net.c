@@ -11,6 +11,22 @@
 #include <string.h>
 #include <unistd.h>
 
+bool net_parse_port(const char *text, size_t length, uint16_t *port)
+{
+    if (length == 0 || length > 5)
+        return false;
+    unsigned value = 0;
+    for (size_t i = 0; i < length; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return false;
+        value = value * 10 + (unsigned)(text[i] - '0');
+    }
+    if (value > 65535)
+        return false;
+    *port = (uint16_t)value;
+    return true;
+}
+
 bool net_parse_address(const char *text, uint16_t port, struct sockaddr_storage *address,
                        socklen_t *length)
 {
@@ -35,10 +51,8 @@ bool net_parse_address(const char *text, uint16_t port, struct sockaddr_storage 
 bool net_parse_endpoint(const char *text, struct sockaddr_storage *address, socklen_t *length)
 {
     const char *colon = strrchr(text, ':');
-    if (colon == NULL || colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-        return false;
-    unsigned long port = strtoul(colon + 1, NULL, 10);
-    if (strlen(colon + 1) > 5 || port > 65535)
+    uint16_t port;
+    if (colon == NULL || !net_parse_port(colon + 1, strlen(colon + 1), &port))
         return false;
     const char *host = text;
     size_t host_length = (size_t)(colon - text);
@@ -55,7 +69,7 @@ bool net_parse_endpoint(const char *text, struct sockaddr_storage *address, sock
     /* An IPv6 literal needs its brackets: "::1:80" would be ambiguous. */
     if ((strchr(literal, ':') != NULL) != bracketed)
         return false;
-    return net_parse_address(literal, (uint16_t)port, address, length);
+    return net_parse_address(literal, port, address, length);
 }
 
 void net_format_address(const struct sockaddr *address, char out[NET_ADDRESS_TEXT_MAX])

@@ -4,11 +4,16 @@
 #define NET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
 /* "[2001:db8::1]:65535" fits with room to spare. */
 #define NET_ADDRESS_TEXT_MAX 64
+
+/* Exactly length bytes of decimal digits (1 to 5 of them) worth 0..65535, into *port (host
+ * order): the one port parser of the server's texts (endpoints, rules, PROXY v1 headers). */
+bool net_parse_port(const char *text, size_t length, uint16_t *port);
 
 /* Parses an IPv4 or IPv6 literal (no brackets) and a port into *address. */
 bool net_parse_address(const char *text, uint16_t port, struct sockaddr_storage *address,

@@ -6,30 +6,16 @@
 #include <string.h>
 #include <strings.h>
 
-static bool parse_port(const char *text, size_t length, uint16_t *port)
-{
-    if (length == 0 || length > 5)
-        return false;
-    unsigned value = 0;
-    for (size_t i = 0; i < length; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return false;
-        value = value * 10 + (unsigned)(text[i] - '0');
-    }
-    if (value > 65535)
-        return false;
-    *port = (uint16_t)value;
-    return true;
-}
+#include "net.h"
 
 bool port_range_parse(const char *text, struct port_range *range, char *error, size_t error_size)
 {
     const char *dash = strchr(text, '-');
     size_t first_length = dash != NULL ? (size_t)(dash - text) : strlen(text);
     struct port_range parsed;
-    bool valid = parse_port(text, first_length, &parsed.first);
+    bool valid = net_parse_port(text, first_length, &parsed.first);
     if (valid && dash != NULL)
-        valid = parse_port(dash + 1, strlen(dash + 1), &parsed.last);
+        valid = net_parse_port(dash + 1, strlen(dash + 1), &parsed.last);
     else
         parsed.last = parsed.first;
     if (!valid) {

@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <string.h>
 
+#include "net.h"
+
 static const uint8_t v1_signature[] = {'P', 'R', 'O', 'X', 'Y', ' '};
 static const uint8_t v2_signature[] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
                                        0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
@@ -57,17 +59,10 @@ static enum proxy_header_result finish(struct proxy_header_parser *parser,
 /* 1 to 5 decimal digits, at most 65535, into network order. */
 static bool v1_port(const char *text, size_t length, in_port_t *port)
 {
-    if (length == 0 || length > 5)
+    uint16_t value;
+    if (!net_parse_port(text, length, &value))
         return false;
-    unsigned value = 0;
-    for (size_t i = 0; i < length; i++) {
-        if (text[i] < '0' || text[i] > '9')
-            return false;
-        value = value * 10 + (unsigned)(text[i] - '0');
-    }
-    if (value > 65535)
-        return false;
-    *port = htons((uint16_t)value);
+    *port = htons(value);
     return true;
 }
 
