@@ -281,6 +281,20 @@ class Socks5dProcess:
         return self.wait_access_line(lambda entry: entry["client"] == wanted, timeout)
 
 
+def stop_class_server(server):
+    """For tearDownClass, where no test is at hand: stop server (killed whatever happens);
+    AssertionError unless it exited 0 with no sanitizer report."""
+    try:
+        code, text = server.stop()
+        for marker in SANITIZER_MARKERS:
+            if marker in text:
+                raise AssertionError("sanitizer report in socks5d stderr:\n" + text[-6000:])
+        if code != 0:
+            raise AssertionError("socks5d exited %r; stderr tail:\n%s" % (code, text[-3000:]))
+    finally:
+        server.kill()
+
+
 def check_stopped_cleanly(test, server):
     """Stop server; the test fails unless it exited 0 with no sanitizer report."""
     code, text = server.stop()

@@ -177,14 +177,8 @@ class RulesServerCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            code, text = cls.server.stop()
-            for marker in harness.SANITIZER_MARKERS:
-                if marker in text:
-                    raise AssertionError("sanitizer report in socks5d stderr:\n" + text[-6000:])
-            if code != 0:
-                raise AssertionError("socks5d exited %r; stderr tail:\n%s" % (code, text[-3000:]))
+            harness.stop_class_server(cls.server)
         finally:
-            cls.server.kill()
             cls.release()
 
     def setUp(self):

@@ -137,14 +137,8 @@ class ServerCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         try:
-            code, text = cls.server.stop()
-            for marker in harness.SANITIZER_MARKERS:
-                if marker in text:
-                    raise AssertionError("sanitizer report in socks5d stderr:\n" + text[-6000:])
-            if code != 0:
-                raise AssertionError("socks5d exited %r; stderr tail:\n%s" % (code, text[-3000:]))
+            harness.stop_class_server(cls.server)
         finally:
-            cls.server.kill()
             cls.echo.stop()
             shutil.rmtree(cls.directory, ignore_errors=True)
 
