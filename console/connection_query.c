@@ -96,6 +96,11 @@ static const char *value_option(int argc, char **argv, int *i, int64_t now_ms,
         default:
             if (!time_argument_parse(value, strlen(value), now_ms, &time_ms, &bad))
                 break;
+            /* 0 on the wire is "no bound": an --until of the epoch itself would match all. */
+            if (n == 5 && time_ms == 0) {
+                bad = "must be later than 1970-01-01 00:00 UTC";
+                break;
+            }
             *(n == 4 ? &words->since : &words->until) = (uint64_t)time_ms;
             words->history = true;
             break;

@@ -396,8 +396,13 @@ void admin_accounting_reset_usage(struct accounting *accounting, struct users *u
         admin_response_error(response, ADMIN_STATUS_NOT_FOUND, "%s: no such user", name);
         return;
     }
-    if (!accounting_enabled(accounting) || !accounting_reset_usage(accounting, name, by)) {
+    if (!accounting_enabled(accounting)) {
         admin_response_error(response, ADMIN_STATUS_UNAVAILABLE, "accounting is off");
+        return;
+    }
+    /* Enabled, the reset fails only when its record cannot be allocated. */
+    if (!accounting_reset_usage(accounting, name, by)) {
+        admin_response_error(response, ADMIN_STATUS_SERVER_ERROR, "out of memory");
         return;
     }
     struct accounting_reset reset = { 0 };

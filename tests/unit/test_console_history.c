@@ -67,7 +67,7 @@ START_TEST(history_words_ask_the_database)
     static const char *const bad[] = {
         "connections --history --recent", "connections --since 5x", "connections --until",
         "connections --status 256", "connections --status=ok", "connections --history --offset 3",
-        "connections --since 1h --until 2h",
+        "connections --since 1h --until 2h", "connections --until 1970-01-01",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         char copy[128];
