@@ -663,7 +663,10 @@ void server_destroy(struct server *server)
     server_accounting_set_admin(NULL);
     admin_thread_destroy(server->admin);
     /* Workers (and their pools) go before the users table: a crypt job finishing late
-     * still reads it, and closing sessions records them in users' histories. */
+     * still reads it, and closing sessions records them in users' histories. The lifetime
+     * totals are taken after the last sessions closed, so their last bytes count. */
+    for (size_t i = 0; i < server->worker_count; i++)
+        worker_close_sessions(server->workers[i]);
     server_accounting_workers_gone();
     for (size_t i = 0; i < server->worker_count; i++)
         worker_destroy(server->workers[i]);

@@ -194,7 +194,7 @@ void worker_stop_thread(struct worker *worker)
     event_loop_join_thread(worker->proxy.loop);
 }
 
-void worker_destroy(struct worker *worker)
+void worker_close_sessions(struct worker *worker)
 {
     if (worker == NULL)
         return;
@@ -204,6 +204,14 @@ void worker_destroy(struct worker *worker)
         worker_close_listeners(worker);
         session_close_all(proxy);
     }
+}
+
+void worker_destroy(struct worker *worker)
+{
+    if (worker == NULL)
+        return;
+    struct proxy *proxy = &worker->proxy;
+    worker_close_sessions(worker);
     /* Pools go before the loop: a job finishing late is handed back through it. */
     work_pool_destroy(proxy->resolver_pool);
     work_pool_destroy(proxy->crypt_pool);

@@ -47,7 +47,10 @@ void worker_stop_listening(struct worker *worker);
 void worker_resume_listening(struct worker *worker);
 /* From the main thread: ends the worker's loop and joins its thread. */
 void worker_stop_thread(struct worker *worker);
-/* After worker_stop_thread: closes every session and frees everything. */
+/* After worker_stop_thread: closes the listeners and every session (their last bytes counted
+ * and recorded); the worker's metrics stay readable until worker_destroy. */
+void worker_close_sessions(struct worker *worker);
+/* After worker_stop_thread: closes every session (if still open) and frees everything. */
 void worker_destroy(struct worker *worker);
 
 #endif
