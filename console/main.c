@@ -57,6 +57,8 @@ static struct admin_client *log_in(const struct batch_options *options, int *cod
         .port = options->port,
         .user = user,
         .timeout_ms = options->timeout_ms,
+        .tls = options->tls,
+        .ca_file = options->ca_file,
     };
     /* A first client without password, only to name the address in the password prompt. */
     struct admin_client *client = admin_client_create(&client_options);
