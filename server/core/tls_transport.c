@@ -73,6 +73,12 @@ static void warn_if_expired(SSL_CTX *context, const char *certificate_path)
                     certificate_path);
 }
 
+/* A good key that is not the certificate's: said as such, not as an unreadable key. */
+static bool key_mismatch(unsigned long code)
+{
+    return ERR_GET_LIB(code) == ERR_LIB_X509 && ERR_GET_REASON(code) == X509_R_KEY_VALUES_MISMATCH;
+}
+
 static SSL_CTX *tls_context_create(void)
 {
     SSL_CTX *context = SSL_CTX_new(TLS_server_method());
@@ -108,7 +114,8 @@ struct tls_server *tls_server_create(const char *certificate_path, const char *k
     if (SSL_CTX_use_certificate_chain_file(server->context, certificate_path) != 1) {
         set_error(error, error_size, "%s: not a PEM certificate chain: %s", certificate_path,
                   tls_reason("unreadable"));
-    } else if (SSL_CTX_use_PrivateKey_file(server->context, key_path, SSL_FILETYPE_PEM) != 1) {
+    } else if (SSL_CTX_use_PrivateKey_file(server->context, key_path, SSL_FILETYPE_PEM) != 1 &&
+               !key_mismatch(ERR_peek_last_error())) {
         set_error(error, error_size, "%s: not a PEM private key: %s", key_path,
                   tls_reason("unreadable"));
     } else if (SSL_CTX_check_private_key(server->context) != 1) {
