@@ -167,6 +167,23 @@ class GoodCertificate(AdminTlsTestCase):
                                                  r"\(if its admin port speaks TLS: add --tls\)"
                                   % self.port)
 
+    def test_stalled_handshake_ends_at_the_login_deadline(self):
+        """Half a ClientHello, then nothing: the 10 s login deadline covers the handshake."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as sock:
+            sock.sendall(b"\x16\x03\x01\x00\xc8\x01\x00")
+            started = time.monotonic()
+            # Meanwhile the admin's loop serves others: it never waits on a handshake.
+            self.console(self.port, "--ca", self.ca.pem).run("whoami", expect=EXIT_OK)
+            self.assertLess(time.monotonic() - started, 8.0)
+            try:
+                self.assertEqual(sock.recv(100), b"")
+            except ConnectionResetError:
+                pass
+            elapsed = time.monotonic() - started
+        self.assertGreater(elapsed, 8.0)
+        self.assertLess(elapsed, 20.0)
+        self.assertIn("login timed out", self.socks5d.stderr_text())
+
     def test_pipelined_requests_in_one_record(self):
         """Many requests in one TLS record: the server reads them 4 KiB at a time, the rest
         waiting decrypted inside OpenSSL where no readiness of the socket announces them."""
