@@ -133,17 +133,17 @@ static void admin_session_close(struct admin_session *session)
 
 /* ---- output ---- */
 
-/* What the session waits for; a TLS transport may add the other direction (a handshake
- * record to write before the login can be read). */
+/* What the session waits for; while it reads or writes, a TLS transport may add the other
+ * direction (a handshake record to write before the login can be read). */
 static unsigned admin_session_interest(const struct admin_session *session)
 {
-    unsigned transport_needs = transport_waits_for(session->transport);
+    unsigned interest = 0;
     if (session->output_sent < session->output_length)
-        return EVENT_WRITE | transport_needs;
-    if (session->state == ADMIN_SESSION_LOGIN || session->state == ADMIN_SESSION_READY ||
-        session->state == ADMIN_SESSION_DRAINING)
-        return EVENT_READ | transport_needs;
-    return transport_needs;
+        interest = EVENT_WRITE;
+    else if (session->state == ADMIN_SESSION_LOGIN || session->state == ADMIN_SESSION_READY ||
+             session->state == ADMIN_SESSION_DRAINING)
+        interest = EVENT_READ;
+    return interest != 0 ? interest | transport_waits_for(session->transport) : 0;
 }
 
 static void admin_session_update_interest(struct admin_session *session)
