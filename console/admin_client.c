@@ -1,5 +1,6 @@
-/* admin_client: socks5ctl's one admin session — connects, logs in once, sends requests one at
- * a time over the shared protocol library, and logs in again if the server went away. */
+/* admin_client: socks5ctl's one admin session — connects (over TLS when asked), logs in once,
+ * sends requests one at a time over the shared protocol library, and logs in again if the
+ * server went away. */
 #include "admin_client.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "admin_protocol.h"
+#include "tls_client.h"
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_PORT "8080"
@@ -31,6 +33,10 @@ struct admin_client {
     char address[ADDRESS_TEXT_SIZE];
     int timeout_ms;
     int fd;
+    bool tls;
+    char *ca_file;                 /* NULL = the system's store */
+    struct tls_client *tls_client; /* made at the first connection, kept for the next ones */
+    struct tls_stream *stream;     /* over fd while connected with TLS */
     uint8_t role;
     uint8_t login_status;
     const volatile sig_atomic_t *interrupt;
@@ -73,8 +79,10 @@ struct admin_client *admin_client_create(const struct admin_client_options *opti
     client->user = strdup(options->user != NULL ? options->user : "");
     client->password = strdup(options->password != NULL ? options->password : "");
     client->timeout_ms = options->timeout_ms > 0 ? options->timeout_ms : DEFAULT_TIMEOUT_MS;
+    client->tls = options->tls;
+    client->ca_file = options->ca_file != NULL ? strdup(options->ca_file) : NULL;
     if (client->host == NULL || client->port == NULL || client->user == NULL ||
-        client->password == NULL) {
+        client->password == NULL || (options->ca_file != NULL && client->ca_file == NULL)) {
         admin_client_destroy(client);
         return NULL;
     }
@@ -91,12 +99,16 @@ void admin_client_destroy(struct admin_client *client)
     free(client->host);
     free(client->port);
     free(client->user);
+    free(client->ca_file);
+    tls_client_destroy(client->tls_client);
     free_secret(client->password);
     free(client);
 }
 
 void admin_client_disconnect(struct admin_client *client)
 {
+    tls_stream_destroy(client->stream);
+    client->stream = NULL;
     if (client->fd >= 0)
         close(client->fd);
     client->fd = -1;
@@ -189,22 +201,49 @@ static const char *wait_problem(enum wait_result result)
     }
 }
 
+/* One send or receive on the session: through TLS when it is on. A TLS stream that must wait
+ * says for what (a write may wait for a record to read, and the other way round). */
+static ssize_t stream_send(struct admin_client *client, const uint8_t *data, size_t length)
+{
+    if (client->stream != NULL)
+        return tls_stream_write(client->stream, data, length);
+    return send(client->fd, data, length, MSG_NOSIGNAL);
+}
+
+static ssize_t stream_receive(struct admin_client *client, uint8_t *buffer, size_t capacity)
+{
+    if (client->stream != NULL)
+        return tls_stream_read(client->stream, buffer, capacity);
+    return recv(client->fd, buffer, capacity, 0);
+}
+
+static short stream_wait_events(const struct admin_client *client, short events)
+{
+    return client->stream != NULL ? tls_stream_wait_events(client->stream) : events;
+}
+
+static const char *stream_problem(const struct admin_client *client)
+{
+    return client->stream != NULL ? tls_stream_error(client->stream) : strerror(errno);
+}
+
 /* Sends all of data; false (errno set, or a wait problem in *why) when it cannot. */
 static bool send_all(struct admin_client *client, const uint8_t *data, size_t length,
                      const char **why)
 {
     while (length > 0) {
-        ssize_t sent = send(client->fd, data, length, MSG_NOSIGNAL);
+        ssize_t sent = stream_send(client, data, length);
         if (sent > 0) {
             data += sent;
             length -= (size_t)sent;
             continue;
         }
         if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            *why = strerror(errno);
+            *why = stream_problem(client);
             return false;
         }
-        enum wait_result waited = wait_ready(client, client->fd, POLLOUT);
+        enum wait_result waited =
+            wait_ready(client, client->fd, stream_wait_events(client, POLLOUT));
         if (waited != WAIT_READY) {
             *why = wait_problem(waited);
             return false;
@@ -218,14 +257,15 @@ static ssize_t receive_some(struct admin_client *client, uint8_t *buffer, size_t
                             const char **why)
 {
     for (;;) {
-        ssize_t got = recv(client->fd, buffer, capacity, 0);
+        ssize_t got = stream_receive(client, buffer, capacity);
         if (got >= 0)
             return got;
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-            *why = strerror(errno);
+            *why = stream_problem(client);
             return -1;
         }
-        enum wait_result waited = wait_ready(client, client->fd, POLLIN);
+        enum wait_result waited =
+            wait_ready(client, client->fd, stream_wait_events(client, POLLIN));
         if (waited != WAIT_READY) {
             *why = wait_problem(waited);
             return -1;
@@ -263,6 +303,42 @@ static int connect_one(struct admin_client *client, const struct addrinfo *addre
     return -1;
 }
 
+/* The handshake over the connected socket, the server's certificate checked for host. */
+static enum admin_client_result start_tls(struct admin_client *client, char *error,
+                                          size_t error_size)
+{
+    char problem[ADDRESS_TEXT_SIZE];
+    if (client->tls_client == NULL &&
+        (client->tls_client = tls_client_create(client->ca_file, problem, sizeof(problem))) ==
+            NULL) {
+        set_error(error, error_size, "cannot connect to %s over TLS: %s", client->address,
+                  problem);
+        return ADMIN_CLIENT_CANNOT_CONNECT;
+    }
+    client->stream = tls_stream_create(client->tls_client, client->fd, client->host, problem,
+                                       sizeof(problem));
+    if (client->stream == NULL) {
+        set_error(error, error_size, "cannot connect to %s over TLS: %s", client->address,
+                  problem);
+        return ADMIN_CLIENT_CANNOT_CONNECT;
+    }
+    while (tls_stream_handshake(client->stream) < 0) {
+        if (errno != EAGAIN) {
+            set_error(error, error_size, "cannot connect to %s over TLS: %s", client->address,
+                      tls_stream_error(client->stream));
+            return ADMIN_CLIENT_CANNOT_CONNECT;
+        }
+        enum wait_result waited =
+            wait_ready(client, client->fd, tls_stream_wait_events(client->stream));
+        if (waited != WAIT_READY) {
+            set_error(error, error_size, "cannot connect to %s over TLS: handshake %s",
+                      client->address, wait_problem(waited));
+            return ADMIN_CLIENT_CANNOT_CONNECT;
+        }
+    }
+    return ADMIN_CLIENT_OK;
+}
+
 static enum admin_client_result open_connection(struct admin_client *client, char *error,
                                                 size_t error_size)
 {
@@ -287,7 +363,7 @@ static enum admin_client_result open_connection(struct admin_client *client, cha
     }
     int on = 1; /* requests are small and answered at once: no Nagle delay */
     setsockopt(client->fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-    return ADMIN_CLIENT_OK;
+    return client->tls ? start_tls(client, error, error_size) : ADMIN_CLIENT_OK;
 }
 
 static const char *login_refusal_text(uint8_t status)
@@ -327,7 +403,9 @@ static enum admin_client_result receive_login_reply(struct admin_client *client,
         const char *why = "the server closed the connection";
         ssize_t got = receive_some(client, buffer, ADMIN_LOGIN_REPLY_SIZE - decoder.received, &why);
         if (got <= 0) {
-            set_error(error, error_size, "no login reply from %s: %s", client->address, why);
+            /* A TLS admin port drops a plaintext login at its first bytes. */
+            set_error(error, error_size, "no login reply from %s: %s%s", client->address, why,
+                      client->tls ? "" : " (if its admin port speaks TLS: add --tls)");
             return ADMIN_CLIENT_LOST;
         }
         size_t consumed = 0;
@@ -382,6 +460,12 @@ bool admin_client_check_alive(struct admin_client *client)
 {
     if (client->fd < 0)
         return false;
+    if (client->stream != NULL) {
+        if (tls_stream_idle_alive(client->stream))
+            return true;
+        admin_client_disconnect(client);
+        return false;
+    }
     struct pollfd entry = {.fd = client->fd, .events = POLLIN};
     if (poll(&entry, 1, 0) <= 0)
         return true;

@@ -1,5 +1,6 @@
-/* admin_client: socks5ctl's one admin session — connects, logs in once, sends requests one at
- * a time over the shared protocol library, and logs in again if the server went away. */
+/* admin_client: socks5ctl's one admin session — connects (over TLS when asked), logs in once,
+ * sends requests one at a time over the shared protocol library, and logs in again if the
+ * server went away. */
 #ifndef ADMIN_CLIENT_H
 #define ADMIN_CLIENT_H
 
@@ -18,11 +19,14 @@ struct admin_client_options {
     const char *user;
     const char *password;  /* copied; the caller may wipe its own copy */
     int timeout_ms;        /* per connect, and per reply; default 15000 (a failed login may wait 8 s) */
+    bool tls;              /* the admin protocol over TLS; the certificate must be host's */
+    const char *ca_file;   /* the CAs to trust (PEM); NULL = the system's store */
 };
 
 enum admin_client_result {
     ADMIN_CLIENT_OK,              /* a reply arrived (its status may still be an error) */
-    ADMIN_CLIENT_CANNOT_CONNECT,  /* no TCP connection to the server */
+    ADMIN_CLIENT_CANNOT_CONNECT,  /* no TCP connection to the server, or no TLS (refused
+                                   * certificate, a plaintext port) */
     ADMIN_CLIENT_LOGIN_REFUSED,   /* login answered with a non-zero status (see reply status) */
     ADMIN_CLIENT_LOST,            /* the connection broke or timed out mid-request */
     ADMIN_CLIENT_PROTOCOL_ERROR,  /* the server sent something that is not protocol v2 */
@@ -59,7 +63,8 @@ void admin_reply_free(struct admin_reply *reply);
 
 /* Closes the session (if any); the next call logs in again. */
 void admin_client_disconnect(struct admin_client *client);
-/* The socket while connected, else -1: poll it for input to notice the server closing. */
+/* The socket while connected, else -1: poll it for input to notice the server closing (then
+ * ask admin_client_check_alive: over TLS, input may be a record that is not data). */
 int admin_client_fd(const struct admin_client *client);
 /* Whether the session is still open: when the server closed it (restart, idle timeout, the
  * user removed), disconnects and returns false. Never blocks. */

@@ -34,6 +34,8 @@ static const struct option long_options[] = {
     {"global", no_argument, NULL, 'G'},
     {"stats", required_argument, NULL, 's'},
     {"dashboard", no_argument, NULL, 'd'},
+    {"tls", no_argument, NULL, 'T'},
+    {"ca", required_argument, NULL, 'A'},
     {NULL, 0, NULL, 0},
 };
 
@@ -194,6 +196,11 @@ static int apply_flag(struct batch_options *options, int flag, char *value, char
         added = ADD(options, "user-metrics", value) && ADD(options, "connections", value, "--all");
         break;
     case 'd': added = ADD(options, "dashboard"); break;
+    case 'T': options->tls = true; break;
+    case 'A':
+        options->tls = true;
+        options->ca_file = value;
+        break;
     default: return fail(error, error_size, "unexpected flag");
     }
     return added ? CONSOLE_EXIT_OK : fail(error, error_size, "out of memory");
@@ -283,6 +290,10 @@ void batch_print_usage(FILE *out)
         "                              manage several servers at once\n"
         "  -p, --port PORT             admin port of addresses without one (8080)\n"
         "  -t, --timeout SECONDS       how long to wait to connect and for each reply (15)\n"
+        "      --tls                   speak TLS to the admin port; its certificate must be\n"
+        "                              valid for ADDR (name or address) and from a trusted CA\n"
+        "      --ca FILE               the CA certificates to trust, PEM (implies --tls;\n"
+        "                              default: the system's store)\n"
         "  -o, --output FORMAT         table: aligned columns, human units (default)\n"
         "                              tsv: header + rows as the server sends them (escaped)\n"
         "                              json: one object per line per command output\n"

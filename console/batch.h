@@ -24,6 +24,8 @@ struct batch_options {
     char *password;       /* the part after it (owned, wiped by batch_free); NULL if not given */
     enum console_format format; /* -o */
     int timeout_ms;       /* -t SECONDS; 0 = the client's default */
+    bool tls;             /* --tls, or --ca given */
+    const char *ca_file;  /* --ca FILE; NULL = the system's store */
     bool help;            /* -h */
     bool version;         /* -v */
     struct batch_command *commands; /* action flags in order, then the words after the flags */

@@ -115,6 +115,8 @@ static struct fleet *log_in(const struct batch_options *options, int *code)
         .port = options->port,
         .user = user,
         .timeout_ms = options->timeout_ms,
+        .tls = options->tls,
+        .ca_file = options->ca_file,
     };
     size_t count;
     struct server_address *addresses = read_addresses(options, &count);

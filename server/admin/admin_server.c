@@ -133,14 +133,17 @@ static void admin_session_close(struct admin_session *session)
 
 /* ---- output ---- */
 
+/* What the session waits for; while it reads or writes, a TLS transport may add the other
+ * direction (a handshake record to write before the login can be read). */
 static unsigned admin_session_interest(const struct admin_session *session)
 {
+    unsigned interest = 0;
     if (session->output_sent < session->output_length)
-        return EVENT_WRITE;
-    if (session->state == ADMIN_SESSION_LOGIN || session->state == ADMIN_SESSION_READY ||
-        session->state == ADMIN_SESSION_DRAINING)
-        return EVENT_READ;
-    return 0;
+        interest = EVENT_WRITE;
+    else if (session->state == ADMIN_SESSION_LOGIN || session->state == ADMIN_SESSION_READY ||
+             session->state == ADMIN_SESSION_DRAINING)
+        interest = EVENT_READ;
+    return interest != 0 ? interest | transport_waits_for(session->transport) : 0;
 }
 
 static void admin_session_update_interest(struct admin_session *session)
@@ -374,10 +377,32 @@ void admin_response_error(struct admin_response *response, uint8_t status, const
 
 /* ---- input ---- */
 
+static bool admin_session_read(struct admin_session *session);
+
+/* Whether the transport holds bytes this state would read (the rest of a TLS record): the
+ * descriptor will not become readable for them. */
+static bool admin_session_has_unread(const struct admin_session *session)
+{
+    return (session->state == ADMIN_SESSION_LOGIN || session->state == ADMIN_SESSION_READY) &&
+           admin_session_output_done(session) &&
+           (session->input_end < sizeof(session->input) ||
+            session->input_start == session->input_end) &&
+           transport_has_buffered(session->transport);
+}
+
 /* Feeds buffered bytes to the decoder of the current state; stops at a complete message. */
 static void admin_session_process(struct admin_session *session)
 {
-    while (session->input_start < session->input_end && admin_session_output_done(session)) {
+    while ((session->input_start < session->input_end || admin_session_has_unread(session)) &&
+           admin_session_output_done(session)) {
+        if (session->input_start == session->input_end) {
+            session->input_start = session->input_end = 0;
+            if (!admin_session_read(session))
+                return;
+            if (session->input_end == 0)
+                break; /* nothing after all: wait for the descriptor */
+            continue;
+        }
         const uint8_t *data = session->input + session->input_start;
         size_t length = session->input_end - session->input_start, consumed = 0;
         enum admin_decode_result result;
@@ -428,6 +453,26 @@ static void admin_session_on_drain_readable(struct admin_session *session)
     admin_session_close(session);
 }
 
+/* Reads once into input; false when the session closed (end of stream or an error). */
+static bool admin_session_read(struct admin_session *session)
+{
+    ssize_t received = transport_read(session->transport, session->input + session->input_end,
+                                      sizeof(session->input) - session->input_end);
+    if (received == 0) {
+        admin_session_close(session);
+        return false;
+    }
+    if (received < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            admin_session_close(session);
+            return false;
+        }
+        return true;
+    }
+    session->input_end += (size_t)received;
+    return true;
+}
+
 static void admin_session_on_readable(struct admin_session *session)
 {
     if (session->state == ADMIN_SESSION_DRAINING) {
@@ -439,19 +484,8 @@ static void admin_session_on_readable(struct admin_session *session)
         admin_session_update_interest(session);
         return;
     }
-    ssize_t received = transport_read(session->transport, session->input + session->input_end,
-                                      sizeof(session->input) - session->input_end);
-    if (received == 0) {
-        admin_session_close(session);
-        return;
-    }
-    if (received < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK)
-            admin_session_close(session);
-        return;
-    }
-    session->input_end += (size_t)received;
-    admin_session_process(session);
+    if (admin_session_read(session))
+        admin_session_process(session);
 }
 
 static void admin_session_on_event(struct event_loop *loop, struct event_watcher *watcher,
@@ -459,6 +493,9 @@ static void admin_session_on_event(struct event_loop *loop, struct event_watcher
 {
     (void)loop;
     struct admin_session *session = watcher->data;
+    /* A TLS read or write that waited for the other direction goes on at either event. */
+    if (transport_waits_for(session->transport) != 0)
+        events |= EVENT_READ | EVENT_WRITE;
     if (events & (EVENT_WRITE | EVENT_ERROR)) {
         admin_session_send(session);
         if (session->state == ADMIN_SESSION_CLOSED)
@@ -509,7 +546,7 @@ static void admin_server_on_accept(void *context, int fd, const struct sockaddr_
         return;
     }
     session->transport = server->hooks.open_transport != NULL
-                             ? server->hooks.open_transport(server->hooks.context, fd)
+                             ? server->hooks.open_transport(server->hooks.transport_context, fd)
                              : transport_tcp_create(fd);
     if (session->transport == NULL) {
         free(session);

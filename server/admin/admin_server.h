@@ -49,8 +49,9 @@ struct admin_server_hooks {
      * the server cannot reload. */
     bool (*reload)(void *context, char *message, size_t message_size);
     /* The stream an accepted connection speaks over (takes fd; NULL when it cannot, fd then
-     * closed). NULL: plain TCP. */
-    struct transport *(*open_transport)(void *context, int fd);
+     * closed), called with transport_context. NULL: plain TCP. */
+    struct transport *(*open_transport)(void *transport_context, int fd);
+    void *transport_context; /* the TLS server's context */
     void *context;
     const char *socks_listeners; /* "127.0.0.1:1080 [::1]:1080" */
     const char *admin_listeners;

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "metrics_endpoint.h"
 #include "metrics_scrape.h"
+#include "tls_transport.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -29,7 +30,13 @@ struct admin_thread {
     struct admin_server *server;
     struct metrics_endpoint *metrics; /* NULL when --metrics-listen is not set */
     size_t metrics_max_users;
+    struct tls_server *tls; /* freed after the sessions that use it */
 };
+
+static struct transport *admin_open_tls(void *tls, int fd)
+{
+    return tls_transport_accept(tls, fd);
+}
 
 static bool admin_render_metrics(void *context, struct prometheus_buffer *body)
 {
@@ -68,9 +75,11 @@ struct admin_thread *admin_thread_create(const struct admin_thread_config *confi
         close(config->listening_fd);
         if (config->metrics_fd >= 0)
             close(config->metrics_fd);
+        tls_server_destroy(config->tls);
         free(admin);
         return NULL;
     }
+    admin->tls = config->tls;
     struct admin_server_settings settings = {
         .max_sessions = config->max_sessions,
         .auth_timeout_ms = ADMIN_AUTH_TIMEOUT_SECONDS * 1000,
@@ -89,6 +98,8 @@ struct admin_thread *admin_thread_create(const struct admin_thread_config *confi
         .accounting_db = config->accounting_db,
         .history_days = config->history_days,
         .history_max_rows = config->history_max_rows,
+        .open_transport = config->tls != NULL ? admin_open_tls : NULL,
+        .transport_context = config->tls,
     };
     admin->server = admin_server_create(admin->loop, config->proxy, config->listening_fd,
                                         &settings, &hooks);
@@ -165,6 +176,7 @@ void admin_thread_destroy(struct admin_thread *admin)
         return;
     metrics_endpoint_destroy(admin->metrics);
     admin_server_destroy(admin->server);
+    tls_server_destroy(admin->tls);
     event_loop_destroy(admin->loop);
     free(admin);
 }

@@ -11,12 +11,14 @@ struct event_loop;
 struct metrics;
 struct proxy_shared;
 struct settings_store;
+struct tls_server;
 struct admin_thread;
 
 struct admin_thread_config {
     struct proxy_shared *proxy;
     struct settings_store *proxy_settings;
     int listening_fd; /* taken, also on failure */
+    struct tls_server *tls; /* the sessions' TLS, taken, also on failure; NULL = plaintext */
     size_t max_sessions;
     /* Called on the admin's thread after each change to the users; false = undo it. */
     bool (*save_users)(void *context);

@@ -46,6 +46,12 @@ const struct option_spec option_specs[] = {
     { .name = "admin-port", .short_name = 'P', .argument = "PORT", .kind = OPTION_PORT,
       .max = 65535, .default_value = "8080", FIELD(admin_port),
       .help = "admin port (default 8080; 0 = any free port)" },
+    { .name = "admin-tls-cert", .argument = "PATH", .kind = OPTION_TEXT, FIELD(admin_tls_cert),
+      .help = "serve the admin port over TLS (1.2 or later) with\n"
+              "this PEM certificate chain, the server's first;\n"
+              "needs --admin-tls-key (default: plaintext)" },
+    { .name = "admin-tls-key", .argument = "PATH", .kind = OPTION_TEXT, FIELD(admin_tls_key),
+      .help = "the PEM private key of --admin-tls-cert" },
     { .name = "user", .short_name = 'u', .argument = "USER:PASS", .kind = OPTION_CREDENTIALS,
       FIELD(user_count), .append = append_user,
       .help = "add a regular user (repeatable)" },

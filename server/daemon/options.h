@@ -33,6 +33,8 @@ struct server_options {
     uint16_t socks_port;
     const char *admin_address;
     uint16_t admin_port;
+    const char *admin_tls_cert; /* NULL = a plaintext admin port */
+    const char *admin_tls_key;
     struct option_user *users;
     size_t user_count;
     bool no_auth_allowed;

@@ -4,6 +4,7 @@
 #include "server.h"
 
 #include "admin_thread.h"
+#include "admin_tls.h"
 #include "event_loop.h"
 #include "handover.h"
 #include "initial_users.h"
@@ -294,14 +295,19 @@ static bool server_start_admin(struct server *server, const struct server_option
     if (fd < 0)
         return false;
     int metrics_fd = ports_open_metrics(options, server->take_over, server->metrics_listen_text);
-    if (metrics_fd < 0 && options->metrics_listen != NULL) {
+    struct tls_server *admin_tls = NULL;
+    if ((metrics_fd < 0 && options->metrics_listen != NULL) ||
+        !admin_tls_open(options, &admin_tls)) {
         close(fd);
+        if (metrics_fd >= 0)
+            close(metrics_fd);
         return false;
     }
     struct admin_thread_config config = {
         .proxy = &server->shared,
         .proxy_settings = server->settings,
         .listening_fd = fd,
+        .tls = admin_tls,
         .max_sessions = options->admin_max_sessions,
         .save_users = server_save_users,
         .reload = server_admin_reload,

@@ -2,6 +2,7 @@
  * the command line — for a start, a reload or --check-config, and what a reload cannot apply. */
 #include "server_config.h"
 
+#include "admin_tls.h"
 #include "config_file.h"
 #include "log.h"
 #include "policy.h"
@@ -50,6 +51,11 @@ enum server_config_status server_config_load(int argc, char **argv, bool with_cr
                             problems_size))
         return fail(config, SERVER_CONFIG_USAGE_ERROR);
     options_finish(&config->options);
+    const char *problem = admin_tls_options_problem(&config->options);
+    if (problem != NULL) {
+        snprintf(problems, problems_size, "%s", problem);
+        return fail(config, SERVER_CONFIG_USAGE_ERROR);
+    }
     return SERVER_CONFIG_LOADED;
 }
 
@@ -155,6 +161,11 @@ int server_config_check(int argc, char **argv, FILE *out)
         return 1;
     }
     bool good = check_users_file(&config.options, out);
+    char tls_error[512];
+    if (!admin_tls_check(&config.options, tls_error, sizeof(tls_error))) {
+        fprintf(out, "%s\n", tls_error);
+        good = false;
+    }
     if (good)
         fprintf(out, "socks5d: configuration %s is good\n",
                 config.options.config_path != NULL ? config.options.config_path

@@ -72,7 +72,8 @@ class ConfinementTest(TemporaryDirectoryTest):
             self.assertEqual(found[name], "", "%s is visible in the build set" % name)
 
     def test_build_set_has_only_the_build_libraries(self):
-        check = "pkg-config --exists libxcrypt ncursesw readline libsystemd libconfig sqlite3 && echo libraries;" \
+        check = "pkg-config --exists libxcrypt ncursesw readline libsystemd libconfig sqlite3" \
+                " openssl && echo libraries;" \
                 " pkg-config --exists check && echo check; true"
         result = confined("build", self.environment_dir, ["sh", "-c", check], timeout=60)
         self.assertEqual(result.stdout.split(), ["libraries"], result.stderr)
@@ -81,7 +82,7 @@ class ConfinementTest(TemporaryDirectoryTest):
         tools = ["python3", "curl", "tmux", "ss", "ip", "clang", "strace", "lintian",
                  "dpkg-deb", "dpkg-shlibdeps", "systemd-analyze", "cpack", "ctest",
                  "prlimit", "unshare", "mount", "taskset", "timeout", "od", "haproxy",
-                 "prometheus", "promtool"]
+                 "prometheus", "promtool", "openssl"]
         found = command_paths("test", self.environment_dir, tools)
         missing = [name for name in tools if not found.get(name)]
         self.assertEqual(missing, [], "not provided by `scripts/deps test`")

@@ -256,11 +256,44 @@ START_TEST(usage_text_documents_what_the_issue_asks)
         "visible to other", "SOCKS5CTL_PASSWORD", "-M, --make-user", "-o, --output",
         "  64  usage", "  77  login failed", "  69  unavailable", "   3  forbidden",
         "   2  refused", "   1  server error", "  set-role NAME admin|user", "XDG_STATE_HOME",
-        "  dashboard [SECONDS]",
+        "  dashboard [SECONDS]", "--tls", "--ca FILE",
     };
     for (size_t i = 0; i < sizeof(needles) / sizeof(needles[0]); i++)
         ck_assert_msg(strstr(text, needles[i]) != NULL, "usage lacks '%s'", needles[i]);
     free(text);
+}
+END_TEST
+
+START_TEST(tls_and_ca)
+{
+    struct batch_options options;
+    struct command_line line;
+    char error[512];
+    ck_assert_int_eq(parse(WORDS("-l", "a"), &options, error, sizeof(error), &line),
+                     CONSOLE_EXIT_OK);
+    ck_assert(!options.tls);
+    ck_assert_ptr_null(options.ca_file);
+    batch_free(&options);
+    free_line(&line);
+    ck_assert_int_eq(parse(WORDS("--tls", "-l", "a"), &options, error, sizeof(error), &line),
+                     CONSOLE_EXIT_OK);
+    ck_assert(options.tls);
+    ck_assert_ptr_null(options.ca_file); /* the system's store */
+    batch_free(&options);
+    free_line(&line);
+    /* --ca alone means TLS: a CA file is of no use to a plaintext session. */
+    ck_assert_int_eq(parse(WORDS("--ca", "/etc/socks5d/ca.pem", "-l", "a"), &options, error,
+                           sizeof(error), &line),
+                     CONSOLE_EXIT_OK);
+    ck_assert(options.tls);
+    ck_assert_str_eq(options.ca_file, "/etc/socks5d/ca.pem");
+    batch_free(&options);
+    free_line(&line);
+    ck_assert_int_eq(parse(WORDS("-l", "a", "--ca"), &options, error, sizeof(error), &line),
+                     CONSOLE_EXIT_USAGE);
+    ck_assert_str_eq(error, "--ca needs a value");
+    batch_free(&options);
+    free_line(&line);
 }
 END_TEST
 
@@ -279,6 +312,7 @@ static Suite *console_batch_suite(void)
     tcase_add_test(flags, a_bad_flag_anywhere_fails_before_any_command);
     tcase_add_test(flags, help_and_version);
     tcase_add_test(flags, usage_text_documents_what_the_issue_asks);
+    tcase_add_test(flags, tls_and_ca);
     suite_add_tcase(suite, flags);
     return suite;
 }
