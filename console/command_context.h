@@ -32,6 +32,9 @@ struct console_context {
     /* Zero is the safe default for both: */
     bool may_prompt; /* add-user/set-password may ask a missing password on the terminal */
     bool quit;       /* set by quit/exit: the prompt or a stdin batch stops after this line */
+    /* With several servers: the highest exit code of those that failed during the command
+     * running now, while the others' results are shown (console_execute returns it). */
+    int fleet_failure;
 };
 
 /* The exit code for a response status (PROTOCOL.md section 6). */

@@ -12,6 +12,7 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 #include "confirmations.h"
+#include "fleet_commands.h"
 #include "output.h"
 #include "terminal.h"
 
@@ -67,6 +68,8 @@ int commands_call(struct console_context *context, const char *name,
 {
     char error[ERROR_SIZE];
     *reply = (struct admin_reply){0};
+    if (fleet_commands_active(context))
+        return fleet_commands_call(context, name, request, reply);
     if (context->client == NULL) {
         report(context, name, "not connected to a server");
         return CONSOLE_EXIT_UNAVAILABLE;
@@ -268,6 +271,8 @@ static const char *shown(const struct admin_str8 *name, char out[SHOWN_NAME_SIZE
 static int call_and_print(struct console_context *context, const char *name,
                           const struct admin_request *request)
 {
+    if (fleet_commands_active(context))
+        return fleet_commands_call_and_print(context, name, request);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct admin_reply reply;
@@ -434,6 +439,7 @@ int commands_run_set_password(struct console_context *context, int argc, char **
                : CONSOLE_EXIT_USAGE;
     /* Our own password changed: a later reconnect must log in with the new one. */
     if (code == CONSOLE_EXIT_OK && context->client != NULL &&
+        !fleet_commands_active(context) && /* the fleet's round did it, server by server */
         (args->user.length == 0 ||
          strcmp(args->user.text, admin_client_user(context->client)) == 0))
         admin_client_set_password(context->client, args->password.text);

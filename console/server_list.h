@@ -20,4 +20,19 @@ struct server_address {
 bool server_address_split(const char *text, struct server_address *out, char *error,
                           size_t error_size);
 
+/* The servers a --servers file names, in its order. */
+struct server_list {
+    struct server_address *addresses; /* owned: server_list_free */
+    size_t count;
+};
+
+/* Reads a --servers file's text (length bytes, any bytes): one HOST[:PORT] per line; blank
+ * lines, and everything from a '#' to the end of its line, are ignored; spaces and tabs around
+ * an address and a CR before the LF are allowed. False with error "FILE:LINE: problem" (FILE
+ * is file_name) for a bad line, a NUL byte, a server listed twice, or a file naming none;
+ * list is then empty. */
+bool server_list_parse(const char *text, size_t length, const char *file_name,
+                       struct server_list *list, char *error, size_t error_size);
+void server_list_free(struct server_list *list);
+
 #endif
