@@ -78,6 +78,11 @@ bool server_address_split(const char *text, struct server_address *out, char *er
     }
     if (memchr(host, ' ', host_length) != NULL || memchr(host, '\t', host_length) != NULL)
         return fail(error, error_size, "a host holds a space");
+    for (size_t i = 0; i < host_length; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c < 0x20 || c == 0x7F || c == '[' || c == ']')
+            return fail(error, error_size, "a host holds a control byte or a bracket");
+    }
     if (!copy_part(out->host, sizeof(out->host), host, host_length))
         return fail(error, error_size, "a host of more than %d bytes", SERVER_HOST_MAX);
     if (port != NULL && !port_valid(port, port_length))

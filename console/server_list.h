@@ -16,7 +16,8 @@ struct server_address {
 
 /* "host", "host:port", "1.2.3.4:port", "[v6]:port", "[v6]" or a bare IPv6 literal ("::1": more
  * than one colon and no brackets is all host). False with error set (one line, without the
- * text itself) when text is empty, too long, a port is not 1..65535, or brackets are unclosed. */
+ * text itself) when text is empty, too long, a port is not 1..65535, brackets are unclosed,
+ * or the host holds a space, a control byte or a bracket. */
 bool server_address_split(const char *text, struct server_address *out, char *error,
                           size_t error_size);
 

@@ -62,6 +62,11 @@ START_TEST(address_refused)
         {"[::1]x", "only ':PORT' may follow ']'"},
         {"[]:80", "an empty host between '[' and ']'"},
         {"a b", "a host holds a space"},
+        {"a]b:80", "a host holds a control byte or a bracket"},
+        {"::1]", "a host holds a control byte or a bracket"},
+        {"[a[b]", "a host holds a control byte or a bracket"},
+        {"a\x1b[2J", "a host holds a control byte or a bracket"},
+        {"a\x7f", "a host holds a control byte or a bracket"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct server_address address;
