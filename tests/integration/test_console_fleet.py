@@ -1,10 +1,13 @@
 """socks5ctl over three real socks5d at once: listings with a server column, counters per server
 and summed, a change on every server (and on one where it is already done: an error for that
 server and a non-zero exit), a server stopped (reported down while the others answer), and
---servers files (comments, a bad line named by file and line)."""
+--servers files (comments, a bad line named by file and line); last, the prompt in a real
+terminal (tmux) telling which sessions are down and which logged in again."""
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -14,6 +17,7 @@ import harness
 
 ADMIN_USER, ADMIN_PASSWORD = harness.ADMIN_ENV.split(":", 1)
 RUN_TIMEOUT = 60  # a Debug (ASan) build on a busy 2-core machine is slow
+SCREEN_TIMEOUT = 30
 SERVERS = 3
 
 EXIT_OK = 0
@@ -53,17 +57,22 @@ class FleetConsoleTest(harness.EchoTestCase):
             if index not in self.stopped:
                 harness.check_stopped_cleanly(self, server)
 
-    def run_ctl(self, *args, servers=None, password=ADMIN_PASSWORD, expect=None):
-        """socks5ctl -a for each of servers (default: all three), then args."""
+    def argv(self, servers=None):
         argv = [self.binary, "-l", ADMIN_USER, "-t", "5"]
         for name in self.names if servers is None else servers:
             argv += ["-a", name]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
-               "SOCKS5CTL_PASSWORD": password, "ASAN_OPTIONS": "detect_leaks=1",
-               "UBSAN_OPTIONS": "print_stacktrace=1"}
-        completed = subprocess.run(argv + list(args), capture_output=True, text=True,
-                                   timeout=RUN_TIMEOUT, env=env, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
+        return argv
+
+    def env(self, password=ADMIN_PASSWORD):
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.home,
+                "SOCKS5CTL_PASSWORD": password, "ASAN_OPTIONS": "detect_leaks=1",
+                "UBSAN_OPTIONS": "print_stacktrace=1"}
+
+    def run_ctl(self, *args, servers=None, password=ADMIN_PASSWORD, expect=None):
+        """socks5ctl -a for each of servers (default: all three), then args."""
+        completed = subprocess.run(self.argv(servers) + list(args), capture_output=True,
+                                   text=True, timeout=RUN_TIMEOUT, env=self.env(password),
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
         for marker in harness.SANITIZER_MARKERS:
             self.assertNotIn(marker, completed.stderr, "sanitizer report from socks5ctl")
         if expect is not None:
@@ -217,6 +226,60 @@ class FleetConsoleTest(harness.EchoTestCase):
         missing = path + ".missing"
         completed = self.run_ctl("--servers", missing, "users", servers=[], expect=EXIT_USAGE)
         self.assertIn(missing, completed.stderr)
+
+
+    # -- the prompt -------------------------------------------------------------------------
+
+    def test_prompt_tells_which_servers_are_down(self):
+        harness.require_tool("tmux")
+        tmux_dir = tempfile.mkdtemp(prefix="socks5ctl-tmux-")
+        self.addCleanup(lambda: shutil.rmtree(tmux_dir, ignore_errors=True))
+        tmux = ["tmux", "-S", os.path.join(tmux_dir, "socket"), "-f", "/dev/null"]
+        self.addCleanup(lambda: subprocess.run(tmux + ["kill-server"], capture_output=True,
+                                               timeout=10))
+        command = " ".join(self.argv()) + "; echo EXIT=$?; sleep 60"
+        subprocess.run(tmux + ["new-session", "-d", "-x", "160", "-y", "40", "-s", "fleet",
+                               command], check=True, timeout=10,
+                       env=dict(self.env(), TERM="xterm"))
+
+        def keys(*typed):
+            subprocess.run(tmux + ["send-keys", "-t", "fleet"] + list(typed), check=True,
+                           timeout=10)
+
+        def wait_screen(pattern):
+            deadline = time.monotonic() + SCREEN_TIMEOUT
+            while True:
+                text = subprocess.run(tmux + ["capture-pane", "-p", "-t", "fleet", "-S", "-100"],
+                                      capture_output=True, text=True, timeout=10).stdout
+                if re.search(pattern, text, re.MULTILINE):
+                    return text
+                if time.monotonic() > deadline:
+                    self.fail("no %r on the screen within %.0f s:\n%s"
+                              % (pattern, SCREEN_TIMEOUT, text))
+                time.sleep(0.1)
+
+        prompt = re.escape("%s@%d servers" % (ADMIN_USER, SERVERS))
+        down = re.escape(self.names[1])
+        wait_screen(prompt + "#\\s*$")
+        port = self.servers[1].wait_admin_listener()[0][1]
+        self.stop_server(1)
+        wait_screen("^%s closed the session; the next command logs in again$" % down)
+        wait_screen(prompt + " \\(down: %s\\)#\\s*$" % down)
+        keys("ping", "Enter")
+        wait_screen("^%s: error: cannot connect" % down)
+        wait_screen("^%s: ok$" % re.escape(self.names[2]))
+
+        # Back on the same port: the next command logs in again, and the prompt says so.
+        self.servers[1] = harness.Socks5dProcess("-P", str(port), "--accounting-db",
+                                                 "off").start()
+        self.addCleanup(self.servers[1].kill)
+        self.stopped.discard(1)
+        self.servers[1].wait_admin_listener()
+        keys("whoami", "Enter")
+        # The prompt drawn after that line names no server down.
+        wait_screen("^\\(logged in again to %s\\)\\n%s#\\s*$" % (down, prompt))
+        keys("quit", "Enter")
+        wait_screen("^EXIT=0$")
 
 
 if __name__ == "__main__":
