@@ -4,11 +4,12 @@
 #define COMMAND_CONTEXT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "admin_client.h"
 #include "output.h"
 
-struct admin_client;
 struct fleet;
 
 /* Exit codes (documented in --help, the man page and the README). */
@@ -39,5 +40,7 @@ struct console_context {
 
 /* The exit code for a response status (PROTOCOL.md section 6). */
 int console_exit_for_status(unsigned status);
+/* The exit code for a failed call or login (login_status: the login reply's status). */
+int console_exit_for_client(enum admin_client_result result, uint8_t login_status);
 
 #endif

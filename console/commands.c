@@ -43,26 +43,6 @@ static int usage(char *error, size_t error_size, const char *problem)
     return CONSOLE_EXIT_USAGE;
 }
 
-int commands_exit_for_client(enum admin_client_result result, uint8_t login_status)
-{
-    switch (result) {
-    case ADMIN_CLIENT_OK: return CONSOLE_EXIT_OK;
-    case ADMIN_CLIENT_CANNOT_CONNECT:
-    case ADMIN_CLIENT_LOST: return CONSOLE_EXIT_UNAVAILABLE;
-    case ADMIN_CLIENT_PROTOCOL_ERROR: return CONSOLE_EXIT_SERVER_ERROR;
-    case ADMIN_CLIENT_LOGIN_REFUSED:
-        if (login_status == ADMIN_STATUS_UNAUTHENTICATED)
-            return CONSOLE_EXIT_LOGIN_FAILED;
-        /* 0x01 at login means "not now" (session limit): like a server that is down. */
-        if (login_status == ADMIN_STATUS_SERVER_ERROR)
-            return CONSOLE_EXIT_UNAVAILABLE;
-        if (login_status == ADMIN_STATUS_BAD_REQUEST)
-            return CONSOLE_EXIT_USAGE;
-        return CONSOLE_EXIT_SERVER_ERROR;
-    }
-    return CONSOLE_EXIT_SERVER_ERROR;
-}
-
 int commands_call(struct console_context *context, const char *name,
                   const struct admin_request *request, struct admin_reply *reply)
 {
@@ -78,7 +58,7 @@ int commands_call(struct console_context *context, const char *name,
         admin_client_call(context->client, request, reply, error, sizeof(error));
     if (result != ADMIN_CLIENT_OK) {
         report(context, name, "%s", error);
-        return commands_exit_for_client(result, admin_client_login_status(context->client));
+        return console_exit_for_client(result, admin_client_login_status(context->client));
     }
     if (reply->status == ADMIN_STATUS_OK)
         return CONSOLE_EXIT_OK;

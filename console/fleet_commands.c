@@ -8,7 +8,6 @@
 
 #include "admin_protocol.h"
 #include "admin_text.h"
-#include "commands.h"
 #include "fleet.h"
 #include "fleet_merge.h"
 #include "output.h"
@@ -86,7 +85,7 @@ static bool round_run(struct console_context *context, const char *name,
         if (outcome->result != ADMIN_CLIENT_OK) {
             snprintf(round->reasons[i], REASON_SIZE, "%s", outcome->error);
             raise_failure(&round->worst,
-                          commands_exit_for_client(outcome->result, outcome->login_status));
+                          console_exit_for_client(outcome->result, outcome->login_status));
         } else if (outcome->reply.status != ADMIN_STATUS_OK) {
             refusal_reason(name, &outcome->reply, round->reasons[i], REASON_SIZE);
             raise_failure(&round->worst, console_exit_for_status(outcome->reply.status));

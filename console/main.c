@@ -149,7 +149,7 @@ static int log_in_everywhere(struct fleet *fleet)
         else
             fprintf(stderr, "socks5ctl: %s: %s\n", fleet_name(fleet, i), outcomes[i].error);
         if (first_failure == CONSOLE_EXIT_OK)
-            first_failure = commands_exit_for_client(outcomes[i].result, outcomes[i].login_status);
+            first_failure = console_exit_for_client(outcomes[i].result, outcomes[i].login_status);
     }
     fleet_outcomes_free(outcomes, count);
     free(outcomes);
