@@ -309,7 +309,7 @@ static struct admin_client *server_client(size_t index)
 }
 
 /* "user@N servers" and the names of those without a session: "(down: a:1, b:2)". */
-static const char *fleet_prompt_text(struct admin_client *first, const char *user)
+static const char *fleet_prompt_text(const char *user)
 {
     size_t count = server_count(), length = 0;
     char down[PROMPT_SIZE / 4] = "";
@@ -325,9 +325,16 @@ static const char *fleet_prompt_text(struct admin_client *first, const char *use
     }
     if (length > 0 && length + 1 < sizeof(down))
         snprintf(down + length, sizeof(down) - length, ")");
-    bool connected = admin_client_connected(first);
+    /* The role of a session that is open: the same user may be admin on every server. */
+    bool admin = false;
+    for (size_t i = 0; i < count; i++) {
+        if (admin_client_connected(server_client(i))) {
+            admin = admin_client_role(server_client(i)) == ADMIN_ROLE_ADMIN;
+            break;
+        }
+    }
     snprintf(state.prompt, sizeof(state.prompt), "%s@%zu servers%s%s ", user, count, down,
-             connected && is_admin() ? "#" : ">");
+             admin ? "#" : ">");
     return state.prompt;
 }
 
@@ -344,7 +351,7 @@ static const char *prompt_text(void)
     admin_text_escape(admin_client_user(client), strlen(admin_client_user(client)), user,
                       sizeof(user));
     if (server_count() > 1)
-        return fleet_prompt_text(client, user);
+        return fleet_prompt_text(user);
     bool connected = admin_client_connected(client);
     snprintf(state.prompt, sizeof(state.prompt), "%s@%s%s%s ", user,
              admin_client_address(client), connected ? "" : " (disconnected)",

@@ -43,7 +43,8 @@ class FleetConsoleTest(harness.EchoTestCase):
         self.binary = socks5ctl_binary()
         self.servers = []
         for _ in range(SERVERS):
-            server = harness.Socks5dProcess("-P", "0", "--accounting-db", "off").start()
+            # Each with its accounting database in its private state directory (the history).
+            server = harness.Socks5dProcess("-P", "0").start()
             self.addCleanup(server.kill)
             self.servers.append(server)
         self.names = ["127.0.0.1:%d" % server.wait_admin_listener()[0][1]
@@ -149,6 +150,29 @@ class FleetConsoleTest(harness.EchoTestCase):
         self.assertEqual(total_row["server"], "total")
         self.assertEqual(total_row["connections_total"], "3")
         self.assertEqual(total_row["max_connections"], "-")
+
+    def test_history_and_own_activity_from_every_server(self):
+        message = b"for the history\n"
+        for server in self.servers[1:]:
+            self.assertEqual(harness.echo_roundtrip(server, self.echo, message), message)
+        # The accounting writer stores a batch a second: wait for both servers' rows.
+        deadline = time.monotonic() + 20
+        while True:
+            rows = self.json_rows("connections", "--history", harness.TEST_USER)
+            servers = sorted(row["server"] for row in rows)
+            if servers == sorted(self.names[1:]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        self.assertEqual(servers, sorted(self.names[1:]))
+        self.assertTrue(all(row["bytes_up"] == len(message) for row in rows), rows)
+
+        # Nothing to run: whoami and one's own connections, each from every server.
+        out = self.run_ctl(expect=EXIT_OK).stdout
+        whoami, connections = out.split("\n\n", 1)
+        self.assertEqual(whoami.splitlines()[0].split()[:2], ["server", "user"])
+        self.assertEqual([line.split()[0] for line in whoami.splitlines()[1:]],
+                         self.names + ["total"])
+        self.assertIn("\nserver ", "\n" + connections)
 
     # -- changes ----------------------------------------------------------------------------
 
@@ -270,8 +294,7 @@ class FleetConsoleTest(harness.EchoTestCase):
         wait_screen("^%s: ok$" % re.escape(self.names[2]))
 
         # Back on the same port: the next command logs in again, and the prompt says so.
-        self.servers[1] = harness.Socks5dProcess("-P", str(port), "--accounting-db",
-                                                 "off").start()
+        self.servers[1] = harness.Socks5dProcess("-P", str(port)).start()
         self.addCleanup(self.servers[1].kill)
         self.stopped.discard(1)
         self.servers[1].wait_admin_listener()
