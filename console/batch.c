@@ -13,6 +13,7 @@
 
 #define MAX_WORDS 4
 #define TIMEOUT_MAX_SECONDS 3600
+#define SERVERS_FLAG 0x100 /* --servers has no letter */
 
 static const char short_options[] = "+:hvl:a:p:o:t:u:r:m:M:b:nNGs:d";
 
@@ -21,6 +22,7 @@ static const struct option long_options[] = {
     {"version", no_argument, NULL, 'v'},
     {"login", required_argument, NULL, 'l'},
     {"address", required_argument, NULL, 'a'},
+    {"servers", required_argument, NULL, SERVERS_FLAG},
     {"port", required_argument, NULL, 'p'},
     {"output", required_argument, NULL, 'o'},
     {"timeout", required_argument, NULL, 't'},
@@ -169,6 +171,15 @@ static int apply_flag(struct batch_options *options, int flag, char *value, char
         options->addresses[options->address_count++] = value;
         break;
     }
+    case SERVERS_FLAG: {
+        const char **grown = realloc(options->server_files,
+                                     (options->server_file_count + 1) * sizeof(*grown));
+        if (grown == NULL)
+            return fail(error, error_size, "out of memory");
+        options->server_files = grown;
+        options->server_files[options->server_file_count++] = value;
+        break;
+    }
     case 'p':
         if (!parse_bounded(value, 1, 65535, &number))
             return fail(error, error_size, "-p: the port must be 1 to 65535, not '%s'", value);
@@ -263,6 +274,7 @@ void batch_free(struct batch_options *options)
         console_free_words(options->commands[i].argc, options->commands[i].argv);
     free(options->commands);
     free(options->addresses);
+    free(options->server_files);
     free(options->user);
     if (options->password != NULL)
         explicit_bzero(options->password, strlen(options->password));
@@ -274,7 +286,8 @@ void batch_print_usage(FILE *out)
 {
     fputs(
         "usage: socks5ctl [-l USER[:PASS]] [-a HOST[:PORT]]... [-p PORT] [-o table|tsv|json]\n"
-        "                 [-t SECONDS] [ACTION FLAGS...] [COMMAND [ARGUMENTS...]]\n"
+        "                 [--servers FILE] [-t SECONDS] [ACTION FLAGS...]\n"
+        "                 [COMMAND [ARGUMENTS...]]\n"
         "\n"
         "Admin console of socks5d (admin protocol v2). Action flags, then a COMMAND, run in\n"
         "order in one session. Without either: a prompt when stdin is a terminal, else one\n"
@@ -288,6 +301,11 @@ void batch_print_usage(FILE *out)
         "                              local users (ps, /proc): prefer the other two.\n"
         "  -a, --address HOST[:PORT]   a server's name or address (127.0.0.1); repeat it to\n"
         "                              manage several servers at once\n"
+        "      --servers FILE          more servers: one HOST[:PORT] per line, '#' comments\n"
+        "                              (adds to -a). With several servers every command runs\n"
+        "                              on each: tables gain a 'server' column, records a row\n"
+        "                              per server and a 'total', changes a line per server;\n"
+        "                              the exit status is the highest of the servers'\n"
         "  -p, --port PORT             admin port of addresses without one (8080)\n"
         "  -t, --timeout SECONDS       how long to wait to connect and for each reply (15)\n"
         "      --tls                   speak TLS to the admin port; its certificate must be\n"

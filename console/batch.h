@@ -19,6 +19,8 @@ struct batch_options {
     const char **addresses; /* -a HOST[:PORT], repeatable, in order (array owned, the texts
                              * are argv's); none = the client's default (127.0.0.1) */
     size_t address_count;
+    const char **server_files; /* --servers FILE, repeatable (array owned, texts argv's) */
+    size_t server_file_count;
     const char *port;     /* -p: the port of addresses without one; NULL = 8080 */
     char *user;           /* -l USER[:PASS]: the part before the first ':' (owned); NULL if no -l */
     char *password;       /* the part after it (owned, wiped by batch_free); NULL if not given */

@@ -4,11 +4,12 @@
 #define COMMAND_CONTEXT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
+#include "admin_client.h"
 #include "output.h"
 
-struct admin_client;
 struct fleet;
 
 /* Exit codes (documented in --help, the man page and the README). */
@@ -32,9 +33,14 @@ struct console_context {
     /* Zero is the safe default for both: */
     bool may_prompt; /* add-user/set-password may ask a missing password on the terminal */
     bool quit;       /* set by quit/exit: the prompt or a stdin batch stops after this line */
+    /* With several servers: the highest exit code of those that failed during the command
+     * running now, while the others' results are shown (console_execute returns it). */
+    int fleet_failure;
 };
 
 /* The exit code for a response status (PROTOCOL.md section 6). */
 int console_exit_for_status(unsigned status);
+/* The exit code for a failed call or login (login_status: the login reply's status). */
+int console_exit_for_client(enum admin_client_result result, uint8_t login_status);
 
 #endif

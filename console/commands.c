@@ -12,6 +12,7 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 #include "confirmations.h"
+#include "fleet_commands.h"
 #include "output.h"
 #include "terminal.h"
 
@@ -42,31 +43,13 @@ static int usage(char *error, size_t error_size, const char *problem)
     return CONSOLE_EXIT_USAGE;
 }
 
-int commands_exit_for_client(enum admin_client_result result, uint8_t login_status)
-{
-    switch (result) {
-    case ADMIN_CLIENT_OK: return CONSOLE_EXIT_OK;
-    case ADMIN_CLIENT_CANNOT_CONNECT:
-    case ADMIN_CLIENT_LOST: return CONSOLE_EXIT_UNAVAILABLE;
-    case ADMIN_CLIENT_PROTOCOL_ERROR: return CONSOLE_EXIT_SERVER_ERROR;
-    case ADMIN_CLIENT_LOGIN_REFUSED:
-        if (login_status == ADMIN_STATUS_UNAUTHENTICATED)
-            return CONSOLE_EXIT_LOGIN_FAILED;
-        /* 0x01 at login means "not now" (session limit): like a server that is down. */
-        if (login_status == ADMIN_STATUS_SERVER_ERROR)
-            return CONSOLE_EXIT_UNAVAILABLE;
-        if (login_status == ADMIN_STATUS_BAD_REQUEST)
-            return CONSOLE_EXIT_USAGE;
-        return CONSOLE_EXIT_SERVER_ERROR;
-    }
-    return CONSOLE_EXIT_SERVER_ERROR;
-}
-
 int commands_call(struct console_context *context, const char *name,
                   const struct admin_request *request, struct admin_reply *reply)
 {
     char error[ERROR_SIZE];
     *reply = (struct admin_reply){0};
+    if (fleet_commands_active(context))
+        return fleet_commands_call(context, name, request, reply);
     if (context->client == NULL) {
         report(context, name, "not connected to a server");
         return CONSOLE_EXIT_UNAVAILABLE;
@@ -75,7 +58,7 @@ int commands_call(struct console_context *context, const char *name,
         admin_client_call(context->client, request, reply, error, sizeof(error));
     if (result != ADMIN_CLIENT_OK) {
         report(context, name, "%s", error);
-        return commands_exit_for_client(result, admin_client_login_status(context->client));
+        return console_exit_for_client(result, admin_client_login_status(context->client));
     }
     if (reply->status == ADMIN_STATUS_OK)
         return CONSOLE_EXIT_OK;
@@ -268,6 +251,8 @@ static const char *shown(const struct admin_str8 *name, char out[SHOWN_NAME_SIZE
 static int call_and_print(struct console_context *context, const char *name,
                           const struct admin_request *request)
 {
+    if (fleet_commands_active(context))
+        return fleet_commands_call_and_print(context, name, request);
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     struct admin_reply reply;
@@ -434,6 +419,7 @@ int commands_run_set_password(struct console_context *context, int argc, char **
                : CONSOLE_EXIT_USAGE;
     /* Our own password changed: a later reconnect must log in with the new one. */
     if (code == CONSOLE_EXIT_OK && context->client != NULL &&
+        !fleet_commands_active(context) && /* the fleet's round did it, server by server */
         (args->user.length == 0 ||
          strcmp(args->user.text, admin_client_user(context->client)) == 0))
         admin_client_set_password(context->client, args->password.text);

@@ -49,7 +49,4 @@ int commands_check_no_arguments(int argc, char **argv, char *error, size_t error
 int commands_call(struct console_context *context, const char *name,
                   const struct admin_request *request, struct admin_reply *reply);
 
-/* The exit code for a failed call or login (login_status: the login reply's status). */
-int commands_exit_for_client(enum admin_client_result result, uint8_t login_status);
-
 #endif

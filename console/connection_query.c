@@ -9,6 +9,7 @@
 
 #include "admin_text.h"
 #include "commands.h"
+#include "fleet_commands.h"
 #include "output.h"
 #include "time_argument.h"
 
@@ -312,8 +313,8 @@ static int run_history(struct console_context *context, const char *name,
             code = CONSOLE_EXIT_SERVER_ERROR;
             break;
         }
-        if (pages.row_count == before)
-            break; /* "more" without rows would never end */
+        if (pages.row_count == before || fleet_commands_active(context))
+            break; /* "more" without rows would never end; several servers: one page each */
         args->before = pages.last_history_id;
     } while (pages.more && (wanted == 0 || pages.row_count < wanted));
     if (code == CONSOLE_EXIT_OK) {

@@ -319,7 +319,9 @@ int console_execute(struct console_context *context, int argc, char **argv)
         fprintf(context->err, "%s: %s\n", argv[0], error);
         return CONSOLE_EXIT_USAGE;
     }
-    return console_command_find(argv[0])->run(context, argc, argv);
+    context->fleet_failure = CONSOLE_EXIT_OK;
+    int code = console_command_find(argv[0])->run(context, argc, argv);
+    return code != CONSOLE_EXIT_OK ? code : context->fleet_failure;
 }
 
 int console_execute_line(struct console_context *context, const char *line)

@@ -1,5 +1,6 @@
 /* main: socks5ctl's entry — reads the flags, logs in once, then runs the flags' commands, the
  * prompt, or the commands on stdin over that one session. */
+#include <errno.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #define ERROR_SIZE 512
 #define SECRET_SIZE (ADMIN_STR8_MAX + 2)
 #define ADDRESS_TEXT_SIZE 320
+#define SERVERS_FILE_MAX (1024 * 1024)
 
 static int usage_error(const char *message)
 {
@@ -46,19 +48,70 @@ static bool find_password(const struct batch_options *options, const char *user,
     return false;
 }
 
-/* The servers of -a (default: the client's default address), each split into host and port
- * (batch_parse checked every one). */
-static struct server_address *read_addresses(const struct batch_options *options, size_t *count)
+/* A --servers file's text (at most SERVERS_FILE_MAX bytes); NULL with error set. */
+static char *read_servers_file(const char *path, size_t *length, char *error, size_t error_size)
 {
-    static const char *const fallback[] = {""};
-    const char *const *texts = options->address_count > 0 ? options->addresses : fallback;
-    *count = options->address_count > 0 ? options->address_count : 1;
-    struct server_address *addresses = calloc(*count, sizeof(*addresses));
-    for (size_t i = 0; addresses != NULL && i < *count; i++)
-        if (texts[i][0] != '\0' && !server_address_split(texts[i], &addresses[i], NULL, 0)) {
-            free(addresses);
-            return NULL;
-        }
+    FILE *file = fopen(path, "rb");
+    if (file == NULL) {
+        snprintf(error, error_size, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    char *text = malloc(SERVERS_FILE_MAX + 1);
+    *length = text != NULL ? fread(text, 1, SERVERS_FILE_MAX + 1, file) : 0;
+    bool failed = text == NULL || ferror(file);
+    fclose(file);
+    if (failed || *length > SERVERS_FILE_MAX) {
+        snprintf(error, error_size, "%s: %s", path,
+                 text == NULL ? "out of memory"
+                 : failed     ? "cannot be read"
+                              : "larger than 1 MiB: not a list of servers");
+        free(text);
+        return NULL;
+    }
+    return text;
+}
+
+static bool add_addresses(struct server_address **addresses, size_t *count,
+                          const struct server_address *more, size_t more_count)
+{
+    struct server_address *grown = realloc(*addresses, (*count + more_count) * sizeof(*grown));
+    if (grown == NULL)
+        return false;
+    memcpy(grown + *count, more, more_count * sizeof(*more));
+    *addresses = grown;
+    *count += more_count;
+    return true;
+}
+
+/* The servers of -a, then of each --servers file (default: the client's default address),
+ * each split into host and port (batch_parse checked -a). NULL with error set. */
+static struct server_address *read_addresses(const struct batch_options *options, size_t *count,
+                                             char *error, size_t error_size)
+{
+    struct server_address *addresses = NULL;
+    *count = 0;
+    bool read = true;
+    for (size_t i = 0; read && i < options->address_count; i++) {
+        struct server_address address;
+        read = server_address_split(options->addresses[i], &address, error, error_size) &&
+               add_addresses(&addresses, count, &address, 1);
+    }
+    for (size_t i = 0; read && i < options->server_file_count; i++) {
+        size_t length;
+        char *text = read_servers_file(options->server_files[i], &length, error, error_size);
+        struct server_list list = {0};
+        read = text != NULL && server_list_parse(text, length, options->server_files[i], &list,
+                                                 error, error_size);
+        read = read && add_addresses(&addresses, count, list.addresses, list.count);
+        server_list_free(&list);
+        free(text);
+    }
+    if (read && *count == 0)
+        read = add_addresses(&addresses, count, &(struct server_address){.host = ""}, 1);
+    if (!read) {
+        free(addresses);
+        return NULL;
+    }
     return addresses;
 }
 
@@ -96,7 +149,7 @@ static int log_in_everywhere(struct fleet *fleet)
         else
             fprintf(stderr, "socks5ctl: %s: %s\n", fleet_name(fleet, i), outcomes[i].error);
         if (first_failure == CONSOLE_EXIT_OK)
-            first_failure = commands_exit_for_client(outcomes[i].result, outcomes[i].login_status);
+            first_failure = console_exit_for_client(outcomes[i].result, outcomes[i].login_status);
     }
     fleet_outcomes_free(outcomes, count);
     free(outcomes);
@@ -119,10 +172,14 @@ static struct fleet *log_in(const struct batch_options *options, int *code)
         .ca_file = options->ca_file,
     };
     size_t count;
-    struct server_address *addresses = read_addresses(options, &count);
+    char error[ERROR_SIZE];
+    struct server_address *addresses = read_addresses(options, &count, error, sizeof(error));
+    if (addresses == NULL) {
+        *code = usage_error(error);
+        return NULL;
+    }
     /* First without password, only to name the servers in the password prompt. */
-    struct fleet *fleet =
-        addresses != NULL ? fleet_create(&client_options, addresses, count) : NULL;
+    struct fleet *fleet = fleet_create(&client_options, addresses, count);
     free(addresses);
     if (fleet == NULL) {
         fprintf(stderr, "socks5ctl: out of memory\n");

@@ -20,10 +20,12 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 #include "commands.h"
+#include "fleet.h"
 
 #define HISTORY_MAX 1000
-#define PROMPT_SIZE 1200
+#define PROMPT_SIZE 2048
 #define ERROR_SIZE 512
+#define SERVERS_MAX_POLLED 64 /* servers whose sessions the prompt watches while it waits */
 
 /* Readline's callbacks take no context: the prompt's state lives here, one prompt at a time. */
 static struct {
@@ -289,6 +291,53 @@ static char **complete(const char *text, int start, int end)
     return rl_completion_matches(text, candidate_generator);
 }
 
+/* ---- The servers ---- */
+
+/* The sessions the console keeps: the fleet's, or the one client of a test's context. */
+static size_t server_count(void)
+{
+    if (state.context->fleet != NULL)
+        return fleet_count(state.context->fleet);
+    return state.context->client != NULL ? 1 : 0;
+}
+
+static struct admin_client *server_client(size_t index)
+{
+    if (state.context->fleet != NULL)
+        return fleet_client(state.context->fleet, index);
+    return state.context->client;
+}
+
+/* "user@N servers" and the names of those without a session: "(down: a:1, b:2)". */
+static const char *fleet_prompt_text(const char *user)
+{
+    size_t count = server_count(), length = 0;
+    char down[PROMPT_SIZE / 4] = "";
+    for (size_t i = 0; i < count; i++) {
+        if (admin_client_connected(server_client(i)))
+            continue;
+        int written = snprintf(down + length, sizeof(down) - length, "%s%s",
+                               length == 0 ? " (down: " : ", ",
+                               admin_client_address(server_client(i)));
+        if (written < 0 || (size_t)written >= sizeof(down) - length)
+            break;
+        length += (size_t)written;
+    }
+    if (length > 0 && length + 1 < sizeof(down))
+        snprintf(down + length, sizeof(down) - length, ")");
+    /* The role of a session that is open: the same user may be admin on every server. */
+    bool admin = false;
+    for (size_t i = 0; i < count; i++) {
+        if (admin_client_connected(server_client(i))) {
+            admin = admin_client_role(server_client(i)) == ADMIN_ROLE_ADMIN;
+            break;
+        }
+    }
+    snprintf(state.prompt, sizeof(state.prompt), "%s@%zu servers%s%s ", user, count, down,
+             admin ? "#" : ">");
+    return state.prompt;
+}
+
 /* ---- The prompt ---- */
 
 static const char *prompt_text(void)
@@ -301,6 +350,8 @@ static const char *prompt_text(void)
     char user[4 * ADMIN_STR8_MAX + 1];
     admin_text_escape(admin_client_user(client), strlen(admin_client_user(client)), user,
                       sizeof(user));
+    if (server_count() > 1)
+        return fleet_prompt_text(user);
     bool connected = admin_client_connected(client);
     snprintf(state.prompt, sizeof(state.prompt), "%s@%s%s%s ", user,
              admin_client_address(client), connected ? "" : " (disconnected)",
@@ -345,12 +396,19 @@ static void announce(const char *text)
     free(typed);
 }
 
-static void notice_server_gone(void)
+static void notice_server_gone(size_t index)
 {
-    struct admin_client *client = state.context->client;
+    struct admin_client *client = server_client(index);
     if (client == NULL || admin_client_check_alive(client))
         return;
-    announce("the server closed the session; the next command logs in again");
+    if (server_count() == 1) {
+        announce("the server closed the session; the next command logs in again");
+        return;
+    }
+    char text[ERROR_SIZE];
+    snprintf(text, sizeof(text), "%s closed the session; the next command logs in again",
+             admin_client_address(client));
+    announce(text);
 }
 
 static void cancel_line(void)
@@ -371,13 +429,19 @@ static void run_pending_line(void)
     char *line = state.pending_line;
     state.pending_line = NULL;
     history_remember(line);
-    bool was_connected = context->client != NULL && admin_client_check_alive(context->client);
+    size_t count = server_count();
+    bool *was_connected = calloc(count > 0 ? count : 1, sizeof(*was_connected));
+    for (size_t i = 0; was_connected != NULL && i < count; i++)
+        was_connected[i] = admin_client_check_alive(server_client(i));
     interrupted = 0;
     console_execute_line(context, line);
     free(line);
     fflush(context->out);
-    if (context->client != NULL && !was_connected && admin_client_connected(context->client))
-        fprintf(context->err, "(logged in again to %s)\n", admin_client_address(context->client));
+    for (size_t i = 0; was_connected != NULL && i < count; i++)
+        if (!was_connected[i] && admin_client_connected(server_client(i)))
+            fprintf(context->err, "(logged in again to %s)\n",
+                    admin_client_address(server_client(i)));
+    free(was_connected);
     fflush(context->err);
     if (context->quit)
         state.finished = true;
@@ -393,14 +457,19 @@ static void on_signal(int signal_number)
         resized = 1;
 }
 
-/* Waits for a key or for the server to close the session, whichever comes first. */
+/* Waits for a key or for a server to close its session, whichever comes first. */
 static void wait_for_input(void)
 {
-    struct pollfd entries[2] = {{.fd = STDIN_FILENO, .events = POLLIN}};
+    struct pollfd entries[1 + SERVERS_MAX_POLLED] = {{.fd = STDIN_FILENO, .events = POLLIN}};
+    size_t servers[1 + SERVERS_MAX_POLLED];
     nfds_t count = 1;
-    int server = state.context->client != NULL ? admin_client_fd(state.context->client) : -1;
-    if (server >= 0)
+    for (size_t i = 0; i < server_count() && count < 1 + SERVERS_MAX_POLLED; i++) {
+        int server = admin_client_fd(server_client(i));
+        if (server < 0)
+            continue;
+        servers[count] = i;
         entries[count++] = (struct pollfd){.fd = server, .events = POLLIN};
+    }
     if (poll(entries, count, -1) < 0) {
         if (errno != EINTR) {
             state.finished = true;
@@ -414,8 +483,9 @@ static void wait_for_input(void)
         }
         return;
     }
-    if (count > 1 && entries[1].revents != 0)
-        notice_server_gone();
+    for (nfds_t i = 1; i < count; i++)
+        if (entries[i].revents != 0)
+            notice_server_gone(servers[i]);
     if (entries[0].revents != 0)
         rl_callback_read_char();
 }
@@ -436,7 +506,9 @@ int prompt_run(struct console_context *context)
     sigemptyset(&handler.sa_mask);
     sigaction(SIGINT, &handler, &old_int);
     sigaction(SIGWINCH, &handler, &old_winch);
-    if (context->client != NULL)
+    if (context->fleet != NULL)
+        fleet_set_interrupt(context->fleet, &interrupted);
+    else if (context->client != NULL)
         admin_client_set_interrupt(context->client, &interrupted);
 
     install_handler();
@@ -447,7 +519,9 @@ int prompt_run(struct console_context *context)
     }
     rl_callback_handler_remove();
 
-    if (context->client != NULL)
+    if (context->fleet != NULL)
+        fleet_set_interrupt(context->fleet, NULL);
+    else if (context->client != NULL)
         admin_client_set_interrupt(context->client, NULL);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGWINCH, &old_winch, NULL);

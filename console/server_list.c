@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool fail(char *error, size_t error_size, const char *format, ...)
@@ -77,6 +78,11 @@ bool server_address_split(const char *text, struct server_address *out, char *er
     }
     if (memchr(host, ' ', host_length) != NULL || memchr(host, '\t', host_length) != NULL)
         return fail(error, error_size, "a host holds a space");
+    for (size_t i = 0; i < host_length; i++) {
+        unsigned char c = (unsigned char)host[i];
+        if (c < 0x20 || c == 0x7F || c == '[' || c == ']')
+            return fail(error, error_size, "a host holds a control byte or a bracket");
+    }
     if (!copy_part(out->host, sizeof(out->host), host, host_length))
         return fail(error, error_size, "a host of more than %d bytes", SERVER_HOST_MAX);
     if (port != NULL && !port_valid(port, port_length))
@@ -84,4 +90,106 @@ bool server_address_split(const char *text, struct server_address *out, char *er
     if (port != NULL)
         copy_part(out->port, sizeof(out->port), port, port_length);
     return true;
+}
+
+/* A line longer than any address with room for spaces around it is not one. */
+#define SERVER_LINE_MAX (SERVER_HOST_MAX + SERVER_PORT_MAX + 64)
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+static bool list_add(struct server_list *list, const struct server_address *address)
+{
+    struct server_address *grown =
+        realloc(list->addresses, (list->count + 1) * sizeof(*list->addresses));
+    if (grown == NULL)
+        return false;
+    list->addresses = grown;
+    list->addresses[list->count++] = *address;
+    return true;
+}
+
+/* The line where the same host and port came before, or 0. */
+static size_t listed_at(const struct server_list *list, const size_t *lines,
+                        const struct server_address *address)
+{
+    for (size_t i = 0; i < list->count; i++)
+        if (strcmp(list->addresses[i].host, address->host) == 0 &&
+            strcmp(list->addresses[i].port, address->port) == 0)
+            return lines[i];
+    return 0;
+}
+
+/* One line (without its LF): nothing, or an address added to list. */
+static bool parse_line(const char *line, size_t length, const char *file_name, size_t number,
+                       struct server_list *list, size_t **lines, char *error, size_t error_size)
+{
+    if (memchr(line, '\0', length) != NULL)
+        return fail(error, error_size, "%s:%zu: a NUL byte", file_name, number);
+    const char *comment = memchr(line, '#', length);
+    if (comment != NULL)
+        length = (size_t)(comment - line);
+    while (length > 0 && is_space(line[0]))
+        line++, length--;
+    while (length > 0 && is_space(line[length - 1]))
+        length--;
+    if (length == 0)
+        return true;
+    if (length > SERVER_LINE_MAX)
+        return fail(error, error_size, "%s:%zu: a line of more than %d bytes", file_name, number,
+                    SERVER_LINE_MAX);
+    for (size_t i = 0; i < length; i++)
+        if (is_space(line[i]))
+            return fail(error, error_size, "%s:%zu: one server per line (HOST[:PORT])",
+                        file_name, number);
+    char text[SERVER_LINE_MAX + 1], problem[128];
+    memcpy(text, line, length);
+    text[length] = '\0';
+    struct server_address address;
+    if (!server_address_split(text, &address, problem, sizeof(problem)))
+        return fail(error, error_size, "%s:%zu: %s", file_name, number, problem);
+    size_t before = listed_at(list, *lines, &address);
+    if (before > 0)
+        return fail(error, error_size, "%s:%zu: the server of line %zu again", file_name,
+                    number, before);
+    size_t *grown = realloc(*lines, (list->count + 1) * sizeof(**lines));
+    if (grown == NULL)
+        return fail(error, error_size, "%s: out of memory", file_name);
+    *lines = grown;
+    (*lines)[list->count] = number;
+    if (!list_add(list, &address))
+        return fail(error, error_size, "%s: out of memory", file_name);
+    return true;
+}
+
+bool server_list_parse(const char *text, size_t length, const char *file_name,
+                       struct server_list *list, char *error, size_t error_size)
+{
+    *list = (struct server_list){0};
+    size_t *lines = NULL; /* each address's line, for "listed twice" */
+    size_t number = 0;
+    bool parsed = true;
+    for (size_t at = 0; parsed && at < length;) {
+        const char *end = memchr(text + at, '\n', length - at);
+        size_t line_length = end != NULL ? (size_t)(end - (text + at)) : length - at;
+        number++;
+        parsed = parse_line(text + at, line_length, file_name, number, list, &lines, error,
+                            error_size);
+        at += line_length + 1;
+    }
+    free(lines);
+    if (parsed && list->count == 0)
+        parsed = fail(error, error_size, "%s: names no server (one HOST[:PORT] per line)",
+                      file_name);
+    if (!parsed)
+        server_list_free(list);
+    return parsed;
+}
+
+void server_list_free(struct server_list *list)
+{
+    free(list->addresses);
+    *list = (struct server_list){0};
 }

@@ -16,8 +16,24 @@ struct server_address {
 
 /* "host", "host:port", "1.2.3.4:port", "[v6]:port", "[v6]" or a bare IPv6 literal ("::1": more
  * than one colon and no brackets is all host). False with error set (one line, without the
- * text itself) when text is empty, too long, a port is not 1..65535, or brackets are unclosed. */
+ * text itself) when text is empty, too long, a port is not 1..65535, brackets are unclosed,
+ * or the host holds a space, a control byte or a bracket. */
 bool server_address_split(const char *text, struct server_address *out, char *error,
                           size_t error_size);
+
+/* The servers a --servers file names, in its order. */
+struct server_list {
+    struct server_address *addresses; /* owned: server_list_free */
+    size_t count;
+};
+
+/* Reads a --servers file's text (length bytes, any bytes): one HOST[:PORT] per line; blank
+ * lines, and everything from a '#' to the end of its line, are ignored; spaces and tabs around
+ * an address and a CR before the LF are allowed. False with error "FILE:LINE: problem" (FILE
+ * is file_name) for a bad line, a NUL byte, a server listed twice, or a file naming none;
+ * list is then empty. */
+bool server_list_parse(const char *text, size_t length, const char *file_name,
+                       struct server_list *list, char *error, size_t error_size);
+void server_list_free(struct server_list *list);
 
 #endif
