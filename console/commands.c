@@ -12,6 +12,7 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 #include "confirmations.h"
+#include "fleet.h"
 #include "output.h"
 #include "terminal.h"
 
@@ -71,11 +72,17 @@ int commands_call(struct console_context *context, const char *name,
         report(context, name, "not connected to a server");
         return CONSOLE_EXIT_UNAVAILABLE;
     }
+    /* The dashboard's pollers share the session: the call holds its lock. */
+    if (context->fleet != NULL)
+        fleet_lock(context->fleet, 0);
     enum admin_client_result result =
         admin_client_call(context->client, request, reply, error, sizeof(error));
+    uint8_t login_status = admin_client_login_status(context->client);
+    if (context->fleet != NULL)
+        fleet_unlock(context->fleet, 0);
     if (result != ADMIN_CLIENT_OK) {
         report(context, name, "%s", error);
-        return commands_exit_for_client(result, admin_client_login_status(context->client));
+        return commands_exit_for_client(result, login_status);
     }
     if (reply->status == ADMIN_STATUS_OK)
         return CONSOLE_EXIT_OK;
