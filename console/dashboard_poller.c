@@ -315,7 +315,13 @@ struct dashboard_poller *poller_start(struct fleet *fleet, size_t index,
     pthread_cond_init(&poller->wake, &attributes);
     pthread_condattr_destroy(&attributes);
     pthread_mutex_init(&poller->mutex, NULL);
-    if (pthread_create(&poller->thread, NULL, poller_main, poller) != 0) {
+    /* Signals go to the screen's thread, whose poll() they must wake: the thread blocks them. */
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    int started = pthread_create(&poller->thread, NULL, poller_main, poller);
+    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    if (started != 0) {
         pthread_cond_destroy(&poller->wake);
         pthread_mutex_destroy(&poller->mutex);
         free(poller);
