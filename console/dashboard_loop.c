@@ -290,8 +290,14 @@ static void draw(struct dashboard *dashboard)
 }
 
 struct saved_signals {
-    struct sigaction interrupt, terminate, hangup, resize;
+    struct sigaction interrupt, terminate, hangup, resize, wake;
 };
+
+/* A poller's wake-up only has to end its wait (EINTR). */
+static void on_wake_signal(int signal_number)
+{
+    (void)signal_number;
+}
 
 /* Installed before ncurses starts, so that it keeps its own handlers out: its SIGINT one would
  * exit the program, and it installs its SIGWINCH one once per process only, and only over the
@@ -309,6 +315,8 @@ static void catch_signals(struct saved_signals *saved)
     sigaction(SIGHUP, &action, &saved->hangup);
     action.sa_handler = on_resize_signal;
     sigaction(SIGWINCH, &action, &saved->resize);
+    action.sa_handler = on_wake_signal;
+    sigaction(POLLER_WAKE_SIGNAL, &action, &saved->wake);
 }
 
 static void restore_signals(const struct saved_signals *saved)
@@ -317,6 +325,7 @@ static void restore_signals(const struct saved_signals *saved)
     sigaction(SIGTERM, &saved->terminate, NULL);
     sigaction(SIGHUP, &saved->hangup, NULL);
     sigaction(SIGWINCH, &saved->resize, NULL);
+    sigaction(POLLER_WAKE_SIGNAL, &saved->wake, NULL);
 }
 
 /* Takes the terminal's new size (our SIGWINCH handler stands in for ncurses' own). */
@@ -448,6 +457,7 @@ bool dashboard_loop_run(struct fleet *fleet, struct admin_client *client,
         place_panes(&dashboard);
         run_loop(&dashboard);
     }
+    dashboard_servers_stop(&dashboard.servers); /* while their wake-up signal is caught */
 
     endwin();
     delscreen(terminal);

@@ -270,6 +270,10 @@ static void wait_for_work(struct dashboard_poller *poller)
 static void *poller_main(void *argument)
 {
     struct dashboard_poller *poller = argument;
+    sigset_t wake;
+    sigemptyset(&wake);
+    sigaddset(&wake, POLLER_WAKE_SIGNAL);
+    pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
     lock_session(poller);
     session_init(&poller->session, poller->client, &poller->model, &poller->message,
                  poller->utf8);
@@ -315,7 +319,8 @@ struct dashboard_poller *poller_start(struct fleet *fleet, size_t index,
     pthread_cond_init(&poller->wake, &attributes);
     pthread_condattr_destroy(&attributes);
     pthread_mutex_init(&poller->mutex, NULL);
-    /* Signals go to the screen's thread, whose poll() they must wake: the thread blocks them. */
+    /* Signals go to the screen's thread, whose poll() they must wake: the thread blocks them
+     * all but its own wake-up. */
     sigset_t all, previous;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &previous);
@@ -338,7 +343,20 @@ void poller_stop(struct dashboard_poller *poller)
     poller->stop = 1;
     pthread_cond_signal(&poller->wake);
     pthread_mutex_unlock(&poller->mutex);
-    pthread_join(poller->thread, NULL);
+    /* A call waiting on its server sees stop once a signal ends its wait; a signal that comes
+     * just before the wait begins is missed, hence again until the thread is gone. */
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        if (pthread_timedjoin_np(poller->thread, NULL, &until) != ETIMEDOUT)
+            break;
+        pthread_kill(poller->thread, POLLER_WAKE_SIGNAL);
+    }
     dashboard_model_free(&poller->model);
     dashboard_model_free(&poller->published.model);
     free(poller->trees);

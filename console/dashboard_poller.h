@@ -4,6 +4,7 @@
 #ifndef DASHBOARD_POLLER_H
 #define DASHBOARD_POLLER_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,6 +14,10 @@
 
 struct admin_client;
 struct fleet;
+
+/* Sent to a poller's thread to cut short a call waiting on its server when the dashboard
+ * stops: the dashboard catches it (with a handler that does nothing) while pollers run. */
+#define POLLER_WAKE_SIGNAL SIGUSR2
 
 #define POLLER_RETRY_FIRST 1.0 /* seconds before the first retry of a lost server */
 #define POLLER_RETRY_MAX 30.0  /* the back-off doubles up to this */
@@ -52,7 +57,8 @@ struct dashboard_poller;
 struct dashboard_poller *poller_start(struct fleet *fleet, size_t index,
                                       struct admin_client *client, double interval,
                                       int notify_fd, bool utf8);
-/* Interrupts a call in progress, joins the thread and frees everything. */
+/* Interrupts a call in progress (POLLER_WAKE_SIGNAL must be caught), joins the thread and
+ * frees everything. */
 void poller_stop(struct dashboard_poller *poller);
 
 void poller_set_interval(struct dashboard_poller *poller, double interval);
