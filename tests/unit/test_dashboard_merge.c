@@ -167,6 +167,8 @@ START_TEST(trees_join_live_then_recent_with_their_server)
     struct dashboard_connection recent1[] = { connection(5, false) };
     ck_assert(dashboard_user_set_connections(&models[0].users[0], live0, 1, 1, recent0, 1, 1));
     ck_assert(dashboard_user_set_connections(&models[1].users[0], live1, 2, 2, recent1, 1, 4));
+    struct dashboard_connection older[] = { connection(2, false) };
+    ck_assert(dashboard_user_add_history(&models[1].users[0], older, 1, true));
     struct merge_source sources[] = { { &models[0], true }, { &models[1], true } };
     dashboard_model_init(&merged);
     ck_assert(dashboard_merge(&merged, sources, 2, names, 20.0));
@@ -181,12 +183,16 @@ START_TEST(trees_join_live_then_recent_with_their_server)
     ck_assert_uint_eq(alice->recent_shown, 2);
     ck_assert_uint_eq(alice->live_total, 3);
     ck_assert_uint_eq(alice->recent_total, 5);
-    const uint64_t ids[] = { 7, 8, 7, 6, 5 };
-    const size_t servers[] = { 0, 1, 1, 0, 1 };
-    for (size_t i = 0; i < 5; i++) {
+    ck_assert_uint_eq(alice->history_count, 1); /* the history's rows come last */
+    ck_assert(alice->history_asked && alice->history_more);
+    ck_assert_uint_eq(dashboard_user_tree_rows(alice), 6);
+    const uint64_t ids[] = { 7, 8, 7, 6, 5, 2 };
+    const size_t servers[] = { 0, 1, 1, 0, 1, 1 };
+    for (size_t i = 0; i < 6; i++) {
         ck_assert_uint_eq(alice->connections[i].id, ids[i]);
         ck_assert_uint_eq(alice->connections[i].server, servers[i]);
     }
+    ck_assert_uint_eq(alice->history[0].server, 1);
     merged.users[0].expanded = false;
     ck_assert(dashboard_merge(&merged, sources, 2, names, 22.0));
     ck_assert_ptr_null(merged.users[0].connections);
