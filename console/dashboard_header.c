@@ -158,7 +158,10 @@ static void down_line(const struct header_fleet *fleet, size_t index, struct hea
         return;
     }
     double wait = status->next_retry - fleet->now;
-    field_set(line, "", "%s; retry in %.0fs", status->error, wait > 0 ? ceil(wait) : 0.0);
+    if (wait > 0)
+        field_set(line, "", "%s; retry in %.0fs", status->error, ceil(wait));
+    else
+        field_set(line, "", "%s; retrying", status->error);
 }
 
 size_t header_fleet_fields(const struct dashboard_model *model, const struct header_viewer *viewer,
