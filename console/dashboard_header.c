@@ -1,5 +1,5 @@
-/* dashboard_header: the meters at the top of the dashboard — server, traffic, users and errors
- * for an admin, the user's own traffic otherwise — as labelled fields, and the pane drawing them. */
+/* dashboard_header: the meters at the top of the dashboard — server or fleet, traffic, users,
+ * errors (an admin's), the user's own traffic otherwise — as labelled fields, and their pane. */
 #include "dashboard_header.h"
 
 #include <inttypes.h>

@@ -1,4 +1,4 @@
-/* dashboard_loop: the dashboard's full-screen session — owns the terminal, the refresh timer
+/* dashboard_loop: the dashboard's full-screen session — owns the terminal, the servers' pollers
  * and the signals, places the panes, draws them and hands each key to the pane in focus. */
 #include "dashboard_loop.h"
 

@@ -1,5 +1,5 @@
-/* dashboard_model: what the dashboard knows of the server — info, metrics, users with their
- * usage and the connections of expanded users — parsed from admin bodies, merged across refreshes. */
+/* dashboard_model: what the dashboard knows of a server (or of the fleet) — info, metrics, users
+ * with their usage, expanded users' trees — parsed from admin bodies, kept across refreshes. */
 #ifndef DASHBOARD_MODEL_H
 #define DASHBOARD_MODEL_H
 

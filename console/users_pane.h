@@ -1,5 +1,5 @@
 /* users_pane: the users and their connection trees on screen — order, filter, a cursor that stays
- * on its user or connection across refreshes, scrolling, expanding (fetches the tree), its keys. */
+ * on its user or connection across refreshes, scrolling, expanding (asks for the tree), its keys. */
 #ifndef USERS_PANE_H
 #define USERS_PANE_H
 
