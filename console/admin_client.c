@@ -144,6 +144,11 @@ void admin_client_set_interrupt(struct admin_client *client, const volatile sig_
     client->interrupt = flag;
 }
 
+const volatile sig_atomic_t *admin_client_interrupt(const struct admin_client *client)
+{
+    return client->interrupt;
+}
+
 uint8_t admin_client_login_status(const struct admin_client *client)
 {
     return client->login_status;

@@ -74,6 +74,8 @@ const char *admin_client_address(const struct admin_client *client);
 /* While *flag is non-zero (set by a signal handler, e.g. SIGINT), a call or login waiting on
  * the server gives up: the session is closed and the call returns ADMIN_CLIENT_LOST. */
 void admin_client_set_interrupt(struct admin_client *client, const volatile sig_atomic_t *flag);
+/* The flag set last (NULL: none), to put it back after lending the session. */
+const volatile sig_atomic_t *admin_client_interrupt(const struct admin_client *client);
 /* The status of the last login reply (ADMIN_STATUS_OK when it succeeded): tells why a call
  * that had to log in again returned ADMIN_CLIENT_LOGIN_REFUSED. */
 uint8_t admin_client_login_status(const struct admin_client *client);

@@ -90,9 +90,13 @@ void command_line_start_command(struct command_line *line)
     input_reset(line, COMMAND_LINE_COMMAND);
 }
 
-void command_line_confirm_close(struct command_line *line, uint64_t id)
+void command_line_confirm_close(struct command_line *line, uint64_t id, size_t server,
+                                const char *server_name)
 {
     line->close_id = id;
+    line->close_server = server;
+    snprintf(line->close_server_name, sizeof(line->close_server_name), "%s",
+             server_name != NULL ? server_name : "");
     line->mode = COMMAND_LINE_CONFIRM_CLOSE;
 }
 
@@ -170,8 +174,8 @@ static struct pane_result command_line_key(struct pane *pane, int key)
     case COMMAND_LINE_CONFIRM_CLOSE:
         line->mode = COMMAND_LINE_IDLE;
         if (key == 'y' || key == 'Y') {
-            session_close_connection(line->session, line->close_id);
-            return pane_result(PANE_REFRESH_NOW);
+            return (struct pane_result){ .request = PANE_CLOSE, .id = line->close_id,
+                                         .server = line->close_server };
         }
         message_set(line->message, false, "not closed");
         return pane_result(PANE_HANDLED);
@@ -197,8 +201,9 @@ static void draw_message_line(const struct command_line *line, int row)
         screen_put(screen, row, 0, text, room, true,
                    screen_pair(screen, PAIR_ALERT, A_REVERSE) | A_BOLD);
     } else if (line->mode == COMMAND_LINE_CONFIRM_CLOSE) {
-        snprintf(text, sizeof(text), "close connection %llu? (y/n)",
-                 (unsigned long long)line->close_id);
+        snprintf(text, sizeof(text), "close connection %llu%s%s? (y/n)",
+                 (unsigned long long)line->close_id, line->close_server_name[0] ? " on " : "",
+                 line->close_server_name);
         screen_put(screen, row, 0, text, room, true, A_BOLD);
     } else {
         screen_put(screen, row, 0, line->message->text, room, true,
@@ -246,7 +251,7 @@ static const struct pane_ops command_line_ops = {
 };
 
 void command_line_init(struct command_line *line, const struct screen *screen,
-                       struct dashboard_message *message, struct dashboard_session *session,
+                       struct dashboard_message *message, const struct dashboard_session *session,
                        struct popup *popup, const struct command_runner *runner,
                        const struct command_line_status *status)
 {

@@ -44,25 +44,29 @@ struct command_line {
     struct pane pane;
     const struct screen *screen;
     struct dashboard_message *message;
-    struct dashboard_session *session; /* what state it is in; closes a confirmed connection */
+    const struct dashboard_session *session; /* what state the servers' sessions are in */
     struct popup *popup;               /* where a command's longer output goes */
     struct command_runner runner;
     struct command_line_status status;
     enum command_line_mode mode;
     uint64_t close_id;
+    size_t close_server;
+    char close_server_name[64]; /* "" with one server */
     char input[COMMAND_INPUT_MAX + 1];
     size_t input_length;
 };
 
 void command_line_init(struct command_line *line, const struct screen *screen,
-                       struct dashboard_message *message, struct dashboard_session *session,
+                       struct dashboard_message *message, const struct dashboard_session *session,
                        struct popup *popup, const struct command_runner *runner,
                        const struct command_line_status *status);
 
 /* Starts typing a filter (from the current one), a command, or asks y/n about closing id. */
 void command_line_start_filter(struct command_line *line, const char *current);
 void command_line_start_command(struct command_line *line);
-void command_line_confirm_close(struct command_line *line, uint64_t id);
+/* server_name: where the connection is, asked about in a fleet (NULL with one server). */
+void command_line_confirm_close(struct command_line *line, uint64_t id, size_t server,
+                                const char *server_name);
 /* Keys go to the command line while it is typing or asking. */
 bool command_line_active(const struct command_line *line);
 

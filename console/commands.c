@@ -12,6 +12,7 @@
 #include "admin_commands.h"
 #include "admin_text.h"
 #include "confirmations.h"
+#include "fleet.h"
 #include "fleet_commands.h"
 #include "output.h"
 #include "terminal.h"
@@ -54,11 +55,17 @@ int commands_call(struct console_context *context, const char *name,
         report(context, name, "not connected to a server");
         return CONSOLE_EXIT_UNAVAILABLE;
     }
+    /* The dashboard's pollers share the session: the call holds its lock. */
+    if (context->fleet != NULL)
+        fleet_lock(context->fleet, 0);
     enum admin_client_result result =
         admin_client_call(context->client, request, reply, error, sizeof(error));
+    uint8_t login_status = admin_client_login_status(context->client);
+    if (context->fleet != NULL)
+        fleet_unlock(context->fleet, 0);
     if (result != ADMIN_CLIENT_OK) {
         report(context, name, "%s", error);
-        return console_exit_for_client(result, admin_client_login_status(context->client));
+        return console_exit_for_client(result, login_status);
     }
     if (reply->status == ADMIN_STATUS_OK)
         return CONSOLE_EXIT_OK;
@@ -417,12 +424,18 @@ int commands_run_set_password(struct console_context *context, int argc, char **
     code = ask_password(context, argv[0], &args->password, prompt)
                ? call_and_print(context, argv[0], &request)
                : CONSOLE_EXIT_USAGE;
-    /* Our own password changed: a later reconnect must log in with the new one. */
+    /* Our own password changed: a later reconnect must log in with the new one (under the
+     * session's lock: the dashboard's poller may be logging in). */
     if (code == CONSOLE_EXIT_OK && context->client != NULL &&
         !fleet_commands_active(context) && /* the fleet's round did it, server by server */
         (args->user.length == 0 ||
-         strcmp(args->user.text, admin_client_user(context->client)) == 0))
+         strcmp(args->user.text, admin_client_user(context->client)) == 0)) {
+        if (context->fleet != NULL)
+            fleet_lock(context->fleet, 0);
         admin_client_set_password(context->client, args->password.text);
+        if (context->fleet != NULL)
+            fleet_unlock(context->fleet, 0);
+    }
     explicit_bzero(&request, sizeof(request));
     return code;
 }

@@ -21,6 +21,7 @@ struct dashboard_connection {
     bool live;
     bool has_status; /* false for a live connection not answered yet */
     uint64_t status;
+    size_t server; /* which of the fleet's servers holds it (its index); 0 with one server */
     unsigned short field_at[CONNECTION_FIELDS_MAX]; /* where each column's field starts in text */
     char text[CONNECTION_TEXT_SIZE];
 };

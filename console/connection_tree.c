@@ -43,17 +43,53 @@ static void text_by_type(const void *row, const struct table_column *column, cha
     connection_column_text(row, column, out, size);
 }
 
-void connection_tree_titles(const struct screen_style *style, char *out, size_t size)
+#define SERVER_WIDTH_MAX 22 /* a longer server name is cut in the tree (the details say it all) */
+
+/* In a fleet, the width of the server names before the rows (the longest one); 0 otherwise. */
+static int server_width(const struct dashboard_model *model)
 {
-    table_columns_line(connection_columns, connection_column_count, style, "", BRANCH_WIDTH,
-                       NULL, text_by_type, out, size);
+    if (model->server_count <= 1 || model->server_names == NULL)
+        return 0;
+    size_t widest = strlen("SERVER");
+    for (size_t i = 0; i < model->server_count; i++)
+        if (strlen(model->server_names[i]) > widest)
+            widest = strlen(model->server_names[i]);
+    return widest > SERVER_WIDTH_MAX ? SERVER_WIDTH_MAX : (int)widest;
 }
 
-void connection_tree_line(const struct dashboard_connection *connection, bool last,
+/* The lead of a tree line: the branch, then in a fleet the server name. */
+static int tree_lead(const struct dashboard_model *model, const char *branch_text,
+                     const char *server, char *out, size_t size)
+{
+    int width = server_width(model);
+    if (width == 0) {
+        snprintf(out, size, "%s", branch_text);
+        return BRANCH_WIDTH;
+    }
+    snprintf(out, size, "%s%-*.*s ", branch_text, width, width, server);
+    return BRANCH_WIDTH + width + 1;
+}
+
+void connection_tree_titles(const struct dashboard_model *model, const struct screen_style *style,
+                            char *out, size_t size)
+{
+    char lead[64];
+    int width = tree_lead(model, "     ", "SERVER", lead, sizeof(lead));
+    table_columns_line(connection_columns, connection_column_count, style,
+                       width > BRANCH_WIDTH ? lead : "", width, NULL, text_by_type, out, size);
+}
+
+void connection_tree_line(const struct dashboard_model *model,
+                          const struct dashboard_connection *connection, bool last,
                           const struct screen_style *style, char *out, size_t size)
 {
-    table_columns_line(connection_columns, connection_column_count, style, branch(last, style),
-                       BRANCH_WIDTH, connection, text_by_type, out, size);
+    char lead[64];
+    const char *server = model->server_count > 1 && connection->server < model->server_count
+                             ? model->server_names[connection->server]
+                             : "";
+    int width = tree_lead(model, branch(last, style), server, lead, sizeof(lead));
+    table_columns_line(connection_columns, connection_column_count, style, lead, width,
+                       connection, text_by_type, out, size);
 }
 
 void connection_tree_note(const struct dashboard_user *user, const struct screen_style *style,
@@ -95,7 +131,7 @@ static bool history_only(const char *key)
     return true;
 }
 
-size_t connection_details(const struct dashboard_user *user,
+size_t connection_details(const struct dashboard_user *user, const char *server,
                           const struct dashboard_connection *connection,
                           char lines[][DETAIL_LINE_SIZE], size_t max)
 {
@@ -107,6 +143,8 @@ size_t connection_details(const struct dashboard_user *user,
                  connection->id, connection->live ? "live" : "closed");
     if (count < max)
         snprintf(lines[count++], DETAIL_LINE_SIZE, "%-12s %s", "user", name);
+    if (server != NULL && count < max)
+        snprintf(lines[count++], DETAIL_LINE_SIZE, "%-12s %s", "server", server);
     for (size_t i = 0; i < connection_column_count && count < max; i++) {
         const struct table_column *column = &connection_columns[i];
         if (column->detail == NULL || (history_only(column->key) &&

@@ -43,10 +43,13 @@ bool dashboard_run(struct fleet *fleet, struct admin_client *client,
         fprintf(err, "dashboard: needs a terminal (stdin and stdout)\n");
         return false;
     }
-    (void)fleet; /* the fleet dashboard merges every server; until then: the first */
-    if (!dashboard_loop_run(client, runner, interval)) {
+    const char *why;
+    if (!dashboard_loop_run(fleet, client, runner, interval, &why)) {
         const char *term = getenv("TERM");
-        fprintf(err, "dashboard: cannot drive terminal type '%s'\n", term ? term : "");
+        if (why != NULL)
+            fprintf(err, "dashboard: %s\n", why);
+        else
+            fprintf(err, "dashboard: cannot drive terminal type '%s'\n", term ? term : "");
         return false;
     }
     return true;

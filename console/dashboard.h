@@ -11,9 +11,10 @@
 struct admin_client;
 struct fleet;
 
-/* argv: "dashboard" [SECONDS]. Runs the dashboard over the fleet (NULL: client alone) until the user quits, its `:`
- * line going through runner. False after telling err why it cannot start (a bad interval, no
- * terminal, a terminal type curses cannot drive): the console's usage error. */
+/* argv: "dashboard" [SECONDS]. Runs the dashboard over the fleet (NULL: client alone) until the
+ * user quits, its `:` line going through runner. False after telling err why it cannot start (a
+ * bad interval, no terminal, a terminal type curses cannot drive, no thread for a server): the
+ * console's usage error. */
 bool dashboard_run(struct fleet *fleet, struct admin_client *client,
                    const struct command_runner *runner, FILE *err, int argc, char **argv);
 

@@ -1,8 +1,9 @@
-/* dashboard_header: the meters at the top of the dashboard — server, traffic, users and errors
- * for an admin, the user's own traffic otherwise — as labelled fields, and the pane drawing them. */
+/* dashboard_header: the meters at the top of the dashboard — server or fleet, traffic, users,
+ * errors (an admin's), the user's own traffic otherwise — as labelled fields, and their pane. */
 #include "dashboard_header.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -119,6 +120,85 @@ void header_fields(const struct dashboard_model *model, const struct header_view
         header_user(model, viewer, lines);
 }
 
+static size_t servers_up(const struct header_fleet *fleet)
+{
+    size_t up = 0;
+    for (size_t i = 0; i < fleet->count; i++)
+        up += fleet->statuses[i].connected;
+    return up;
+}
+
+/* A server is named down once it failed (not while its first answer is still coming). */
+static bool server_down(const struct poller_status *status)
+{
+    return !status->connected && status->error[0] != '\0';
+}
+
+size_t header_fleet_down_lines(const struct header_fleet *fleet)
+{
+    size_t down = 0;
+    for (size_t i = 0; i < fleet->count; i++)
+        down += server_down(&fleet->statuses[i]);
+    return down < HEADER_DOWN_LINES_MAX ? down : HEADER_DOWN_LINES_MAX;
+}
+
+static void format_milliseconds(double seconds, char *out, size_t size)
+{
+    double ms = seconds * 1000.0;
+    snprintf(out, size, ms < 10 ? "%.1fms" : "%.0fms", ms);
+}
+
+static void down_line(const struct header_fleet *fleet, size_t index, struct header_line *line)
+{
+    const struct poller_status *status = &fleet->statuses[index];
+    line->count = 0;
+    field_set(line, "down", "%s", fleet->names[index]);
+    if (status->login_refused) {
+        field_set(line, "", "%s; r retries", status->error);
+        return;
+    }
+    double wait = status->next_retry - fleet->now;
+    if (wait > 0)
+        field_set(line, "", "%s; retry in %.0fs", status->error, ceil(wait));
+    else
+        field_set(line, "", "%s; retrying", status->error);
+}
+
+size_t header_fleet_fields(const struct dashboard_model *model, const struct header_viewer *viewer,
+                           const struct header_fleet *fleet, struct header_line *lines)
+{
+    header_fields(model, viewer, lines);
+    struct header_line *first = &lines[0];
+    first->count = 0;
+    char fetch[16], frame[16];
+    format_milliseconds(fleet->fetch_seconds, fetch, sizeof(fetch));
+    format_milliseconds(fleet->frame_seconds, frame, sizeof(frame));
+    field_set(first, "socks5d fleet", "%s", "");
+    field_set(first, "servers", "%zu/%zu up", servers_up(fleet), fleet->count);
+    field_set(first, viewer->admin ? "admin" : "user", "%s", viewer->user);
+    if (viewer->admin && model->info.valid && model->info.accounting_failing)
+        field_set(first, "accounting", "failing on a server");
+    field_set(first, "fetch", "%s", fetch);
+    field_set(first, "frame", "%s", frame);
+    size_t count = HEADER_LINES, down = header_fleet_down_lines(fleet), named = 0;
+    size_t all_down = 0;
+    for (size_t i = 0; i < fleet->count; i++)
+        all_down += server_down(&fleet->statuses[i]);
+    for (size_t i = 0; i < fleet->count && named < down; i++) {
+        if (!server_down(&fleet->statuses[i]))
+            continue;
+        struct header_line *line = &lines[count++];
+        if (named + 1 == HEADER_DOWN_LINES_MAX && all_down > HEADER_DOWN_LINES_MAX) {
+            line->count = 0;
+            field_set(line, "down", "%zu more servers", all_down - named);
+        } else {
+            down_line(fleet, i, line);
+        }
+        named++;
+    }
+    return count;
+}
+
 void header_line_text(const struct header_line *line, const struct screen_style *style,
                            char *out, size_t size)
 {
@@ -147,10 +227,16 @@ static void draw_header(struct pane *pane)
         .admin = header->session->admin_view,
         .endpoint = session_endpoint(header->session),
     };
-    struct header_line lines[HEADER_LINES];
-    header_fields(header->model, &viewer, lines);
+    struct header_line lines[HEADER_LINES + HEADER_DOWN_LINES_MAX];
+    int count = HEADER_LINES;
+    if (header->fleet != NULL)
+        count = (int)header_fleet_fields(header->model, &viewer, header->fleet, lines);
+    else
+        header_fields(header->model, &viewer, lines);
     chtype label = screen_pair(screen, PAIR_LABEL, A_BOLD) | A_BOLD;
-    for (int line = 0; line < HEADER_LINES && line < pane->area.height; line++) {
+    for (int line = 0; line < count && line < pane->area.height; line++) {
+        if (line >= HEADER_LINES)
+            label = screen_pair(screen, PAIR_ALERT, A_REVERSE) | A_BOLD;
         int row = pane->area.top + line, column = 0;
         for (size_t i = 0; i < lines[line].count && column < COLS; i++) {
             const struct header_field *field = &lines[line].fields[i];
@@ -168,8 +254,15 @@ static const struct pane_ops header_ops = { .draw = draw_header };
 
 void header_pane_init(struct header_pane *header, const struct screen *screen,
                       const struct dashboard_model *model,
-                      const struct dashboard_session *session)
+                      const struct dashboard_session *session, const struct header_fleet *fleet)
 {
     *header = (struct header_pane){ .pane.ops = &header_ops, .screen = screen, .model = model,
-                                    .session = session };
+                                    .session = session, .fleet = fleet };
+}
+
+int header_pane_lines(const struct header_pane *header)
+{
+    if (header->fleet == NULL)
+        return HEADER_LINES;
+    return HEADER_LINES + (int)header_fleet_down_lines(header->fleet);
 }

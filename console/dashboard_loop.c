@@ -1,4 +1,4 @@
-/* dashboard_loop: the dashboard's full-screen session — owns the terminal, the refresh timer
+/* dashboard_loop: the dashboard's full-screen session — owns the terminal, the servers' pollers
  * and the signals, places the panes, draws them and hands each key to the pane in focus. */
 #include "dashboard_loop.h"
 
@@ -21,6 +21,7 @@
 #include "dashboard_header.h"
 #include "dashboard_message.h"
 #include "dashboard_model.h"
+#include "dashboard_servers.h"
 #include "popup.h"
 #include "screen.h"
 #include "users_pane.h"
@@ -29,18 +30,22 @@
 #define MIN_SCREEN_LINES (HEADER_LINES + 1 + BOTTOM_ROWS + 1)
 #define MIN_SCREEN_COLUMNS 20
 #define DETAILS_MAX 16
+#define TREES_MAX 64   /* expanded users whose trees are kept; more are fetched no more */
+#define TICK_SECONDS 1 /* the screen is drawn again at least this often (times to a retry) */
 
 struct dashboard {
     struct screen screen;
     struct dashboard_model model;
     struct dashboard_message message;
-    struct dashboard_session session;
+    struct dashboard_servers servers;
+    struct dashboard_session session; /* the servers' sessions as their pollers last told */
     struct header_pane header;
     struct users_pane users;
     struct command_line command_line;
     struct popup popup;
     double interval;
-    double next_refresh;
+    double next_tick;
+    int header_lines;
     char updated[16]; /* wall-clock time of the last complete refresh */
     bool loading;     /* nothing fetched yet: the message line says so */
     bool quit;
@@ -70,23 +75,48 @@ static double monotonic_seconds(void)
 
 /* ---- Refreshing ---- */
 
-static void refresh_data(struct dashboard *dashboard)
+static void place_panes(struct dashboard *dashboard);
+
+/* Tells the pollers which trees are on screen (they ask again only when that changed). */
+static void want_trees(struct dashboard *dashboard)
 {
-    if (dashboard->session.login_refused)
-        return;
-    /* The loading message goes; the fetch may put what it has to say in its place. */
+    struct poller_tree trees[TREES_MAX];
+    size_t rows;
+    size_t count = users_pane_wanted_trees(&dashboard->users, trees, TREES_MAX, &rows);
+    dashboard_servers_want_trees(&dashboard->servers, trees, count < TREES_MAX ? count : TREES_MAX,
+                                 rows);
+}
+
+/* Merges what the pollers published into the screen's model; false when nothing came. */
+static bool take_snapshots(struct dashboard *dashboard)
+{
+    struct dashboard_message message = dashboard->message;
     if (dashboard->loading)
-        message_clear(&dashboard->message);
-    if (session_fetch_users(&dashboard->session, monotonic_seconds()) == CALL_LOST)
-        return;
+        message_clear(&message); /* the fetch may put what it has to say in its place */
+    bool fetched;
+    if (!dashboard_servers_take(&dashboard->servers, &message, &fetched))
+        return false;
+    dashboard->message = message;
     dashboard->loading = false;
+    dashboard_servers_view(&dashboard->servers, &dashboard->session);
+    dashboard_servers_merge(&dashboard->servers, &dashboard->model, monotonic_seconds());
     users_pane_rebuild(&dashboard->users);
-    users_pane_fetch_visible_trees(&dashboard->users);
-    users_pane_rebuild(&dashboard->users);
-    time_t wall = time(NULL);
-    struct tm local;
-    if (localtime_r(&wall, &local) != NULL)
-        strftime(dashboard->updated, sizeof(dashboard->updated), "%H:%M:%S", &local);
+    want_trees(dashboard);
+    if (fetched) {
+        time_t wall = time(NULL);
+        struct tm local;
+        if (localtime_r(&wall, &local) != NULL)
+            strftime(dashboard->updated, sizeof(dashboard->updated), "%H:%M:%S", &local);
+    }
+    return true;
+}
+
+/* The header grows a line for each server down: the panes move. */
+static void follow_header(struct dashboard *dashboard)
+{
+    dashboard->servers.header.now = monotonic_seconds();
+    if (header_pane_lines(&dashboard->header) != dashboard->header_lines)
+        place_panes(dashboard);
 }
 
 static void change_interval(struct dashboard *dashboard, bool faster)
@@ -108,7 +138,7 @@ static void change_interval(struct dashboard *dashboard, bool faster)
             }
     }
     dashboard->interval = interval;
-    dashboard->next_refresh = monotonic_seconds() + interval;
+    dashboard_servers_set_interval(&dashboard->servers, interval);
     message_set(&dashboard->message, false, "refreshing every %gs", interval);
 }
 
@@ -121,7 +151,9 @@ static void show_details(struct dashboard *dashboard)
     if (!users_pane_selected_connection(&dashboard->users, &user, &connection))
         return;
     char lines[DETAILS_MAX][DETAIL_LINE_SIZE];
-    size_t count = connection_details(user, connection, lines, DETAILS_MAX);
+    size_t count = connection_details(
+        user, dashboard_servers_name(&dashboard->servers, connection->server), connection, lines,
+        DETAILS_MAX);
     char *text = NULL;
     size_t length = 0;
     FILE *stream = open_memstream(&text, &length);
@@ -145,13 +177,21 @@ static void carry_out(struct dashboard *dashboard, struct pane_result result)
         dashboard->quit = true;
         return;
     case PANE_REFRESH_NOW:
-        dashboard->next_refresh = 0;
+        want_trees(dashboard);
+        dashboard_servers_refresh_now(&dashboard->servers, false);
         return;
     case PANE_SHOW_DETAILS:
         show_details(dashboard);
         return;
     case PANE_ASK_CLOSE:
-        command_line_confirm_close(&dashboard->command_line, result.id);
+        command_line_confirm_close(&dashboard->command_line, result.id, result.server,
+                                   dashboard_servers_name(&dashboard->servers, result.server));
+        return;
+    case PANE_CLOSE:
+        dashboard_servers_close(&dashboard->servers, result.server, result.id);
+        return;
+    case PANE_ASK_HISTORY:
+        dashboard_servers_history(&dashboard->servers, result.text, (size_t)result.id);
         return;
     case PANE_FILTER:
         users_pane_set_filter(&dashboard->users, result.text);
@@ -186,7 +226,7 @@ static void dashboard_key(struct dashboard *dashboard, int key)
     case 'r':
     case 12: /* Ctrl-L */
         dashboard->session.login_refused = false;
-        dashboard->next_refresh = 0;
+        dashboard_servers_refresh_now(&dashboard->servers, true);
         clearok(curscr, TRUE);
         return;
     default:
@@ -222,10 +262,12 @@ static void on_key(struct dashboard *dashboard, int key)
 
 static void place_panes(struct dashboard *dashboard)
 {
-    int list_rows = LINES - HEADER_LINES - BOTTOM_ROWS;
-    pane_place(&dashboard->header.pane, (struct pane_area){ 0, HEADER_LINES, COLS });
+    int header = header_pane_lines(&dashboard->header);
+    int list_rows = LINES - header - BOTTOM_ROWS;
+    dashboard->header_lines = header;
+    pane_place(&dashboard->header.pane, (struct pane_area){ 0, header, COLS });
     pane_place(&dashboard->users.pane,
-               (struct pane_area){ HEADER_LINES, list_rows > 0 ? list_rows : 0, COLS });
+               (struct pane_area){ header, list_rows > 0 ? list_rows : 0, COLS });
     pane_place(&dashboard->command_line.pane,
                (struct pane_area){ LINES - BOTTOM_ROWS, BOTTOM_ROWS, COLS });
     pane_place(&dashboard->popup.pane, (struct pane_area){ 0, LINES, COLS });
@@ -248,8 +290,14 @@ static void draw(struct dashboard *dashboard)
 }
 
 struct saved_signals {
-    struct sigaction interrupt, terminate, hangup, resize;
+    struct sigaction interrupt, terminate, hangup, resize, wake;
 };
+
+/* A poller's wake-up only has to end its wait (EINTR). */
+static void on_wake_signal(int signal_number)
+{
+    (void)signal_number;
+}
 
 /* Installed before ncurses starts, so that it keeps its own handlers out: its SIGINT one would
  * exit the program, and it installs its SIGWINCH one once per process only, and only over the
@@ -267,6 +315,8 @@ static void catch_signals(struct saved_signals *saved)
     sigaction(SIGHUP, &action, &saved->hangup);
     action.sa_handler = on_resize_signal;
     sigaction(SIGWINCH, &action, &saved->resize);
+    action.sa_handler = on_wake_signal;
+    sigaction(POLLER_WAKE_SIGNAL, &action, &saved->wake);
 }
 
 static void restore_signals(const struct saved_signals *saved)
@@ -275,6 +325,7 @@ static void restore_signals(const struct saved_signals *saved)
     sigaction(SIGTERM, &saved->terminate, NULL);
     sigaction(SIGHUP, &saved->hangup, NULL);
     sigaction(SIGWINCH, &saved->resize, NULL);
+    sigaction(POLLER_WAKE_SIGNAL, &saved->wake, NULL);
 }
 
 /* Takes the terminal's new size (our SIGWINCH handler stands in for ncurses' own). */
@@ -285,28 +336,29 @@ static void follow_terminal_size(void)
         resizeterm(size.ws_row, size.ws_col);
 }
 
-/* Waits for a key or the next refresh, whichever comes first; keys are read as they come. */
+/* Waits for a key, a poller's publication or the next tick, whichever comes first; never for
+ * a server. A frame merged from new snapshots is timed from the start of their fetch. */
 static void run_loop(struct dashboard *dashboard)
 {
     draw(dashboard);
     while (!dashboard->quit && !quit_signal) {
         double now = monotonic_seconds();
-        if (now >= dashboard->next_refresh) {
-            refresh_data(dashboard);
-            now = monotonic_seconds();
-            dashboard->next_refresh = now + dashboard->interval;
-            draw(dashboard);
-        }
-        double wait = dashboard->next_refresh - now;
+        double wait = dashboard->next_tick - now;
         int timeout = wait <= 0 ? 0 : (int)ceil(wait * 1000.0);
-        struct pollfd keyboard = { .fd = STDIN_FILENO, .events = POLLIN };
-        int ready = poll(&keyboard, 1, timeout);
+        struct pollfd ready_fds[2] = {
+            { .fd = STDIN_FILENO, .events = POLLIN },
+            { .fd = dashboard_servers_fd(&dashboard->servers), .events = POLLIN },
+        };
+        int ready = poll(ready_fds, 2, timeout);
         if (ready < 0 && errno != EINTR)
             break;
-        if (ready > 0 && (keyboard.revents & (POLLHUP | POLLERR | POLLNVAL)) &&
-            !(keyboard.revents & POLLIN))
+        struct pollfd *keyboard = &ready_fds[0];
+        if (ready > 0 && (keyboard->revents & (POLLHUP | POLLERR | POLLNVAL)) &&
+            !(keyboard->revents & POLLIN))
             break; /* the terminal went away */
-        bool changed = false;
+        bool changed = false, merged = false;
+        if (ready > 0 && (ready_fds[1].revents & POLLIN))
+            merged = changed = take_snapshots(dashboard);
         if (resize_signal) {
             resize_signal = 0;
             follow_terminal_size();
@@ -319,21 +371,37 @@ static void run_loop(struct dashboard *dashboard)
             on_key(dashboard, key);
             changed = true;
         }
-        if (changed)
+        now = monotonic_seconds();
+        if (now >= dashboard->next_tick) {
+            dashboard->next_tick = now + TICK_SECONDS;
+            changed |= dashboard->servers.count > 1;
+        }
+        if (changed) {
+            follow_header(dashboard);
             draw(dashboard);
+        }
+        if (merged && dashboard->servers.newest_cycle_start > 0)
+            dashboard->servers.header.frame_seconds =
+                monotonic_seconds() - dashboard->servers.newest_cycle_start;
     }
 }
 
-static void dashboard_init(struct dashboard *dashboard, struct admin_client *client,
-                           const struct command_runner *runner, double interval)
+/* The session's state is read before the pollers start using it. */
+static bool dashboard_init(struct dashboard *dashboard, struct fleet *fleet,
+                           struct admin_client *client, const struct command_runner *runner,
+                           double interval)
 {
     *dashboard = (struct dashboard){ .interval = interval, .loading = true };
     screen_init(&dashboard->screen);
     dashboard_model_init(&dashboard->model);
     session_init(&dashboard->session, client, &dashboard->model, &dashboard->message,
                  dashboard->screen.utf8);
+    if (!dashboard_servers_start(&dashboard->servers, fleet, client, interval,
+                                 dashboard->screen.utf8))
+        return false;
+    size_t count = dashboard->servers.count;
     header_pane_init(&dashboard->header, &dashboard->screen, &dashboard->model,
-                     &dashboard->session);
+                     &dashboard->session, count > 1 ? &dashboard->servers.header : NULL);
     users_pane_init(&dashboard->users, &dashboard->screen, &dashboard->model,
                     &dashboard->session, &dashboard->message);
     popup_init(&dashboard->popup, &dashboard->screen);
@@ -341,19 +409,24 @@ static void dashboard_init(struct dashboard *dashboard, struct admin_client *cli
                                           &dashboard->users.sort, dashboard->users.filter };
     command_line_init(&dashboard->command_line, &dashboard->screen, &dashboard->message,
                       &dashboard->session, &dashboard->popup, runner, &status);
-    message_set(&dashboard->message, false, "loading from %s", admin_client_address(client));
-    place_panes(dashboard);
+    if (count > 1)
+        message_set(&dashboard->message, false, "loading from %zu servers", count);
+    else
+        message_set(&dashboard->message, false, "loading from %s", admin_client_address(client));
+    dashboard->next_tick = monotonic_seconds() + TICK_SECONDS;
+    return true;
 }
 
 static void dashboard_free(struct dashboard *dashboard)
 {
+    dashboard_servers_stop(&dashboard->servers);
     popup_close(&dashboard->popup);
     users_pane_free(&dashboard->users);
     dashboard_model_free(&dashboard->model);
 }
 
-bool dashboard_loop_run(struct admin_client *client, const struct command_runner *runner,
-                        double interval)
+bool dashboard_loop_run(struct fleet *fleet, struct admin_client *client,
+                        const struct command_runner *runner, double interval, const char **why)
 {
     char *saved_locale = strdup(setlocale(LC_CTYPE, NULL) ? setlocale(LC_CTYPE, NULL) : "C");
     setlocale(LC_CTYPE, "");
@@ -366,6 +439,7 @@ bool dashboard_loop_run(struct admin_client *client, const struct command_runner
         if (saved_locale != NULL)
             setlocale(LC_CTYPE, saved_locale);
         free(saved_locale);
+        *why = NULL;
         return false;
     }
     set_term(terminal);
@@ -378,8 +452,12 @@ bool dashboard_loop_run(struct admin_client *client, const struct command_runner
     curs_set(0);
 
     struct dashboard dashboard;
-    dashboard_init(&dashboard, client, runner, interval);
-    run_loop(&dashboard);
+    bool started = dashboard_init(&dashboard, fleet, client, runner, interval);
+    if (started) {
+        place_panes(&dashboard);
+        run_loop(&dashboard);
+    }
+    dashboard_servers_stop(&dashboard.servers); /* while their wake-up signal is caught */
 
     endwin();
     delscreen(terminal);
@@ -388,5 +466,6 @@ bool dashboard_loop_run(struct admin_client *client, const struct command_runner
         setlocale(LC_CTYPE, saved_locale);
     free(saved_locale);
     dashboard_free(&dashboard);
-    return true;
+    *why = started ? NULL : "cannot start a thread for each server";
+    return started;
 }

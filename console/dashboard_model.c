@@ -1,5 +1,5 @@
-/* dashboard_model: what the dashboard knows of the server — info, metrics, users with their
- * usage and the connections of expanded users — parsed from admin bodies, merged across refreshes. */
+/* dashboard_model: what the dashboard knows of a server (or of the fleet) — info, metrics, users
+ * with their usage, expanded users' trees — parsed from admin bodies, kept across refreshes. */
 #include "dashboard_model.h"
 
 #include <stdlib.h>
@@ -19,13 +19,67 @@ void dashboard_model_init(struct dashboard_model *model)
     *model = (struct dashboard_model){ 0 };
 }
 
+void dashboard_user_free_contents(struct dashboard_user *user)
+{
+    free(user->connections);
+    free(user->history);
+    free(user->parts);
+    user->connections = NULL;
+    user->history = NULL;
+    user->parts = NULL;
+    user->part_count = 0;
+}
+
 static void free_users(struct dashboard_user *users, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        free(users[i].connections);
-        free(users[i].history);
-    }
+    for (size_t i = 0; i < count; i++)
+        dashboard_user_free_contents(&users[i]);
     free(users);
+}
+
+static bool copy_array(void **out, const void *array, size_t count, size_t item)
+{
+    *out = NULL;
+    if (array == NULL || count == 0)
+        return true;
+    *out = malloc(count * item);
+    if (*out == NULL)
+        return false;
+    memcpy(*out, array, count * item);
+    return true;
+}
+
+bool dashboard_model_copy(struct dashboard_model *out, const struct dashboard_model *model)
+{
+    *out = *model;
+    out->users = NULL;
+    out->user_count = 0;
+    out->pending = NULL;
+    out->pending_count = out->pending_capacity = 0;
+    if (model->user_count == 0)
+        return true;
+    out->users = calloc(model->user_count, sizeof(*out->users));
+    if (out->users == NULL)
+        return false;
+    for (size_t i = 0; i < model->user_count; i++) {
+        const struct dashboard_user *user = &model->users[i];
+        struct dashboard_user *copy = &out->users[out->user_count++];
+        *copy = *user;
+        copy->connections = copy->history = NULL;
+        copy->parts = NULL;
+        /* The tree: live, recent, then the history's rows attached after them. */
+        size_t rows = user->live_shown + user->recent_shown + user->history_count;
+        if (!copy_array((void **)&copy->connections, user->connections, rows,
+                        sizeof(*user->connections)) ||
+            !copy_array((void **)&copy->history, user->history, user->history_count,
+                        sizeof(*user->history)) ||
+            !copy_array((void **)&copy->parts, user->parts, user->part_count,
+                        sizeof(*user->parts))) {
+            dashboard_model_free(out);
+            return false;
+        }
+    }
+    return true;
 }
 
 void dashboard_model_free(struct dashboard_model *model)
@@ -238,6 +292,8 @@ bool dashboard_model_put_user(struct dashboard_model *model, const struct dashbo
         *user = *previous;
         previous->connections = NULL;
         previous->history = NULL;
+        previous->parts = NULL;
+        previous->part_count = 0;
         previous->live_shown = previous->recent_shown = previous->history_count = 0;
     } else {
         *user = (struct dashboard_user){ 0 };
@@ -302,8 +358,7 @@ void dashboard_model_end_users(struct dashboard_model *model)
     size_t kept = 0;
     for (size_t i = 0; i < model->pending_count; i++) {
         if (kept > 0 && strcmp(model->pending[kept - 1].usage.name, model->pending[i].usage.name) == 0) {
-            free(model->pending[i].connections);
-            free(model->pending[i].history);
+            dashboard_user_free_contents(&model->pending[i]);
             continue;
         }
         model->pending[kept++] = model->pending[i];

@@ -1,5 +1,5 @@
-/* dashboard_model: what the dashboard knows of the server — info, metrics, users with their
- * usage and the connections of expanded users — parsed from admin bodies, merged across refreshes. */
+/* dashboard_model: what the dashboard knows of a server (or of the fleet) — info, metrics, users
+ * with their usage, expanded users' trees — parsed from admin bodies, kept across refreshes. */
 #ifndef DASHBOARD_MODEL_H
 #define DASHBOARD_MODEL_H
 
@@ -72,6 +72,14 @@ struct dashboard_usage {
     uint64_t lifetime_bytes_down;
 };
 
+/* One server's share of a user merged across a fleet. */
+struct dashboard_user_part {
+    size_t server; /* index in the fleet */
+    struct dashboard_usage usage;
+    struct rate rate_up;
+    struct rate rate_down;
+};
+
 struct dashboard_user {
     struct dashboard_usage usage;
     struct rate rate_up;
@@ -92,6 +100,9 @@ struct dashboard_user {
     uint64_t history_before; /* the oldest one's history_id: where the next page starts */
     bool history_asked;
     bool history_more;       /* the history holds older ones still */
+    /* In a fleet: the servers that know the user, each with its figures (usage is their sum). */
+    struct dashboard_user_part *parts;
+    size_t part_count;
 };
 
 /* errors/s counts these metrics: failed I/O, failed lookups, internal failures, refused input
@@ -114,10 +125,16 @@ struct dashboard_model {
     struct dashboard_user *pending;
     size_t pending_count;
     size_t pending_capacity;
+    /* The servers the figures come from: above 1, the lists say which server each row is on. */
+    size_t server_count;
+    const char *const *server_names;
 };
 
 void dashboard_model_init(struct dashboard_model *model);
 void dashboard_model_free(struct dashboard_model *model);
+/* A deep copy of model's users (with their trees) and records into out (initialised here);
+ * false when out of memory (out is then empty). */
+bool dashboard_model_copy(struct dashboard_model *out, const struct dashboard_model *model);
 /* Forgets rates (after a reconnect the counters may belong to a new server process). */
 void dashboard_model_reset_rates(struct dashboard_model *model);
 
@@ -163,6 +180,8 @@ bool dashboard_user_set_connections(struct dashboard_user *user,
                                     uint64_t live_total, const struct dashboard_connection *recent,
                                     size_t recent_count, uint64_t recent_total);
 void dashboard_user_clear_connections(struct dashboard_user *user);
+/* Frees what a user owns (trees, parts). */
+void dashboard_user_free_contents(struct dashboard_user *user);
 
 /* ---- Ordering ---- */
 

@@ -3,6 +3,7 @@
 #ifndef PANE_H
 #define PANE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 enum pane_request {
@@ -11,13 +12,16 @@ enum pane_request {
     PANE_QUIT,
     PANE_REFRESH_NOW,  /* what is shown may have changed on the server */
     PANE_SHOW_DETAILS, /* the users pane's cursor is on a connection to show in full */
-    PANE_ASK_CLOSE,    /* close connection id, once confirmed */
+    PANE_ASK_CLOSE,    /* close connection id on server, once confirmed */
+    PANE_CLOSE,        /* confirmed: close connection id on server */
+    PANE_ASK_HISTORY,  /* one more page of the older connections of the user named text */
     PANE_FILTER,       /* the users filter now reads text */
 };
 
 struct pane_result {
     enum pane_request request;
     uint64_t id;
+    size_t server; /* the fleet's server (its index) the request is for */
     const char *text;
 };
 

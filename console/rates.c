@@ -38,3 +38,11 @@ bool rate_known(const struct rate *rate)
 {
     return rate->known;
 }
+
+void rate_add(struct rate *sum, const struct rate *rate)
+{
+    if (!rate->known)
+        return;
+    sum->per_second = (sum->known ? sum->per_second : 0.0) + rate->per_second;
+    sum->known = true;
+}

@@ -27,4 +27,8 @@ void rate_sample(struct rate *rate, uint64_t value, double now);
 double rate_per_second(const struct rate *rate);
 bool rate_known(const struct rate *rate);
 
+/* Adds a rate measured apart (another server's) to sum, which starts reset: known once one
+ * added is. Only its per-second figure means anything; it is not sampled further. */
+void rate_add(struct rate *sum, const struct rate *rate);
+
 #endif

@@ -2,6 +2,7 @@
  * one its connection tree — with where the cursor may rest and what is scrolled into view. */
 #include "user_list.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "connection_tree.h"
@@ -25,6 +26,8 @@ size_t user_list_build(const struct dashboard_model *model, const size_t *order,
         ADD_LINE(.kind = LIST_LINE_USER, .user = index);
         if (!user->expanded)
             continue;
+        for (size_t part = 0; part < user->part_count; part++)
+            ADD_LINE(.kind = LIST_LINE_SERVER, .user = index, .connection = part);
         size_t rows = dashboard_user_tree_rows(user);
         bool note = connection_tree_needs_note(user);
         if (rows > 0)
@@ -79,6 +82,23 @@ static void user_line(const struct dashboard_user *user, enum column_view view,
     table_columns_line(shown, count, style, marker, MARKER_WIDTH, user, user_text, out, size);
 }
 
+/* A server's share of a user, in the user's columns: the server's name where the user's is. */
+static void server_line(const struct dashboard_model *model, const struct dashboard_user *user,
+                        const struct dashboard_user_part *part, enum column_view view,
+                        const struct screen_style *style, char *out, size_t size)
+{
+    struct dashboard_user share = { .usage = part->usage, .rate_up = part->rate_up,
+                                    .rate_down = part->rate_down };
+    const char *name = part->server < model->server_count && model->server_names != NULL
+                           ? model->server_names[part->server]
+                           : "?";
+    snprintf(share.usage.name, sizeof(share.usage.name), "  %s", name);
+    snprintf(share.usage.role, sizeof(share.usage.role), "%s", user->usage.role);
+    struct table_column shown[USER_COLUMNS_MAX];
+    size_t count = columns_in_view(view, shown);
+    table_columns_line(shown, count, style, "", MARKER_WIDTH, &share, user_text, out, size);
+}
+
 void user_list_line_text(const struct dashboard_model *model, const struct list_line *line,
                          enum column_view view, const struct screen_style *style, char *out,
                          size_t size)
@@ -88,11 +108,15 @@ void user_list_line_text(const struct dashboard_model *model, const struct list_
     case LIST_LINE_USER:
         user_line(user, view, style, out, size);
         return;
+    case LIST_LINE_SERVER:
+        server_line(model, user, &user->parts[line->connection], view, style, out, size);
+        return;
     case LIST_LINE_TREE_TITLES:
-        connection_tree_titles(style, out, size);
+        connection_tree_titles(model, style, out, size);
         return;
     case LIST_LINE_CONNECTION:
-        connection_tree_line(&user->connections[line->connection], line->last, style, out, size);
+        connection_tree_line(model, &user->connections[line->connection], line->last, style, out,
+                             size);
         return;
     case LIST_LINE_NOTE:
         connection_tree_note(user, style, out, size);
@@ -133,7 +157,8 @@ size_t user_list_next_selectable(const struct list_line *lines, size_t count, si
 }
 
 size_t user_list_locate(const struct dashboard_model *model, const struct list_line *lines,
-                   size_t count, const char *user, bool connection, uint64_t id, size_t fallback)
+                   size_t count, const char *user, bool connection, uint64_t id, size_t server,
+                   size_t fallback)
 {
     for (size_t i = 0; i < count; i++) {
         if (lines[i].kind != LIST_LINE_USER || strcmp(model->users[lines[i].user].usage.name, user) != 0)
@@ -141,8 +166,11 @@ size_t user_list_locate(const struct dashboard_model *model, const struct list_l
         if (!connection)
             return i;
         for (size_t j = i + 1; j < count && lines[j].kind != LIST_LINE_USER; j++) {
-            if (lines[j].kind == LIST_LINE_CONNECTION &&
-                model->users[lines[j].user].connections[lines[j].connection].id == id)
+            if (lines[j].kind != LIST_LINE_CONNECTION)
+                continue;
+            const struct dashboard_connection *shown =
+                &model->users[lines[j].user].connections[lines[j].connection];
+            if (shown->id == id && shown->server == server)
                 return j;
         }
         return i;

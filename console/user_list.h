@@ -13,6 +13,7 @@
 
 enum list_line_kind {
     LIST_LINE_USER,        /* a user with its usage */
+    LIST_LINE_SERVER,      /* in a fleet, one server's share of an expanded user */
     LIST_LINE_TREE_TITLES, /* the column names of the tree under an expanded user */
     LIST_LINE_CONNECTION,  /* one connection of an expanded user */
     LIST_LINE_NOTE,        /* "loading", "no connections", "+3 more live" */
@@ -21,12 +22,13 @@ enum list_line_kind {
 struct list_line {
     enum list_line_kind kind;
     size_t user;       /* index into model->users */
-    size_t connection; /* LIST_LINE_CONNECTION: index into the user's connections */
+    size_t connection; /* LIST_LINE_CONNECTION: index into the user's connections;
+                          LIST_LINE_SERVER: into its parts */
     bool last;         /* the last line of a user's tree */
 };
 
 /* The lines of the users in order (indexes into model->users), each expanded user followed
- * by its tree. Writes at most capacity lines; returns how many there are in all. */
+ * by its share on each server (in a fleet) and its tree. Writes at most capacity lines; returns how many there are in all. */
 size_t user_list_build(const struct dashboard_model *model, const size_t *order,
                        size_t order_count, struct list_line *lines, size_t capacity);
 
@@ -46,11 +48,11 @@ bool user_list_selectable(const struct list_line *line);
  * from itself when none. */
 size_t user_list_next_selectable(const struct list_line *lines, size_t count, size_t from,
                                  int step);
-/* The line of the user (and connection, when connection is true) named; fallback (clamped and
- * moved to a selectable line) when it is not shown. */
+/* The line of the user (and connection id on server, when connection is true) named; fallback
+ * (clamped and moved to a selectable line) when it is not shown. */
 size_t user_list_locate(const struct dashboard_model *model, const struct list_line *lines,
                         size_t count, const char *user, bool connection, uint64_t id,
-                        size_t fallback);
+                        size_t server, size_t fallback);
 /* The first line to show so that selected is within height lines from it. */
 size_t user_list_scroll_top(size_t selected, size_t top, size_t height, size_t count);
 

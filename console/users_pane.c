@@ -1,5 +1,5 @@
 /* users_pane: the users and their connection trees on screen — order, filter, a cursor that stays
- * on its user or connection across refreshes, scrolling, expanding (fetches the tree), its keys. */
+ * on its user or connection across refreshes, scrolling, expanding (asks for the tree), its keys. */
 #include "users_pane.h"
 
 #include <stdio.h>
@@ -39,6 +39,7 @@ static void remember_selection(struct users_pane *users)
     snprintf(selection->user, sizeof(selection->user), "%s", user->usage.name);
     selection->on_connection = line->kind == LIST_LINE_CONNECTION;
     selection->id = selection->on_connection ? user->connections[line->connection].id : 0;
+    selection->server = selection->on_connection ? user->connections[line->connection].server : 0;
 }
 
 void users_pane_rebuild(struct users_pane *users)
@@ -62,7 +63,8 @@ void users_pane_rebuild(struct users_pane *users)
     users->line_count = count;
     struct users_selection *selection = &users->selection;
     users->selected = user_list_locate(model, users->lines, count, selection->user,
-                                       selection->on_connection, selection->id, users->selected);
+                                       selection->on_connection, selection->id,
+                                       selection->server, users->selected);
     users->top = user_list_scroll_top(users->selected, users->top, list_height(users), count);
     remember_selection(users);
 }
@@ -73,26 +75,28 @@ void users_pane_set_filter(struct users_pane *users, const char *filter)
     users_pane_rebuild(users);
 }
 
-static enum call_result fetch_tree(struct users_pane *users, struct dashboard_user *user)
+size_t users_pane_wanted_trees(const struct users_pane *users, struct poller_tree *trees,
+                               size_t capacity, size_t *rows)
 {
-    return session_fetch_tree(users->session, user,
-                              connection_tree_rows_wanted(list_height(users)));
-}
-
-void users_pane_fetch_visible_trees(struct users_pane *users)
-{
+    *rows = connection_tree_rows_wanted(list_height(users));
     size_t end = users->top + list_height(users);
     if (end > users->line_count)
         end = users->line_count;
-    size_t fetched = (size_t)-1;
-    for (size_t i = users->top; i < end; i++) {
-        size_t user = users->lines[i].user;
-        if (user == fetched || !users->model->users[user].expanded)
+    size_t count = 0;
+    for (size_t i = 0; i < users->model->user_count; i++) {
+        const struct dashboard_user *user = &users->model->users[i];
+        if (!user->expanded)
             continue;
-        fetched = user; /* a user's lines are consecutive */
-        if (fetch_tree(users, &users->model->users[user]) == CALL_LOST)
-            return;
+        if (count < capacity) {
+            struct poller_tree *tree = &trees[count];
+            snprintf(tree->name, sizeof(tree->name), "%s", user->usage.name);
+            tree->visible = false;
+            for (size_t line = users->top; line < end && !tree->visible; line++)
+                tree->visible = users->lines[line].user == i;
+        }
+        count++;
     }
+    return count;
 }
 
 bool users_pane_selected_connection(const struct users_pane *users,
@@ -134,18 +138,19 @@ static struct dashboard_user *selected_user(struct users_pane *users)
     return &users->model->users[users->lines[users->selected].user];
 }
 
-static void set_expanded(struct users_pane *users, struct dashboard_user *user, bool expanded)
+/* Expanding asks for a fetch now: the tree shows at once rather than at the next refresh. */
+static struct pane_result set_expanded(struct users_pane *users, struct dashboard_user *user,
+                                       bool expanded)
 {
     if (user->expanded == expanded)
-        return;
+        return pane_result(PANE_HANDLED);
     user->expanded = expanded;
     if (!expanded)
         dashboard_user_clear_connections(user);
-    else if (!users->session->login_refused)
-        fetch_tree(users, user); /* show the tree now rather than at the next refresh */
     /* The cursor stays on the user. */
     users->selection.on_connection = false;
     users_pane_rebuild(users);
+    return pane_result(expanded ? PANE_REFRESH_NOW : PANE_HANDLED);
 }
 
 static struct pane_result on_enter(struct users_pane *users)
@@ -155,8 +160,7 @@ static struct pane_result on_enter(struct users_pane *users)
     if (users->lines[users->selected].kind == LIST_LINE_CONNECTION)
         return pane_result(PANE_SHOW_DETAILS);
     struct dashboard_user *user = selected_user(users);
-    set_expanded(users, user, !user->expanded);
-    return pane_result(PANE_HANDLED);
+    return set_expanded(users, user, !user->expanded);
 }
 
 static void on_left(struct users_pane *users)
@@ -186,7 +190,8 @@ static struct pane_result on_close_key(struct users_pane *users)
         message_set(users->message, true, "closing connections needs the admin role");
         return pane_result(PANE_HANDLED);
     }
-    return (struct pane_result){ .request = PANE_ASK_CLOSE, .id = connection->id };
+    return (struct pane_result){ .request = PANE_ASK_CLOSE, .id = connection->id,
+                                 .server = connection->server };
 }
 
 /* Rows one press of o asks the history for. */
@@ -201,9 +206,8 @@ static struct pane_result on_older_key(struct users_pane *users)
         message_set(users->message, false, "expand the user first (Enter), then o");
         return pane_result(PANE_HANDLED);
     }
-    session_fetch_history(users->session, user, HISTORY_PAGE_ROWS);
-    users_pane_rebuild(users);
-    return pane_result(PANE_HANDLED);
+    return (struct pane_result){ .request = PANE_ASK_HISTORY, .id = HISTORY_PAGE_ROWS,
+                                 .text = user->usage.name };
 }
 
 static struct pane_result users_key(struct pane *pane, int key)
@@ -241,7 +245,7 @@ static struct pane_result users_key(struct pane *pane, int key)
     case KEY_RIGHT:
     case 'l':
         if (selected_user(users) != NULL)
-            set_expanded(users, selected_user(users), true);
+            return set_expanded(users, selected_user(users), true);
         break;
     case KEY_LEFT:
     case 'h':
@@ -282,6 +286,8 @@ static chtype line_attributes(const struct users_pane *users, const struct list_
     case LIST_LINE_TREE_TITLES:
     case LIST_LINE_NOTE:
         return A_DIM;
+    case LIST_LINE_SERVER:
+        return A_NORMAL;
     case LIST_LINE_CONNECTION: {
         const struct dashboard_connection *connection = &user->connections[line->connection];
         if (connection->live)
@@ -332,7 +338,7 @@ static const struct pane_ops users_ops = {
 };
 
 void users_pane_init(struct users_pane *users, const struct screen *screen,
-                     struct dashboard_model *model, struct dashboard_session *session,
+                     struct dashboard_model *model, const struct dashboard_session *session,
                      struct dashboard_message *message)
 {
     *users = (struct users_pane){ .pane.ops = &users_ops, .screen = screen, .model = model,

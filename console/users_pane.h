@@ -1,5 +1,5 @@
 /* users_pane: the users and their connection trees on screen — order, filter, a cursor that stays
- * on its user or connection across refreshes, scrolling, expanding (fetches the tree), its keys. */
+ * on its user or connection across refreshes, scrolling, expanding (asks for the tree), its keys. */
 #ifndef USERS_PANE_H
 #define USERS_PANE_H
 
@@ -10,6 +10,7 @@
 #include "dashboard_fetch.h"
 #include "dashboard_message.h"
 #include "dashboard_model.h"
+#include "dashboard_poller.h"
 #include "pane.h"
 #include "screen.h"
 #include "user_list.h"
@@ -22,13 +23,14 @@ struct users_selection {
     char user[DASHBOARD_USER_NAME_SIZE];
     bool on_connection;
     uint64_t id;
+    size_t server;
 };
 
 struct users_pane {
     struct pane pane;
     const struct screen *screen;
     struct dashboard_model *model;
-    struct dashboard_session *session; /* fetches a tree when a user is expanded */
+    const struct dashboard_session *session; /* which view the servers give */
     struct dashboard_message *message;
     enum dashboard_sort sort;
     enum column_view view; /* since-start or lifetime figures; t switches */
@@ -45,15 +47,17 @@ struct users_pane {
 };
 
 void users_pane_init(struct users_pane *users, const struct screen *screen,
-                     struct dashboard_model *model, struct dashboard_session *session,
+                     struct dashboard_model *model, const struct dashboard_session *session,
                      struct dashboard_message *message);
 void users_pane_free(struct users_pane *users);
 
 /* Orders, filters and lays out the users again, keeping the cursor on what it was on. */
 void users_pane_rebuild(struct users_pane *users);
 void users_pane_set_filter(struct users_pane *users, const char *filter);
-/* Fetches the trees of the expanded users with a line on screen. */
-void users_pane_fetch_visible_trees(struct users_pane *users);
+/* The trees the pane shows: every expanded user's (visible: with a line on screen), at most
+ * capacity; *rows: connections of each kind a tree asks for. Returns how many there are. */
+size_t users_pane_wanted_trees(const struct users_pane *users, struct poller_tree *trees,
+                               size_t capacity, size_t *rows);
 /* The connection under the cursor, or false when the cursor is not on one. */
 bool users_pane_selected_connection(const struct users_pane *users,
                                     const struct dashboard_user **user,

@@ -401,11 +401,11 @@ START_TEST(cursor_and_scrolling)
     ck_assert_uint_eq(user_list_next_selectable(lines, count, 100, +1), 7);
     ck_assert_uint_eq(user_list_next_selectable(lines, 0, 0, +1), 0);
 
-    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", false, 0, 0), 0);
-    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 15, 0), 4);
-    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 99, 0), 0);
-    ck_assert_uint_eq(user_list_locate(&model, lines, count, "carol", false, 0, 0), 7);
-    ck_assert_uint_eq(user_list_locate(&model, lines, count, "zed", false, 0, 5), 4);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", false, 0, 0, 0), 0);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 15, 0, 0), 4);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "alice", true, 99, 0, 0), 0);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "carol", false, 0, 0, 0), 7);
+    ck_assert_uint_eq(user_list_locate(&model, lines, count, "zed", false, 0, 0, 5), 4);
 
     ck_assert_uint_eq(user_list_scroll_top(0, 0, 10, 5), 0);
     ck_assert_uint_eq(user_list_scroll_top(12, 0, 10, 30), 3);
@@ -431,16 +431,16 @@ START_TEST(hints_help_details)
 
     struct dashboard_user *alice = dashboard_model_find(&model, "alice");
     char details[16][DETAIL_LINE_SIZE];
-    size_t lines = connection_details(alice, &alice->connections[2], details, 16);
+    size_t lines = connection_details(alice, NULL, &alice->connections[2], details, 16);
     ck_assert_uint_eq(lines, 13);
     ck_assert_str_eq(details[0], "connection   15 (closed)");
     ck_assert_str_eq(details[2], "started      2026-11-25T09:19:58.500Z  09:19:58");
     ck_assert_str_eq(details[3], "kind         connect");
     ck_assert_str_eq(details[7], "status       5 (connection refused)");
     ck_assert_str_eq(details[11], "dgrams up    -");
-    ck_assert_uint_eq(connection_details(alice, &alice->connections[0], details, 3), 3);
+    ck_assert_uint_eq(connection_details(alice, NULL, &alice->connections[0], details, 3), 3);
     struct dashboard_user *bob = dashboard_model_find(&model, "bob\x1b[2J");
-    connection_details(bob, &alice->connections[0], details, 16);
+    connection_details(bob, NULL, &alice->connections[0], details, 16);
     ck_assert_str_eq(details[1], "user         bob\\x1b[2J");
     ck_assert_str_eq(details[7], "status       - (not answered yet)");
     ck_assert_str_eq(details[3], "kind         udp");
