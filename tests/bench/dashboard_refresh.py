@@ -7,7 +7,8 @@
 # of a server's fetch to the merged frame on screen). Prints median and max of each, collapsed
 # and expanded.
 #
-# Usage: scripts/bench-dashboard [BUILD_DIR] (default build/release; TUNNELS, SECONDS override)
+# Usage: tests/bench/dashboard_refresh.py [BUILD_DIR] (default build/release; TUNNELS, SECONDS
+# override); `scripts/bench dashboard` runs it on the release build.
 import os
 import re
 import socket
