@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
 #include <stdio.h>
@@ -23,6 +24,9 @@
 #define PAM_PENDING_TAG ((uintptr_t)1)
 
 struct pam_realm {
+    /* One PAM conversation at a time: modules need not be thread-safe (pam_pwdfile calls
+     * crypt(3), whose result lives in one static buffer of libcrypt for every thread). */
+    pthread_mutex_t conversation;
     char service[PAM_AUTH_SERVICE_MAX + 1];
     char *config_dir;
     char *admin_group;
@@ -83,6 +87,7 @@ struct pam_realm *pam_realm_create(const struct pam_auth_config *config)
     struct pam_realm *realm = calloc(1, sizeof(*realm));
     if (realm == NULL)
         return NULL;
+    pthread_mutex_init(&realm->conversation, NULL);
     snprintf(realm->service, sizeof(realm->service), "%s", config->service);
     realm->config_dir = config->config_dir != NULL ? strdup(config->config_dir) : NULL;
     realm->admin_group = config->admin_group != NULL ? strdup(config->admin_group) : NULL;
@@ -110,6 +115,7 @@ void pam_realm_destroy(struct pam_realm *realm)
     if (realm == NULL)
         return;
     login_cache_destroy(realm->cache);
+    pthread_mutex_destroy(&realm->conversation);
     free(realm->config_dir);
     free(realm->admin_group);
     free(realm);
@@ -177,7 +183,7 @@ static void no_fail_delay(int status, unsigned delay_us, void *data)
     (void)data;
 }
 
-static bool pam_accepts(const struct pam_realm *realm, const char *name, const char *password)
+static bool pam_converse(const struct pam_realm *realm, const char *name, const char *password)
 {
     struct conversation conversation = { name, password };
     struct pam_conv conv = { converse, &conversation };
@@ -206,6 +212,14 @@ static bool pam_accepts(const struct pam_realm *realm, const char *name, const c
     }
     pam_end(handle, status);
     return status == PAM_SUCCESS;
+}
+
+static bool pam_accepts(struct pam_realm *realm, const char *name, const char *password)
+{
+    pthread_mutex_lock(&realm->conversation);
+    bool accepted = pam_converse(realm, name, password);
+    pthread_mutex_unlock(&realm->conversation);
+    return accepted;
 }
 
 /* Whether name belongs to group through NSS: listed as a member, or its primary group and
@@ -257,7 +271,7 @@ static bool in_group(const char *name, const char *group_name)
 static void check_run(struct work_item *item)
 {
     struct pam_check *check = (struct pam_check *)item;
-    const struct pam_realm *realm = check->auth->realm;
+    struct pam_realm *realm = check->auth->realm;
     /* A name the table could not hold, or a NUL that PAM would see as the end, never passes. */
     bool checkable = users_name_valid(check->name, check->name_length) &&
                      check->password_length > 0 &&
