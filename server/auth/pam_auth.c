@@ -7,6 +7,7 @@
 #include "users.h"
 #include "work_pool.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <pthread.h>
@@ -23,7 +24,23 @@
  * are malloc'd, so the bit is otherwise clear). */
 #define PAM_PENDING_TAG ((uintptr_t)1)
 
+/* libpam, loaded by the first realm (--auth pam only): a server checking logins by its users
+ * file alone never maps libpam and what it pulls in (libaudit, libcap-ng, whose start-up reads
+ * /proc files a sandboxed unit hides). */
+struct pam_library {
+    void *handle;
+    int (*start)(const char *, const char *, const struct pam_conv *, pam_handle_t **);
+    int (*start_confdir)(const char *, const char *, const struct pam_conv *, const char *,
+                         pam_handle_t **); /* NULL before Linux-PAM 1.4 */
+    int (*set_item)(pam_handle_t *, int, const void *);
+    int (*authenticate)(pam_handle_t *, int);
+    int (*acct_mgmt)(pam_handle_t *, int);
+    int (*end)(pam_handle_t *, int);
+    const char *(*strerror)(pam_handle_t *, int);
+};
+
 struct pam_realm {
+    struct pam_library pam;
     /* One PAM conversation at a time: modules need not be thread-safe (pam_pwdfile calls
      * crypt(3), whose result lives in one static buffer of libcrypt for every thread). */
     pthread_mutex_t conversation;
@@ -82,6 +99,32 @@ bool pam_auth_parse_method(const char *text, char service[PAM_AUTH_SERVICE_MAX +
 
 /* ---- the realm ---- */
 
+/* POSIX's way to take a function from dlsym without converting an object pointer. */
+#define LOAD(library, field, name) (*(void **)(&(library)->field) = dlsym((library)->handle, name))
+
+static bool pam_library_load(struct pam_library *pam, bool with_config_dir)
+{
+    pam->handle = dlopen("libpam.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (pam->handle == NULL) {
+        log_message(LOG_ERROR, "--auth pam: cannot load libpam: %s", dlerror());
+        return false;
+    }
+    LOAD(pam, start_confdir, "pam_start_confdir");
+    if (LOAD(pam, start, "pam_start") == NULL || LOAD(pam, set_item, "pam_set_item") == NULL ||
+        LOAD(pam, authenticate, "pam_authenticate") == NULL ||
+        LOAD(pam, acct_mgmt, "pam_acct_mgmt") == NULL || LOAD(pam, end, "pam_end") == NULL ||
+        LOAD(pam, strerror, "pam_strerror") == NULL) {
+        log_message(LOG_ERROR, "--auth pam: libpam lacks %s", dlerror());
+        return false;
+    }
+    if (with_config_dir && pam->start_confdir == NULL) {
+        log_message(LOG_ERROR, "--pam-config-dir: this Linux-PAM has no pam_start_confdir "
+                               "(1.4 or later)");
+        return false;
+    }
+    return true;
+}
+
 struct pam_realm *pam_realm_create(const struct pam_auth_config *config)
 {
     struct pam_realm *realm = calloc(1, sizeof(*realm));
@@ -92,7 +135,7 @@ struct pam_realm *pam_realm_create(const struct pam_auth_config *config)
     realm->config_dir = config->config_dir != NULL ? strdup(config->config_dir) : NULL;
     realm->admin_group = config->admin_group != NULL ? strdup(config->admin_group) : NULL;
     realm->cache = login_cache_create(CACHE_CAPACITY, config->cache_ms);
-    if (realm->cache == NULL || (config->config_dir != NULL && realm->config_dir == NULL) ||
+    if (realm->cache == NULL || !pam_library_load(&realm->pam, config->config_dir != NULL) || (config->config_dir != NULL && realm->config_dir == NULL) ||
         (config->admin_group != NULL && realm->admin_group == NULL)) {
         pam_realm_destroy(realm);
         return NULL;
@@ -116,6 +159,8 @@ void pam_realm_destroy(struct pam_realm *realm)
         return;
     login_cache_destroy(realm->cache);
     pthread_mutex_destroy(&realm->conversation);
+    if (realm->pam.handle != NULL)
+        dlclose(realm->pam.handle);
     free(realm->config_dir);
     free(realm->admin_group);
     free(realm);
@@ -188,29 +233,30 @@ static bool pam_converse(const struct pam_realm *realm, const char *name, const 
     struct conversation conversation = { name, password };
     struct pam_conv conv = { converse, &conversation };
     pam_handle_t *handle = NULL;
+    const struct pam_library *pam = &realm->pam;
     int status = realm->config_dir != NULL
-                     ? pam_start_confdir(realm->service, name, &conv, realm->config_dir, &handle)
-                     : pam_start(realm->service, name, &conv, &handle);
+                     ? pam->start_confdir(realm->service, name, &conv, realm->config_dir, &handle)
+                     : pam->start(realm->service, name, &conv, &handle);
     if (status != PAM_SUCCESS) {
         log_message(LOG_ERROR, "PAM service %s: cannot start: %s", realm->service,
-                    pam_strerror(handle, status));
+                    pam->strerror(handle, status));
         if (handle != NULL)
-            pam_end(handle, status);
+            pam->end(handle, status);
         return false;
     }
-    pam_set_item(handle, PAM_FAIL_DELAY, (const void *)no_fail_delay);
-    status = pam_authenticate(handle, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+    pam->set_item(handle, PAM_FAIL_DELAY, (const void *)no_fail_delay);
+    status = pam->authenticate(handle, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
     if (status == PAM_SUCCESS)
-        status = pam_acct_mgmt(handle, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
+        status = pam->acct_mgmt(handle, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
     if (status != PAM_SUCCESS) {
         /* A wrong password is the client's business; a directory out of reach, the operator's. */
         bool refused = status == PAM_AUTH_ERR || status == PAM_USER_UNKNOWN ||
                        status == PAM_ACCT_EXPIRED || status == PAM_PERM_DENIED ||
                        status == PAM_NEW_AUTHTOK_REQD || status == PAM_MAXTRIES;
         log_message(refused ? LOG_DEBUG : LOG_WARN, "PAM service %s: %s", realm->service,
-                    pam_strerror(handle, status));
+                    pam->strerror(handle, status));
     }
-    pam_end(handle, status);
+    pam->end(handle, status);
     return status == PAM_SUCCESS;
 }
 
