@@ -457,8 +457,8 @@ static bool handle_remove_user(const struct admin_call *call)
     struct proxy_shared *proxy = admin_server_proxy(server);
     struct user *user = users_find(proxy->users, name, strlen(name));
     if (user == NULL || user_external(user))
-        return respond_users_error(response,
-                                   user == NULL ? USERS_ERROR_NOT_FOUND : USERS_ERROR_EXTERNAL, name);
+        return respond_users_error(
+            response, user == NULL ? USERS_ERROR_NOT_FOUND : USERS_ERROR_EXTERNAL, name);
     user_ref(user); /* kept alive to undo, and to find its connections */
     enum user_role role = user_role(user);
     char *hash = strdup(user_hash(user));

@@ -32,7 +32,7 @@
 
 enum admin_session_state {
     ADMIN_SESSION_LOGIN,         /* reading VER RSV ULEN USERNAME PLEN PASSWORD */
-    ADMIN_SESSION_LOGIN_CHECK,   /* crypt(3) runs on the work pool */
+    ADMIN_SESSION_LOGIN_CHECK,   /* crypt(3) or PAM runs on the work pool */
     ADMIN_SESSION_LOGIN_PENALTY, /* a failed login's answer waits */
     ADMIN_SESSION_READY,         /* reading the next request */
     ADMIN_SESSION_BUSY,          /* a command finishes off the loop (password hashing) */
@@ -555,9 +555,11 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_s
     server->settings = *settings;
     server->hooks = *hooks;
     server->crypt_pool = work_pool_create(loop, settings->crypt_threads);
-    server->auth = proxy->pam != NULL
-                       ? pam_auth_init(&server->pam_auth, proxy->pam, proxy->users, server->crypt_pool)
-                       : users_auth_init(&server->users_auth, proxy->users, server->crypt_pool);
+    if (proxy->pam != NULL)
+        server->auth = pam_auth_init(&server->pam_auth, proxy->pam, proxy->users,
+                                     server->crypt_pool);
+    else
+        server->auth = users_auth_init(&server->users_auth, proxy->users, server->crypt_pool);
     if (server->crypt_pool != NULL)
         server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
                                            admin_server_has_capacity, server, NULL);

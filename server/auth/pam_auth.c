@@ -135,16 +135,19 @@ struct pam_realm *pam_realm_create(const struct pam_auth_config *config)
     realm->config_dir = config->config_dir != NULL ? strdup(config->config_dir) : NULL;
     realm->admin_group = config->admin_group != NULL ? strdup(config->admin_group) : NULL;
     realm->cache = login_cache_create(CACHE_CAPACITY, config->cache_ms);
-    if (realm->cache == NULL || !pam_library_load(&realm->pam, config->config_dir != NULL) || (config->config_dir != NULL && realm->config_dir == NULL) ||
-        (config->admin_group != NULL && realm->admin_group == NULL)) {
+    if (realm->cache == NULL || (config->config_dir != NULL && realm->config_dir == NULL) ||
+        (config->admin_group != NULL && realm->admin_group == NULL) ||
+        !pam_library_load(&realm->pam, config->config_dir != NULL)) {
         pam_realm_destroy(realm);
         return NULL;
     }
-    char path[4096];
+    /* Without a directory of its own, Linux-PAM also reads its vendor directory. */
+    char path[4096], vendor[4096];
     snprintf(path, sizeof(path), "%s/%s", config->config_dir != NULL ? config->config_dir
                                                                      : "/etc/pam.d",
              realm->service);
-    if (access(path, R_OK) != 0)
+    snprintf(vendor, sizeof(vendor), "/usr/lib/pam.d/%s", realm->service);
+    if (access(path, R_OK) != 0 && (config->config_dir != NULL || access(vendor, R_OK) != 0))
         log_message(LOG_WARN, "PAM service %s: cannot read %s (%s): PAM falls back to its "
                     "'other' service", realm->service, path, strerror(errno));
     log_message(LOG_INFO, "logins: PAM service %s (%s), admins: %s; users file names first",

@@ -5,6 +5,7 @@ Each test writes a private PAM configuration directory (--pam-config-dir, pam_st
 whose service authenticates with pam_pwdfile against a password file of crypt(3) hashes made
 here, and pam_permit for the account: the machine's /etc/pam.d is never read.
 """
+import concurrent.futures
 import ctypes
 import ctypes.util
 import glob
@@ -161,6 +162,24 @@ class PamLoginTest(PamTestCase):
         self.assertEqual((whoami["user"], whoami["role"]), (PAM_USER, "user"))
         self.ctl.run("users", user=PAM_USER, password=PAM_PASSWORD, expect=EXIT_FORBIDDEN)
         self.ctl.run("whoami", user=PAM_USER, password="wrong", expect=EXIT_LOGIN_FAILED)
+
+    def test_a_slow_directory_holds_up_no_loop(self):
+        # The stack first runs a 4 s command (a directory that answers slowly).
+        with open(os.path.join(self.pam_dir, SERVICE), "r+") as service:
+            text = service.read()
+            service.seek(0)
+            service.write("auth optional %s quiet %s 4\n%s"
+                          % (pam_module("pam_exec.so"), shutil.which("sleep"), text))
+        server = self.start()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pending = pool.submit(socks_login, server, PAM_USER, PAM_PASSWORD)
+            time.sleep(0.3)  # the PAM check has started on the work pool
+            # Meanwhile every loop answers: local logins, tunnels and the admin port.
+            for _ in range(4):
+                self.assertEqual(harness.echo_roundtrip(server, self.echo), b"still serving?\n")
+            self.ctl.run("ping", expect=EXIT_OK)
+            self.assertFalse(pending.done(), "the PAM check ended before the others were served")
+            self.assertEqual(pending.result(timeout=20)[0], 0)
 
     def test_the_config_file_key(self):
         config = os.path.join(self.directory, "socks5d.conf")
