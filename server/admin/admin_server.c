@@ -557,7 +557,7 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_s
     server->crypt_pool = work_pool_create(loop, settings->crypt_threads);
     if (proxy->pam != NULL)
         server->auth = pam_auth_init(&server->pam_auth, proxy->pam, proxy->users,
-                                     server->crypt_pool);
+                                     server->crypt_pool, &server->metrics);
     else
         server->auth = users_auth_init(&server->users_auth, proxy->users, server->crypt_pool);
     if (server->crypt_pool != NULL)

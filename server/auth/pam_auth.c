@@ -2,8 +2,10 @@
  * users file still by the file; successes cached a while; admins are one group's members. */
 #include "pam_auth.h"
 
+#include "counter.h"
 #include "log.h"
 #include "login_cache.h"
+#include "metrics.h"
 #include "users.h"
 #include "work_pool.h"
 
@@ -382,8 +384,10 @@ static enum auth_check_status pam_auth_check(struct auth_backend *backend,
                         &admin)) {
         *user = users_external_login(auth->users, credentials->name, credentials->name_length,
                                      admin ? USER_ROLE_ADMIN : USER_ROLE_USER);
-        if (*user != NULL)
+        if (*user != NULL) {
+            counter_add(&auth->metrics->pam_cache_hits, 1);
             return AUTH_CHECK_ANSWERED;
+        }
     }
     struct pam_check *check = calloc(1, sizeof(*check));
     if (check == NULL)
@@ -400,6 +404,7 @@ static enum auth_check_status pam_auth_check(struct auth_backend *backend,
         check_free(check);
         return AUTH_CHECK_ERROR;
     }
+    counter_add(&auth->metrics->pam_checks, 1);
     *pending = (void *)((uintptr_t)check | PAM_PENDING_TAG);
     return AUTH_CHECK_PENDING;
 }
@@ -416,7 +421,8 @@ static void pam_auth_cancel(struct auth_backend *backend, void *pending)
 }
 
 struct auth_backend *pam_auth_init(struct pam_auth *auth, struct pam_realm *realm,
-                                   struct users *users, struct work_pool *pool)
+                                   struct users *users, struct work_pool *pool,
+                                   struct metrics *metrics)
 {
     users_auth_init(&auth->local, users, pool);
     auth->backend.check = pam_auth_check;
@@ -424,5 +430,6 @@ struct auth_backend *pam_auth_init(struct pam_auth *auth, struct pam_realm *real
     auth->realm = realm;
     auth->users = users;
     auth->pool = pool;
+    auth->metrics = metrics;
     return &auth->backend;
 }

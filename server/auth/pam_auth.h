@@ -10,6 +10,7 @@
 #include "auth_backend.h"
 #include "users_auth.h"
 
+struct metrics;
 struct users;
 struct work_pool;
 struct login_cache;
@@ -43,11 +44,13 @@ struct pam_auth {
     struct pam_realm *realm;
     struct users *users;
     struct work_pool *pool;
+    struct metrics *metrics; /* the loop's: pam_checks, pam_cache_hits */
 };
 
 /* Returns &auth->backend: names of local users go to the users table, the others to PAM on
- * pool's threads (whose results come back on that pool's loop). */
+ * pool's threads (whose results come back on that pool's loop), counted in metrics. */
 struct auth_backend *pam_auth_init(struct pam_auth *auth, struct pam_realm *realm,
-                                   struct users *users, struct work_pool *pool);
+                                   struct users *users, struct work_pool *pool,
+                                   struct metrics *metrics);
 
 #endif

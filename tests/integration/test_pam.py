@@ -206,12 +206,21 @@ class PamCacheTest(PamTestCase):
     def test_a_second_login_is_served_from_the_cache(self):
         server = self.start()
         self.assertEqual(socks_login(server, PAM_USER, PAM_PASSWORD)[0], 0)
+        metrics = harness.metrics_of(server)
+        self.assertEqual((metrics["pam_checks"], metrics["pam_cache_hits"]), (1, 0))
         # The directory changes the password: the cache still knows the old one...
         self.write_passwords({PAM_USER: "changed-in-the-directory"})
         self.assertEqual(socks_login(server, PAM_USER, PAM_PASSWORD)[0], 0)
+        metrics = harness.metrics_of(server)
+        self.assertEqual((metrics["pam_checks"], metrics["pam_cache_hits"]), (1, 1))
+        # The admin port shares the cache.
+        self.ctl.run("whoami", user=PAM_USER, password=PAM_PASSWORD, expect=EXIT_OK)
+        metrics = harness.metrics_of(server)
+        self.assertEqual((metrics["pam_checks"], metrics["pam_cache_hits"]), (1, 2))
         # ...until PAM accepts another one for that name, which replaces it.
         self.assertEqual(socks_login(server, PAM_USER, "changed-in-the-directory")[0], 0)
         self.assertEqual(socks_login(server, PAM_USER, PAM_PASSWORD)[0], 1)
+        self.assertEqual(harness.metrics_of(server)["pam_checks"], 3)
 
     def test_no_cache_asks_pam_every_time(self):
         server = self.start("--pam-cache", "0")
