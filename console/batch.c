@@ -344,7 +344,7 @@ void batch_print_usage(FILE *out)
         "   0  success\n"
         "   1  server error (status 0x01), or a reply that is not admin protocol v2\n"
         "   2  refused: bad request, not found, already exists, conflict,\n"
-        "      invalid configuration (reload)\n"
+        "      invalid configuration (reload), managed by PAM\n"
         "   3  forbidden: the command needs the admin role\n"
         "  64  usage: bad flags or command arguments\n"
         "  69  unavailable: cannot connect, the session broke, or the server is busy;\n"

@@ -16,7 +16,8 @@ struct fleet;
 enum console_exit {
     CONSOLE_EXIT_OK = 0,
     CONSOLE_EXIT_SERVER_ERROR = 1,   /* STATUS 0x01, or a reply that is not protocol v2 */
-    CONSOLE_EXIT_REFUSED = 2,        /* bad request, not found, already exists, conflict */
+    CONSOLE_EXIT_REFUSED = 2,        /* bad request, not found, already exists, conflict,
+                                      * managed by PAM */
     CONSOLE_EXIT_FORBIDDEN = 3,      /* STATUS 0x04: needs the admin role */
     CONSOLE_EXIT_USAGE = 64,         /* EX_USAGE: bad flags or command arguments */
     CONSOLE_EXIT_UNAVAILABLE = 69,   /* EX_UNAVAILABLE: cannot connect, the session broke, or

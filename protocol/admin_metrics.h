@@ -72,7 +72,11 @@
            "connections closed: a trusted source's PROXY header not complete within the "        \
            "handshake timeout")                                                                  \
     METRIC(listeners_paused, GAUGE,                                                              \
-           "SOCKS listening sockets not accepting now (out of descriptors or connection slots)")
+           "SOCKS listening sockets not accepting now (out of descriptors or connection slots)") \
+    METRIC(pam_checks, COUNTER,                                                                  \
+           "logins (SOCKS and admin) sent to the PAM stack (--auth pam), accepted or not")       \
+    METRIC(pam_cache_hits, COUNTER,                                                              \
+           "logins (SOCKS and admin) PAM had accepted lately, answered without asking it again")
 
 enum admin_metric_kind {
     ADMIN_METRIC_COUNTER, /* only grows from the server's start */

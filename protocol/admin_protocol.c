@@ -23,6 +23,7 @@ const char *admin_status_name(uint8_t status)
     case ADMIN_STATUS_CONFLICT: return "conflict";
     case ADMIN_STATUS_INVALID_CONFIG: return "invalid configuration";
     case ADMIN_STATUS_UNAVAILABLE: return "unavailable";
+    case ADMIN_STATUS_MANAGED_BY_PAM: return "managed by PAM";
     default: return "unknown status";
     }
 }

@@ -48,6 +48,7 @@ enum admin_status {
     ADMIN_STATUS_CONFLICT = 0x09,
     ADMIN_STATUS_INVALID_CONFIG = 0x0A, /* a reload refused the files; nothing changed */
     ADMIN_STATUS_UNAVAILABLE = 0x0B,    /* the accounting database is off or failing */
+    ADMIN_STATUS_MANAGED_BY_PAM = 0x0C, /* the user comes from PAM: change it in the directory */
 };
 
 /* "ok", "server error", ... ; "unknown status" for a code this library does not know. */

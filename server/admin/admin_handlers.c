@@ -57,6 +57,7 @@ static bool respond_users_error(struct admin_response *response, enum users_erro
         [USERS_ERROR_NOT_FOUND] = ADMIN_STATUS_NOT_FOUND,
         [USERS_ERROR_LAST_ADMIN] = ADMIN_STATUS_CONFLICT,
         [USERS_ERROR_SYSTEM] = ADMIN_STATUS_SERVER_ERROR,
+        [USERS_ERROR_EXTERNAL] = ADMIN_STATUS_MANAGED_BY_PAM,
     };
     admin_response_error(response, statuses[error], "%s: %s", name, users_error_text(error));
     return true;
@@ -421,8 +422,11 @@ static bool handle_add_user(const struct admin_call *call)
         return respond_users_error(response, USERS_ERROR_INVALID_NAME, args->user.text);
     if (!users_password_valid(args->password.text))
         return respond_users_error(response, USERS_ERROR_INVALID_PASSWORD, args->user.text);
-    if (users_find(users, args->user.text, args->user.length) != NULL)
-        return respond_users_error(response, USERS_ERROR_EXISTS, args->user.text);
+    struct user *existing = users_find(users, args->user.text, args->user.length);
+    if (existing != NULL)
+        return respond_users_error(response, user_external(existing) ? USERS_ERROR_EXTERNAL
+                                                                     : USERS_ERROR_EXISTS,
+                                   args->user.text);
     return start_hashing(call, args->user.text, args->password.text,
                          args->role == ADMIN_ROLE_ADMIN ? USER_ROLE_ADMIN : USER_ROLE_USER);
 }
@@ -434,8 +438,10 @@ static bool handle_set_password(const struct admin_call *call)
                               ? admin_session_user(call->session)
                               : users_find(admin_server_proxy(call->server)->users,
                                            args->user.text, args->user.length);
-    if (target == NULL)
-        return respond_users_error(call->response, USERS_ERROR_NOT_FOUND, args->user.text);
+    if (target == NULL || user_external(target))
+        return respond_users_error(call->response,
+                                   target == NULL ? USERS_ERROR_NOT_FOUND : USERS_ERROR_EXTERNAL,
+                                   target == NULL ? args->user.text : user_name(target));
     if (!users_password_valid(args->password.text))
         return respond_users_error(call->response, USERS_ERROR_INVALID_PASSWORD,
                                    user_name(target));
@@ -450,8 +456,9 @@ static bool handle_remove_user(const struct admin_call *call)
     const char *name = call->request->args.remove_user.user.text;
     struct proxy_shared *proxy = admin_server_proxy(server);
     struct user *user = users_find(proxy->users, name, strlen(name));
-    if (user == NULL)
-        return respond_users_error(response, USERS_ERROR_NOT_FOUND, name);
+    if (user == NULL || user_external(user))
+        return respond_users_error(
+            response, user == NULL ? USERS_ERROR_NOT_FOUND : USERS_ERROR_EXTERNAL, name);
     user_ref(user); /* kept alive to undo, and to find its connections */
     enum user_role role = user_role(user);
     char *hash = strdup(user_hash(user));
@@ -478,8 +485,10 @@ static bool handle_set_role(const struct admin_call *call)
     const struct admin_args_set_role *args = &call->request->args.set_role;
     struct users *users = admin_server_proxy(server)->users;
     struct user *user = users_find(users, args->user.text, args->user.length);
-    if (user == NULL)
-        return respond_users_error(response, USERS_ERROR_NOT_FOUND, args->user.text);
+    if (user == NULL || user_external(user))
+        return respond_users_error(response,
+                                   user == NULL ? USERS_ERROR_NOT_FOUND : USERS_ERROR_EXTERNAL,
+                                   args->user.text);
     enum user_role old_role = user_role(user);
     enum user_role role = args->role == ADMIN_ROLE_ADMIN ? USER_ROLE_ADMIN : USER_ROLE_USER;
     enum users_error error = users_set_role(users, args->user.text, role);
@@ -502,8 +511,10 @@ static bool handle_set_limits(const struct admin_call *call)
     const struct admin_args_set_limits *args = &call->request->args.set_limits;
     struct users *users = admin_server_proxy(call->server)->users;
     struct user *user = users_find(users, args->user.text, args->user.length);
-    if (user == NULL)
-        return respond_users_error(response, USERS_ERROR_NOT_FOUND, args->user.text);
+    if (user == NULL || user_external(user))
+        return respond_users_error(response,
+                                   user == NULL ? USERS_ERROR_NOT_FOUND : USERS_ERROR_EXTERNAL,
+                                   args->user.text);
     struct user_limits old = user_runtime_limits(users, user);
     struct user_limits runtime = old;
     char problem[160];

@@ -9,6 +9,7 @@
 #include "login_throttle.h"
 #include "metrics.h"
 #include "net.h"
+#include "pam_auth.h"
 #include "counter.h"
 #include "proxy.h"
 #include "transport.h"
@@ -31,7 +32,7 @@
 
 enum admin_session_state {
     ADMIN_SESSION_LOGIN,         /* reading VER RSV ULEN USERNAME PLEN PASSWORD */
-    ADMIN_SESSION_LOGIN_CHECK,   /* crypt(3) runs on the work pool */
+    ADMIN_SESSION_LOGIN_CHECK,   /* crypt(3) or PAM runs on the work pool */
     ADMIN_SESSION_LOGIN_PENALTY, /* a failed login's answer waits */
     ADMIN_SESSION_READY,         /* reading the next request */
     ADMIN_SESSION_BUSY,          /* a command finishes off the loop (password hashing) */
@@ -51,7 +52,7 @@ struct admin_session {
     struct sockaddr_storage peer;
     char peer_text[NET_ADDRESS_TEXT_MAX];
     struct user *user; /* referenced once logged in */
-    struct users_check *check;
+    void *check; /* the auth backend's pending check */
     struct admin_pending *pending;
     struct admin_login_decoder login;
     struct admin_request_decoder request;
@@ -70,6 +71,9 @@ struct admin_server {
     struct event_loop *loop;
     struct proxy_shared *proxy;
     struct work_pool *crypt_pool; /* the admin's own: its results come back on loop */
+    struct auth_backend *auth;    /* the users table's, or PAM's (proxy->pam) */
+    struct users_auth users_auth;
+    struct pam_auth pam_auth;
     struct metrics metrics;       /* bumped on the admin's thread only */
     struct listener *listener;
     struct admin_server_settings settings;
@@ -104,7 +108,7 @@ static void admin_session_close(struct admin_session *session)
     bool was_logged_in = session->user != NULL;
     session->state = ADMIN_SESSION_CLOSED;
     if (session->check != NULL)
-        users_check_cancel(session->check);
+        server->auth->cancel(server->auth, session->check);
     if (session->pending != NULL)
         session->server->hooks.handler.cancel(session->pending);
     event_loop_timer_stop(server->loop, &session->timer);
@@ -267,20 +271,22 @@ static void admin_session_on_login(struct admin_session *session)
 {
     struct admin_login_decoder *login = &session->login;
     struct user *user = NULL;
-    switch (users_check_password(session->server->proxy->users, session->server->crypt_pool,
-                                 login->username, login->username_length, login->password,
-                                 login->password_length, admin_session_on_login_checked, session,
-                                 &user, &session->check)) {
-    case USERS_CHECK_PASSED:
+    struct auth_backend *auth = session->server->auth;
+    const struct auth_credentials credentials = {
+        login->username, login->username_length, login->password, login->password_length,
+    };
+    switch (auth->check(auth, &credentials, admin_session_on_login_checked, session, &user,
+                        &session->check)) {
+    case AUTH_CHECK_ANSWERED:
         admin_login_decoder_wipe(login);
         admin_session_on_login_checked(session, user);
         return;
-    case USERS_CHECK_PENDING:
+    case AUTH_CHECK_PENDING:
         admin_login_decoder_wipe(login);
         session->state = ADMIN_SESSION_LOGIN_CHECK;
         admin_session_update_interest(session);
         return;
-    case USERS_CHECK_FAILED:
+    case AUTH_CHECK_ERROR:
         admin_login_decoder_wipe(login);
         session->state = ADMIN_SESSION_CLOSING;
         admin_session_send_login_reply(session, ADMIN_STATUS_SERVER_ERROR, 0);
@@ -586,6 +592,11 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_s
     server->settings = *settings;
     server->hooks = *hooks;
     server->crypt_pool = work_pool_create(loop, settings->crypt_threads);
+    if (proxy->pam != NULL)
+        server->auth = pam_auth_init(&server->pam_auth, proxy->pam, proxy->users,
+                                     server->crypt_pool, &server->metrics);
+    else
+        server->auth = users_auth_init(&server->users_auth, proxy->users, server->crypt_pool);
     if (server->crypt_pool != NULL)
         server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
                                            admin_server_has_capacity, server, NULL);

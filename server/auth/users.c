@@ -21,6 +21,7 @@ struct user {
     struct record_owner owner;
     struct user *next_in_bucket;
     bool removed;
+    bool external; /* from PAM: never in the users file, no hash, not counted as an admin */
     enum user_role role;
     char *hash;
     /* Keyed digest of the last password that passed crypt(3) against hash: the next login
@@ -77,6 +78,7 @@ static const char *const error_texts[] = {
     [USERS_ERROR_NOT_FOUND] = "no such user",
     [USERS_ERROR_LAST_ADMIN] = "the last admin cannot be removed or demoted",
     [USERS_ERROR_SYSTEM] = "internal error (memory or crypt)",
+    [USERS_ERROR_EXTERNAL] = "the user comes from PAM: change it in the directory",
 };
 
 const char *users_error_text(enum users_error error) { return error_texts[error]; }
@@ -270,6 +272,7 @@ void users_set_history_capacity(struct users *users, size_t capacity)
     users_unlock(users);
 }
 bool user_removed(const struct user *user) { return user->removed; }
+bool user_external(const struct user *user) { return user->external; }
 
 struct users *users_create(void)
 {
@@ -284,16 +287,8 @@ struct users *users_create(void)
     users->history_capacity = 1000;
     users->bucket_count = 64;
     users->buckets = calloc(users->bucket_count, sizeof(*users->buckets));
-    uint8_t decoy_password[16];
-    char decoy_text[33];
-    bool random_ok = getrandom(users->key, sizeof(users->key), 0) == sizeof(users->key) &&
-                     getrandom(decoy_password, sizeof(decoy_password), 0) == sizeof(decoy_password);
-    for (size_t i = 0; i < sizeof(decoy_password); i++) {
-        decoy_text[2 * i] = "0123456789abcdef"[decoy_password[i] >> 4];
-        decoy_text[2 * i + 1] = "0123456789abcdef"[decoy_password[i] & 15];
-    }
-    decoy_text[32] = '\0';
-    users->decoy_hash = random_ok ? users_crypt_hash(decoy_text) : NULL;
+    bool random_ok = getrandom(users->key, sizeof(users->key), 0) == sizeof(users->key);
+    users->decoy_hash = random_ok ? users_crypt_decoy_hash() : NULL;
     users->anonymous = user_new(USERS_ANONYMOUS_NAME, strlen(USERS_ANONYMOUS_NAME), NULL,
                                 USER_ROLE_USER, users->history_capacity);
     if (users->buckets == NULL || users->decoy_hash == NULL || users->anonymous == NULL) {
@@ -452,12 +447,12 @@ static enum users_error users_remove_locked(struct users *users, const char *nam
         struct user *user = *link;
         if (strcmp(user->name, name) != 0)
             continue;
-        if (user->role == USER_ROLE_ADMIN && users->admin_count == 1)
+        bool counted_admin = user->role == USER_ROLE_ADMIN && !user->external;
+        if (counted_admin && users->admin_count == 1)
             return USERS_ERROR_LAST_ADMIN;
         *link = user->next_in_bucket;
         users->count--;
-        if (user->role == USER_ROLE_ADMIN)
-            users->admin_count--;
+        users->admin_count -= counted_admin ? 1 : 0;
         user->removed = true;
         user_unref(user);
         return USERS_OK;
@@ -477,8 +472,8 @@ static enum users_error users_set_role_locked(struct users *users, const char *n
                                              enum user_role role)
 {
     struct user *user = find_locked(users, name, strlen(name));
-    if (user == NULL)
-        return USERS_ERROR_NOT_FOUND;
+    if (user == NULL || user->external)
+        return user == NULL ? USERS_ERROR_NOT_FOUND : USERS_ERROR_EXTERNAL;
     if (user->role == role)
         return USERS_OK;
     if (user->role == USER_ROLE_ADMIN && users->admin_count == 1)
@@ -504,45 +499,25 @@ enum users_error users_set_password(struct users *users, const char *name, const
     if (!users_password_valid(password))
         return USERS_ERROR_INVALID_PASSWORD;
     char *hash = users_crypt_hash(password);
-    if (hash == NULL)
-        return USERS_ERROR_SYSTEM;
-    users_lock(users);
-    struct user *user = find_locked(users, name, strlen(name));
-    if (user != NULL) {
-        free(user->hash);
-        user->hash = hash;
-        user->verified = true;
-        user->verified_digest = password_digest(users, password, strlen(password));
-    }
-    users_unlock(users);
-    if (user == NULL) {
-        free(hash);
-        return USERS_ERROR_NOT_FOUND; /* removed while hashing */
-    }
-    return USERS_OK;
-}
-
-static enum users_error users_set_hash_locked(struct users *users, const char *name,
-                                             const char *hash)
-{
-    struct user *user = find_locked(users, name, strlen(name));
-    if (user == NULL)
-        return USERS_ERROR_NOT_FOUND;
-    char *copy = strdup(hash);
-    if (copy == NULL)
-        return USERS_ERROR_SYSTEM;
-    free(user->hash);
-    user->hash = copy;
-    user->verified = false;
-    return USERS_OK;
+    enum users_error error = hash != NULL ? users_set_hash(users, name, hash) : USERS_ERROR_SYSTEM;
+    free(hash); /* NOT_FOUND: removed while hashing */
+    if (error == USERS_OK)
+        users_remember_password(users, name, password);
+    return error;
 }
 
 enum users_error users_set_hash(struct users *users, const char *name, const char *hash)
 {
     users_lock(users);
-    enum users_error error = users_set_hash_locked(users, name, hash);
+    struct user *user = find_locked(users, name, strlen(name));
+    char *copy = user != NULL ? strdup(hash) : NULL;
+    if (copy != NULL) {
+        free(user->hash);
+        user->hash = copy;
+        user->verified = false;
+    }
     users_unlock(users);
-    return error;
+    return user == NULL ? USERS_ERROR_NOT_FOUND : copy == NULL ? USERS_ERROR_SYSTEM : USERS_OK;
 }
 
 enum users_error users_set_runtime_limits(struct users *users, const char *name,
@@ -654,7 +629,7 @@ enum users_check_result users_check_password(struct users *users, struct work_po
         return USERS_CHECK_PASSED;
     }
     /* A password with a NUL byte can never match: crypt would see a shorter one. */
-    bool checkable = user != NULL && memchr(password, '\0', password_length) == NULL &&
+    bool checkable = user != NULL && !user->external && memchr(password, '\0', password_length) == NULL &&
                      name_length <= USERS_NAME_MAX && password_length <= USERS_PASSWORD_MAX;
     char *hash = strdup(checkable ? user->hash : users->decoy_hash);
     users_unlock(users);
@@ -693,4 +668,27 @@ void users_remember_password(struct users *users, const char *name, const char *
         user->verified_digest = password_digest(users, password, strlen(password));
     }
     users_unlock(users);
+}
+
+struct user *users_external_login(struct users *users, const char *name, size_t length,
+                                  enum user_role role)
+{
+    char copy[USERS_NAME_MAX + 1];
+    if (!users_name_valid(name, length))
+        return NULL;
+    memcpy(copy, name, length);
+    copy[length] = '\0';
+    users_lock(users);
+    struct user *user = find_locked(users, name, length);
+    if (user == NULL && users_add_hashed_locked(users, copy, "", USER_ROLE_USER) == USERS_OK) {
+        user = find_locked(users, name, length);
+        user->external = true;
+    }
+    if (user != NULL && user->external && user->role != role) {
+        user->role = role; /* external users are outside admin_count */
+        user_update_limits(users, user);
+    }
+    user = user != NULL && user->external ? user_ref(user) : NULL;
+    users_unlock(users);
+    return user;
 }

@@ -46,6 +46,7 @@ enum users_error {
     USERS_ERROR_NOT_FOUND,
     USERS_ERROR_LAST_ADMIN,       /* would leave no admin */
     USERS_ERROR_SYSTEM,           /* out of memory or crypt failed */
+    USERS_ERROR_EXTERNAL,         /* the user comes from PAM: the directory owns it */
 };
 
 const char *users_error_text(enum users_error error);
@@ -101,6 +102,13 @@ bool users_connection_ended(struct users *users, struct user *user,
 /* How many finished connections each user keeps (default 1000); applies to new histories. */
 void users_set_history_capacity(struct users *users, size_t capacity);
 bool user_removed(const struct user *user);
+/* Authenticated by PAM (users_external_login), not listed in the users file. */
+bool user_external(const struct user *user);
+/* The user object of name, that PAM has just authenticated, with role (its group's verdict):
+ * made on its first login, its role updated on later ones; referenced for the caller. NULL
+ * when out of memory or when name is a local user (the users file takes precedence). */
+struct user *users_external_login(struct users *users, const char *name, size_t length,
+                                  enum user_role role);
 /* Connections hold a reference so a user removed under them stays valid until they end. */
 struct user *user_ref(struct user *user);
 void user_unref(struct user *user);

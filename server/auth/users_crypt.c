@@ -5,8 +5,10 @@
 #include "work_pool.h"
 
 #include <crypt.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 char *users_crypt_hash(const char *password)
 {
@@ -36,6 +38,19 @@ bool users_crypt_matches(const char *password, const char *hash)
     return matches;
 }
 
+char *users_crypt_decoy_hash(void)
+{
+    uint8_t random[16];
+    char text[2 * sizeof(random) + 1];
+    if (getrandom(random, sizeof(random), 0) != sizeof(random))
+        return NULL;
+    for (size_t i = 0; i < sizeof(random); i++) {
+        text[2 * i] = "0123456789abcdef"[random[i] >> 4];
+        text[2 * i + 1] = "0123456789abcdef"[random[i] & 15];
+    }
+    text[2 * sizeof(random)] = '\0';
+    return users_crypt_hash(text);
+}
 
 struct users_hashing {
     struct work_item item; /* first: the work pool hands this pointer back */

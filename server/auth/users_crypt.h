@@ -12,6 +12,9 @@ struct work_pool;
 /* A new crypt(3) hash of password (malloc'd), in libcrypt's preferred method; NULL on failure. */
 char *users_crypt_hash(const char *password);
 bool users_crypt_matches(const char *password, const char *hash);
+/* The hash of a random password nobody knows (malloc'd; NULL on failure): an unknown name is
+ * checked against it, so that its answer takes as long as a known one's. */
+char *users_crypt_decoy_hash(void);
 
 /* ---- hashing off the loop (a new password costs ~70 ms of crypt) ---- */
 

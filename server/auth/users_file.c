@@ -200,7 +200,7 @@ struct removal_context {
 static void remove_if_absent(struct user *user, void *argument)
 {
     struct removal_context *context = argument;
-    if (!name_seen(context->contents, user_name(user)))
+    if (!user_external(user) && !name_seen(context->contents, user_name(user)))
         users_remove(context->users, user_name(user));
 }
 
@@ -216,6 +216,10 @@ bool users_file_apply(struct users *users, const struct users_file_contents *con
     for (size_t i = 0; i < contents->count; i++) {
         const struct users_file_entry *entry = &contents->entries[i];
         struct user *user = users_find(users, entry->name, strlen(entry->name));
+        if (user != NULL && user_external(user)) { /* the file's user takes the name over */
+            users_remove(users, entry->name);
+            user = NULL;
+        }
         if (user == NULL) {
             if (users_add_hashed(users, entry->name, entry->hash, entry->role) != USERS_OK)
                 return fail(error, error_size, "cannot add user '%s'", entry->name);
@@ -250,6 +254,8 @@ struct write_context {
 static void write_user(struct user *user, void *argument)
 {
     struct write_context *context = argument;
+    if (user_external(user))
+        return; /* PAM's: the directory keeps it */
     struct user_limits limits = user_runtime_limits(context->users, user);
     char limits_text[USER_LIMITS_TEXT_MAX];
     user_limits_format(&limits, limits_text, sizeof(limits_text));

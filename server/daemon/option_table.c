@@ -183,6 +183,21 @@ const struct option_spec option_specs[] = {
     { .name = "access-log", .argument = "PATH", .kind = OPTION_TEXT,
       .default_value = "-", FIELD(access_log),
       .help = "access lines: '-' = stderr (default), 'off', or a file" },
+    { .name = "auth", .argument = "METHOD", .kind = OPTION_TEXT, .default_value = "file",
+      FIELD(auth),
+      .help = "how logins are checked: 'file' (the users file,\n"
+              "default) or 'pam[:SERVICE]' (the PAM stack, service\n"
+              "socks5d by default; names in the users file are\n"
+              "still checked by the file)" },
+    { .name = "pam-config-dir", .argument = "DIR", .kind = OPTION_TEXT, FIELD(pam_config_dir),
+      .help = "read the PAM service from DIR instead of /etc/pam.d" },
+    { .name = "admin-group", .argument = "GROUP", .kind = OPTION_TEXT, FIELD(admin_group),
+      .help = "PAM users in this Unix group are admins, the others\n"
+              "regular users (none by default)" },
+    { .name = "pam-cache", .argument = "S", .kind = OPTION_SECONDS, .max = 86400,
+      .default_value = "300", FIELD(pam_cache_s),
+      .help = "seconds a password PAM accepted is trusted without\n"
+              "asking PAM again; 0 = always ask (300)" },
     { .name = NULL },
 };
 

@@ -71,6 +71,10 @@ struct server_options {
     bool show_version;
     const char *config_path; /* -C: read first, the command line overriding it; NULL = none */
     bool check_config;       /* --check-config: load everything, report, start nothing */
+    const char *auth;           /* --auth: "file", "pam" or "pam:SERVICE" */
+    const char *pam_config_dir; /* NULL = the system's PAM configuration */
+    const char *admin_group;    /* PAM users in this group are admins; NULL = none */
+    uint32_t pam_cache_s;       /* how long a password PAM accepted is trusted; 0 = never */
 };
 
 /* What a value must look like; each kind has one wording for its usage errors. */

@@ -10,6 +10,7 @@
 #include "initial_users.h"
 #include "log.h"
 #include "login_throttle.h"
+#include "pam_auth.h"
 #include "options.h"
 #include "address_slots.h"
 #include "limits_table.h"
@@ -451,11 +452,17 @@ static bool server_create_workers(struct server *server, const struct server_opt
     shared->users = users_create();
     shared->throttle = login_throttle_create();
     shared->address_slots = address_slots_create();
+    char service[PAM_AUTH_SERVICE_MAX + 1], why[160];
+    pam_auth_parse_method(options->auth, service, why, sizeof(why)); /* checked by the load */
+    struct pam_auth_config pam = { service, options->pam_config_dir, options->admin_group,
+                                   options->pam_cache_s * 1000ull };
+    shared->pam = service[0] != '\0' ? pam_realm_create(&pam) : NULL;
     size_t worker_count = choose_worker_count(options->workers);
     server->workers = calloc(worker_count, sizeof(*server->workers));
     shared->workers = calloc(worker_count, sizeof(*shared->workers));
     if (server->settings == NULL || shared->users == NULL || shared->throttle == NULL ||
-        shared->address_slots == NULL || server->workers == NULL || shared->workers == NULL)
+        shared->address_slots == NULL || server->workers == NULL || shared->workers == NULL ||
+        (service[0] != '\0' && shared->pam == NULL))
         return false;
     limits_table_install(server->policy->limits, shared->users);
     users_set_history_capacity(shared->users, options->history_per_user);
@@ -681,6 +688,7 @@ void server_destroy(struct server *server)
     server_accounting_stop(&server->shared);
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
+    pam_realm_destroy(server->shared.pam);
     address_slots_destroy(server->shared.address_slots);
     settings_store_destroy(server->settings);
     policy_destroy(server->policy);

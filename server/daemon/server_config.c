@@ -5,6 +5,7 @@
 #include "admin_tls.h"
 #include "config_file.h"
 #include "log.h"
+#include "pam_auth.h"
 #include "policy.h"
 #include "user_store.h"
 #include "users_file.h"
@@ -54,6 +55,17 @@ enum server_config_status server_config_load(int argc, char **argv, bool with_cr
     const char *problem = admin_tls_options_problem(&config->options);
     if (problem != NULL) {
         snprintf(problems, problems_size, "%s", problem);
+        return fail(config, SERVER_CONFIG_USAGE_ERROR);
+    }
+    char service[PAM_AUTH_SERVICE_MAX + 1], why[160];
+    if (!pam_auth_parse_method(config->options.auth, service, why, sizeof(why))) {
+        snprintf(problems, problems_size, "--auth: %s", why);
+        return fail(config, SERVER_CONFIG_USAGE_ERROR);
+    }
+    if (service[0] == '\0' &&
+        (config->options.pam_config_dir != NULL || config->options.admin_group != NULL)) {
+        snprintf(problems, problems_size, "--%s needs --auth pam",
+                 config->options.admin_group != NULL ? "admin-group" : "pam-config-dir");
         return fail(config, SERVER_CONFIG_USAGE_ERROR);
     }
     return SERVER_CONFIG_LOADED;

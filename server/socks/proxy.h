@@ -11,6 +11,7 @@
 #include "latency_histogram.h"
 #include "metrics.h"
 #include "relay.h"
+#include "pam_auth.h"
 #include "users_auth.h"
 
 struct event_loop;
@@ -51,6 +52,8 @@ struct proxy_shared {
     size_t worker_count;
     /* Where finished connections and lifetime usage go; NULL when accounting is off. */
     struct accounting *accounting;
+    /* --auth pam: the PAM service, its success cache; NULL: the users table alone. */
+    struct pam_realm *pam;
 };
 
 /* One per worker. Only the worker's thread writes it, but for what other threads may read:
@@ -64,9 +67,11 @@ struct proxy {
     struct work_pool *crypt_pool;
     struct users *users;             /* shared->users */
     struct login_throttle *throttle; /* shared->throttle */
-    /* Checks SOCKS5 logins; NULL until the first one, then users_auth unless set before. */
+    /* Checks SOCKS5 logins; NULL until the first one, then users_auth (or pam_auth when
+     * shared->pam is set) unless set before. */
     struct auth_backend *auth;
     struct users_auth users_auth;
+    struct pam_auth pam_auth;
     /* Runs on every new connection before the greeting; NULL: straight to the greeting. */
     const struct session_prelude *pre_greeting;
     struct relay_resources relay; /* buffer and pipe pools, this worker's own */

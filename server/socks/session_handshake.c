@@ -5,6 +5,7 @@
 #include "auth_backend.h"
 #include "counter.h"
 #include "login_throttle.h"
+#include "pam_auth.h"
 #include "proxy.h"
 #include "session.h"
 #include "session_request.h"
@@ -17,9 +18,13 @@
 static void handshake_advance(struct session *session);
 
 /* The worker sets up the users table and the crypt pool; unless another backend was
- * installed, logins are checked against that table from the first one on. */
+ * installed, logins are checked against that table (and PAM, when the server uses it) from
+ * the first one on. */
 static struct auth_backend *handshake_auth_backend(struct proxy *proxy)
 {
+    if (proxy->auth == NULL && proxy->shared->pam != NULL)
+        proxy->auth = pam_auth_init(&proxy->pam_auth, proxy->shared->pam, proxy->users,
+                                    proxy->crypt_pool, &proxy->metrics);
     if (proxy->auth == NULL)
         proxy->auth = users_auth_init(&proxy->users_auth, proxy->users, proxy->crypt_pool);
     return proxy->auth;

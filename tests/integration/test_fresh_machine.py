@@ -73,7 +73,7 @@ class ConfinementTest(TemporaryDirectoryTest):
 
     def test_build_set_has_only_the_build_libraries(self):
         check = "pkg-config --exists libxcrypt ncursesw readline libsystemd libconfig sqlite3" \
-                " openssl && echo libraries;" \
+                " openssl pam && echo libraries;" \
                 " pkg-config --exists check && echo check; true"
         result = confined("build", self.environment_dir, ["sh", "-c", check], timeout=60)
         self.assertEqual(result.stdout.split(), ["libraries"], result.stderr)
@@ -89,6 +89,9 @@ class ConfinementTest(TemporaryDirectoryTest):
         result = confined("test", self.environment_dir,
                           ["pkg-config", "--exists", "check"], timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
+        # Not a command: test_pam.py's PAM module (pam_pwdfile.so), a package of the set.
+        allowed = confined("test", self.environment_dir, [], timeout=60).stdout.split()
+        self.assertIn("libpam-pwdfile", allowed)
 
     def test_a_package_left_out_fails_the_configure_step(self):
         source = os.path.join(self.directory, "source")
