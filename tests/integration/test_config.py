@@ -120,8 +120,23 @@ class CheckConfig(ConfigDirectoryTest):
         self.assertGreater(len(examples), 10, "the packaged file shows its keys")
         for section in ("#rules = (", "#limits = {"):
             self.assertIn(section, examples)
-        self.write("\n".join(line[1:] if line.startswith("#") else line
-                             for line in text.splitlines()) + "\n")
+        # The example's certificate and key are files --check-config reads: a throwaway pair
+        # made here stands in for them.
+        certificate = os.path.join(self.directory, "admin.pem")
+        key = os.path.join(self.directory, "admin.key")
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+             "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1", "-keyout", key, "-out",
+             certificate], capture_output=True, text=True, timeout=60)
+        self.assertEqual(made.returncode, 0, made.stderr)
+        uncommented = "\n".join(line[1:] if line.startswith("#") else line
+                                for line in text.splitlines()) + "\n"
+        for key_name, path in (("admin-tls-cert", certificate), ("admin-tls-key", key)):
+            lines = [line for line in uncommented.splitlines()
+                     if line.startswith(key_name + " =")]
+            self.assertEqual(len(lines), 1, "the packaged file shows %s once" % key_name)
+            uncommented = uncommented.replace(lines[0], '%s = "%s";' % (key_name, path))
+        self.write(uncommented)
         code, output = self.check_config("-C", self.path, "-f", "off")
         self.assertEqual(code, 0, output)
 
