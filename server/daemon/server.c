@@ -675,16 +675,14 @@ void server_destroy(struct server *server)
     }
     server_accounting_set_admin(NULL);
     admin_thread_destroy(server->admin);
-    /* Workers (and their pools) go before the users table: a crypt job finishing late
-     * still reads it, and closing sessions records them in users' histories. The lifetime
-     * totals are taken after the last sessions closed, so their last bytes count. */
+    /* Workers (and pools) go before the users table, which late crypt jobs and closing
+     * sessions read; the lifetime totals are taken once their last bytes are counted. */
     for (size_t i = 0; i < server->worker_count; i++)
         worker_close_sessions(server->workers[i]);
     server_accounting_workers_gone();
     for (size_t i = 0; i < server->worker_count; i++)
         worker_destroy(server->workers[i]);
-    /* After the workers: their last sessions' records are queued; before the users table,
-     * which its last samples read. */
+    /* Once the workers queued their last records; before the users table it samples. */
     server_accounting_stop(&server->shared);
     users_destroy(server->shared.users);
     login_throttle_destroy(server->shared.throttle);
