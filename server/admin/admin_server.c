@@ -71,6 +71,7 @@ struct admin_server {
     struct event_loop *loop;
     struct proxy_shared *proxy;
     struct work_pool *crypt_pool; /* the admin's own: its results come back on loop */
+    struct work_pool *pam_pool;   /* PAM conversations, apart from crypt; NULL without PAM */
     struct auth_backend *auth;    /* the users table's, or PAM's (proxy->pam) */
     struct users_auth users_auth;
     struct pam_auth pam_auth;
@@ -592,17 +593,20 @@ struct admin_server *admin_server_create(struct event_loop *loop, struct proxy_s
     server->settings = *settings;
     server->hooks = *hooks;
     server->crypt_pool = work_pool_create(loop, settings->crypt_threads);
-    if (proxy->pam != NULL)
+    if (proxy->pam != NULL) {
+        server->pam_pool = work_pool_create(loop, PAM_POOL_THREADS);
         server->auth = pam_auth_init(&server->pam_auth, proxy->pam, proxy->users,
-                                     server->crypt_pool, &server->metrics);
-    else
+                                     server->crypt_pool, server->pam_pool, &server->metrics);
+    } else {
         server->auth = users_auth_init(&server->users_auth, proxy->users, server->crypt_pool);
-    if (server->crypt_pool != NULL)
+    }
+    if (server->crypt_pool != NULL && (proxy->pam == NULL || server->pam_pool != NULL))
         server->listener = listener_create(loop, listening_fd, admin_server_on_accept,
                                            admin_server_has_capacity, server, NULL);
     if (server->listener == NULL) {
         close(listening_fd);
         work_pool_destroy(server->crypt_pool);
+        work_pool_destroy(server->pam_pool);
         free(server);
         return NULL;
     }
@@ -618,6 +622,7 @@ void admin_server_destroy(struct admin_server *server)
     listener_destroy(server->listener);
     /* After the sessions: the jobs they leave are cancelled, and their ends come back here. */
     work_pool_destroy(server->crypt_pool);
+    work_pool_destroy(server->pam_pool);
     free(server);
 }
 

@@ -327,6 +327,10 @@ static void check_run(struct work_item *item)
     bool checkable = users_name_valid(check->name, check->name_length) &&
                      check->password_length > 0 &&
                      strlen(check->password) == check->password_length;
+    /* Its client left while it waited its turn: no conversation for nobody (a slow directory
+     * and clients that give up must not pile up work). */
+    if (__atomic_load_n(&check->owner, __ATOMIC_ACQUIRE) == NULL)
+        checkable = false;
     check->accepted = checkable && pam_accepts(realm, check->name, check->password);
     if (check->accepted) {
         check->admin = realm->admin_group != NULL && in_group(check->name, realm->admin_group);
@@ -347,7 +351,7 @@ static void check_free(struct pam_check *check)
 static void check_done(struct work_item *item)
 {
     struct pam_check *check = (struct pam_check *)item;
-    void *owner = check->owner;
+    void *owner = __atomic_load_n(&check->owner, __ATOMIC_ACQUIRE);
     auth_backend_callback callback = check->callback;
     struct user *user = NULL;
     if (owner != NULL && check->accepted)
@@ -417,14 +421,15 @@ static void pam_auth_cancel(struct auth_backend *backend, void *pending)
         auth->local.backend.cancel(&auth->local.backend, pending);
         return;
     }
-    ((struct pam_check *)(address & ~PAM_PENDING_TAG))->owner = NULL;
+    __atomic_store_n(&((struct pam_check *)(address & ~PAM_PENDING_TAG))->owner, NULL,
+                     __ATOMIC_RELEASE);
 }
 
 struct auth_backend *pam_auth_init(struct pam_auth *auth, struct pam_realm *realm,
-                                   struct users *users, struct work_pool *pool,
-                                   struct metrics *metrics)
+                                   struct users *users, struct work_pool *crypt_pool,
+                                   struct work_pool *pool, struct metrics *metrics)
 {
-    users_auth_init(&auth->local, users, pool);
+    users_auth_init(&auth->local, users, crypt_pool);
     auth->backend.check = pam_auth_check;
     auth->backend.cancel = pam_auth_cancel;
     auth->realm = realm;

@@ -17,6 +17,8 @@ struct login_cache;
 
 #define PAM_AUTH_DEFAULT_SERVICE "socks5d"
 #define PAM_AUTH_SERVICE_MAX 64
+/* Threads of each loop's PAM pool: one, as one conversation runs at a time in the process. */
+#define PAM_POOL_THREADS 1
 
 /* Reads an --auth value: "file" (*service set to ""), "pam" (the default service) or
  * "pam:SERVICE" (a file name of the PAM configuration directory: letters, digits, '.', '_',
@@ -47,10 +49,12 @@ struct pam_auth {
     struct metrics *metrics; /* the loop's: pam_checks, pam_cache_hits */
 };
 
-/* Returns &auth->backend: names of local users go to the users table, the others to PAM on
- * pool's threads (whose results come back on that pool's loop), counted in metrics. */
+/* Returns &auth->backend: names of local users go to the users table (hashes checked on
+ * crypt_pool), the others to PAM on pool's threads — a pool of their own, so a slow directory
+ * never delays a local login — whose results come back on the pools' loop, counted in
+ * metrics. */
 struct auth_backend *pam_auth_init(struct pam_auth *auth, struct pam_realm *realm,
-                                   struct users *users, struct work_pool *pool,
-                                   struct metrics *metrics);
+                                   struct users *users, struct work_pool *crypt_pool,
+                                   struct work_pool *pool, struct metrics *metrics);
 
 #endif

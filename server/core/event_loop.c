@@ -277,7 +277,11 @@ void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher)
 
 void event_loop_close(struct event_loop *loop, struct event_watcher *watcher)
 {
-    (void)loop;
+    /* close() alone unregisters only when no other descriptor shares the socket: a forked
+     * child (a PAM module's helper, a successor being started) holds copies until its exec,
+     * and epoll would go on reporting the socket for a watcher that is freed by then. */
+    if (watcher->registered)
+        epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, watcher->fd, NULL);
     watcher->registered = false;
     watcher->mask = 0;
     close(watcher->fd);

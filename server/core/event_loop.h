@@ -86,9 +86,9 @@ void event_watcher_init(struct event_watcher *watcher, int fd, event_handler han
 int event_loop_watch(struct event_loop *loop, struct event_watcher *watcher, unsigned mask);
 /* Stops watching; the fd stays open (the caller closes it). */
 void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher);
-/* Stops watching and closes the fd with one syscall instead of two: close() takes an fd out of
- * every epoll set once no other descriptor refers to its file, so this is only for fds that
- * were never duplicated (dup, fork, SCM_RIGHTS) — every socket the proxy makes. */
+/* Stops watching and closes the fd. Not close() alone, though close() takes an fd out of
+ * every epoll set once no other descriptor refers to its file: a fork elsewhere in the
+ * process (PAM modules run helpers) duplicates every socket until the child's exec. */
 void event_loop_close(struct event_loop *loop, struct event_watcher *watcher);
 
 void event_timer_init(struct event_timer *timer, timer_handler handler, void *data);

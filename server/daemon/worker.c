@@ -7,6 +7,7 @@
 #include "listener.h"
 #include "log.h"
 #include "options.h"
+#include "pam_auth.h"
 #include "pipe_pool.h"
 #include "session_proxy_header.h"
 #include "settings_store.h"
@@ -69,11 +70,14 @@ struct worker *worker_create(const struct worker_config *config)
     size_t workers = config->shared->worker_count;
     proxy->resolver_pool = work_pool_create(proxy->loop, config->resolver_threads);
     proxy->crypt_pool = work_pool_create(proxy->loop, config->crypt_threads);
+    if (config->shared->pam != NULL)
+        proxy->pam_pool = work_pool_create(proxy->loop, PAM_POOL_THREADS);
     proxy->relay.buffers =
         buffer_pool_create(proxy->settings.buffer_size, share_of(CACHED_BUFFERS, workers));
     if (config->splice)
         proxy->relay.pipes = pipe_pool_create(share_of(CACHED_PIPES, workers), SPLICE_PIPE_SIZE);
-    if (proxy->resolver_pool == NULL || proxy->crypt_pool == NULL || proxy->relay.buffers == NULL ||
+    if (proxy->resolver_pool == NULL || proxy->crypt_pool == NULL ||
+        (config->shared->pam != NULL && proxy->pam_pool == NULL) || proxy->relay.buffers == NULL ||
         (config->splice && proxy->relay.pipes == NULL)) {
         worker_destroy(worker);
         return NULL;
@@ -215,6 +219,7 @@ void worker_destroy(struct worker *worker)
     /* Pools go before the loop: a job finishing late is handed back through it. */
     work_pool_destroy(proxy->resolver_pool);
     work_pool_destroy(proxy->crypt_pool);
+    work_pool_destroy(proxy->pam_pool);
     buffer_pool_destroy(proxy->relay.buffers);
     pipe_pool_destroy(proxy->relay.pipes);
     event_loop_destroy(proxy->loop);

@@ -65,6 +65,7 @@ struct proxy {
     unsigned worker_index;
     struct work_pool *resolver_pool;
     struct work_pool *crypt_pool;
+    struct work_pool *pam_pool;      /* PAM conversations (--auth pam); NULL without PAM */
     struct users *users;             /* shared->users */
     struct login_throttle *throttle; /* shared->throttle */
     /* Checks SOCKS5 logins; NULL until the first one, then users_auth (or pam_auth when

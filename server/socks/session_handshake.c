@@ -24,7 +24,7 @@ static struct auth_backend *handshake_auth_backend(struct proxy *proxy)
 {
     if (proxy->auth == NULL && proxy->shared->pam != NULL)
         proxy->auth = pam_auth_init(&proxy->pam_auth, proxy->shared->pam, proxy->users,
-                                    proxy->crypt_pool, &proxy->metrics);
+                                    proxy->crypt_pool, proxy->pam_pool, &proxy->metrics);
     if (proxy->auth == NULL)
         proxy->auth = users_auth_init(&proxy->users_auth, proxy->users, proxy->crypt_pool);
     return proxy->auth;

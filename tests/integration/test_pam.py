@@ -181,6 +181,43 @@ class PamLoginTest(PamTestCase):
             self.assertFalse(pending.done(), "the PAM check ended before the others were served")
             self.assertEqual(pending.result(timeout=20)[0], 0)
 
+    def test_a_slow_directory_delays_no_local_login_and_leaving_clients_harm_nothing(self):
+        # A users-file user known by its hash only (crypt runs on the work pool), while PAM
+        # conversations that fork a 3 s helper (pam_exec) queue up for unknown names whose
+        # clients give up: the local login is not queued behind them, and sockets closed while
+        # a helper holds forked copies of them are never reported again (the debug build's
+        # AddressSanitizer watches; check_clean_stop reads its report).
+        with open(os.path.join(self.pam_dir, SERVICE), "r+") as service:
+            text = service.read()
+            service.seek(0)
+            service.write("auth optional %s quiet %s 3\n%s"
+                          % (pam_module("pam_exec.so"), shutil.which("sleep"), text))
+        users_file = os.path.join(self.directory, "users")
+        with open(users_file, "w") as handle:
+            handle.write("root:admin:%s\nerin:user:%s\n"
+                         % (crypt_hash("root-local-pass"), crypt_hash("erin-local-pass")))
+        server = self.start("-f", users_file, "--workers", "1", users=())
+
+        def leave_early(index):
+            sock = connect_proxy(server)
+            with sock:
+                sock.sendall(greeting(METHOD_USERPASS))
+                recv_exact(sock, 2)
+                sock.sendall(auth_request("nobody%d" % index, "wrong"))
+                time.sleep(0.2 * index)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=4) as pool:
+            leaving = [pool.submit(leave_early, index) for index in range(4)]
+            time.sleep(0.5)  # the first conversation sleeps in its helper
+            status, seconds = socks_login(server, "erin", "erin-local-pass")
+            self.assertEqual(status, 0)
+            self.assertLess(seconds, 2.0, "the local login waited for the directory")
+            for future in leaving:
+                future.result(timeout=30)
+        self.assertEqual(harness.echo_roundtrip(server, self.echo, user="erin",
+                                                password="erin-local-pass"),
+                         b"still serving?\n")
+
     def test_the_config_file_key(self):
         config = os.path.join(self.directory, "socks5d.conf")
         with open(config, "w") as handle:
