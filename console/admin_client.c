@@ -20,7 +20,6 @@
 #include "tls_client.h"
 
 #define DEFAULT_HOST "127.0.0.1"
-#define DEFAULT_PORT "8080"
 #define DEFAULT_TIMEOUT_MS 15000
 #define ADDRESS_TEXT_SIZE 300
 #define RECEIVE_CHUNK 65536
@@ -75,7 +74,7 @@ struct admin_client *admin_client_create(const struct admin_client_options *opti
         return NULL;
     client->fd = -1;
     client->host = copy_or_default(options->host, DEFAULT_HOST);
-    client->port = copy_or_default(options->port, DEFAULT_PORT);
+    client->port = copy_or_default(options->port, ADMIN_CLIENT_DEFAULT_PORT);
     client->user = strdup(options->user != NULL ? options->user : "");
     client->password = strdup(options->password != NULL ? options->password : "");
     client->timeout_ms = options->timeout_ms > 0 ? options->timeout_ms : DEFAULT_TIMEOUT_MS;

@@ -13,6 +13,8 @@
 
 struct admin_client;
 
+#define ADMIN_CLIENT_DEFAULT_PORT "8080" /* socks5d's admin port unless -P says otherwise */
+
 struct admin_client_options {
     const char *host;      /* name or address literal; default "127.0.0.1" */
     const char *port;      /* default "8080" */

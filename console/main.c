@@ -108,6 +108,9 @@ static struct server_address *read_addresses(const struct batch_options *options
     }
     if (read && *count == 0)
         read = add_addresses(&addresses, count, &(struct server_address){.host = ""}, 1);
+    const char *default_port = options->port != NULL ? options->port : ADMIN_CLIENT_DEFAULT_PORT;
+    if (read)
+        read = server_addresses_distinct(addresses, *count, default_port, error, error_size);
     if (!read) {
         free(addresses);
         return NULL;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static bool fail(char *error, size_t error_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)));
@@ -192,4 +193,25 @@ void server_list_free(struct server_list *list)
 {
     free(list->addresses);
     *list = (struct server_list){0};
+}
+
+static const char *port_or(const struct server_address *address, const char *default_port)
+{
+    return address->port[0] != '\0' ? address->port : default_port;
+}
+
+bool server_addresses_distinct(const struct server_address *addresses, size_t count,
+                               const char *default_port, char *error, size_t error_size)
+{
+    for (size_t i = 0; i < count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(addresses[i].host, addresses[j].host) == 0 &&
+                strcmp(port_or(&addresses[i], default_port),
+                       port_or(&addresses[j], default_port)) == 0) {
+                bool literal6 = strchr(addresses[i].host, ':') != NULL;
+                return fail(error, error_size, "the server %s%s%s:%s is named twice",
+                            literal6 ? "[" : "", addresses[i].host, literal6 ? "]" : "",
+                            port_or(&addresses[i], default_port));
+            }
+    return true;
 }

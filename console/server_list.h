@@ -21,6 +21,12 @@ struct server_address {
 bool server_address_split(const char *text, struct server_address *out, char *error,
                           size_t error_size);
 
+/* Whether every address names another server once default_port (the -p port, or "8080") is
+ * given to those without a port; host names compare without case. False with error naming
+ * the server listed twice (-a and --servers together: every sum would count it twice). */
+bool server_addresses_distinct(const struct server_address *addresses, size_t count,
+                               const char *default_port, char *error, size_t error_size);
+
 /* The servers a --servers file names, in its order. */
 struct server_list {
     struct server_address *addresses; /* owned: server_list_free */

@@ -86,6 +86,23 @@ START_TEST(address_refused)
 }
 END_TEST
 
+START_TEST(the_same_server_twice_is_refused)
+{
+    struct server_address addresses[3];
+    char error[256];
+    ck_assert(server_address_split("Proxy.example:9000", &addresses[0], error, sizeof(error)));
+    ck_assert(server_address_split("[::1]", &addresses[1], error, sizeof(error)));
+    ck_assert(server_address_split("proxy.example", &addresses[2], error, sizeof(error)));
+    ck_assert(server_addresses_distinct(addresses, 3, "8080", error, sizeof(error)));
+    /* With -p 9000, "proxy.example" is the first one again. */
+    ck_assert(!server_addresses_distinct(addresses, 3, "9000", error, sizeof(error)));
+    ck_assert_str_eq(error, "the server proxy.example:9000 is named twice");
+    ck_assert(server_address_split("[::1]:8080", &addresses[2], error, sizeof(error)));
+    ck_assert(!server_addresses_distinct(addresses, 3, "8080", error, sizeof(error)));
+    ck_assert_str_eq(error, "the server [::1]:8080 is named twice");
+}
+END_TEST
+
 START_TEST(file_with_comments)
 {
     const char *text = "# the fleet\n"
@@ -252,6 +269,7 @@ int main(void)
     TCase *addresses = tcase_create("addresses");
     tcase_add_test(addresses, address_forms);
     tcase_add_test(addresses, address_refused);
+    tcase_add_test(addresses, the_same_server_twice_is_refused);
     suite_add_tcase(suite, addresses);
     TCase *files = tcase_create("files");
     tcase_add_test(files, file_with_comments);
