@@ -321,7 +321,8 @@ int console_execute(struct console_context *context, int argc, char **argv)
     }
     context->fleet_failure = CONSOLE_EXIT_OK;
     int code = console_command_find(argv[0])->run(context, argc, argv);
-    return code != CONSOLE_EXIT_OK ? code : context->fleet_failure;
+    /* Several servers: the highest code any of them earned (--help, socks5ctl(1)). */
+    return code > context->fleet_failure ? code : context->fleet_failure;
 }
 
 int console_execute_line(struct console_context *context, const char *line)

@@ -130,7 +130,7 @@ static void describe_servers(const struct fleet *fleet, char *out, size_t size)
 
 /* Logs in to every server at once. One server: its failure ends the run, as always. Several:
  * each failure is told and the server is tried again by every command (which then fails on
- * it); only when none could be logged in to does the run end. */
+ * it); only when none could be logged in to does the run end, with the highest code. */
 static int log_in_everywhere(struct fleet *fleet)
 {
     size_t count = fleet_count(fleet);
@@ -140,7 +140,7 @@ static int log_in_everywhere(struct fleet *fleet)
         return CONSOLE_EXIT_SERVER_ERROR;
     }
     fleet_connect_all(fleet, outcomes);
-    int first_failure = CONSOLE_EXIT_OK;
+    int worst = CONSOLE_EXIT_OK;
     size_t logged_in = 0;
     for (size_t i = 0; i < count; i++) {
         if (outcomes[i].result == ADMIN_CLIENT_OK) {
@@ -151,12 +151,12 @@ static int log_in_everywhere(struct fleet *fleet)
             fprintf(stderr, "socks5ctl: %s\n", outcomes[i].error);
         else
             fprintf(stderr, "socks5ctl: %s: %s\n", fleet_name(fleet, i), outcomes[i].error);
-        if (first_failure == CONSOLE_EXIT_OK)
-            first_failure = console_exit_for_client(outcomes[i].result, outcomes[i].login_status);
+        int code = console_exit_for_client(outcomes[i].result, outcomes[i].login_status);
+        worst = code > worst ? code : worst;
     }
     fleet_outcomes_free(outcomes, count);
     free(outcomes);
-    return logged_in > 0 ? CONSOLE_EXIT_OK : first_failure;
+    return logged_in > 0 ? CONSOLE_EXIT_OK : worst;
 }
 
 static struct fleet *log_in(const struct batch_options *options, int *code)
