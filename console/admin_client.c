@@ -21,6 +21,7 @@
 
 #define DEFAULT_HOST "127.0.0.1"
 #define DEFAULT_TIMEOUT_MS 15000
+#define INTERRUPT_CHECK_MS 100
 #define ADDRESS_TEXT_SIZE 300
 #define RECEIVE_CHUNK 65536
 
@@ -185,12 +186,16 @@ static enum wait_result wait_ready(struct admin_client *client, int fd, short ev
         int64_t left = deadline - monotonic_ms();
         if (left <= 0)
             return WAIT_TIMEOUT;
+        /* SIGINT interrupts only the thread it is delivered to: a session waiting on another
+         * thread (a fleet's) looks at the flag at least every INTERRUPT_CHECK_MS. */
+        int slice = client->interrupt != NULL && left > INTERRUPT_CHECK_MS ? INTERRUPT_CHECK_MS
+                                                                           : (int)left;
         struct pollfd entry = {.fd = fd, .events = events};
-        int ready = poll(&entry, 1, (int)left);
+        int ready = poll(&entry, 1, slice);
         if (ready > 0)
             return WAIT_READY;
         if (ready == 0)
-            return WAIT_TIMEOUT;
+            continue;
         if (errno != EINTR)
             return WAIT_FAILED;
     }
