@@ -58,6 +58,15 @@ class ThrowawayCA:
         return pem, key
 
 
+def localhost_in_hosts():
+    """Whether /etc/hosts names localhost 127.0.0.1 (then no resolver is asked for it)."""
+    try:
+        with open("/etc/hosts") as hosts:
+            return any(re.match(r"\s*127\.0\.0\.1\s.*\blocalhost\b", line) for line in hosts)
+    except OSError:
+        return False
+
+
 def login_frame(user=ADMIN_USER, password=ADMIN_PASSWORD):
     user, password = user.encode(), password.encode()
     return bytes([2, 0, len(user)]) + user + bytes([len(password)]) + password
@@ -217,13 +226,7 @@ class GoodCertificate(AdminTlsTestCase):
     def test_name_checked_through_sni(self):
         """-a with a name: checked against the certificate's DNS names. Only where
         /etc/hosts names localhost, so that no resolver is asked."""
-        try:
-            with open("/etc/hosts") as hosts:
-                known = any(re.match(r"\s*127\.0\.0\.1\s.*\blocalhost\b", line)
-                            for line in hosts)
-        except OSError:
-            known = False
-        if not known:
+        if not localhost_in_hosts():
             self.skipTest("/etc/hosts does not name localhost 127.0.0.1")
         console = self.console(self.port, "--ca", self.ca.pem)
         console.host = "localhost"
@@ -231,6 +234,20 @@ class GoodCertificate(AdminTlsTestCase):
 
 
 class RefusedCertificates(AdminTlsTestCase):
+    def test_a_name_the_certificate_lacks_is_refused(self):
+        """-a localhost against a certificate for the address alone: the name, not the
+        address it resolves to, must be in the certificate."""
+        if not localhost_in_hosts():
+            self.skipTest("/etc/hosts does not name localhost 127.0.0.1")
+        _, port = self.server(certificate=self.ca.issue("address-only",
+                                                        alt_names="IP:127.0.0.1"))
+        started = time.monotonic()
+        console = self.console(port, "--ca", self.ca.pem)
+        console.host = "localhost"
+        result = console.run("whoami", expect=EXIT_UNAVAILABLE)
+        self.assertLess(time.monotonic() - started, QUICK_S, result)
+        self.assertRegex(result.err, r"certificate verify failed: hostname mismatch", result)
+
     def test_wrong_name_refused(self):
         _, port = self.server(certificate=self.wrong_name)
         self.assert_quick_refusal(port, ["--ca", self.ca.pem],
