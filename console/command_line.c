@@ -2,9 +2,12 @@
  * key hints, the `/` filter and `:` command being typed — and running a typed console command. */
 #include "command_line.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void command_line_hints(enum dashboard_sort sort, const char *filter,
                         const struct screen_style *style, char *out, size_t size)
@@ -29,6 +32,46 @@ static bool first_word_is(const char *line, const char *word)
            (line[length] == '\0' || line[length] == ' ' || line[length] == '\t');
 }
 
+static void *job_run(void *argument)
+{
+    struct command_job *job = argument;
+    job->ok = job->runner->run(job->runner->context, job->text, job->stream, &job->quit);
+    fclose(job->stream);
+    job->stream = NULL;
+    char byte = 1;
+    while (write(job->done[1], &byte, 1) < 0 && errno == EINTR)
+        continue;
+    return NULL;
+}
+
+/* Starts a typed line on the job's thread (signals blocked there: they are the screen's). */
+static bool job_start(struct command_line *line, const char *text)
+{
+    struct command_job *job = &line->job;
+    if (job->done[0] < 0 && pipe(job->done) != 0)
+        return false;
+    snprintf(job->text, sizeof(job->text), "%s", text);
+    job->runner = &line->runner;
+    job->output = NULL;
+    job->length = 0;
+    job->ok = job->quit = false;
+    job->stream = open_memstream(&job->output, &job->length);
+    if (job->stream == NULL)
+        return false;
+    sigset_t all, saved;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved);
+    job->running = pthread_create(&job->thread, NULL, job_run, job) == 0;
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (!job->running) {
+        fclose(job->stream);
+        job->stream = NULL;
+        free(job->output);
+        job->output = NULL;
+    }
+    return job->running;
+}
+
 /* Runs a typed line. Returns what the dashboard must do next. */
 static struct pane_result run_command(struct command_line *line, const char *text)
 {
@@ -38,21 +81,39 @@ static struct pane_result run_command(struct command_line *line, const char *tex
         message_set(line->message, false, "already in the dashboard");
         return pane_result(PANE_HANDLED);
     }
-    char *output = NULL;
-    size_t length = 0;
-    FILE *stream = open_memstream(&output, &length);
-    if (stream == NULL) {
-        message_set(line->message, true, "cannot run a command: out of memory");
+    if (line->job.running) {
+        message_set(line->message, true, ":%s is still running", line->job.text);
         return pane_result(PANE_HANDLED);
     }
-    bool quit = false;
-    bool ok = line->runner.run(line->runner.context, text, stream, &quit);
-    fclose(stream);
-    if (quit) {
+    if (!job_start(line, text))
+        message_set(line->message, true, "cannot run a command: out of memory or threads");
+    return pane_result(PANE_HANDLED);
+}
+
+int command_line_fd(const struct command_line *line)
+{
+    return line->job.running ? line->job.done[0] : -1;
+}
+
+struct pane_result command_line_finish(struct command_line *line)
+{
+    struct command_job *job = &line->job;
+    if (!job->running)
+        return pane_result(PANE_HANDLED);
+    char byte;
+    while (read(job->done[0], &byte, 1) < 0 && errno == EINTR)
+        continue;
+    pthread_join(job->thread, NULL);
+    job->running = false;
+    char *output = job->output;
+    size_t length = job->length;
+    job->output = NULL;
+    const char *text = job->text;
+    bool ok = job->ok;
+    if (job->quit) {
         free(output);
         return pane_result(PANE_QUIT);
     }
-
     while (length > 0 && output[length - 1] == '\n')
         output[--length] = '\0';
     if (length == 0) {
@@ -69,6 +130,24 @@ static struct pane_result run_command(struct command_line *line, const char *tex
     }
     free(output);
     return pane_result(PANE_REFRESH_NOW); /* the command may have changed what is shown */
+}
+
+void command_line_free(struct command_line *line)
+{
+    struct command_job *job = &line->job;
+    if (line->pane.ops == NULL)
+        return; /* never initialised: the dashboard did not start */
+    if (job->running) {
+        pthread_join(job->thread, NULL);
+        job->running = false;
+    }
+    free(job->output);
+    job->output = NULL;
+    for (int i = 0; i < 2; i++)
+        if (job->done[i] >= 0) {
+            close(job->done[i]);
+            job->done[i] = -1;
+        }
 }
 
 static void input_reset(struct command_line *line, enum command_line_mode mode)
@@ -200,6 +279,9 @@ static void draw_message_line(const struct command_line *line, int row)
                  session->login_refused ? "press r to retry" : "retrying", session->error);
         screen_put(screen, row, 0, text, room, true,
                    screen_pair(screen, PAIR_ALERT, A_REVERSE) | A_BOLD);
+    } else if (line->job.running) {
+        snprintf(text, sizeof(text), "running :%s %s", line->job.text, screen_dash(screen));
+        screen_put(screen, row, 0, text, room, true, A_BOLD);
     } else if (line->mode == COMMAND_LINE_CONFIRM_CLOSE) {
         snprintf(text, sizeof(text), "close connection %llu%s%s? (y/n)",
                  (unsigned long long)line->close_id, line->close_server_name[0] ? " on " : "",
@@ -257,5 +339,6 @@ void command_line_init(struct command_line *line, const struct screen *screen,
 {
     *line = (struct command_line){ .pane.ops = &command_line_ops, .screen = screen,
                                    .message = message, .session = session, .popup = popup,
-                                   .runner = *runner, .status = *status };
+                                   .runner = *runner, .status = *status,
+                                   .job.done = { -1, -1 } };
 }

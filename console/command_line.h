@@ -3,6 +3,7 @@
 #ifndef COMMAND_LINE_H
 #define COMMAND_LINE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -40,6 +41,20 @@ struct command_line_status {
     const char *filter;              /* the users filter */
 };
 
+/* A `:` command running on a thread of its own: it may wait for a server (up to socks5ctl's
+ * -t) while the screen goes on refreshing. */
+struct command_job {
+    bool running;
+    pthread_t thread;
+    int done[2];           /* a pipe: the thread writes a byte when it ends; -1 before use */
+    char text[COMMAND_INPUT_MAX + 1];
+    const struct command_runner *runner;
+    FILE *stream;          /* the command's output (an open_memstream of output) */
+    char *output;
+    size_t length;
+    bool ok, quit;
+};
+
 struct command_line {
     struct pane pane;
     const struct screen *screen;
@@ -54,6 +69,7 @@ struct command_line {
     char close_server_name[64]; /* "" with one server */
     char input[COMMAND_INPUT_MAX + 1];
     size_t input_length;
+    struct command_job job;
 };
 
 void command_line_init(struct command_line *line, const struct screen *screen,
@@ -69,6 +85,13 @@ void command_line_confirm_close(struct command_line *line, uint64_t id, size_t s
                                 const char *server_name);
 /* Keys go to the command line while it is typing or asking. */
 bool command_line_active(const struct command_line *line);
+
+/* The descriptor that turns readable when a running `:` command ends (-1 when none runs); then
+ * command_line_finish shows its output and says what the dashboard must do (quit, refresh). */
+int command_line_fd(const struct command_line *line);
+struct pane_result command_line_finish(struct command_line *line);
+/* Waits for a command still running (bounded by the sessions' timeout), frees what it took. */
+void command_line_free(struct command_line *line);
 
 /* Key hints for the status line, cut to the width. */
 void command_line_hints(enum dashboard_sort sort, const char *filter,

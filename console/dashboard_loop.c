@@ -345,11 +345,12 @@ static void run_loop(struct dashboard *dashboard)
         double now = monotonic_seconds();
         double wait = dashboard->next_tick - now;
         int timeout = wait <= 0 ? 0 : (int)ceil(wait * 1000.0);
-        struct pollfd ready_fds[2] = {
+        struct pollfd ready_fds[3] = {
             { .fd = STDIN_FILENO, .events = POLLIN },
             { .fd = dashboard_servers_fd(&dashboard->servers), .events = POLLIN },
+            { .fd = command_line_fd(&dashboard->command_line), .events = POLLIN },
         };
-        int ready = poll(ready_fds, 2, timeout);
+        int ready = poll(ready_fds, 3, timeout);
         if (ready < 0 && errno != EINTR)
             break;
         struct pollfd *keyboard = &ready_fds[0];
@@ -359,6 +360,10 @@ static void run_loop(struct dashboard *dashboard)
         bool changed = false, merged = false;
         if (ready > 0 && (ready_fds[1].revents & POLLIN))
             merged = changed = take_snapshots(dashboard);
+        if (ready > 0 && (ready_fds[2].revents & POLLIN)) {
+            carry_out(dashboard, command_line_finish(&dashboard->command_line));
+            changed = true;
+        }
         if (resize_signal) {
             resize_signal = 0;
             follow_terminal_size();
@@ -420,6 +425,8 @@ static bool dashboard_init(struct dashboard *dashboard, struct fleet *fleet,
 static void dashboard_free(struct dashboard *dashboard)
 {
     dashboard_servers_stop(&dashboard->servers);
+    /* After the pollers let go of the sessions: a command waiting for one ends sooner. */
+    command_line_free(&dashboard->command_line);
     popup_close(&dashboard->popup);
     users_pane_free(&dashboard->users);
     dashboard_model_free(&dashboard->model);

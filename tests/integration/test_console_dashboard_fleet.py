@@ -65,7 +65,7 @@ class FleetDashboardTest(unittest.TestCase):
         self.terminal = single.Terminal(self.directory)
         self.addCleanup(self.terminal.stop)
 
-    def start_dashboard(self, width=130, height=40):
+    def start_dashboard(self, width=130, height=40, flags=""):
         wrapper = os.path.join(self.directory, "run-dashboard.sh")
         with open(wrapper, "w") as handle:
             handle.write(
@@ -84,7 +84,7 @@ class FleetDashboardTest(unittest.TestCase):
         environment.update({
             "DASHBOARD_DIR": self.directory,
             "SOCKS5CTL": self.socks5ctl,
-            "SERVERS": " ".join("-a %s" % name for name in self.names),
+            "SERVERS": " ".join(["-a %s" % name for name in self.names] + [flags]),
             "ADMIN_USER": ADMIN_USER,
             "SOCKS5CTL_PASSWORD": ADMIN_PASSWORD,
             "LANG": "C.UTF-8",
@@ -185,6 +185,30 @@ class FleetDashboardTest(unittest.TestCase):
         first_server_tunnel.sendall(b"still\n")
         self.assertEqual(harness.recv_exact(first_server_tunnel, 6), b"still\n")
         self.wait_screen(r"^\s+%s\s+user\s+0\s+1\s" % re.escape(self.names[1]))
+        self.quit_and_check()
+
+    def test_a_command_waiting_on_a_silent_server_freezes_nothing(self):
+        # A fourth "server" takes connections (its backlog) and never says a word: the login
+        # and every call to it wait for -t.
+        silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(silent.close)
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        self.names.append("127.0.0.1:%d" % silent.getsockname()[1])
+        self.start_dashboard(flags="-t 3")
+        self.wait_screen(r"^socks5d fleet  servers 3/4 up", timeout=20)
+        self.wait_screen(r"^down %s\s+.*timed out" % re.escape(self.names[3]), timeout=20)
+        # A typed command runs while the screen goes on: the refresh clock keeps moving.
+        self.terminal.keys(":", "u", "s", "e", "r", "s", "Enter")
+        self.wait_screen(r"running :users")
+        seen = self.clocks_seen(2.5)
+        self.assertGreaterEqual(len(seen), 2, "refresh clocks seen: %r" % sorted(seen))
+        # Its answer comes once the silent server timed out: the three others' rows.
+        self.wait_screen(r":users \(failed\)", timeout=20)
+        for name in self.names[:3]:
+            self.wait_screen(r"%s\s+%s\s" % (re.escape(name), TEST_USER))
+        self.terminal.keys("Escape")
+        self.wait_gone(r":users \(failed\)")
         self.quit_and_check()
 
 
