@@ -317,6 +317,12 @@ static int run_history(struct console_context *context, const char *name,
             break; /* "more" without rows would never end; several servers: one page each */
         args->before = pages.last_history_id;
     } while (pages.more && (wanted == 0 || pages.row_count < wanted));
+    /* Several servers: one page of at most the limit each; say when a server has more. */
+    if (code == CONSOLE_EXIT_OK && fleet_commands_active(context) && pages.more)
+        fprintf(context->err, "%s: some servers have older rows than these (at most %llu per "
+                "server): narrow with --since, --until, --destination or --status\n", name,
+                (unsigned long long)(args->limit != 0 ? args->limit
+                                                      : ADMIN_HISTORY_LIMIT_DEFAULT));
     if (code == CONSOLE_EXIT_OK) {
         size_t length;
         char *body = history_pages_body(&pages, &length);
