@@ -275,6 +275,7 @@ static void admin_session_on_login(struct admin_session *session)
     struct auth_backend *auth = session->server->auth;
     const struct auth_credentials credentials = {
         login->username, login->username_length, login->password, login->password_length,
+        (const struct sockaddr *)&session->peer,
     };
     switch (auth->check(auth, &credentials, admin_session_on_login_checked, session, &user,
                         &session->check)) {

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+struct sockaddr;
 struct user;
 
 /* RFC 1929 credentials: either may hold NUL bytes, so both come with their lengths. */
@@ -13,6 +14,7 @@ struct auth_credentials {
     size_t name_length;
     const char *password;
     size_t password_length;
+    const struct sockaddr *client; /* who asks (PAM's RHOST); NULL when unknown */
 };
 
 /* On the loop's thread. user is the authenticated user, referenced for the callee, or NULL

@@ -9,9 +9,11 @@
 #include "users.h"
 #include "work_pool.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
@@ -63,6 +65,7 @@ struct pam_check {
     size_t password_length;
     char name[USERS_NAME_MAX + 1];
     char password[USERS_PASSWORD_MAX + 1];
+    char client[INET6_ADDRSTRLEN]; /* PAM_RHOST: the client's address; "" when unknown */
 };
 
 /* ---- the method ---- */
@@ -233,7 +236,22 @@ static void no_fail_delay(int status, unsigned delay_us, void *data)
     (void)data;
 }
 
-static bool pam_converse(const struct pam_realm *realm, const char *name, const char *password)
+/* The client's address without its port, as PAM_RHOST wants it. */
+static void client_text(const struct sockaddr *client, char out[INET6_ADDRSTRLEN])
+{
+    out[0] = '\0';
+    if (client == NULL)
+        return;
+    if (client->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)client)->sin_addr, out,
+                  INET6_ADDRSTRLEN);
+    else if (client->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)client)->sin6_addr, out,
+                  INET6_ADDRSTRLEN);
+}
+
+static bool pam_converse(const struct pam_realm *realm, const char *name, const char *password,
+                         const char *client)
 {
     struct conversation conversation = { name, password };
     struct pam_conv conv = { converse, &conversation };
@@ -250,6 +268,9 @@ static bool pam_converse(const struct pam_realm *realm, const char *name, const 
         return false;
     }
     pam->set_item(handle, PAM_FAIL_DELAY, (const void *)no_fail_delay);
+    /* For modules that judge or log the client (pam_access, pam_faillock, the directory). */
+    if (client[0] != '\0')
+        pam->set_item(handle, PAM_RHOST, client);
     status = pam->authenticate(handle, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
     if (status == PAM_SUCCESS)
         status = pam->acct_mgmt(handle, PAM_SILENT | PAM_DISALLOW_NULL_AUTHTOK);
@@ -265,10 +286,11 @@ static bool pam_converse(const struct pam_realm *realm, const char *name, const 
     return status == PAM_SUCCESS;
 }
 
-static bool pam_accepts(struct pam_realm *realm, const char *name, const char *password)
+static bool pam_accepts(struct pam_realm *realm, const char *name, const char *password,
+                        const char *client)
 {
     pthread_mutex_lock(&realm->conversation);
-    bool accepted = pam_converse(realm, name, password);
+    bool accepted = pam_converse(realm, name, password, client);
     pthread_mutex_unlock(&realm->conversation);
     return accepted;
 }
@@ -331,7 +353,7 @@ static void check_run(struct work_item *item)
      * and clients that give up must not pile up work). */
     if (__atomic_load_n(&check->owner, __ATOMIC_ACQUIRE) == NULL)
         checkable = false;
-    check->accepted = checkable && pam_accepts(realm, check->name, check->password);
+    check->accepted = checkable && pam_accepts(realm, check->name, check->password, check->client);
     if (check->accepted) {
         check->admin = realm->admin_group != NULL && in_group(check->name, realm->admin_group);
         login_cache_store(realm->cache, check->name, check->name_length, check->password,
@@ -404,6 +426,7 @@ static enum auth_check_status pam_auth_check(struct auth_backend *backend,
     check->password_length =
         credentials->password_length <= USERS_PASSWORD_MAX ? credentials->password_length : 0;
     memcpy(check->password, credentials->password, check->password_length);
+    client_text(credentials->client, check->client);
     if (!work_pool_submit(auth->pool, &check->item, check_run, check_done)) {
         check_free(check);
         return AUTH_CHECK_ERROR;

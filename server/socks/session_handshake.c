@@ -141,6 +141,7 @@ static bool handshake_on_auth(struct session *session, enum socks5_parse_result 
     }
     const struct auth_credentials credentials = {
         parser->username, parser->username_length, parser->password, parser->password_length,
+        (const struct sockaddr *)&session->setup->peer,
     };
     struct auth_backend *backend = handshake_auth_backend(session->proxy);
     struct user *user = NULL;

@@ -218,6 +218,23 @@ class PamLoginTest(PamTestCase):
                                                 password="erin-local-pass"),
                          b"still serving?\n")
 
+    def test_modules_see_the_client_address(self):
+        # pam_exec passes PAM_RHOST to its command's environment: a script records it.
+        record = os.path.join(self.directory, "rhost")
+        script = os.path.join(self.directory, "record-rhost.sh")
+        with open(script, "w") as handle:
+            handle.write('#!/bin/sh\necho "$PAM_USER $PAM_RHOST" >> %s\n' % record)
+        os.chmod(script, 0o755)
+        with open(os.path.join(self.pam_dir, SERVICE), "r+") as service:
+            text = service.read()
+            service.seek(0)
+            service.write("auth optional %s quiet %s\n%s"
+                          % (pam_module("pam_exec.so"), script, text))
+        server = self.start()
+        self.assertEqual(socks_login(server, PAM_USER, PAM_PASSWORD)[0], 0)
+        with open(record) as handle:
+            self.assertEqual(handle.read(), "%s 127.0.0.1\n" % PAM_USER)
+
     def test_the_config_file_key(self):
         config = os.path.join(self.directory, "socks5d.conf")
         with open(config, "w") as handle:
