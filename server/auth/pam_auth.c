@@ -3,6 +3,7 @@
 #include "pam_auth.h"
 
 #include "counter.h"
+#include "event_loop.h"
 #include "log.h"
 #include "login_cache.h"
 #include "metrics.h"
@@ -132,6 +133,7 @@ static bool pam_library_load(struct pam_library *pam, bool with_config_dir)
 
 struct pam_realm *pam_realm_create(const struct pam_auth_config *config)
 {
+    event_loop_expect_forks(); /* modules may fork helpers (pam_exec, unix_chkpwd) */
     struct pam_realm *realm = calloc(1, sizeof(*realm));
     if (realm == NULL)
         return NULL;

@@ -275,12 +275,21 @@ void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher)
     watcher->mask = 0;
 }
 
+/* Set (never cleared) before the process may fork while loops run. */
+static bool forks_expected;
+
+void event_loop_expect_forks(void)
+{
+    __atomic_store_n(&forks_expected, true, __ATOMIC_SEQ_CST);
+}
+
 void event_loop_close(struct event_loop *loop, struct event_watcher *watcher)
 {
     /* close() alone unregisters only when no other descriptor shares the socket: a forked
      * child (a PAM module's helper, a successor being started) holds copies until its exec,
-     * and epoll would go on reporting the socket for a watcher that is freed by then. */
-    if (watcher->registered)
+     * and epoll would go on reporting the socket for a watcher that is freed by then. Without
+     * forks, close() is enough, and one syscall cheaper per socket. */
+    if (watcher->registered && __atomic_load_n(&forks_expected, __ATOMIC_RELAXED))
         epoll_ctl(loop->epoll_fd, EPOLL_CTL_DEL, watcher->fd, NULL);
     watcher->registered = false;
     watcher->mask = 0;

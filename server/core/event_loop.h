@@ -86,10 +86,15 @@ void event_watcher_init(struct event_watcher *watcher, int fd, event_handler han
 int event_loop_watch(struct event_loop *loop, struct event_watcher *watcher, unsigned mask);
 /* Stops watching; the fd stays open (the caller closes it). */
 void event_loop_unwatch(struct event_loop *loop, struct event_watcher *watcher);
-/* Stops watching and closes the fd. Not close() alone, though close() takes an fd out of
- * every epoll set once no other descriptor refers to its file: a fork elsewhere in the
- * process (PAM modules run helpers) duplicates every socket until the child's exec. */
+/* Stops watching and closes the fd. close() takes an fd out of every epoll set once no other
+ * descriptor refers to its file, which a fork elsewhere in the process breaks (the child holds
+ * copies of every socket until its exec): once event_loop_expect_forks was called, the fd
+ * leaves epoll first. */
 void event_loop_close(struct event_loop *loop, struct event_watcher *watcher);
+/* Before the process may fork while loops run (PAM modules run helpers; an upgrade spawns the
+ * successor): called before the loops start, or followed by an event_loop_call to each loop
+ * before the fork, so that no loop closes a socket without seeing it. */
+void event_loop_expect_forks(void);
 
 void event_timer_init(struct event_timer *timer, timer_handler handler, void *data);
 /* (Re)arms the timer to fire once, after_ms from now. */

@@ -1,6 +1,5 @@
-/* server: socks5d's process from start to exit — the workers (one event loop per CPU), the
- * admin thread, the settings' owner and systemd's notifications set up, then the main thread's
- * loop: signals (SIGTERM's graceful stop, SIGHUP's reload) until the process ends. */
+/* server: socks5d's process from start to exit — the workers (a loop per CPU), the admin thread,
+ * settings, systemd's notifications, then the main loop's signals until the process ends. */
 #include "server.h"
 
 #include "admin_thread.h"
@@ -262,6 +261,7 @@ static void server_on_signal(struct event_loop *loop, struct event_watcher *watc
             server_on_sighup(watcher->data);
         } else if (info.ssi_signo == SIGUSR2) {
             struct server *server = watcher->data;
+            workers_expect_forks(server->workers, server->worker_count); /* spawning forks */
             handover_start_successor(server->handover, server->argc, server->argv);
         } else if (info.ssi_signo == SIGCHLD) {
             handover_reap(((struct server *)watcher->data)->handover);

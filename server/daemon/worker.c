@@ -187,6 +187,18 @@ void worker_stop_listening(struct worker *worker)
     event_loop_call(worker->proxy.loop, worker_close_listeners, worker);
 }
 
+static void loop_noted(void *argument)
+{
+    (void)argument; /* running on the loop is the point: it now sees the flag */
+}
+
+void workers_expect_forks(struct worker **workers, size_t count)
+{
+    event_loop_expect_forks();
+    for (size_t i = 0; i < count; i++)
+        event_loop_call(workers[i]->proxy.loop, loop_noted, NULL);
+}
+
 void worker_resume_listening(struct worker *worker)
 {
     for (size_t i = 0; i < worker->listener_count; i++)

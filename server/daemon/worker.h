@@ -45,6 +45,9 @@ void worker_refresh_settings(struct worker *worker);
 void worker_stop_listening(struct worker *worker);
 /* Resumes listeners paused at the connection limit (on the worker's thread). */
 void worker_resume_listening(struct worker *worker);
+/* Before a fork while the workers run (an upgrade's spawn): every loop has seen that closed
+ * sockets must leave epoll first (event_loop_expect_forks) when this returns. */
+void workers_expect_forks(struct worker **workers, size_t count);
 /* From the main thread: ends the worker's loop and joins its thread. */
 void worker_stop_thread(struct worker *worker);
 /* After worker_stop_thread: closes the listeners and every session (their last bytes counted
