@@ -378,7 +378,7 @@ class LifetimeTest(AccountingTestCase):
         threads = [threading.Thread(target=load, daemon=True) for _ in range(2)]
         for thread in threads:
             thread.start()
-        time.sleep(3.0)
+        time.sleep(4.0)
         killed_at = now_ms()
         self.kill9(server)
         stopping.set()
@@ -386,15 +386,17 @@ class LifetimeTest(AccountingTestCase):
             thread.join(timeout=harness.SOCKET_TIMEOUT)
         finished = [(time_ms(e["time"]), e["client"]) for e in server.access_lines()
                     if "malformed" not in e]
-        old_enough = [client for at, client in finished if at < killed_at - 1500]
+        # One batch interval (1 s), and as long again for the commit in flight: the debug
+        # build's SQLite under AddressSanitizer, on a loaded disk, takes that at a checkpoint.
+        old_enough = [client for at, client in finished if at < killed_at - 2500]
         self.assertGreater(len(old_enough), 10, "too little load to judge: %d connections "
-                           "finished over 1.5 s before the kill" % len(old_enough))
+                           "finished over 2.5 s before the kill" % len(old_enough))
         self.assertEqual(self.integrity(), "ok", "PRAGMA integrity_check after kill -9")
         restarted = self.start()
         with AdminClient(restarted) as admin:
             stored = set(stored_clients(admin, user=TEST_USER))
         missing = [client for client in old_enough if client not in stored]
-        self.assertEqual(missing, [], "of %d connections that finished over 1.5 s before kill "
+        self.assertEqual(missing, [], "of %d connections that finished over 2.5 s before kill "
                          "-9, these are not in the history (%d of %d finished in all stored)"
                          % (len(old_enough), len(stored), len(finished)))
         self.stop(restarted)
